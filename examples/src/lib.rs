@@ -1,0 +1,1 @@
+//! Example topologies live beside this crate as `cargo run --example NAME`.

@@ -1,0 +1,51 @@
+//! `Json<T>`: any serde type as UTF-8 JSON, the format of Kafka's `JsonSerializer`s.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::Codec;
+use crate::error::CodecError;
+
+/// The JSON codec for a serde type `T`: closures see `T`, the topic holds UTF-8 JSON.
+pub struct Json<T>(PhantomData<fn() -> T>);
+
+impl<T> fmt::Debug for Json<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Json<{}>", std::any::type_name::<T>())
+    }
+}
+
+impl<T> Codec for Json<T>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn encode(value: &T) -> Option<Vec<u8>> {
+        // Serializing a plain serde type into a Vec cannot fail unless its `Serialize` impl
+        // reports an error itself, which is a bug in that impl.
+        Some(
+            serde_json::to_vec(value).unwrap_or_else(|e| {
+                panic!("`Json<{}>` failed to serialize: {e}", std::any::type_name::<T>())
+            }),
+        )
+    }
+
+    fn decode(bytes: Option<&[u8]>) -> Result<T, CodecError> {
+        let bytes = bytes.ok_or_else(|| {
+            CodecError::new(format!(
+                "null where `{}` expects JSON; use `Option<{}>` to accept null",
+                Self::name(),
+                Self::name()
+            ))
+        })?;
+        serde_json::from_slice(bytes).map_err(|e| CodecError::new(format!("invalid JSON: {e}")))
+    }
+
+    fn name() -> String {
+        let full = std::any::type_name::<T>();
+        format!("Json<{}>", full.rsplit("::").next().unwrap_or(full))
+    }
+}

@@ -1,0 +1,72 @@
+//! Codecs: how typed keys and values become Kafka bytes and back, byte-compatible with
+//! Kafka's Java serializers.
+//!
+//! A codec is a type that names a wire format (`String`, `i64`, `Json<Trade>`, ...); its
+//! [`Codec::Value`] is what closures see (`String`, `i64`, `Trade`). Kafka's null is `None`
+//! at the byte level: `()` is the codec that is always null, and `Option<C>` accepts null
+//! where `C` alone would reject it.
+
+mod json;
+mod primitive;
+
+pub use json::Json;
+pub use primitive::Bytes;
+
+use crate::error::CodecError;
+
+/// A wire format for keys or values, byte-compatible with a Kafka serializer.
+///
+/// `encode` returns `None` for Kafka's null; `decode` receives `None` for a null key or value.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a codec, so it cannot be read from or written to a Kafka topic",
+    label = "not a codec",
+    note = "built-in codecs: `()`, `String`, `i32`, `i64`, `u32`, `u64`, `f64`, `bool`, `Bytes`, `Option<C>` (accepts null)",
+    note = "for a serde type, write `Json<{Self}>`; or implement `streams_runtime::Codec` for your own format"
+)]
+pub trait Codec: 'static {
+    /// The plain type closures see.
+    type Value: Clone + Send + Sync + 'static;
+
+    /// Serializes `value`; `None` is Kafka's null.
+    fn encode(value: &Self::Value) -> Option<Vec<u8>>;
+
+    /// Deserializes bytes (`None` for null).
+    fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError>;
+
+    /// A human-readable name for messages, such as `String` or `Json<Trade>`.
+    fn name() -> String {
+        std::any::type_name::<Self>().to_string()
+    }
+}
+
+/// The codec a value type is written with when a sink names none (`to(topic)`).
+///
+/// Built-in types have one; a serde type gets one with `#[derive(Json)]`
+/// (from `streams_runtime::Json`), which makes it `Json<Self>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no default codec, so this stage cannot write it to a topic",
+    label = "no default codec for `{Self}`",
+    note = "for a serde type, add `#[derive(streams_runtime::Json)]` next to `Serialize, Deserialize`",
+    note = "or name the codecs at the sink: `to_with::<KeyCodec, ValueCodec>(topic)`, e.g. `Json<{Self}>`"
+)]
+pub trait DefaultCodec: Sized + Clone + Send + Sync + 'static {
+    /// The codec used for this type.
+    type Codec: Codec<Value = Self>;
+}
+
+/// Asserts at compile time that codec `C` reads and writes `T`.
+///
+/// This is the bound sinks with explicit codecs carry, so that a mismatch names both types.
+#[diagnostic::on_unimplemented(
+    message = "the codec `{Self}` does not read and write `{T}`",
+    label = "this codec does not match the stream's type `{T}`",
+    note = "a codec's value type must be the stream's type: for `{T}`, use its own codec (or `Json<{T}>` for a serde type)"
+)]
+pub trait CodecFor<T>: Codec<Value = T> {}
+
+impl<C: Codec> CodecFor<C::Value> for C {}
+
+/// Encodes with `C`, for callers that hold a value and a codec type.
+pub fn encode<C: Codec>(value: &C::Value) -> Option<Vec<u8>> {
+    C::encode(value)
+}

@@ -1,0 +1,145 @@
+//! Codecs for Kafka's built-in serializers: Void, String, Integer, Long, Double, Boolean,
+//! ByteArray, and nullable wrappers.
+
+use super::{Codec, DefaultCodec};
+use crate::error::CodecError;
+
+fn non_null<'a>(bytes: Option<&'a [u8]>, codec: &'static str) -> Result<&'a [u8], CodecError> {
+    bytes.ok_or_else(|| {
+        CodecError::new(format!("null where `{codec}` expects data; use `Option<{codec}>` to accept null"))
+    })
+}
+
+fn fixed<const N: usize>(bytes: Option<&[u8]>, codec: &'static str) -> Result<[u8; N], CodecError> {
+    let bytes = non_null(bytes, codec)?;
+    bytes.try_into().map_err(|_| CodecError::new(format!("`{codec}` expects {N} bytes, got {}", bytes.len())))
+}
+
+/// Kafka's `VoidSerializer`: always null.
+impl Codec for () {
+    type Value = ();
+    fn encode(_: &()) -> Option<Vec<u8>> {
+        None
+    }
+    fn decode(bytes: Option<&[u8]>) -> Result<(), CodecError> {
+        match bytes {
+            None => Ok(()),
+            Some(b) => Err(CodecError::new(format!(
+                "the `()` codec expects null, got {} bytes; use `Option<String>` or `Bytes` to read them",
+                b.len()
+            ))),
+        }
+    }
+    fn name() -> String {
+        "()".into()
+    }
+}
+
+/// Kafka's `StringSerializer` (UTF-8).
+impl Codec for String {
+    type Value = String;
+    fn encode(v: &String) -> Option<Vec<u8>> {
+        Some(v.as_bytes().to_vec())
+    }
+    fn decode(bytes: Option<&[u8]>) -> Result<String, CodecError> {
+        let bytes = non_null(bytes, "String")?;
+        String::from_utf8(bytes.to_vec()).map_err(|e| CodecError::new(format!("invalid UTF-8: {e}")))
+    }
+    fn name() -> String {
+        "String".into()
+    }
+}
+
+macro_rules! big_endian {
+    ($($t:ty => $java:literal),*) => {$(
+        #[doc = concat!("Kafka's `", $java, "`: big-endian.")]
+        impl Codec for $t {
+            type Value = $t;
+            fn encode(v: &$t) -> Option<Vec<u8>> {
+                Some(v.to_be_bytes().to_vec())
+            }
+            fn decode(bytes: Option<&[u8]>) -> Result<$t, CodecError> {
+                Ok(<$t>::from_be_bytes(fixed(bytes, stringify!($t))?))
+            }
+            fn name() -> String {
+                stringify!($t).into()
+            }
+        }
+        impl DefaultCodec for $t {
+            type Codec = $t;
+        }
+    )*};
+}
+
+big_endian!(
+    i32 => "IntegerSerializer",
+    i64 => "LongSerializer",
+    u32 => "IntegerSerializer (same bits, unsigned)",
+    u64 => "LongSerializer (same bits, unsigned)",
+    f64 => "DoubleSerializer"
+);
+
+/// Kafka's `BooleanSerializer`: one byte, 1 or 0.
+impl Codec for bool {
+    type Value = bool;
+    fn encode(v: &bool) -> Option<Vec<u8>> {
+        Some(vec![u8::from(*v)])
+    }
+    fn decode(bytes: Option<&[u8]>) -> Result<bool, CodecError> {
+        match fixed::<1>(bytes, "bool")? {
+            [0] => Ok(false),
+            [1] => Ok(true),
+            [b] => Err(CodecError::new(format!("`bool` expects 0 or 1, got {b}"))),
+        }
+    }
+    fn name() -> String {
+        "bool".into()
+    }
+}
+
+/// Kafka's `ByteArraySerializer`: the bytes as they are. Its value type is `Vec<u8>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bytes;
+
+impl Codec for Bytes {
+    type Value = Vec<u8>;
+    fn encode(v: &Vec<u8>) -> Option<Vec<u8>> {
+        Some(v.clone())
+    }
+    fn decode(bytes: Option<&[u8]>) -> Result<Vec<u8>, CodecError> {
+        Ok(non_null(bytes, "Bytes")?.to_vec())
+    }
+    fn name() -> String {
+        "Bytes".into()
+    }
+}
+
+/// Any codec, plus Kafka's null as `None`.
+impl<C: Codec> Codec for Option<C> {
+    type Value = Option<C::Value>;
+    fn encode(v: &Option<C::Value>) -> Option<Vec<u8>> {
+        v.as_ref().and_then(C::encode)
+    }
+    fn decode(bytes: Option<&[u8]>) -> Result<Option<C::Value>, CodecError> {
+        bytes.map(|b| C::decode(Some(b))).transpose()
+    }
+    fn name() -> String {
+        format!("Option<{}>", C::name())
+    }
+}
+
+impl DefaultCodec for () {
+    type Codec = ();
+}
+impl DefaultCodec for String {
+    type Codec = String;
+}
+impl DefaultCodec for bool {
+    type Codec = bool;
+}
+impl DefaultCodec for Vec<u8> {
+    type Codec = Bytes;
+}
+impl<T: DefaultCodec> DefaultCodec for Option<T> {
+    type Codec = Option<T::Codec>;
+}

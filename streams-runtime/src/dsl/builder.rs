@@ -1,0 +1,135 @@
+//! `StreamsBuilder` (sources) and `Topology` (the finished, shareable graph).
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::KStream;
+use crate::codec::Codec;
+use crate::graph::{Graph, GraphBuilder, NodeKind, SourceSpec, SourceTopics, TopologyDescription};
+use crate::ops::source::SourceProc;
+use crate::ops::Nop;
+
+/// Starts topologies: each source method adds a source node and returns its stream.
+///
+/// ```
+/// use streams_runtime::prelude::*;
+///
+/// let builder = StreamsBuilder::new();
+/// builder
+///     .stream::<String, String>("input")
+///     .filter(|_, v| !v.is_empty())
+///     .to("output");
+/// let topology = builder.build();
+/// assert_eq!(topology.describe().subtopology_count(), 1);
+/// ```
+#[derive(Clone, Default)]
+pub struct StreamsBuilder {
+    pub(crate) graph: Rc<RefCell<GraphBuilder>>,
+}
+
+impl StreamsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A stream read from `topic`, decoded with key codec `KC` and value codec `VC`.
+    pub fn stream<KC: Codec, VC: Codec>(&self, topic: &str) -> KStream<KC::Value, VC::Value> {
+        self.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), None)
+    }
+
+    /// A stream read from several topics with the same codecs.
+    pub fn stream_topics<KC: Codec, VC: Codec>(&self, topics: &[&str]) -> KStream<KC::Value, VC::Value> {
+        let topics = topics.iter().map(|t| t.to_string()).collect();
+        self.source::<KC, VC>(SourceTopics::Names(topics), None)
+    }
+
+    /// A stream read from every topic whose whole name matches the regular expression
+    /// `pattern` (Kafka's `Pattern` subscription).
+    ///
+    /// # Panics
+    /// If `pattern` is not a valid regular expression.
+    pub fn stream_pattern<KC: Codec, VC: Codec>(&self, pattern: &str) -> KStream<KC::Value, VC::Value> {
+        if let Err(e) = regex::Regex::new(pattern) {
+            panic!("`stream_pattern`: invalid pattern `{pattern}`: {e}");
+        }
+        self.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), None)
+    }
+
+    /// A source named `name` instead of `KSTREAM-SOURCE-…`.
+    pub fn stream_named<KC: Codec, VC: Codec>(
+        &self,
+        topic: &str,
+        name: &str,
+    ) -> KStream<KC::Value, VC::Value> {
+        self.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), Some(name.to_string()))
+    }
+
+    fn source<KC: Codec, VC: Codec>(
+        &self,
+        topics: SourceTopics,
+        name: Option<String>,
+    ) -> KStream<KC::Value, VC::Value> {
+        let mut g = self.graph.borrow_mut();
+        let name = g.name_or(name, "KSTREAM-SOURCE-");
+        let node = g.add_node(name, NodeKind::Source(topics.clone()), &[]);
+        let outlet = g.new_outlet::<KC::Value, VC::Value>(false);
+        let factory: crate::graph::SourceFactory = Arc::new(move |tb| {
+            Box::new(SourceProc::<KC, VC> { next: tb.downstream(outlet), _codecs: PhantomData })
+        });
+        g.sources.push(SourceSpec { node, topics, factory });
+        drop(g);
+        KStream::new(self.clone(), outlet, node, Nop::new())
+    }
+
+    /// Finishes the topology. Handles still alive afterwards no longer affect it.
+    pub fn build(self) -> Topology {
+        let graph = std::mem::take(&mut *self.graph.borrow_mut());
+        graph.finish()
+    }
+}
+
+/// A finished topology: cheap to clone, shareable across threads, runnable by the
+/// [`TestDriver`](crate::testing::TestDriver) and the runners.
+#[derive(Clone)]
+pub struct Topology {
+    pub(crate) graph: Arc<Graph>,
+}
+
+impl Topology {
+    pub(crate) fn new(graph: Arc<Graph>) -> Self {
+        Topology { graph }
+    }
+
+    /// The structure, printed by `Display` exactly as Kafka Streams' `describe()`.
+    pub fn describe(&self) -> TopologyDescription {
+        TopologyDescription {
+            nodes: self.graph.nodes.clone(),
+            subtopologies: self.graph.subtopologies.clone(),
+        }
+    }
+
+    /// Every topic named by a source (patterns excluded).
+    pub fn source_topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> = self
+            .graph
+            .sources
+            .iter()
+            .flat_map(|s| match &s.topics {
+                SourceTopics::Names(t) => t.clone(),
+                SourceTopics::Pattern(_) => Vec::new(),
+            })
+            .collect();
+        topics.sort();
+        topics.dedup();
+        topics
+    }
+}
+
+impl std::fmt::Debug for Topology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.describe())
+    }
+}

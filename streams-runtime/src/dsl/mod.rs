@@ -1,0 +1,10 @@
+//! The typed builder API: handles whose methods each add one typed operator to the graph.
+//! This is what `topology!` expands into, and what a person can write by hand.
+
+mod builder;
+mod kstream;
+mod split;
+
+pub use builder::{StreamsBuilder, Topology};
+pub use kstream::KStream;
+pub use split::{BranchedKStream, Branches};

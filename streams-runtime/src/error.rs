@@ -1,0 +1,87 @@
+//! The crate's error type. Errors about a record name its topic, partition and offset.
+
+use std::fmt;
+
+/// A codec could not decode bytes; the caller adds where the bytes came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecError {
+    message: String,
+}
+
+impl CodecError {
+    /// A decoding failure with a message that says what was expected.
+    pub fn new(message: impl Into<String>) -> Self {
+        CodecError { message: message.into() }
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// Which part of a record failed to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordPart {
+    /// The key.
+    Key,
+    /// The value.
+    Value,
+}
+
+impl fmt::Display for RecordPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecordPart::Key => "key",
+            RecordPart::Value => "value",
+        })
+    }
+}
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamsError {
+    /// A record's key or value could not be decoded with the source's codec.
+    #[error("cannot decode the {part} of the record at {topic}-{partition} offset {offset} with `{codec}`: {source}")]
+    Deserialization {
+        /// The topic the record came from.
+        topic: String,
+        /// Its partition.
+        partition: u32,
+        /// Its offset.
+        offset: u64,
+        /// Key or value.
+        part: RecordPart,
+        /// The codec that refused it.
+        codec: String,
+        /// What the codec said.
+        source: CodecError,
+    },
+    /// A topology is not valid (for example a topic read by two sources).
+    #[error("invalid topology: {0}")]
+    InvalidTopology(String),
+    /// A topic is not known to the cluster or the test driver.
+    #[error("unknown topic `{0}`")]
+    UnknownTopic(String),
+    /// Topics that must have the same number of partitions do not.
+    #[error("topics `{left}` ({left_partitions} partitions) and `{right}` ({right_partitions} partitions) must have the same partition count")]
+    NotCopartitioned {
+        /// One topic.
+        left: String,
+        /// Its partition count.
+        left_partitions: u32,
+        /// The other topic.
+        right: String,
+        /// Its partition count.
+        right_partitions: u32,
+    },
+}

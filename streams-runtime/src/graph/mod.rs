@@ -1,0 +1,193 @@
+//! The untyped node graph: Kafka Streams' node names, edges for `describe()`, sub-topologies,
+//! and the typed outlets from which each task builds its processors.
+
+mod describe;
+mod mermaid;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use describe::TopologyDescription;
+
+use crate::ops::merge::MergeInput;
+use crate::ops::source::RawProcessor;
+use crate::ops::{Discard, FanOut, Processor};
+
+/// Types that can flow through a topology.
+pub trait Data: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> Data for T {}
+
+/// What a node of the description is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Source(SourceTopics),
+    Processor { stores: Vec<String> },
+    Sink(SinkTopic),
+}
+
+/// The topics a source reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SourceTopics {
+    Names(Vec<String>),
+    Pattern(String),
+}
+
+/// The topic a sink writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SinkTopic {
+    Name(String),
+    Extractor(String),
+}
+
+/// One node as `describe()` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) kind: NodeKind,
+    pub(crate) predecessors: Vec<usize>,
+    pub(crate) successors: Vec<usize>,
+}
+
+/// Index of an outlet: a point in the running graph that children attach to.
+pub(crate) type OutletId = usize;
+
+/// Builds one child's processor for a task.
+pub(crate) type ChildFactory<K, V> =
+    Arc<dyn Fn(&mut TaskBuild<'_>) -> Box<dyn Processor<K, V>> + Send + Sync>;
+
+/// Builds a source's entry processor for a task.
+pub(crate) type SourceFactory = Arc<dyn Fn(&mut TaskBuild<'_>) -> Box<dyn RawProcessor> + Send + Sync>;
+
+/// Typed children of one point of the graph. A shared outlet (the output of `merge`) is
+/// built once per task however many parents feed it.
+pub(crate) struct Outlet<K, V> {
+    shared: bool,
+    children: Vec<ChildFactory<K, V>>,
+}
+
+/// A source node with its topics and factory.
+#[derive(Clone)]
+pub(crate) struct SourceSpec {
+    pub(crate) node: usize,
+    pub(crate) topics: SourceTopics,
+    pub(crate) factory: SourceFactory,
+}
+
+/// The graph under construction, shared by every handle of one builder.
+#[derive(Default)]
+pub(crate) struct GraphBuilder {
+    index: usize,
+    pub(crate) nodes: Vec<Node>,
+    outlets: Vec<Box<dyn Any + Send + Sync>>,
+    pub(crate) sources: Vec<SourceSpec>,
+}
+
+impl GraphBuilder {
+    /// Kafka's `newProcessorName`: the prefix and a 10-digit counter shared by all names.
+    pub(crate) fn new_name(&mut self, prefix: &str) -> String {
+        let name = format!("{prefix}{:010}", self.index);
+        self.index += 1;
+        name
+    }
+
+    /// Consumes one counter value, as Kafka does for each branch of a split.
+    pub(crate) fn skip_index(&mut self) {
+        self.index += 1;
+    }
+
+    /// The given name, or a generated one (Kafka's `orElseGenerateWithPrefix`).
+    pub(crate) fn name_or(&mut self, given: Option<String>, prefix: &str) -> String {
+        given.unwrap_or_else(|| self.new_name(prefix))
+    }
+
+    /// Adds a node under the given parents; returns its index.
+    pub(crate) fn add_node(&mut self, name: String, kind: NodeKind, parents: &[usize]) -> usize {
+        let id = self.nodes.len();
+        self.nodes.push(Node { name, kind, predecessors: parents.to_vec(), successors: Vec::new() });
+        for &p in parents {
+            self.nodes[p].successors.push(id);
+        }
+        id
+    }
+
+    /// A new outlet for records of type `(K, V)`.
+    pub(crate) fn new_outlet<K: Data, V: Data>(&mut self, shared: bool) -> OutletId {
+        self.outlets.push(Box::new(Outlet::<K, V> { shared, children: Vec::new() }));
+        self.outlets.len() - 1
+    }
+
+    /// Attaches a child to an outlet.
+    pub(crate) fn attach<K: Data, V: Data>(&mut self, outlet: OutletId, child: ChildFactory<K, V>) {
+        self.outlets[outlet]
+            .downcast_mut::<Outlet<K, V>>()
+            .expect("outlet types are fixed by the typed handles")
+            .children
+            .push(child);
+    }
+
+    /// Freezes the graph into a topology.
+    pub(crate) fn finish(self) -> crate::dsl::Topology {
+        let GraphBuilder { nodes, outlets, sources, .. } = self;
+        let subtopologies = describe::subtopologies(&nodes, &sources);
+        crate::dsl::Topology::new(Arc::new(Graph { nodes, outlets, sources, subtopologies }))
+    }
+}
+
+/// A finished graph: the description and the factories of every task.
+pub(crate) struct Graph {
+    pub(crate) nodes: Vec<Node>,
+    outlets: Vec<Box<dyn Any + Send + Sync>>,
+    pub(crate) sources: Vec<SourceSpec>,
+    /// Node indices of each sub-topology, in Kafka's numbering.
+    pub(crate) subtopologies: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    /// The sources of sub-topology `id`.
+    pub(crate) fn sources_of(&self, id: usize) -> impl Iterator<Item = &SourceSpec> {
+        self.sources.iter().filter(move |s| self.subtopologies[id].contains(&s.node))
+    }
+}
+
+/// Builds the processors of one task, sharing merged downstreams within it.
+pub(crate) struct TaskBuild<'g> {
+    graph: &'g Graph,
+    shared: HashMap<OutletId, Box<dyn Any>>,
+}
+
+impl<'g> TaskBuild<'g> {
+    pub(crate) fn new(graph: &'g Graph) -> Self {
+        TaskBuild { graph, shared: HashMap::new() }
+    }
+
+    /// Everything downstream of `outlet`, as one processor.
+    pub(crate) fn downstream<K: Data, V: Data>(&mut self, outlet: OutletId) -> Box<dyn Processor<K, V>> {
+        let graph = self.graph;
+        let out = graph.outlets[outlet]
+            .downcast_ref::<Outlet<K, V>>()
+            .expect("outlet types are fixed by the typed handles");
+        if out.shared {
+            if let Some(shared) = self.shared.get(&outlet) {
+                let shared = shared
+                    .downcast_ref::<Arc<Mutex<Box<dyn Processor<K, V>>>>>()
+                    .expect("same outlet, same types")
+                    .clone();
+                return Box::new(MergeInput { shared });
+            }
+        }
+        let mut children: Vec<Box<dyn Processor<K, V>>> =
+            out.children.iter().map(|child| child(self)).collect();
+        let built: Box<dyn Processor<K, V>> = match children.len() {
+            0 => Box::new(Discard),
+            1 => children.pop().expect("one child"),
+            _ => Box::new(FanOut { children }),
+        };
+        if !out.shared {
+            return built;
+        }
+        let shared = Arc::new(Mutex::new(built));
+        self.shared.insert(outlet, Box::new(shared.clone()));
+        Box::new(MergeInput { shared })
+    }
+}

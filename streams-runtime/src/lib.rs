@@ -1,0 +1,39 @@
+//! Kafka Streams for Rust, with topologies checked by the compiler.
+//!
+//! A topology is built with typed handles ([`KStream`](dsl::KStream), …) or declared with the
+//! `topology!` macro, which expands into the same calls. Keys and values are typed by
+//! [codecs](codec) that are byte-compatible with Kafka's Java serializers; closures see the
+//! plain values. [`TestDriver`](testing::TestDriver) runs a topology synchronously.
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod config;
+pub mod dsl;
+pub mod error;
+pub mod graph;
+pub mod ops;
+pub mod partitioner;
+pub mod record;
+pub(crate) mod task;
+pub mod testing;
+
+#[doc(inline)]
+pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
+pub use config::OnDecodeError;
+pub use dsl::{BranchedKStream, Branches, KStream, StreamsBuilder, Topology};
+pub use error::{CodecError, StreamsError};
+pub use graph::TopologyDescription;
+pub use record::{Headers, RawRecord, Record};
+#[doc(inline)]
+pub use streams_macros::Json;
+pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};
+
+/// Everything a topology file needs: `use streams_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::codec::{Bytes, Codec, DefaultCodec, Json};
+    pub use crate::config::OnDecodeError;
+    pub use crate::dsl::{KStream, StreamsBuilder, Topology};
+    pub use crate::record::{Headers, Record};
+    pub use crate::testing::TestDriver;
+    pub use streams_macros::Json;
+}

@@ -1,0 +1,207 @@
+//! Operators: one per file, behind two small traits.
+//!
+//! [`Processor`] receives typed records and pushes results downstream. Stateless operators are
+//! [`Stage`]s: a stage wraps its downstream processor *by type* (`Filter` around `MapValues`
+//! around the sink), so a chain of stateless operators compiles to one monomorphized
+//! processor with no boxing or allocation between its steps. Boxing happens only where the
+//! graph branches or joins (fan-out, merge, split) and at sources.
+
+pub(crate) mod filter;
+pub(crate) mod flat_map;
+pub(crate) mod flat_map_values;
+pub(crate) mod foreach;
+pub(crate) mod map;
+pub(crate) mod map_values;
+pub(crate) mod merge;
+pub(crate) mod peek;
+pub(crate) mod select_key;
+pub(crate) mod sink;
+pub(crate) mod source;
+pub(crate) mod split;
+
+use std::marker::PhantomData;
+
+use crate::record::{Headers, Record};
+
+/// Where produced records go: the test driver's topics, or a cluster's producer.
+pub trait RecordCollector {
+    /// Sends encoded bytes to `topic`; the collector picks the partition from the key bytes
+    /// with Kafka's murmur2 partitioner.
+    fn send(
+        &mut self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    );
+}
+
+/// What an operator may know and do besides its record: the record's origin, time, output.
+pub struct Context<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) partition: u32,
+    pub(crate) offset: u64,
+    pub(crate) stream_time: i64,
+    pub(crate) wall_clock: i64,
+    pub(crate) collector: &'a mut dyn RecordCollector,
+}
+
+impl Context<'_> {
+    /// The topic of the source record being processed.
+    pub fn topic(&self) -> &str {
+        self.topic
+    }
+    /// Its partition.
+    pub fn partition(&self) -> u32 {
+        self.partition
+    }
+    /// Its offset.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+    /// The task's stream time: the largest timestamp it has seen.
+    pub fn stream_time(&self) -> i64 {
+        self.stream_time
+    }
+    /// Wall-clock time (ms), which the test driver lets a test advance.
+    pub fn wall_clock(&self) -> i64 {
+        self.wall_clock
+    }
+}
+
+/// Receives typed records, one at a time, inside a task.
+pub trait Processor<K, V>: Send {
+    /// Handles one record.
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>);
+}
+
+impl<K, V> Processor<K, V> for Box<dyn Processor<K, V>> {
+    #[inline]
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        (**self).process(ctx, record)
+    }
+}
+
+/// A stateless step that can be fused with its downstream at compile time.
+pub trait Stage: Clone + Send + Sync + 'static {
+    /// Input key type.
+    type KIn;
+    /// Input value type.
+    type VIn;
+    /// Output key type.
+    type KOut;
+    /// Output value type.
+    type VOut;
+    /// The processor this stage becomes in front of downstream `D`.
+    type Proc<D: Processor<Self::KOut, Self::VOut> + 'static>: Processor<Self::KIn, Self::VIn> + 'static;
+    /// Puts this stage in front of `downstream`.
+    fn wrap<D: Processor<Self::KOut, Self::VOut> + 'static>(&self, downstream: D) -> Self::Proc<D>;
+}
+
+/// The empty chain: records pass as they are.
+pub struct Nop<K, V>(PhantomData<fn(K, V)>);
+
+impl<K, V> Nop<K, V> {
+    pub(crate) fn new() -> Self {
+        Nop(PhantomData)
+    }
+}
+
+impl<K, V> Clone for Nop<K, V> {
+    fn clone(&self) -> Self {
+        Nop(PhantomData)
+    }
+}
+
+impl<K: 'static, V: 'static> Stage for Nop<K, V> {
+    type KIn = K;
+    type VIn = V;
+    type KOut = K;
+    type VOut = V;
+    type Proc<D: Processor<K, V> + 'static> = D;
+    #[inline]
+    fn wrap<D: Processor<K, V> + 'static>(&self, downstream: D) -> D {
+        downstream
+    }
+}
+
+/// Stage `A` then stage `B`.
+#[derive(Clone)]
+pub struct Then<A, B>(pub(crate) A, pub(crate) B);
+
+impl<A, B> Stage for Then<A, B>
+where
+    A: Stage,
+    B: Stage<KIn = A::KOut, VIn = A::VOut>,
+{
+    type KIn = A::KIn;
+    type VIn = A::VIn;
+    type KOut = B::KOut;
+    type VOut = B::VOut;
+    type Proc<D: Processor<B::KOut, B::VOut> + 'static> = A::Proc<B::Proc<D>>;
+    #[inline]
+    fn wrap<D: Processor<B::KOut, B::VOut> + 'static>(&self, downstream: D) -> Self::Proc<D> {
+        self.0.wrap(self.1.wrap(downstream))
+    }
+}
+
+/// Declares a stage holding one user function, and its running form holding the same
+/// function in front of a downstream `next`.
+macro_rules! fn_stage {
+    ($(#[$doc:meta])* $stage:ident, $(#[$pdoc:meta])* $proc:ident) => {
+        $(#[$doc])*
+        pub struct $stage<K, V, F> {
+            f: std::sync::Arc<F>,
+            _types: std::marker::PhantomData<fn(K, V)>,
+        }
+
+        impl<K, V, F> $stage<K, V, F> {
+            pub(crate) fn new(f: F) -> Self {
+                $stage { f: std::sync::Arc::new(f), _types: std::marker::PhantomData }
+            }
+        }
+
+        impl<K, V, F> Clone for $stage<K, V, F> {
+            fn clone(&self) -> Self {
+                $stage { f: self.f.clone(), _types: std::marker::PhantomData }
+            }
+        }
+
+        $(#[$pdoc])*
+        pub struct $proc<F, D> {
+            f: std::sync::Arc<F>,
+            next: D,
+        }
+
+        impl<K, V, F> $stage<K, V, F> {
+            fn running<D>(&self, next: D) -> $proc<F, D> {
+                $proc { f: self.f.clone(), next }
+            }
+        }
+    };
+}
+pub(crate) use fn_stage;
+
+/// Sends each record to several processors, cloning it for all but the last.
+pub(crate) struct FanOut<K, V> {
+    pub(crate) children: Vec<Box<dyn Processor<K, V>>>,
+}
+
+impl<K: Clone + Send, V: Clone + Send> Processor<K, V> for FanOut<K, V> {
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        if let Some((last, rest)) = self.children.split_last_mut() {
+            for child in rest {
+                child.process(ctx, record.clone());
+            }
+            last.process(ctx, record);
+        }
+    }
+}
+
+/// Drops records: the downstream of a node nobody reads.
+pub(crate) struct Discard;
+
+impl<K, V> Processor<K, V> for Discard {
+    fn process(&mut self, _: &mut Context<'_>, _: Record<K, V>) {}
+}

@@ -1,0 +1,53 @@
+//! Sinks: encode each record with the sink's codecs and send it to a topic, fixed or chosen
+//! per record.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::{Context, Processor};
+use crate::codec::Codec;
+use crate::record::Record;
+
+/// Which topic a sink writes to.
+pub(crate) enum SinkTarget<F> {
+    /// Always this topic.
+    Topic(String),
+    /// `f(&key, &value)` names the topic (Kafka's `TopicNameExtractor`).
+    Extract(Arc<F>),
+}
+
+impl<F> Clone for SinkTarget<F> {
+    fn clone(&self) -> Self {
+        match self {
+            SinkTarget::Topic(t) => SinkTarget::Topic(t.clone()),
+            SinkTarget::Extract(f) => SinkTarget::Extract(f.clone()),
+        }
+    }
+}
+
+/// Encodes with `KC`/`VC` and hands the bytes to the task's record collector.
+pub(crate) struct SinkProc<KC, VC, F> {
+    pub(crate) target: SinkTarget<F>,
+    pub(crate) _codecs: PhantomData<fn(KC, VC)>,
+}
+
+impl<KC, VC, F> Processor<KC::Value, VC::Value> for SinkProc<KC, VC, F>
+where
+    KC: Codec,
+    VC: Codec,
+    F: Fn(&KC::Value, &VC::Value) -> String + Send + Sync,
+{
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, VC::Value>) {
+        let key = KC::encode(&record.key);
+        let value = VC::encode(&record.value);
+        match &self.target {
+            SinkTarget::Topic(topic) => {
+                ctx.collector.send(topic, key, value, record.timestamp, &record.headers)
+            }
+            SinkTarget::Extract(f) => {
+                let topic = f(&record.key, &record.value);
+                ctx.collector.send(&topic, key, value, record.timestamp, &record.headers)
+            }
+        }
+    }
+}

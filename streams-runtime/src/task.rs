@@ -1,0 +1,114 @@
+//! A task: one partition of one sub-topology. It owns its processors and its stream time and
+//! applies the decode-error policy to each record it is given.
+
+use regex::Regex;
+
+use crate::config::{dlq_headers, OnDecodeError};
+use crate::error::StreamsError;
+use crate::graph::{Graph, SourceTopics, TaskBuild};
+use crate::ops::source::RawProcessor;
+use crate::ops::{Context, RecordCollector};
+use crate::record::RawRecord;
+
+enum Topics {
+    Names(Vec<String>),
+    Pattern(Regex),
+}
+
+impl Topics {
+    fn matches(&self, topic: &str) -> bool {
+        match self {
+            Topics::Names(names) => names.iter().any(|t| t == topic),
+            Topics::Pattern(re) => re.is_match(topic),
+        }
+    }
+}
+
+/// Compiles a source pattern so that it must match the whole topic name, as Java's
+/// `Pattern.matcher(topic).matches()` does.
+pub(crate) fn whole_match(pattern: &str) -> Regex {
+    Regex::new(&format!("^(?:{pattern})$")).expect("patterns are checked when the source is added")
+}
+
+/// Whether a sub-topology's sources read `topic`.
+pub(crate) fn reads(graph: &Graph, subtopology: usize, topic: &str) -> bool {
+    graph.sources_of(subtopology).any(|s| match &s.topics {
+        SourceTopics::Names(names) => names.iter().any(|t| t == topic),
+        SourceTopics::Pattern(p) => whole_match(p).is_match(topic),
+    })
+}
+
+/// One partition of one sub-topology.
+pub(crate) struct Task {
+    sources: Vec<(Topics, Box<dyn RawProcessor>)>,
+    stream_time: i64,
+    skipped: u64,
+}
+
+impl Task {
+    pub(crate) fn new(graph: &Graph, subtopology: usize) -> Self {
+        let mut build = TaskBuild::new(graph);
+        let sources = graph
+            .sources_of(subtopology)
+            .map(|s| {
+                let topics = match &s.topics {
+                    SourceTopics::Names(n) => Topics::Names(n.clone()),
+                    SourceTopics::Pattern(p) => Topics::Pattern(whole_match(p)),
+                };
+                (topics, (s.factory)(&mut build))
+            })
+            .collect();
+        Task { sources, stream_time: i64::MIN, skipped: 0 }
+    }
+
+    /// Records skipped or dead-lettered by the decode-error policy.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// Processes one record of one of the task's input partitions.
+    pub(crate) fn process(
+        &mut self,
+        raw: &RawRecord,
+        wall_clock: i64,
+        policy: &OnDecodeError,
+        collector: &mut dyn RecordCollector,
+    ) -> Result<(), StreamsError> {
+        self.stream_time = self.stream_time.max(raw.timestamp);
+        let Some((_, source)) = self.sources.iter_mut().find(|(t, _)| t.matches(&raw.topic)) else {
+            return Err(StreamsError::UnknownTopic(raw.topic.to_string()));
+        };
+        let mut ctx = Context {
+            topic: &raw.topic,
+            partition: raw.partition,
+            offset: raw.offset,
+            stream_time: self.stream_time,
+            wall_clock,
+            collector,
+        };
+        let Err(error) = source.process_raw(&mut ctx, raw) else {
+            return Ok(());
+        };
+        match policy {
+            OnDecodeError::Fail => Err(error),
+            OnDecodeError::SkipAndCount => {
+                self.skipped += 1;
+                tracing::warn!(%error, "skipping a record that cannot be decoded");
+                Ok(())
+            }
+            OnDecodeError::DeadLetter(dlq) => {
+                self.skipped += 1;
+                tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record that cannot be decoded to the dead-letter topic");
+                let mut headers = raw.headers.clone();
+                headers
+                    .add(dlq_headers::EXCEPTION, Some(b"DeserializationException".to_vec()))
+                    .add(dlq_headers::MESSAGE, Some(error.to_string().into_bytes()))
+                    .add(dlq_headers::TOPIC, Some(raw.topic.as_bytes().to_vec()))
+                    .add(dlq_headers::PARTITION, Some(raw.partition.to_string().into_bytes()))
+                    .add(dlq_headers::OFFSET, Some(raw.offset.to_string().into_bytes()));
+                collector.send(dlq, raw.key.clone(), raw.value.clone(), raw.timestamp, &headers);
+                Ok(())
+            }
+        }
+    }
+}

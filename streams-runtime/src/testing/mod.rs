@@ -1,0 +1,415 @@
+//! `TestDriver`: Kafka's `TopologyTestDriver`, synchronous and deterministic, with several
+//! partitions per topic (murmur2, as the Java producer) and a wall clock a test advances.
+//!
+//! ```
+//! use streams_runtime::prelude::*;
+//!
+//! let b = StreamsBuilder::new();
+//! b.stream::<(), String>("lines").map_values(|l| l.to_uppercase()).to("upper");
+//! let mut driver = TestDriver::new(b.build());
+//! driver.input::<(), String>("lines").pipe((), "hello".to_string(), 42);
+//! let out = driver.output::<(), String>("upper").read_all();
+//! assert_eq!(out, vec![((), "HELLO".to_string(), 42)]);
+//! ```
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+use rustc_hash::FxHashMap;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::codec::Codec;
+use crate::config::OnDecodeError;
+use crate::dsl::Topology;
+use crate::error::StreamsError;
+use crate::graph::Graph;
+use crate::ops::RecordCollector;
+use crate::partitioner::partition_for_key;
+use crate::record::{Headers, RawRecord, Record};
+use crate::task::{reads, Task};
+
+/// A topic of the driver: partitions of records, each record with its global sequence
+/// number (the order in which the driver wrote it).
+struct TopicLog {
+    name: Arc<str>,
+    partitions: Vec<Vec<(u64, Arc<RawRecord>)>>,
+    next_null_key_partition: u32,
+    /// Sub-topologies that read this topic.
+    readers: Vec<usize>,
+}
+
+/// The driver's topics, and the queue of records still to process.
+struct Topics {
+    graph: Arc<Graph>,
+    default_partitions: u32,
+    partitions: HashMap<String, u32>,
+    logs: FxHashMap<Arc<str>, TopicLog>,
+    seq: u64,
+    pending: VecDeque<Arc<RawRecord>>,
+}
+
+impl Topics {
+    fn partition_count(&self, topic: &str) -> u32 {
+        self.partitions.get(topic).copied().unwrap_or(self.default_partitions)
+    }
+
+    fn log(&mut self, topic: &str) -> &mut TopicLog {
+        // Looked up twice only the first time a topic is seen (the borrow checker cannot yet
+        // return the first lookup's borrow).
+        if !self.logs.contains_key(topic) {
+            let name: Arc<str> = Arc::from(topic);
+            let n = self.partition_count(topic) as usize;
+            let readers =
+                (0..self.graph.subtopologies.len()).filter(|&s| reads(&self.graph, s, topic)).collect();
+            let log = TopicLog {
+                name: name.clone(),
+                partitions: vec![Vec::new(); n],
+                next_null_key_partition: 0,
+                readers,
+            };
+            self.logs.insert(name, log);
+        }
+        self.logs.get_mut(topic).expect("inserted above")
+    }
+
+    /// Appends a record the way a producer would (murmur2 of the key bytes picks the
+    /// partition; null keys go round-robin) and queues it if the topology reads the topic.
+    fn append(
+        &mut self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: Headers,
+    ) {
+        self.seq += 1;
+        let seq = self.seq;
+        let log = self.log(topic);
+        let n = log.partitions.len() as u32;
+        let partition = match &key {
+            Some(k) => partition_for_key(k, n),
+            None => {
+                let p = log.next_null_key_partition;
+                log.next_null_key_partition = (p + 1) % n;
+                p
+            }
+        };
+        let records = &mut log.partitions[partition as usize];
+        let offset = records.len() as u64;
+        let topic = log.name.clone();
+        let raw = Arc::new(RawRecord { topic, partition, offset, key, value, timestamp, headers });
+        records.push((seq, raw.clone()));
+        if !log.readers.is_empty() {
+            self.pending.push_back(raw);
+        }
+    }
+}
+
+impl RecordCollector for Topics {
+    fn send(
+        &mut self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    ) {
+        self.append(topic, key, value, timestamp, headers.clone());
+    }
+}
+
+struct State {
+    topology: Topology,
+    topics: Topics,
+    tasks: FxHashMap<(usize, u32), Task>,
+    policy: OnDecodeError,
+    wall_clock: i64,
+}
+
+impl State {
+    /// Checks that the sources of a sub-topology are co-partitioned.
+    fn check_copartitioned(&self, subtopology: usize) -> Result<(), StreamsError> {
+        let graph = &self.topology.graph;
+        let mut first: Option<(String, u32)> = None;
+        for topic in self.topology.source_topics() {
+            if !reads(graph, subtopology, &topic) {
+                continue;
+            }
+            let n = self.topics.partition_count(&topic);
+            match &first {
+                None => first = Some((topic, n)),
+                Some((t, m)) if *m != n => {
+                    return Err(StreamsError::NotCopartitioned {
+                        left: t.clone(),
+                        left_partitions: *m,
+                        right: topic,
+                        right_partitions: n,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Processes the queued records, and everything they cause, first in first out.
+    fn run(&mut self) -> Result<(), StreamsError> {
+        while let Some(raw) = self.topics.pending.pop_front() {
+            let readers = self.topics.logs[&raw.topic].readers.len();
+            for r in 0..readers {
+                let sub = self.topics.logs[&raw.topic].readers[r];
+                let key = (sub, raw.partition);
+                if !self.tasks.contains_key(&key) {
+                    if let Err(e) = self.check_copartitioned(sub) {
+                        self.topics.pending.clear();
+                        return Err(e);
+                    }
+                    self.tasks.insert(key, Task::new(&self.topology.graph, sub));
+                }
+                let task = self.tasks.get_mut(&key).expect("inserted above");
+                if let Err(e) = task.process(&raw, self.wall_clock, &self.policy, &mut self.topics) {
+                    self.topics.pending.clear();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs a topology synchronously on in-memory topics.
+///
+/// Every record piped in is processed at once, with everything it causes, before `pipe`
+/// returns. Output topics hold bytes, as Kafka would, and are read back with codecs.
+pub struct TestDriver {
+    state: Rc<RefCell<State>>,
+}
+
+impl TestDriver {
+    /// A driver where every topic has one partition and undecodable records stop it.
+    pub fn new(topology: Topology) -> Self {
+        TestDriver {
+            state: Rc::new(RefCell::new(State {
+                topics: Topics {
+                    graph: topology.graph.clone(),
+                    default_partitions: 1,
+                    partitions: HashMap::new(),
+                    logs: FxHashMap::default(),
+                    seq: 0,
+                    pending: VecDeque::new(),
+                },
+                topology,
+                tasks: FxHashMap::default(),
+                policy: OnDecodeError::default(),
+                wall_clock: 0,
+            })),
+        }
+    }
+
+    /// Gives every topic `n` partitions unless set otherwise with [`Self::with_topic_partitions`].
+    pub fn with_partitions(self, n: u32) -> Self {
+        assert!(n > 0, "a topic needs at least one partition");
+        self.state.borrow_mut().topics.default_partitions = n;
+        self
+    }
+
+    /// Gives `topic` `n` partitions.
+    pub fn with_topic_partitions(self, topic: &str, n: u32) -> Self {
+        assert!(n > 0, "a topic needs at least one partition");
+        self.state.borrow_mut().topics.partitions.insert(topic.to_string(), n);
+        self
+    }
+
+    /// What to do with records that cannot be decoded.
+    pub fn on_decode_error(self, policy: OnDecodeError) -> Self {
+        self.state.borrow_mut().policy = policy;
+        self
+    }
+
+    /// A typed handle to write into `topic` with codecs `KC` and `VC`.
+    pub fn input<KC: Codec, VC: Codec>(&self, topic: &str) -> TestInputTopic<KC, VC> {
+        TestInputTopic { state: self.state.clone(), topic: topic.to_string(), _codecs: PhantomData }
+    }
+
+    /// A typed handle to read `topic` with codecs `KC` and `VC`, from its start.
+    pub fn output<KC: Codec, VC: Codec>(&self, topic: &str) -> TestOutputTopic<KC, VC> {
+        TestOutputTopic {
+            state: self.state.clone(),
+            topic: topic.to_string(),
+            after: 0,
+            _codecs: PhantomData,
+        }
+    }
+
+    /// Moves wall-clock time forward.
+    pub fn advance_wall_clock(&self, by: Duration) {
+        self.state.borrow_mut().wall_clock += by.as_millis() as i64;
+    }
+
+    /// Current wall-clock time (ms), starting at 0.
+    pub fn wall_clock(&self) -> i64 {
+        self.state.borrow().wall_clock
+    }
+
+    /// Records skipped or dead-lettered because they could not be decoded.
+    pub fn skipped_records(&self) -> u64 {
+        self.state.borrow().tasks.values().map(Task::skipped).sum()
+    }
+
+    /// Names of the topics that hold records.
+    pub fn topics(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.state.borrow().topics.logs.keys().map(|t| t.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    /// The partition count of `topic`.
+    pub fn partition_count(&self, topic: &str) -> u32 {
+        self.state.borrow().topics.partition_count(topic)
+    }
+}
+
+/// Writes typed records into a topic of a [`TestDriver`].
+pub struct TestInputTopic<KC, VC> {
+    state: Rc<RefCell<State>>,
+    topic: String,
+    _codecs: PhantomData<fn(KC, VC)>,
+}
+
+impl<KC: Codec, VC: Codec> TestInputTopic<KC, VC> {
+    /// Pipes one record with timestamp `timestamp` (ms).
+    ///
+    /// # Panics
+    /// If processing fails (with the decode-error policy `Fail`); the message names the
+    /// topic, partition and offset. [`Self::try_pipe_record`] returns the error instead.
+    pub fn pipe(&self, key: KC::Value, value: VC::Value, timestamp: i64) {
+        self.pipe_record(Record::new(key, value, timestamp))
+    }
+
+    /// Pipes `(key, value, timestamp)` triples in order.
+    pub fn pipe_all(&self, records: impl IntoIterator<Item = (KC::Value, VC::Value, i64)>) {
+        for (k, v, ts) in records {
+            self.pipe(k, v, ts);
+        }
+    }
+
+    /// Pipes a record with headers.
+    ///
+    /// # Panics
+    /// As [`Self::pipe`].
+    pub fn pipe_record(&self, record: Record<KC::Value, VC::Value>) {
+        if let Err(e) = self.try_pipe_record(record) {
+            panic!("{e}");
+        }
+    }
+
+    /// Pipes a record, returning what stopped processing, if anything.
+    pub fn try_pipe_record(&self, record: Record<KC::Value, VC::Value>) -> Result<(), StreamsError> {
+        self.try_pipe_raw(
+            KC::encode(&record.key),
+            VC::encode(&record.value),
+            record.timestamp,
+            record.headers,
+        )
+    }
+
+    /// Pipes bytes as they are, bypassing the codecs (to test bad input).
+    pub fn try_pipe_raw(
+        &self,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: Headers,
+    ) -> Result<(), StreamsError> {
+        let mut state = self.state.borrow_mut();
+        state.topics.append(&self.topic, key, value, timestamp, headers);
+        state.run()
+    }
+}
+
+/// Reads typed records from a topic of a [`TestDriver`]; each read consumes what it returns.
+pub struct TestOutputTopic<KC, VC> {
+    state: Rc<RefCell<State>>,
+    topic: String,
+    /// Records with a sequence number up to this one were read.
+    after: u64,
+    _codecs: PhantomData<fn(KC, VC)>,
+}
+
+impl<KC: Codec, VC: Codec> TestOutputTopic<KC, VC> {
+    fn take(&mut self, partition: Option<u32>) -> Vec<RawRecord> {
+        let state = self.state.borrow();
+        let Some(log) = state.topics.logs.get(self.topic.as_str()) else { return Vec::new() };
+        let mut unread: Vec<&(u64, Arc<RawRecord>)> = log
+            .partitions
+            .iter()
+            .enumerate()
+            .filter(|(p, _)| partition.is_none_or(|want| want as usize == *p))
+            .flat_map(|(_, records)| records.iter())
+            .filter(|(seq, _)| *seq > self.after)
+            .collect();
+        unread.sort_by_key(|(seq, _)| *seq);
+        if partition.is_none() {
+            if let Some((seq, _)) = unread.last() {
+                self.after = *seq;
+            }
+        }
+        unread.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
+    }
+
+    fn decode(raw: RawRecord) -> Record<KC::Value, VC::Value> {
+        let where_ = format!("{}-{} offset {}", raw.topic, raw.partition, raw.offset);
+        let key = KC::decode(raw.key.as_deref())
+            .unwrap_or_else(|e| panic!("cannot read the key at {where_} with `{}`: {e}", KC::name()));
+        let value = VC::decode(raw.value.as_deref())
+            .unwrap_or_else(|e| panic!("cannot read the value at {where_} with `{}`: {e}", VC::name()));
+        Record { key, value, timestamp: raw.timestamp, headers: raw.headers }
+    }
+
+    /// Unread records, in the order they were written.
+    pub fn read_records(&mut self) -> Vec<Record<KC::Value, VC::Value>> {
+        self.take(None).into_iter().map(Self::decode).collect()
+    }
+
+    /// Unread `(key, value, timestamp)` triples, in the order they were written.
+    pub fn read_all(&mut self) -> Vec<(KC::Value, VC::Value, i64)> {
+        self.read_records().into_iter().map(|r| (r.key, r.value, r.timestamp)).collect()
+    }
+
+    /// Unread `(key, value)` pairs, in the order they were written.
+    pub fn read_key_values(&mut self) -> Vec<(KC::Value, VC::Value)> {
+        self.read_records().into_iter().map(|r| (r.key, r.value)).collect()
+    }
+
+    /// Every record of one partition, in offset order (does not consume).
+    pub fn partition(&mut self, partition: u32) -> Vec<Record<KC::Value, VC::Value>> {
+        let saved = self.after;
+        self.after = 0;
+        let records = self.take(Some(partition));
+        self.after = saved;
+        records.into_iter().map(Self::decode).collect()
+    }
+
+    /// Every record as bytes, with partition and offset (does not consume).
+    pub fn raw(&self) -> Vec<RawRecord> {
+        let state = self.state.borrow();
+        let Some(log) = state.topics.logs.get(self.topic.as_str()) else { return Vec::new() };
+        let mut all: Vec<&(u64, Arc<RawRecord>)> = log.partitions.iter().flatten().collect();
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
+    }
+
+    /// Whether everything written has been read.
+    pub fn is_empty(&mut self) -> bool {
+        let after = self.after;
+        let state = self.state.borrow();
+        state
+            .topics
+            .logs
+            .get(self.topic.as_str())
+            .is_none_or(|log| log.partitions.iter().flatten().all(|(seq, _)| *seq <= after))
+    }
+}

@@ -1,0 +1,1 @@
+//! Behaviour tests of streams-runtime; see the `[[test]]` targets.

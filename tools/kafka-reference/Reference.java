@@ -1,0 +1,97 @@
+// Prints what Apache Kafka itself computes for the facts our Rust tests pin down:
+// describe() text, serializer bytes and producer partitions. Run with ./generate.sh;
+// the outputs are checked in under tests/fixtures/kafka/ and compared byte for byte.
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.KStream;
+
+public class Reference {
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of(args[0]);
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("describe_split_merge.txt"), splitMerge());
+        Files.writeString(out.resolve("describe_every_operator.txt"), everyOperator());
+        Files.writeString(out.resolve("serializers.txt"), serializers());
+        Files.writeString(out.resolve("partitions.txt"), partitions());
+    }
+
+    static String splitMerge() {
+        StreamsBuilder b = new StreamsBuilder();
+        Map<String, KStream<String, Long>> br = b.<String, Long>stream("input")
+            .filter((k, v) -> v != 0)
+            .split()
+            .branch((k, v) -> v < 0, Branched.as("negative"))
+            .defaultBranch(Branched.as("positive"));
+        KStream<String, Long> neg = br.get("KSTREAM-BRANCH-0000000002negative").mapValues(v -> -v);
+        KStream<String, Long> pos = br.get("KSTREAM-BRANCH-0000000002positive");
+        pos.to("positives");
+        neg.merge(pos).to("absolute");
+        return b.build().describe().toString();
+    }
+
+    static String everyOperator() {
+        StreamsBuilder b = new StreamsBuilder();
+        KStream<String, String> lines = b.stream(List.of("lines-a", "lines-b"));
+        lines.flatMapValues(v -> List.of(v.split(" ")))
+            .filterNot((k, v) -> v.isEmpty())
+            .selectKey((k, v) -> v)
+            .peek((k, v) -> { })
+            .to("words");
+        KStream<String, String> words = b.stream("words");
+        words.map((k, v) -> KeyValue.pair(v, k))
+            .flatMap((k, v) -> List.of(KeyValue.pair(k, v)))
+            .foreach((k, v) -> { });
+        b.<String, String>stream(Pattern.compile("logs-.*")).to("all-logs");
+        return b.build().describe().toString();
+    }
+
+    static String hex(byte[] bytes) {
+        return bytes == null ? "null" : HexFormat.of().formatHex(bytes);
+    }
+
+    static String serializers() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("string héllo ").append(hex(Serdes.String().serializer().serialize("t", "héllo"))).append('\n');
+        sb.append("string <empty> ").append(hex(Serdes.String().serializer().serialize("t", ""))).append('\n');
+        for (int i : new int[] {0, 1, -1, 42, Integer.MIN_VALUE, Integer.MAX_VALUE}) {
+            sb.append("int ").append(i).append(' ').append(hex(Serdes.Integer().serializer().serialize("t", i))).append('\n');
+        }
+        for (long l : new long[] {0L, -2L, 1234567890123L, Long.MIN_VALUE}) {
+            sb.append("long ").append(l).append(' ').append(hex(Serdes.Long().serializer().serialize("t", l))).append('\n');
+        }
+        for (double d : new double[] {0.0, -0.0, 3.14, -1.5e300}) {
+            sb.append("double ").append(d).append(' ').append(hex(Serdes.Double().serializer().serialize("t", d))).append('\n');
+        }
+        sb.append("boolean true ").append(hex(Serdes.Boolean().serializer().serialize("t", true))).append('\n');
+        sb.append("boolean false ").append(hex(Serdes.Boolean().serializer().serialize("t", false))).append('\n');
+        sb.append("void null ").append(hex(Serdes.Void().serializer().serialize("t", null))).append('\n');
+        sb.append("bytes 00ff10 ").append(hex(Serdes.ByteArray().serializer().serialize("t", new byte[] {0, -1, 16}))).append('\n');
+        sb.append("string null ").append(hex(Serdes.String().serializer().serialize("t", null))).append('\n');
+        return sb.toString();
+    }
+
+    static String partitions() {
+        StringBuilder sb = new StringBuilder();
+        String[] keys = {"", "a", "the", "kafka", "streams", "MMM", "ABBV", "user-42", "héllo", "a-little-bit-longer-string"};
+        for (String key : keys) {
+            byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+            sb.append(hex(bytes));
+            for (int n : new int[] {1, 2, 3, 4, 7, 12}) {
+                sb.append(' ').append(BuiltInPartitioner.partitionForKey(bytes, n));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+}
