@@ -2,7 +2,8 @@
 //! five closures in hand-written loops: one over typed records, one that also decodes,
 //! encodes and partitions as the driver must (the no-framework limit for the same work).
 //! The pass-through topology (source straight to sink) measures the driver alone, so the
-//! chain's own cost is `test_driver - test_driver_passthrough`.
+//! chain's own cost is `test_driver - test_driver_passthrough`, and `test_driver_hand_fused`
+//! runs the five closures as one hand-written closure on the same path.
 //!
 //! `cargo bench -p streams-runtime --bench stateless_chain`
 
@@ -37,6 +38,26 @@ fn records() -> Vec<(String, i64)> {
 fn passthrough() -> Topology {
     let b = StreamsBuilder::new();
     b.stream::<String, i64>("in").to("out");
+    b.build()
+}
+
+/// The five closures hand-written into one `flat_map` closure: the same work as the chain,
+/// on the same driver path, without operator boundaries.
+fn hand_fused() -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in")
+        .flat_map(|k, v| {
+            if !keep(&k, &v) {
+                return None;
+            }
+            let v = scale(v);
+            if drop_fives(&k, &v) {
+                return None;
+            }
+            let (k, v) = halve(k, v);
+            Some((k, minus_one(v)))
+        })
+        .to("out");
     b.build()
 }
 
@@ -105,9 +126,11 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    for (name, make) in
-        [("test_driver_passthrough", passthrough as fn() -> Topology), ("test_driver", topology)]
-    {
+    for (name, make) in [
+        ("test_driver_passthrough", passthrough as fn() -> Topology),
+        ("test_driver_hand_fused", hand_fused),
+        ("test_driver", topology),
+    ] {
         group.bench_function(name, |b| {
             b.iter_batched(
                 || TestDriver::new(make()),
