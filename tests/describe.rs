@@ -45,7 +45,8 @@ fn every_operator_and_three_subtopologies_print_as_kafka_prints_them() {
 #[test]
 fn user_names_replace_generated_ones_without_using_a_number() {
     let b = StreamsBuilder::new();
-    b.stream_named::<String, String>("in", "read-input")
+    b.named("read-input")
+        .stream::<String, String>("in")
         .named("drop-empty")
         .filter(|_, v| !v.is_empty())
         .map_values(|v| v.len() as i64)

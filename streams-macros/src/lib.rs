@@ -1,8 +1,75 @@
-//! Procedural macros of `streams-runtime`: the `Json` derive (and, next, `topology!`).
+//! Procedural macros of `streams-runtime`: `topology!` and `#[derive(Json)]`.
+//!
+//! `topology!` runs in three phases, each in its own file under `topology/`: `parse.rs`
+//! (syntax only), `check.rs` (whole-topology rules, every error at once) and `expand.rs`
+//! (calls of the typed builder, spanned at the user's stages).
 
 use proc_macro::TokenStream;
 use quote::quote;
 use syn::{parse_macro_input, DeriveInput};
+
+mod topology;
+
+/// Declares a Kafka Streams topology; evaluates to the built `Topology`.
+///
+/// # Grammar
+///
+/// ```text
+/// topology  := statement*
+/// statement := "let" NAME "=" pipeline ";"      binds a stream (used later by name)
+///            | pipeline ";"                      must end in a sink
+/// pipeline  := head ("|>" stage)*
+/// head      := SOURCE "::<" KeyCodec "," ValueCodec ">" "(" topic ("," topic)* options ")"
+///            | NAME
+/// SOURCE    := "stream"                          (tables arrive with the stateful stages)
+/// stage     := NAME ["::<" types ">"] ["(" arg ("," arg)* ")"]
+/// arg       := rust-expression | duration | NAME "=" arg
+/// duration  := INTEGER ("ms" | "s" | "m" | "h")  e.g. 250ms, 5s, 1m, 1h
+/// ```
+///
+/// Codecs name the wire format (`String`, `i64`, `()`, `Bytes`, `Json<T>`, `Option<C>`);
+/// closures see the plain values. Every stage takes `name = "..."` to name its node.
+///
+/// Stages on streams: `filter(pred)`, `filter_not(pred)`, `map(f)`, `map_values(f)`,
+/// `flat_map(f)`, `flat_map_values(f)`, `select_key(f)`, `peek(f)`, `merge(NAME)`;
+/// sinks: `to("topic")`, `to::<KeyCodec, ValueCodec>("topic")`, `to_dynamic(f)`, `foreach(f)`,
+/// and `split(NAME = pred, ..., default = NAME)`, which binds each branch as a stream.
+/// Sources: `stream::<K, V>("a", "b")` reads several topics, `stream::<K, V>(pattern = "re")`
+/// every matching topic.
+///
+/// Mistakes are compile errors at the stage you wrote: unknown stages (with a suggestion),
+/// wrong argument counts, names used but never bound or bound but never used, pipelines
+/// without a sink, stages in the wrong order, and (through rustc) closures of the wrong
+/// types and values without a codec.
+///
+/// # Example
+///
+/// ```
+/// use streams_runtime::prelude::*;
+///
+/// let topology = topology! {
+///     let readings = stream::<String, i64>("readings");
+///     readings
+///         |> filter(|_, celsius| *celsius > -273)
+///         |> split(hot = |_, c| *c >= 40, default = normal);
+///     hot |> map_values(|c| format!("{c} °C: too hot")) |> to("alerts");
+///     normal |> to("normal");
+/// };
+///
+/// let driver = TestDriver::new(topology);
+/// let input = driver.input::<String, i64>("readings");
+/// input.pipe("oven".to_string(), 180, 1_000);
+/// input.pipe("room".to_string(), 21, 2_000);
+/// assert_eq!(
+///     driver.output::<String, String>("alerts").read_all(),
+///     vec![("oven".to_string(), "180 °C: too hot".to_string(), 1_000)]
+/// );
+/// assert_eq!(driver.output::<String, i64>("normal").read_key_values(), vec![("room".to_string(), 21)]);
+/// ```
+#[proc_macro]
+pub fn topology(input: TokenStream) -> TokenStream {
+    topology::topology(input.into()).into()
+}
 
 /// Gives a serde type the default codec `Json<Self>`, so that `to(topic)` can write it.
 ///

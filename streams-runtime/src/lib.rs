@@ -25,7 +25,7 @@ pub use error::{CodecError, StreamsError};
 pub use graph::TopologyDescription;
 pub use record::{Headers, RawRecord, Record};
 #[doc(inline)]
-pub use streams_macros::Json;
+pub use streams_macros::{topology, Json};
 pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};
 
 /// Everything a topology file needs: `use streams_runtime::prelude::*;`.
@@ -35,5 +35,5 @@ pub mod prelude {
     pub use crate::dsl::{KStream, StreamsBuilder, Topology};
     pub use crate::record::{Headers, Record};
     pub use crate::testing::TestDriver;
-    pub use streams_macros::Json;
+    pub use streams_macros::{topology, Json};
 }

@@ -52,19 +52,20 @@ impl StreamsBuilder {
     /// # Panics
     /// If `pattern` is not a valid regular expression.
     pub fn stream_pattern<KC: Codec, VC: Codec>(&self, pattern: &str) -> KStream<KC::Value, VC::Value> {
-        if let Err(e) = regex::Regex::new(pattern) {
-            panic!("`stream_pattern`: invalid pattern `{pattern}`: {e}");
-        }
+        Self::check_pattern(pattern);
         self.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), None)
     }
 
-    /// A source named `name` instead of `KSTREAM-SOURCE-…`.
-    pub fn stream_named<KC: Codec, VC: Codec>(
-        &self,
-        topic: &str,
-        name: &str,
-    ) -> KStream<KC::Value, VC::Value> {
-        self.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), Some(name.to_string()))
+    /// The next source is named `name` instead of `KSTREAM-SOURCE-…` (Kafka's
+    /// `Consumed.as(name)`): `builder.named("read-trades").stream::<K, V>("trades")`.
+    pub fn named(&self, name: &str) -> NamedSource<'_> {
+        NamedSource { builder: self, name: name.to_string() }
+    }
+
+    fn check_pattern(pattern: &str) {
+        if let Err(e) = regex::Regex::new(pattern) {
+            panic!("`stream_pattern`: invalid pattern `{pattern}`: {e}");
+        }
     }
 
     fn source<KC: Codec, VC: Codec>(
@@ -88,6 +89,31 @@ impl StreamsBuilder {
     pub fn build(self) -> Topology {
         let graph = std::mem::take(&mut *self.graph.borrow_mut());
         graph.finish()
+    }
+}
+
+/// A source about to be added under a given name; see [`StreamsBuilder::named`].
+pub struct NamedSource<'a> {
+    builder: &'a StreamsBuilder,
+    name: String,
+}
+
+impl NamedSource<'_> {
+    /// As [`StreamsBuilder::stream`].
+    pub fn stream<KC: Codec, VC: Codec>(self, topic: &str) -> KStream<KC::Value, VC::Value> {
+        self.builder.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), Some(self.name))
+    }
+
+    /// As [`StreamsBuilder::stream_topics`].
+    pub fn stream_topics<KC: Codec, VC: Codec>(self, topics: &[&str]) -> KStream<KC::Value, VC::Value> {
+        let topics = topics.iter().map(|t| t.to_string()).collect();
+        self.builder.source::<KC, VC>(SourceTopics::Names(topics), Some(self.name))
+    }
+
+    /// As [`StreamsBuilder::stream_pattern`].
+    pub fn stream_pattern<KC: Codec, VC: Codec>(self, pattern: &str) -> KStream<KC::Value, VC::Value> {
+        StreamsBuilder::check_pattern(pattern);
+        self.builder.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), Some(self.name))
     }
 }
 

@@ -5,6 +5,6 @@ mod builder;
 mod kstream;
 mod split;
 
-pub use builder::{StreamsBuilder, Topology};
+pub use builder::{NamedSource, StreamsBuilder, Topology};
 pub use kstream::KStream;
 pub use split::{BranchedKStream, Branches};

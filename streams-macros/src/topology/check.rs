@@ -1,0 +1,316 @@
+//! Whole-topology rules, checked over the finished syntax tree. Every error is collected and
+//! reported at once, at the user's tokens.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use super::ast::{Arg, Head, NamedArg, Stage, Topology};
+use super::ctxt::{did_you_mean, Ctxt};
+use super::stages::{self, shape_hint, ArgKind, Shape, StageSpec, STAGES};
+
+/// What expansion needs to know beyond the syntax tree.
+pub(crate) struct Plan {
+    /// How often each bound name is used.
+    pub(crate) uses: HashMap<String, usize>,
+}
+
+struct Binding {
+    span: Span,
+    shape: Shape,
+    uses: usize,
+}
+
+#[derive(Default)]
+struct Scope {
+    bindings: HashMap<String, Binding>,
+    order: Vec<String>,
+}
+
+impl Scope {
+    fn bind(&mut self, cx: &mut Ctxt, name: &Ident, shape: Shape) {
+        let key = name.to_string();
+        if let Some(first) = self.bindings.get(&key) {
+            let mut err = syn::Error::new(
+                name.span(),
+                format!("`{key}` is bound twice in this topology; give this {} another name", shape.noun()),
+            );
+            err.combine(syn::Error::new(first.span, format!("`{key}` is first bound here")));
+            cx.push(err);
+            return;
+        }
+        self.order.push(key.clone());
+        self.bindings.insert(key, Binding { span: name.span(), shape, uses: 0 });
+    }
+
+    /// Marks a use of `name`; `None` (after an error) if it is not bound.
+    fn use_name(&mut self, cx: &mut Ctxt, name: &Ident) -> Option<Shape> {
+        let key = name.to_string();
+        match self.bindings.get_mut(&key) {
+            Some(b) => {
+                b.uses += 1;
+                Some(b.shape)
+            }
+            None => {
+                let close = did_you_mean(&key, self.order.iter().map(String::as_str)).map(str::to_string);
+                let hint = match &close {
+                    // The likely meant name counts as used: no second error about it.
+                    Some(s) => {
+                        if let Some(b) = self.bindings.get_mut(s) {
+                            b.uses += 1;
+                        }
+                        format!("; did you mean `{s}`?")
+                    }
+                    None => "; bind it first with `let NAME = stream::<K, V>(\"topic\");`".into(),
+                };
+                cx.error(name.span(), format!("cannot find stream `{key}` in this topology{hint}"));
+                None
+            }
+        }
+    }
+}
+
+/// Checks the whole topology.
+pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
+    let mut cx = Ctxt::default();
+    let mut scope = Scope::default();
+    if topology.statements.is_empty() {
+        cx.error(
+            Span::call_site(),
+            "empty topology: declare at least one pipeline, such as `stream::<String, String>(\"in\") |> to(\"out\");`",
+        );
+    }
+    for statement in &topology.statements {
+        let pipeline = &statement.pipeline;
+        let mut shape = match &pipeline.head {
+            Head::Source(source) => {
+                check_source_options(&mut cx, &source.options);
+                if source.topics.is_empty() && !source.options.iter().any(|o| o.name == "pattern") {
+                    cx.error(
+                        source.kind.span(),
+                        format!("`{}` needs a topic: `{}::<K, V>(\"topic\")`", source.kind, source.kind),
+                    );
+                }
+                Some(if source.kind == "table" || source.kind == "global_table" {
+                    Shape::Table
+                } else {
+                    Shape::Stream
+                })
+            }
+            Head::Name(name) => scope.use_name(&mut cx, name),
+        };
+        let mut last_span = match &pipeline.head {
+            Head::Source(s) => s.kind.span(),
+            Head::Name(n) => n.span(),
+        };
+        let mut ended_by: Option<&Ident> = None;
+        for stage in &pipeline.stages {
+            last_span = stage.name.span();
+            if let Some(ender) = ended_by {
+                cx.error(
+                    stage.name.span(),
+                    format!(
+                        "`{}` comes after `{ender}`, which ends the pipeline; move it before `{ender}`",
+                        stage.name
+                    ),
+                );
+                break;
+            }
+            let Some(spec) = stages::lookup(&stage.name.to_string()) else {
+                let name = stage.name.to_string();
+                let hint = match did_you_mean(&name, STAGES.iter().map(|s| s.name)) {
+                    Some(s) => format!("; did you mean `{s}`?"),
+                    None => format!(
+                        "; the stages are {}",
+                        STAGES.iter().map(|s| format!("`{}`", s.name)).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                cx.error(stage.name.span(), format!("unknown stage `{name}`{hint}"));
+                shape = None;
+                continue;
+            };
+            check_stage_args(&mut cx, &mut scope, spec, stage);
+            if let Some(current) = shape {
+                if !spec.inputs.contains(&current) {
+                    cx.error(stage.name.span(), shape_hint(spec, current));
+                }
+            }
+            if spec.name == "split" {
+                for branch in split_branches(stage) {
+                    scope.bind(&mut cx, branch, Shape::Stream);
+                }
+            }
+            if spec.output == Shape::Ended {
+                ended_by = Some(&stage.name);
+            }
+            shape = Some(spec.output);
+        }
+        match (&statement.binding, ended_by) {
+            (Some(name), Some(ender)) => cx.error(
+                ender.span(),
+                format!("`let {name}` binds a pipeline that `{ender}` ends, so there is nothing to bind; remove `let {name} =` or the `{ender}` stage"),
+            ),
+            (Some(name), None) => scope.bind(&mut cx, name, shape.unwrap_or(Shape::Stream)),
+            (None, None) => cx.error(
+                last_span,
+                "this pipeline has no sink, so its records go nowhere; end it with `|> to(\"topic\")` (or `foreach`), or bind it with `let NAME = ...`",
+            ),
+            (None, Some(_)) => {}
+        }
+    }
+    for name in &scope.order {
+        let b = &scope.bindings[name];
+        if b.uses == 0 {
+            cx.error(
+                b.span,
+                format!("{} `{name}` is never used; add a pipeline such as `{name} |> to(\"topic\");`, or remove it", b.shape.noun()),
+            );
+        }
+    }
+    cx.finish()?;
+    Ok(Plan { uses: scope.bindings.into_iter().map(|(k, b)| (k, b.uses)).collect() })
+}
+
+fn check_source_options(cx: &mut Ctxt, options: &[NamedArg]) {
+    check_options(cx, "source", &[("name", ArgKind::Topic), ("pattern", ArgKind::Topic)], options);
+}
+
+fn check_options(cx: &mut Ctxt, stage: &str, allowed: &[(&str, ArgKind)], options: &[NamedArg]) {
+    let mut seen: Vec<String> = Vec::new();
+    for option in options {
+        let name = option.name.to_string();
+        if seen.contains(&name) {
+            cx.error(option.name.span(), format!("option `{name}` is given twice"));
+            continue;
+        }
+        seen.push(name.clone());
+        match allowed.iter().find(|(n, _)| *n == name) {
+            Some((_, kind)) => check_arg(cx, *kind, &option.value),
+            None => {
+                let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
+                let hint = did_you_mean(&name, names.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "; `{stage}` takes {}",
+                            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        )
+                    });
+                cx.error(option.name.span(), format!("unknown option `{name}` for `{stage}`{hint}"));
+            }
+        }
+    }
+}
+
+fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
+    if let Arg::Duration(d) = arg {
+        cx.error(d.span, format!("expected {}, found a duration", kind.describe()));
+    }
+}
+
+/// The names a `split` binds: every option but `name`, and the `default = NAME` branch.
+pub(crate) fn split_branches(stage: &Stage) -> Vec<&Ident> {
+    stage
+        .options
+        .iter()
+        .filter(|o| o.name != "name")
+        .filter_map(|o| if o.name == "default" { default_branch_name(o) } else { Some(&o.name) })
+        .collect()
+}
+
+/// `default = NAME`: the name of the default branch.
+pub(crate) fn default_branch_name(option: &NamedArg) -> Option<&Ident> {
+    match &option.value {
+        Arg::Expr(syn::Expr::Path(p)) => p.path.get_ident(),
+        _ => None,
+    }
+}
+
+fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &Stage) {
+    if stage.generics.is_some() && !spec.generics {
+        cx.error(stage.name.span(), format!("`{}` takes no `::<...>`", spec.name));
+    }
+    let given = stage.args.len();
+    if spec.name != "split" && (given < spec.min_args || given > spec.args.len()) {
+        let expected = if spec.args.is_empty() {
+            "no arguments".to_string()
+        } else {
+            let list: Vec<String> = spec.args.iter().map(|a| a.describe()).collect();
+            let count = if spec.min_args == spec.args.len() {
+                format!("{} argument{}", spec.args.len(), if spec.args.len() == 1 { "" } else { "s" })
+            } else {
+                format!("{} to {} arguments", spec.min_args, spec.args.len())
+            };
+            format!("{count} ({})", list.join(", "))
+        };
+        let given_text = match given {
+            0 => "none was given".to_string(),
+            1 => "1 was given".to_string(),
+            n => format!("{n} were given"),
+        };
+        cx.error(stage.args_span, format!("`{}` takes {expected}, but {given_text}", spec.name));
+    }
+    for (kind, arg) in spec.args.iter().zip(&stage.args) {
+        check_arg(cx, *kind, arg);
+        if *kind == ArgKind::Stream {
+            match arg {
+                Arg::Expr(syn::Expr::Path(p)) if p.path.get_ident().is_some() => {
+                    let name = p.path.get_ident().expect("checked");
+                    if let Some(shape) = scope.use_name(cx, name) {
+                        if shape != Shape::Stream {
+                            cx.error(
+                                name.span(),
+                                format!(
+                                    "`{}` takes a stream, but `{name}` is {}",
+                                    spec.name,
+                                    shape.describe()
+                                ),
+                            );
+                        }
+                    }
+                }
+                other => cx.error(
+                    other.span(),
+                    format!("`{}` takes the name of a stream bound in this topology", spec.name),
+                ),
+            }
+        }
+    }
+    if spec.name == "split" {
+        check_split(cx, stage);
+    } else {
+        let mut allowed = vec![("name", ArgKind::Topic)];
+        allowed.extend_from_slice(spec.options);
+        check_options(cx, spec.name, &allowed, &stage.options);
+    }
+}
+
+fn check_split(cx: &mut Ctxt, stage: &Stage) {
+    let branches: Vec<&NamedArg> =
+        stage.options.iter().filter(|o| o.name != "name" && o.name != "default").collect();
+    if branches.is_empty() {
+        cx.error(
+            stage.args_span,
+            "`split` needs at least one branch: `split(hot = |key, value| ..., default = rest)`",
+        );
+    }
+    for branch in branches {
+        check_arg(cx, ArgKind::Fn("a predicate `|key, value| -> bool`"), &branch.value);
+    }
+    let defaults: Vec<&NamedArg> = stage.options.iter().filter(|o| o.name == "default").collect();
+    for (i, d) in defaults.iter().enumerate() {
+        if i > 0 {
+            cx.error(d.name.span(), "`split` has one default branch; remove this one");
+        }
+        if default_branch_name(d).is_none() {
+            cx.error(d.value.span(), "the default branch is named, not tested: write `default = NAME`");
+        }
+    }
+    if !stage.args.is_empty() {
+        cx.error(
+            stage.args[0].span(),
+            "`split` branches are named: write `split(NAME = |key, value| ..., default = NAME)`",
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Code generation: cannot fail. Every call is spanned at the stage the user wrote, so that
+//! rustc's type errors point there; every path is absolute (`::streams_runtime::...`).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use super::ast::{Arg, Head, NamedArg, Source, Stage, Topology};
+use super::check::{default_branch_name, split_branches, Plan};
+use super::stages;
+
+/// The errors, and a stub of the right type so that code using the topology does not pile
+/// up follow-on errors.
+pub(crate) fn with_errors(errors: TokenStream) -> TokenStream {
+    quote! {{
+        #errors
+        ::streams_runtime::StreamsBuilder::new().build()
+    }}
+}
+
+fn builder() -> Ident {
+    Ident::new("__streams_builder", Span::mixed_site())
+}
+
+/// The topology as calls of the typed builder. Each stage is its own statement,
+/// `let p = p.stage(...);`, whose tokens all carry the stage's span: rustc's errors about a
+/// stage (an unmet bound, a missing method) point at the stage the user wrote.
+pub(crate) fn expand(topology: &Topology, plan: &Plan) -> TokenStream {
+    let b = builder();
+    let uses = |name: &Ident| plan.uses.get(&name.to_string()).copied().unwrap_or(0);
+    let mut statements = Vec::new();
+    for (i, statement) in topology.statements.iter().enumerate() {
+        let pipeline = &statement.pipeline;
+        let head_span = match &pipeline.head {
+            Head::Source(s) => s.kind.span(),
+            Head::Name(n) => n.span(),
+        };
+        // Spanned at the user's tokens (not `mixed_site`): rustc joins the spans of a call, and a
+        // call mixing hygiene contexts would be reported at the whole macro.
+        // One name per step, not shadowing: rustc would otherwise suggest the shadowed ones.
+        let var = |j: usize, span: Span| format_ident!("__streams_p{}_{}", i, j, span = span);
+        let head = match &pipeline.head {
+            Head::Source(source) => source_call(source),
+            Head::Name(name) => use_of(name, &uses),
+        };
+        let first = var(0, head_span);
+        statements.push(quote_spanned!(head_span=> let #first = #head;));
+        let mut last = first;
+        let mut ended = false;
+        for (j, stage) in pipeline.stages.iter().enumerate() {
+            let span = stage.name.span();
+            let (recv, next) = (var(j, span), var(j + 1, span));
+            if stage.name == "split" {
+                statements.push(split(i, quote!(#recv), stage));
+                ended = true;
+                break;
+            }
+            let call = stage_call(stage, &uses);
+            let spec = stages::lookup(&stage.name.to_string()).expect("checked stage");
+            if spec.output == stages::Shape::Ended {
+                statements.push(quote_spanned!(span=> #recv #call;));
+                ended = true;
+            } else {
+                statements.push(quote_spanned!(span=> let #next = #recv #call;));
+                last = next;
+            }
+        }
+        if let (Some(name), false) = (&statement.binding, ended) {
+            let share = (uses(name) > 1 && !pipeline.stages.is_empty())
+                .then(|| quote_spanned!(name.span()=> .share()));
+            statements.push(quote_spanned!(name.span()=> let #name = #last #share;));
+        }
+    }
+    quote! {{
+        let #b = ::streams_runtime::StreamsBuilder::new();
+        #(#statements)*
+        #b.build()
+    }}
+}
+
+/// A bound name; cloned when it is used more than once (fan-out).
+fn use_of(name: &Ident, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
+    if uses(name) > 1 {
+        quote_spanned!(name.span()=> ::core::clone::Clone::clone(&#name))
+    } else {
+        quote!(#name)
+    }
+}
+
+fn source_call(source: &Source) -> TokenStream {
+    let b = builder();
+    let (kind, key, value) = (&source.kind, &source.key, &source.value);
+    let span = kind.span();
+    let option = |n: &str| source.options.iter().find(|o| o.name == n).map(|o| arg(&o.value));
+    let topics = &source.topics;
+    let named = option("name").map(|name| quote_spanned!(span=> .named(#name)));
+    if let Some(pattern) = option("pattern") {
+        let method = format_ident!("{}_pattern", kind.to_string(), span = span);
+        return quote_spanned!(span=> #b #named.#method::<#key, #value>(#pattern));
+    }
+    if topics.len() > 1 {
+        let method = format_ident!("{}_topics", kind.to_string(), span = span);
+        return quote_spanned!(span=> #b #named.#method::<#key, #value>(&[#(#topics),*]));
+    }
+    quote_spanned!(span=> #b #named.#kind::<#key, #value>(#(#topics),*))
+}
+
+fn arg(arg: &Arg) -> TokenStream {
+    match arg {
+        Arg::Expr(e) => quote!(#e),
+        Arg::Duration(d) => {
+            let millis = d.millis;
+            quote_spanned!(d.span=> ::core::time::Duration::from_millis(#millis))
+        }
+    }
+}
+
+fn named(stage: &Stage) -> TokenStream {
+    match stage.options.iter().find(|o| o.name == "name") {
+        Some(NamedArg { name, value }) => {
+            let value = arg(value);
+            quote_spanned!(name.span()=> .named(#value))
+        }
+        None => TokenStream::new(),
+    }
+}
+
+fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
+    let span = stage.name.span();
+    // The check phase refused unknown stages, so the table has this one.
+    let spec = stages::lookup(&stage.name.to_string()).expect("checked stage");
+    let named = named(stage);
+    let args: Vec<TokenStream> = stage
+        .args
+        .iter()
+        .zip(spec.args)
+        .map(|(a, kind)| match (kind, a) {
+            (stages::ArgKind::Stream, Arg::Expr(syn::Expr::Path(p))) => {
+                let name = p.path.get_ident().expect("checked");
+                use_of(name, uses)
+            }
+            _ => arg(a),
+        })
+        .collect();
+    let method = match (&stage.generics, spec.name) {
+        (Some(_), "to") => Ident::new("to_with", span),
+        _ => Ident::new(spec.method, span),
+    };
+    let generics = &stage.generics;
+    quote_spanned!(span=> #named.#method #generics (#(#args),*))
+}
+
+fn split(index: usize, chain: TokenStream, stage: &Stage) -> TokenStream {
+    let span = stage.name.span();
+    let var = format_ident!("__streams_split_{}", index, span = Span::mixed_site());
+    let named = named(stage);
+    let mut calls = Vec::new();
+    for option in stage.options.iter().filter(|o| o.name != "name" && o.name != "default") {
+        let (name, predicate) = (option.name.to_string(), arg(&option.value));
+        calls.push(quote_spanned!(option.name.span()=> .branch(#name, #predicate)));
+    }
+    let end = match stage.options.iter().find(|o| o.name == "default").and_then(default_branch_name) {
+        Some(default) => {
+            let name = default.to_string();
+            quote_spanned!(default.span()=> .default_branch(#name))
+        }
+        None => quote_spanned!(span=> .no_default_branch()),
+    };
+    let takes = split_branches(stage).into_iter().map(|branch| {
+        let name = branch.to_string();
+        quote_spanned!(branch.span()=> let #branch = #var.take(#name);)
+    });
+    quote_spanned! {span=>
+        let mut #var = #chain #named.split() #(#calls)* #end;
+        #(#takes)*
+    }
+}

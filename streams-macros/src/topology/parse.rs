@@ -1,0 +1,271 @@
+//! Syntax only: statements, pipelines, stages, arguments. Each statement is parsed on its
+//! own so that one statement's syntax error does not hide another's.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::{Expr, Ident, Lit, Token};
+
+use super::ast::{Arg, Head, NamedArg, Pipeline, Source, Stage, Statement, Topology};
+use super::ctxt::Ctxt;
+use super::duration;
+
+syn::custom_punctuation!(PipeGt, |>);
+
+/// Source kinds `NAME::<K, V>(topic)` a pipeline can start with.
+pub(crate) const SOURCE_KINDS: &[&str] = &["stream", "table", "global_table"];
+
+/// Parses the whole macro input, reporting every statement's syntax error.
+pub(crate) fn parse_topology(input: TokenStream) -> syn::Result<Topology> {
+    let mut cx = Ctxt::default();
+    let mut statements = Vec::new();
+    for chunk in split_statements(input) {
+        match Parser::parse2(Statement::parse, chunk) {
+            Ok(s) => statements.push(s),
+            Err(e) => cx.push(e),
+        }
+    }
+    cx.finish()?;
+    Ok(Topology { statements })
+}
+
+/// Splits at top-level `;` (inside parentheses or braces a `;` belongs to the argument).
+fn split_statements(input: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = Vec::new();
+    let mut current = Vec::new();
+    for tt in input {
+        match &tt {
+            TokenTree::Punct(p) if p.as_char() == ';' => {
+                chunks.push(current.drain(..).collect());
+            }
+            _ => current.push(tt),
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current.into_iter().collect());
+    }
+    chunks
+}
+
+impl Parse for Statement {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let binding = if input.peek(Token![let]) {
+            input.parse::<Token![let]>()?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some(name)
+        } else {
+            None
+        };
+        let pipeline = input.parse()?;
+        Ok(Statement { binding, pipeline })
+    }
+}
+
+impl Parse for Pipeline {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let head = input.parse()?;
+        let mut stages = Vec::new();
+        while !input.is_empty() {
+            if !input.peek(PipeGt) {
+                let what =
+                    input.fork().parse::<TokenTree>().map(|t| format!(" before `{t}`")).unwrap_or_default();
+                return Err(input.error(format!("expected `|>`{what}; stages are joined with `|>`")));
+            }
+            input.parse::<PipeGt>()?;
+            stages.push(input.parse()?);
+        }
+        Ok(Pipeline { head, stages })
+    }
+}
+
+impl Parse for Head {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name: Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a source such as `stream::<KeyCodec, ValueCodec>(\"topic\")` or a stream's name",
+            )
+        })?;
+        let is_source = SOURCE_KINDS.contains(&name.to_string().as_str());
+        if input.peek(Token![::]) || input.peek(syn::token::Paren) {
+            if !is_source {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("unknown source `{name}`; expected `stream::<K, V>(topic)`, `table::<K, V>(topic)` or `global_table::<K, V>(topic)`"),
+                ));
+            }
+            if !input.peek(Token![::]) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("`{name}` needs its codecs: write `{name}::<KeyCodec, ValueCodec>(\"topic\")`, e.g. `{name}::<String, Json<Trade>>(\"trades\")`"),
+                ));
+            }
+            input.parse::<Token![::]>()?;
+            input.parse::<Token![<]>()?;
+            let key = input.parse()?;
+            input.parse::<Token![,]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("`{name}` takes two codecs: `{name}::<KeyCodec, ValueCodec>`"),
+                )
+            })?;
+            let value = input.parse()?;
+            input.parse::<Token![>]>()?;
+            let content;
+            syn::parenthesized!(content in input);
+            let (args, options) = parse_args(&content)?;
+            let mut topics = Vec::new();
+            for arg in args {
+                match arg {
+                    Arg::Expr(e) => topics.push(e),
+                    Arg::Duration(d) => {
+                        return Err(syn::Error::new(d.span, "expected a topic name, not a duration"))
+                    }
+                }
+            }
+            return Ok(Head::Source(Source { kind: name, key, value, topics, options }));
+        }
+        Ok(Head::Name(name))
+    }
+}
+
+impl Parse for Stage {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name: Ident = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a stage after `|>`, such as `map_values(...)`")
+        })?;
+        let generics = if input.peek(Token![::]) {
+            Some(syn::AngleBracketedGenericArguments::parse_turbofish(input)?)
+        } else {
+            None
+        };
+        if input.peek(syn::token::Paren) {
+            let content;
+            let paren = syn::parenthesized!(content in input);
+            let (args, options) = parse_args(&content)?;
+            Ok(Stage { name, generics, args_span: paren.span.join(), args, options })
+        } else {
+            Ok(Stage { args_span: name.span(), name, generics, args: Vec::new(), options: Vec::new() })
+        }
+    }
+}
+
+/// Positional arguments, then or among them `name = value` options.
+fn parse_args(input: ParseStream<'_>) -> syn::Result<(Vec<Arg>, Vec<NamedArg>)> {
+    let mut args = Vec::new();
+    let mut options = Vec::new();
+    while !input.is_empty() {
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) && !input.peek2(Token![=>])
+        {
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            options.push(NamedArg { name, value: parse_arg(input)? });
+        } else {
+            args.push(parse_arg(input)?);
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok((args, options))
+}
+
+/// One argument: a duration literal, or any Rust expression.
+fn parse_arg(input: ParseStream<'_>) -> syn::Result<Arg> {
+    if input.peek(Lit) {
+        let fork = input.fork();
+        let lit: Lit = fork.parse()?;
+        let ends_here = fork.is_empty() || fork.peek(Token![,]);
+        if ends_here && duration::is_duration_like(&lit) {
+            input.parse::<Lit>()?;
+            return match &lit {
+                Lit::Int(i) => Ok(Arg::Duration(duration::from_int(i)?)),
+                Lit::Float(f) => Err(duration::refuse_float(f)),
+                _ => unreachable!("is_duration_like accepts numbers only"),
+            };
+        }
+    }
+    Ok(Arg::Expr(input.parse::<Expr>()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// From source text, as rustc hands tokens over (`|>` joint).
+    fn parse(src: &str) -> syn::Result<Topology> {
+        parse_topology(src.parse().expect("tokens"))
+    }
+
+    #[test]
+    fn statements_pipelines_and_stages() {
+        let t = parse(
+            r#"
+            let views = stream::<i32, Json<PageView>>("clicks");
+            views |> filter(|_, v| v.page != "") |> map_values(f) |> to("out");
+        "#,
+        )
+        .unwrap();
+        assert_eq!(t.statements.len(), 2);
+        assert_eq!(t.statements[0].binding.as_ref().unwrap(), "views");
+        let Head::Source(s) = &t.statements[0].pipeline.head else { panic!("a source") };
+        assert_eq!(s.kind, "stream");
+        assert_eq!(s.topics.len(), 1);
+        let stages: Vec<String> =
+            t.statements[1].pipeline.stages.iter().map(|s| s.name.to_string()).collect();
+        assert_eq!(stages, ["filter", "map_values", "to"]);
+    }
+
+    #[test]
+    fn durations_and_options() {
+        let t = parse(r#" s |> window(5s, 1s, grace = 250ms, name = "w") |> count; "#).unwrap();
+        let w = &t.statements[0].pipeline.stages[0];
+        let millis: Vec<u64> = w
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Duration(d) => d.millis,
+                Arg::Expr(_) => panic!("durations"),
+            })
+            .collect();
+        assert_eq!(millis, [5_000, 1_000]);
+        assert_eq!(w.options.len(), 2);
+        assert!(matches!(w.options[0].value, Arg::Duration(d) if d.millis == 250));
+        assert!(t.statements[0].pipeline.stages[1].args.is_empty());
+    }
+
+    #[test]
+    fn turbofish_on_a_stage() {
+        let t = parse(r#" s |> to::<String, Json<Stats>>("out"); "#).unwrap();
+        assert!(t.statements[0].pipeline.stages[0].generics.is_some());
+    }
+
+    #[test]
+    fn integer_suffixes_stay_integers() {
+        let t = parse(r#" s |> map_values(|v| v + 5u32) |> take(5i64); "#).unwrap();
+        assert!(matches!(t.statements[0].pipeline.stages[1].args[0], Arg::Expr(_)));
+    }
+
+    #[test]
+    fn every_statement_reports_its_error() {
+        let err = parse(
+            r#"
+            s map_values(f);
+            t |> window(5sec);
+        "#,
+        )
+        .err()
+        .unwrap();
+        let messages: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("expected `|>` before `map_values`"));
+        assert!(messages[1].contains("unknown duration unit `sec`"));
+    }
+
+    #[test]
+    fn sources_need_codecs() {
+        let err = parse(r#" stream("x") |> to("y"); "#).err().unwrap();
+        assert!(err.to_string().contains("`stream` needs its codecs"));
+    }
+}

@@ -1,0 +1,150 @@
+//! Every stage the macro knows: its arguments, options, the shape of stream it takes and the
+//! shape it gives, and the builder method it expands into. One table, read by check and
+//! expand alike.
+
+/// What a pipeline holds at a point.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Shape {
+    /// A `KStream`.
+    Stream,
+    /// A `KGroupedStream` (after `group_by_key` / `group_by`).
+    Grouped,
+    /// A `KTable`.
+    Table,
+    /// Nothing: the pipeline ended (`to`, `foreach`, `split`).
+    Ended,
+}
+
+impl Shape {
+    /// How messages call it.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Shape::Stream => "a stream",
+            Shape::Grouped => "a grouped stream",
+            Shape::Table => "a table",
+            Shape::Ended => "nothing (the pipeline has ended)",
+        }
+    }
+
+    /// How messages call a bound name of this shape.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Shape::Table => "table",
+            Shape::Grouped => "grouped stream",
+            _ => "stream",
+        }
+    }
+}
+
+/// What a positional argument must be.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ArgKind {
+    /// A closure or function path; the text says its signature.
+    Fn(&'static str),
+    /// A topic name (`&str`).
+    Topic,
+    /// The name of a stream bound in this topology.
+    Stream,
+}
+
+impl ArgKind {
+    pub(crate) fn describe(self) -> String {
+        match self {
+            ArgKind::Fn(sig) => sig.to_string(),
+            ArgKind::Topic => "a topic name".into(),
+            ArgKind::Stream => "the name of a stream".into(),
+        }
+    }
+}
+
+/// One stage.
+pub(crate) struct StageSpec {
+    pub(crate) name: &'static str,
+    /// Shapes it accepts.
+    pub(crate) inputs: &'static [Shape],
+    /// Shape it gives.
+    pub(crate) output: Shape,
+    /// Positional arguments: all required up to `min_args`, the rest optional.
+    pub(crate) args: &'static [ArgKind],
+    pub(crate) min_args: usize,
+    /// Allowed `name = value` options besides `name` (which every stage takes).
+    pub(crate) options: &'static [(&'static str, ArgKind)],
+    /// Whether `::<...>` is allowed.
+    pub(crate) generics: bool,
+    /// The builder method.
+    pub(crate) method: &'static str,
+}
+
+use ArgKind::{Fn, Stream, Topic};
+use Shape::{Ended, Grouped, Stream as S, Table};
+
+const fn stage(
+    name: &'static str,
+    inputs: &'static [Shape],
+    output: Shape,
+    args: &'static [ArgKind],
+    method: &'static str,
+) -> StageSpec {
+    StageSpec { name, inputs, output, args, min_args: args.len(), options: &[], generics: false, method }
+}
+
+/// The stages, in the order the docs list them.
+pub(crate) const STAGES: &[StageSpec] = &[
+    stage("filter", &[S], S, &[Fn("a predicate `|key, value| -> bool`")], "filter"),
+    stage("filter_not", &[S], S, &[Fn("a predicate `|key, value| -> bool`")], "filter_not"),
+    stage("map", &[S], S, &[Fn("a function `|key, value| -> (new_key, new_value)`")], "map"),
+    stage("map_values", &[S], S, &[Fn("a function `|value| -> new_value`")], "map_values"),
+    stage("flat_map", &[S], S, &[Fn("a function `|key, value| -> iterator of (key, value)`")], "flat_map"),
+    stage("flat_map_values", &[S], S, &[Fn("a function `|value| -> iterator of values`")], "flat_map_values"),
+    stage("select_key", &[S], S, &[Fn("a function `|key, value| -> new_key`")], "select_key"),
+    stage("peek", &[S], S, &[Fn("a function `|key, value|`")], "peek"),
+    stage("foreach", &[S], Ended, &[Fn("a function `|key, value|`")], "foreach"),
+    stage("merge", &[S], S, &[Stream], "merge"),
+    StageSpec { generics: true, ..stage("to", &[S], Ended, &[Topic], "to") },
+    stage("to_dynamic", &[S], Ended, &[Fn("a function `|key, value| -> topic name`")], "to_dynamic"),
+    stage("split", &[S], Ended, &[], "split"),
+    stage("group_by_key", &[S], Grouped, &[], "group_by_key"),
+    stage("group_by", &[S], Grouped, &[Fn("a function `|key, value| -> new_key`")], "group_by"),
+    stage("count", &[Grouped], Table, &[], "count"),
+    stage("reduce", &[Grouped], Table, &[Fn("a function `|aggregate, value| -> aggregate`")], "reduce"),
+    stage(
+        "aggregate",
+        &[Grouped],
+        Table,
+        &[Fn("an initializer `|| -> aggregate`"), Fn("an adder `|key, value, aggregate| -> aggregate`")],
+        "aggregate",
+    ),
+    stage("to_stream", &[Table], S, &[], "to_stream"),
+];
+
+/// The stage called `name`.
+pub(crate) fn lookup(name: &str) -> Option<&'static StageSpec> {
+    STAGES.iter().find(|s| s.name == name)
+}
+
+/// What to write instead when `spec` meets `shape`.
+pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
+    let name = spec.name;
+    match (spec.inputs, shape) {
+        ([Grouped], Shape::Stream) => format!(
+            "`{name}` aggregates a grouped stream; add `|> group_by_key` (or `|> group_by(|key, value| ...)`) before it"
+        ),
+        ([Grouped], Shape::Table) => {
+            format!("`{name}` aggregates a grouped stream, but this is already a table; remove it")
+        }
+        (_, Shape::Grouped) if spec.output == Shape::Grouped => {
+            format!("the stream is already grouped; remove this `{name}`")
+        }
+        (_, Shape::Grouped) => format!(
+            "`{name}` cannot follow a grouping; aggregate first (`count`, `reduce(...)` or `aggregate(...)`)"
+        ),
+        ([Table], Shape::Stream) => {
+            format!("`{name}` turns a table into a stream, but this is already a stream; remove it")
+        }
+        (inputs, shape) => format!(
+            "`{name}` takes {}, but here it gets {}",
+            inputs.iter().map(|s| s.describe()).collect::<Vec<_>>().join(" or "),
+            shape.describe()
+        ),
+    }
+}

@@ -1,0 +1,10 @@
+use streams_runtime::prelude::*;
+
+fn main() {
+    let _ = topology! {
+        stream::<String, i64>("in")
+            |> aggregate(|| 0i64, |_, v, sum| sum + v)
+            |> to_stream
+            |> to("out");
+    };
+}

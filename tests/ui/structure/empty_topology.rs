@@ -1,0 +1,5 @@
+use streams_runtime::prelude::*;
+
+fn main() {
+    let _ = topology! {};
+}

@@ -1,0 +1,8 @@
+use streams_runtime::prelude::*;
+
+fn main() {
+    let _ = topology! {
+        let views = stream::<i32, String>("views");
+        veiws |> to("out");
+    };
+}
