@@ -14,6 +14,7 @@ pub mod graph;
 pub mod ops;
 pub mod partitioner;
 pub mod record;
+pub mod state;
 pub(crate) mod task;
 pub mod testing;
 

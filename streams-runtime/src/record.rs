@@ -85,3 +85,13 @@ pub struct RawRecord {
     /// Headers.
     pub headers: Headers,
 }
+
+/// A table update: the new value and, where the table keeps them, the old one. `new: None`
+/// deletes the key (a tombstone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change<V> {
+    /// The value after the update; `None` deletes.
+    pub new: Option<V>,
+    /// The value before the update, when known.
+    pub old: Option<V>,
+}

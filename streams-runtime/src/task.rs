@@ -9,6 +9,7 @@ use crate::graph::{Graph, SourceTopics, TaskBuild};
 use crate::ops::source::RawProcessor;
 use crate::ops::{Context, RecordCollector};
 use crate::record::RawRecord;
+use crate::state::{ChangelogBatch, StoreRegistry};
 
 enum Topics {
     Names(Vec<String>),
@@ -30,35 +31,50 @@ pub(crate) fn whole_match(pattern: &str) -> Regex {
     Regex::new(&format!("^(?:{pattern})$")).expect("patterns are checked when the source is added")
 }
 
-/// Whether a sub-topology's sources read `topic`.
-pub(crate) fn reads(graph: &Graph, subtopology: usize, topic: &str) -> bool {
-    graph.sources_of(subtopology).any(|s| match &s.topics {
+/// Whether a sub-topology's sources read `topic` (a run-time name).
+pub(crate) fn reads(graph: &Graph, subtopology: usize, topic: &str, application_id: &str) -> bool {
+    graph.sources_of(subtopology).any(|s| match graph.resolved_topics(s, application_id) {
         SourceTopics::Names(names) => names.iter().any(|t| t == topic),
-        SourceTopics::Pattern(p) => whole_match(p).is_match(topic),
+        SourceTopics::Pattern(p) => whole_match(&p).is_match(topic),
     })
 }
 
 /// One partition of one sub-topology.
 pub(crate) struct Task {
     sources: Vec<(Topics, Box<dyn RawProcessor>)>,
+    stores: StoreRegistry,
     stream_time: i64,
     skipped: u64,
 }
 
 impl Task {
-    pub(crate) fn new(graph: &Graph, subtopology: usize) -> Self {
-        let mut build = TaskBuild::new(graph);
+    pub(crate) fn new(graph: &Graph, subtopology: usize, application_id: &str) -> Self {
+        let mut build = TaskBuild::new(graph, application_id);
         let sources = graph
             .sources_of(subtopology)
             .map(|s| {
-                let topics = match &s.topics {
-                    SourceTopics::Names(n) => Topics::Names(n.clone()),
-                    SourceTopics::Pattern(p) => Topics::Pattern(whole_match(p)),
+                let topics = match graph.resolved_topics(s, application_id) {
+                    SourceTopics::Names(n) => Topics::Names(n),
+                    SourceTopics::Pattern(p) => Topics::Pattern(whole_match(&p)),
                 };
                 (topics, (s.factory)(&mut build))
             })
             .collect();
-        Task { sources, stream_time: i64::MIN, skipped: 0 }
+        Task { sources, stores: build.stores, stream_time: i64::MIN, skipped: 0 }
+    }
+
+    /// The task's stores.
+    pub(crate) fn stores(&self) -> &StoreRegistry {
+        &self.stores
+    }
+
+    /// Every store's changes since the last commit, by store name.
+    pub(crate) fn take_changelogs(&self) -> Vec<(String, ChangelogBatch)> {
+        self.stores
+            .iter()
+            .map(|s| (s.name().to_string(), s.take_changelog()))
+            .filter(|(_, batch)| !batch.is_empty())
+            .collect()
     }
 
     /// Records skipped or dead-lettered by the decode-error policy.

@@ -15,6 +15,7 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.KTable;
 
 public class Reference {
     public static void main(String[] args) throws Exception {
@@ -22,6 +23,9 @@ public class Reference {
         Files.createDirectories(out);
         Files.writeString(out.resolve("describe_split_merge.txt"), splitMerge());
         Files.writeString(out.resolve("describe_every_operator.txt"), everyOperator());
+        Files.writeString(out.resolve("describe_wordcount.txt"), wordCount());
+        Files.writeString(out.resolve("describe_tables.txt"), tables());
+        Files.writeString(out.resolve("describe_aggregations.txt"), aggregations());
         Files.writeString(out.resolve("serializers.txt"), serializers());
         Files.writeString(out.resolve("partitions.txt"), partitions());
     }
@@ -53,6 +57,43 @@ public class Reference {
             .flatMap((k, v) -> List.of(KeyValue.pair(k, v)))
             .foreach((k, v) -> { });
         b.<String, String>stream(Pattern.compile("logs-.*")).to("all-logs");
+        return b.build().describe().toString();
+    }
+
+    static String wordCount() {
+        StreamsBuilder b = new StreamsBuilder();
+        b.<Void, String>stream("wordcount-input")
+            .flatMapValues(line -> List.of(line.toLowerCase().split("\\W+")))
+            .filter((k, word) -> !word.isEmpty() && !word.equals("the"))
+            .selectKey((k, word) -> word)
+            .groupByKey()
+            .count()
+            .toStream()
+            .to("wordcount-output");
+        return b.build().describe().toString();
+    }
+
+    static String tables() {
+        StreamsBuilder b = new StreamsBuilder();
+        KTable<String, String> profiles = b.table("profiles");
+        profiles.filter((k, v) -> v != null && !v.isEmpty())
+            .mapValues(v -> v.length())
+            .toStream()
+            .to("profile-lengths");
+        b.<String, Long>stream("updates").toTable().filterNot((k, v) -> v < 0).toStream().to("positive-updates");
+        return b.build().describe().toString();
+    }
+
+    static String aggregations() {
+        StreamsBuilder b = new StreamsBuilder();
+        KTable<String, String> users = b.table("user-regions");
+        users.groupBy((user, region) -> KeyValue.pair(region, user))
+            .count()
+            .toStream()
+            .to("users-per-region");
+        KStream<String, Long> amounts = b.stream("amounts");
+        amounts.groupByKey().reduce(Long::sum).toStream().to("sums");
+        amounts.groupBy((k, v) -> k.substring(0, 1)).aggregate(() -> 0L, (k, v, agg) -> agg + v).toStream().to("by-initial");
         return b.build().describe().toString();
     }
 

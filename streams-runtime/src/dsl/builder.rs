@@ -5,11 +5,15 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::KStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{KStream, KTable, MayDelete};
 use crate::codec::Codec;
 use crate::graph::{Graph, GraphBuilder, NodeKind, SourceSpec, SourceTopics, TopologyDescription};
 use crate::ops::source::SourceProc;
+use crate::ops::table_source::TableSourceProc;
 use crate::ops::Nop;
+use crate::state::StoreKey;
 
 /// Starts topologies: each source method adds a source node and returns its stream.
 ///
@@ -60,6 +64,32 @@ impl StreamsBuilder {
     /// `Consumed.as(name)`): `builder.named("read-trades").stream::<K, V>("trades")`.
     pub fn named(&self, name: &str) -> NamedSource<'_> {
         NamedSource { builder: self, name: name.to_string() }
+    }
+
+    /// A table read from `topic`: each record upserts its key, a null value deletes it
+    /// (Kafka's `builder.table`).
+    pub fn table<KC, VC>(&self, topic: &str) -> KTable<KC::Value, VC::Value, MayDelete>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        let (store, source_name, table_name) = {
+            let mut g = self.graph.borrow_mut();
+            let store = g.new_name(&format!("{topic}-STATE-STORE-"));
+            (store, g.new_name("KSTREAM-SOURCE-"), g.new_name("KTABLE-SOURCE-"))
+        };
+        let topics = SourceTopics::Names(vec![topic.to_string()]);
+        let stream = self.source::<KC, Option<VC>>(topics, Some(source_name));
+        let materialized = Arc::new(AtomicBool::new(false));
+        let flag = materialized.clone();
+        let store_name = store.clone();
+        let table = stream.processor(table_name, vec![], move |tb, next| TableSourceProc {
+            store: flag.load(Ordering::Relaxed).then(|| tb.key_value_store::<KC, VC>(&store_name)),
+            next,
+        });
+        let node = table.last_node();
+        KTable::new(table, materialized, Some((node, store)))
     }
 
     fn check_pattern(pattern: &str) {

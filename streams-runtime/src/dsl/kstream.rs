@@ -5,9 +5,11 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::{BranchedKStream, StreamsBuilder};
-use crate::codec::{CodecFor, DefaultCodec};
-use crate::graph::{ChildFactory, Data, NodeKind, OutletId, SinkTopic, TaskBuild};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{BranchedKStream, KGroupedStream, KTable, NeverDeletes, StreamsBuilder};
+use crate::codec::{Codec, CodecFor, DefaultCodec};
+use crate::graph::{ChildFactory, Data, NodeKind, OutletId, SinkTopic, SourceSpec, SourceTopics, TaskBuild};
 use crate::ops::filter::Filter;
 use crate::ops::flat_map::FlatMap;
 use crate::ops::flat_map_values::FlatMapValues;
@@ -15,9 +17,13 @@ use crate::ops::foreach::ForeachProc;
 use crate::ops::map::Map;
 use crate::ops::map_values::MapValues;
 use crate::ops::peek::Peek;
+use crate::ops::repartition::RepartitionSinkProc;
 use crate::ops::select_key::SelectKey;
 use crate::ops::sink::{SinkProc, SinkTarget};
+use crate::ops::source::SourceProc;
+use crate::ops::table_source::{TableSourceProc, UpsertProc};
 use crate::ops::{Nop, Processor, Stage, Then};
+use crate::state::StoreKey;
 
 /// A stream of records with keys `K` and values `V` (Kafka's `KStream`).
 ///
@@ -33,6 +39,9 @@ pub struct KStream<K, V, S = Nop<K, V>> {
     last: usize,
     stage: S,
     next_name: Option<String>,
+    /// Whether the key may have changed since the source: a stateful operator downstream
+    /// then repartitions first.
+    repartition_required: bool,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -45,6 +54,7 @@ impl<K, V> Clone for KStream<K, V, Nop<K, V>> {
             last: self.last,
             stage: Nop::new(),
             next_name: self.next_name.clone(),
+            repartition_required: self.repartition_required,
             _types: PhantomData,
         }
     }
@@ -52,7 +62,20 @@ impl<K, V> Clone for KStream<K, V, Nop<K, V>> {
 
 impl<K: Data, V: Data> KStream<K, V> {
     pub(crate) fn new(builder: StreamsBuilder, outlet: OutletId, last: usize, stage: Nop<K, V>) -> Self {
-        KStream { builder, outlet, last, stage, next_name: None, _types: PhantomData }
+        KStream {
+            builder,
+            outlet,
+            last,
+            stage,
+            next_name: None,
+            repartition_required: false,
+            _types: PhantomData,
+        }
+    }
+
+    pub(crate) fn with_repartition_required(mut self, required: bool) -> Self {
+        self.repartition_required = required;
+        self
     }
 }
 
@@ -77,7 +100,23 @@ where
         g.add_node(name, kind, parents)
     }
 
-    fn then<T>(mut self, prefix: &str, stage: T) -> KStream<T::KOut, T::VOut, Then<S, T>>
+    pub(crate) fn last_node(&self) -> usize {
+        self.last
+    }
+
+    pub(crate) fn builder(&self) -> &StreamsBuilder {
+        &self.builder
+    }
+
+    pub(crate) fn take_name(&mut self) -> Option<String> {
+        self.next_name.take()
+    }
+
+    pub(crate) fn repartition_required(&self) -> bool {
+        self.repartition_required
+    }
+
+    fn then<T>(mut self, prefix: &str, stage: T, key_changed: bool) -> KStream<T::KOut, T::VOut, Then<S, T>>
     where
         T: Stage<KIn = K, VIn = V>,
     {
@@ -88,8 +127,124 @@ where
             last: node,
             stage: Then(self.stage, stage),
             next_name: None,
+            repartition_required: self.repartition_required || key_changed,
             _types: PhantomData,
         }
+    }
+
+    /// Adds a processor node `name` (with `stores`) whose running form `make` builds in front
+    /// of the downstream of a new outlet; returns the stream of that outlet.
+    pub(crate) fn processor<K2: Data, V2: Data, P, M>(
+        self,
+        name: String,
+        stores: Vec<String>,
+        make: M,
+    ) -> KStream<K2, V2>
+    where
+        P: Processor<K, V> + 'static,
+        M: Fn(&mut TaskBuild<'_>, Box<dyn Processor<K2, V2>>) -> P + Send + Sync + 'static,
+    {
+        let builder = self.builder.clone();
+        let (node, outlet) = {
+            let mut g = builder.graph.borrow_mut();
+            let node = g.add_node(name, NodeKind::Processor { stores }, &[self.last]);
+            (node, g.new_outlet::<K2, V2>(false))
+        };
+        self.end_with(move |tb| {
+            let next = tb.downstream::<K2, V2>(outlet);
+            make(tb, next)
+        });
+        KStream::new(builder, outlet, node, Nop::new())
+    }
+
+    /// Writes the stream to the internal topic `<base>-repartition` and reads it back in a
+    /// new sub-topology, as Kafka Streams does before a stateful operator when the key
+    /// changed. `null_key_filter` adds the node Kafka adds for streams.
+    pub(crate) fn repartition<KC, VC>(self, base: &str, null_key_filter: bool) -> KStream<K, V>
+    where
+        KC: Codec<Value = K>,
+        VC: Codec<Value = V>,
+    {
+        let builder = self.builder.clone();
+        let topic = format!("{base}-repartition");
+        let (source_node, outlet) = {
+            let mut g = builder.graph.borrow_mut();
+            let sink_name = g.new_name("KSTREAM-SINK-");
+            let filter_name = null_key_filter.then(|| g.new_name("KSTREAM-FILTER-"));
+            let source_name = g.new_name("KSTREAM-SOURCE-");
+            let parent = match filter_name {
+                Some(f) => g.add_node(f, NodeKind::Processor { stores: vec![] }, &[self.last]),
+                None => self.last,
+            };
+            g.add_node(sink_name, NodeKind::Sink(SinkTopic::Name(topic.clone())), &[parent]);
+            let topics = SourceTopics::Names(vec![topic.clone()]);
+            let source_node = g.add_node(source_name, NodeKind::Source(topics.clone()), &[]);
+            let outlet = g.new_outlet::<K, V>(false);
+            let factory: crate::graph::SourceFactory = Arc::new(move |tb| {
+                Box::new(SourceProc::<KC, VC> { next: tb.downstream(outlet), _codecs: PhantomData })
+            });
+            g.sources.push(SourceSpec { node: source_node, topics, factory });
+            g.internal_topics.push(topic.clone());
+            (source_node, outlet)
+        };
+        self.end_with(move |tb| RepartitionSinkProc::<KC, VC> {
+            topic: tb.topic(&topic),
+            _codecs: PhantomData,
+        });
+        KStream::new(builder, outlet, source_node, Nop::new())
+    }
+
+    /// Groups the records by their key, for an aggregation (Kafka's `groupByKey`). If the
+    /// key may have changed upstream, the aggregation repartitions first.
+    pub fn group_by_key(mut self) -> KGroupedStream<K, V, S>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
+        let repartition_name = self.next_name.take();
+        KGroupedStream::new(self, repartition_name)
+    }
+
+    /// Groups the records by a new key `f(&key, &value)` (Kafka's `groupBy`): always
+    /// repartitions before the aggregation.
+    pub fn group_by<K2, F>(self, f: F) -> KGroupedStream<K2, V, Then<S, SelectKey<K, V, F>>>
+    where
+        K2: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        F: Fn(&K, &V) -> K2 + Send + Sync + 'static,
+    {
+        self.select_key(f).group_by_key()
+    }
+
+    /// The stream as a table: each record upserts its key (Kafka's `toTable`).
+    pub fn to_table(mut self) -> KTable<K, V, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
+        let (name, store) = {
+            let mut g = self.builder.graph.borrow_mut();
+            let name = g.name_or(self.next_name.take(), "KSTREAM-TOTABLE-");
+            (name, g.new_name("KSTREAM-TOTABLE-STATE-STORE-"))
+        };
+        let stream: KStream<K, V> = if self.repartition_required {
+            self.repartition::<K::Codec, V::Codec>(&store, true)
+        } else {
+            self.share()
+        };
+        let materialized = Arc::new(AtomicBool::new(false));
+        let flag = materialized.clone();
+        let store_name = store.clone();
+        let table = stream.processor(name, vec![], move |tb, next| {
+            UpsertProc(TableSourceProc {
+                store: flag
+                    .load(Ordering::Relaxed)
+                    .then(|| tb.key_value_store::<K::Codec, V::Codec>(&store_name)),
+                next,
+            })
+        });
+        let node = table.last_node();
+        KTable::new(table, materialized, Some((node, store)))
     }
 
     /// Ends the chain in front of the processor `end` builds for each task.
@@ -127,7 +282,7 @@ where
     where
         P: Fn(&K, &V) -> bool + Send + Sync + 'static,
     {
-        self.then("KSTREAM-FILTER-", Filter::new(predicate, false))
+        self.then("KSTREAM-FILTER-", Filter::new(predicate, false), false)
     }
 
     /// Drops the records for which `predicate(&key, &value)` is true.
@@ -135,7 +290,7 @@ where
     where
         P: Fn(&K, &V) -> bool + Send + Sync + 'static,
     {
-        self.then("KSTREAM-FILTER-", Filter::new(predicate, true))
+        self.then("KSTREAM-FILTER-", Filter::new(predicate, true), false)
     }
 
     /// A new key and value for each record: `f(key, value) -> (key, value)`.
@@ -143,7 +298,7 @@ where
     where
         F: Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
     {
-        self.then("KSTREAM-MAP-", Map::new(f))
+        self.then("KSTREAM-MAP-", Map::new(f), true)
     }
 
     /// A new value for each record, key unchanged: `f(value) -> value`.
@@ -151,7 +306,7 @@ where
     where
         F: Fn(V) -> U + Send + Sync + 'static,
     {
-        self.then("KSTREAM-MAPVALUES-", MapValues::new(f))
+        self.then("KSTREAM-MAPVALUES-", MapValues::new(f), false)
     }
 
     /// Zero or more records for each record: `f(key, value) -> iterator of (key, value)`.
@@ -160,7 +315,7 @@ where
         F: Fn(K, V) -> I + Send + Sync + 'static,
         I: IntoIterator<Item = (K2, V2)>,
     {
-        self.then("KSTREAM-FLATMAP-", FlatMap::new(f))
+        self.then("KSTREAM-FLATMAP-", FlatMap::new(f), true)
     }
 
     /// Zero or more values for each record, each with its key: `f(value) -> iterator`.
@@ -169,7 +324,7 @@ where
         F: Fn(V) -> I + Send + Sync + 'static,
         I: IntoIterator<Item = U>,
     {
-        self.then("KSTREAM-FLATMAPVALUES-", FlatMapValues::new(f))
+        self.then("KSTREAM-FLATMAPVALUES-", FlatMapValues::new(f), false)
     }
 
     /// A new key for each record: `f(&key, &value) -> key`.
@@ -177,7 +332,7 @@ where
     where
         F: Fn(&K, &V) -> K2 + Send + Sync + 'static,
     {
-        self.then("KSTREAM-KEY-SELECT-", SelectKey::new(f))
+        self.then("KSTREAM-KEY-SELECT-", SelectKey::new(f), true)
     }
 
     /// Calls `f(&key, &value)` for each record and passes it on unchanged.
@@ -185,7 +340,7 @@ where
     where
         F: Fn(&K, &V) + Send + Sync + 'static,
     {
-        self.then("KSTREAM-PEEK-", Peek::new(f))
+        self.then("KSTREAM-PEEK-", Peek::new(f), false)
     }
 
     /// Calls `f(&key, &value)` for each record; the stream ends here.
@@ -263,15 +418,17 @@ where
         let name = self.next_name.take();
         let builder = self.builder.clone();
         let parent = self.last;
+        let required = self.repartition_required;
         let input = self.into_outlet(false, None);
-        BranchedKStream::new(builder, input, parent, name)
+        BranchedKStream::new(builder, input, parent, name, required)
     }
 
     /// This stream in the form every source returns, usable by several pipelines.
     pub fn share(self) -> KStream<K, V> {
         let builder = self.builder.clone();
         let last = self.last;
+        let required = self.repartition_required;
         let outlet = self.into_outlet(false, None);
-        KStream::new(builder, outlet, last, Nop::new())
+        KStream::new(builder, outlet, last, Nop::new()).with_repartition_required(required)
     }
 }

@@ -2,9 +2,13 @@
 //! This is what `topology!` expands into, and what a person can write by hand.
 
 mod builder;
+mod grouped;
 mod kstream;
+mod ktable;
 mod split;
 
 pub use builder::{NamedSource, StreamsBuilder, Topology};
+pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::KStream;
+pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};
 pub use split::{BranchedKStream, Branches};

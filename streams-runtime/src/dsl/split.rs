@@ -20,6 +20,7 @@ pub struct BranchedKStream<K, V> {
     splitter_name: String,
     predicates: Vec<Predicate<K, V>>,
     branches: Vec<(String, OutletId, usize)>,
+    repartition_required: bool,
 }
 
 /// The branches of a split stream, by name.
@@ -28,7 +29,13 @@ pub struct Branches<K, V> {
 }
 
 impl<K: Data, V: Data> BranchedKStream<K, V> {
-    pub(crate) fn new(builder: StreamsBuilder, input: OutletId, parent: usize, name: Option<String>) -> Self {
+    pub(crate) fn new(
+        builder: StreamsBuilder,
+        input: OutletId,
+        parent: usize,
+        name: Option<String>,
+        repartition_required: bool,
+    ) -> Self {
         let (splitter, splitter_name) = {
             let mut g = builder.graph.borrow_mut();
             let name = g.name_or(name, "KSTREAM-BRANCH-");
@@ -41,6 +48,7 @@ impl<K: Data, V: Data> BranchedKStream<K, V> {
             splitter_name,
             predicates: Vec::new(),
             branches: Vec::new(),
+            repartition_required,
         }
     }
 
@@ -86,10 +94,14 @@ impl<K: Data, V: Data> BranchedKStream<K, V> {
             Box::new(SplitProc { predicates: predicates.clone(), branches, default })
         });
         self.builder.graph.borrow_mut().attach(self.input, child);
+        let required = self.repartition_required;
         let streams = self
             .branches
             .into_iter()
-            .map(|(name, outlet, node)| (name, KStream::new(self.builder.clone(), outlet, node, Nop::new())))
+            .map(|(name, outlet, node)| {
+                let stream = KStream::new(self.builder.clone(), outlet, node, Nop::new());
+                (name, stream.with_repartition_required(required))
+            })
             .collect();
         Branches { streams }
     }

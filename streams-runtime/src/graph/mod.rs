@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex};
 
 pub use describe::TopologyDescription;
 
+use crate::codec::Codec;
 use crate::ops::merge::MergeInput;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Discard, FanOut, Processor};
+use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
 
 /// Types that can flow through a topology.
 pub trait Data: Clone + Send + Sync + 'static {}
@@ -74,6 +76,21 @@ pub(crate) struct SourceSpec {
     pub(crate) factory: SourceFactory,
 }
 
+/// An internal topic name as the graph knows it (`KSTREAM-...-repartition`) becomes
+/// `<application.id>-<name>` at run time; other topics keep their names.
+pub(crate) fn resolve_topic(internal: &[String], name: &str, application_id: &str) -> String {
+    if internal.iter().any(|t| t == name) {
+        format!("{application_id}-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The changelog topic of a store.
+pub(crate) fn changelog_topic(application_id: &str, store: &str) -> String {
+    format!("{application_id}-{store}-changelog")
+}
+
 /// The graph under construction, shared by every handle of one builder.
 #[derive(Default)]
 pub(crate) struct GraphBuilder {
@@ -81,9 +98,20 @@ pub(crate) struct GraphBuilder {
     pub(crate) nodes: Vec<Node>,
     outlets: Vec<Box<dyn Any + Send + Sync>>,
     pub(crate) sources: Vec<SourceSpec>,
+    /// Repartition topics, by the names the graph shows.
+    pub(crate) internal_topics: Vec<String>,
 }
 
 impl GraphBuilder {
+    /// Lists `store` among the stores of `node`.
+    pub(crate) fn add_store(&mut self, node: usize, store: &str) {
+        if let NodeKind::Processor { stores } = &mut self.nodes[node].kind {
+            if !stores.iter().any(|s| s == store) {
+                stores.push(store.to_string());
+            }
+        }
+    }
+
     /// Kafka's `newProcessorName`: the prefix and a 10-digit counter shared by all names.
     pub(crate) fn new_name(&mut self, prefix: &str) -> String {
         let name = format!("{prefix}{:010}", self.index);
@@ -128,9 +156,9 @@ impl GraphBuilder {
 
     /// Freezes the graph into a topology.
     pub(crate) fn finish(self) -> crate::dsl::Topology {
-        let GraphBuilder { nodes, outlets, sources, .. } = self;
+        let GraphBuilder { nodes, outlets, sources, internal_topics, .. } = self;
         let subtopologies = describe::subtopologies(&nodes, &sources);
-        crate::dsl::Topology::new(Arc::new(Graph { nodes, outlets, sources, subtopologies }))
+        crate::dsl::Topology::new(Arc::new(Graph { nodes, outlets, sources, subtopologies, internal_topics }))
     }
 }
 
@@ -141,6 +169,7 @@ pub(crate) struct Graph {
     pub(crate) sources: Vec<SourceSpec>,
     /// Node indices of each sub-topology, in Kafka's numbering.
     pub(crate) subtopologies: Vec<Vec<usize>>,
+    pub(crate) internal_topics: Vec<String>,
 }
 
 impl Graph {
@@ -148,17 +177,77 @@ impl Graph {
     pub(crate) fn sources_of(&self, id: usize) -> impl Iterator<Item = &SourceSpec> {
         self.sources.iter().filter(move |s| self.subtopologies[id].contains(&s.node))
     }
+
+    /// The sub-topology a node belongs to.
+    pub(crate) fn subtopology_of(&self, node: usize) -> usize {
+        self.subtopologies.iter().position(|members| members.contains(&node)).expect("every node is in one")
+    }
+
+    /// The topics (or pattern) a source reads, with internal names resolved.
+    pub(crate) fn resolved_topics(&self, source: &SourceSpec, application_id: &str) -> SourceTopics {
+        match &source.topics {
+            SourceTopics::Names(names) => SourceTopics::Names(
+                names.iter().map(|n| resolve_topic(&self.internal_topics, n, application_id)).collect(),
+            ),
+            pattern => pattern.clone(),
+        }
+    }
+
+    /// For each resolved internal topic, the sub-topology that writes it.
+    pub(crate) fn internal_topic_writers(&self, application_id: &str) -> Vec<(String, usize)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match &n.kind {
+                NodeKind::Sink(SinkTopic::Name(t)) if self.internal_topics.contains(t) => {
+                    Some((resolve_topic(&self.internal_topics, t, application_id), self.subtopology_of(i)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every store of sub-topology `id`.
+    pub(crate) fn stores_of(&self, id: usize) -> Vec<String> {
+        let mut stores: Vec<String> = self.subtopologies[id]
+            .iter()
+            .flat_map(|&n| match &self.nodes[n].kind {
+                NodeKind::Processor { stores } => stores.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        stores.sort();
+        stores.dedup();
+        stores
+    }
 }
 
-/// Builds the processors of one task, sharing merged downstreams within it.
+/// Builds the processors of one task, sharing merged downstreams and stores within it.
 pub(crate) struct TaskBuild<'g> {
     graph: &'g Graph,
     shared: HashMap<OutletId, Box<dyn Any>>,
+    application_id: &'g str,
+    pub(crate) stores: StoreRegistry,
 }
 
 impl<'g> TaskBuild<'g> {
-    pub(crate) fn new(graph: &'g Graph) -> Self {
-        TaskBuild { graph, shared: HashMap::new() }
+    pub(crate) fn new(graph: &'g Graph, application_id: &'g str) -> Self {
+        TaskBuild { graph, shared: HashMap::new(), application_id, stores: StoreRegistry::default() }
+    }
+
+    /// The run-time name of a topic the graph names (internal topics get the application id).
+    pub(crate) fn topic(&self, name: &str) -> String {
+        resolve_topic(&self.graph.internal_topics, name, self.application_id)
+    }
+
+    /// The task's key-value store `name`, written to its changelog with `KC`/`VC`.
+    pub(crate) fn key_value_store<KC, VC>(&mut self, name: &str) -> Arc<KeyValueStore<KC::Value, VC::Value>>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        self.stores.get_or_create(name, || KeyValueStore::new::<KC, VC>(name))
     }
 
     /// Everything downstream of `outlet`, as one processor.

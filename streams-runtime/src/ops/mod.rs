@@ -6,6 +6,7 @@
 //! processor with no boxing or allocation between its steps. Boxing happens only where the
 //! graph branches or joins (fan-out, merge, split) and at sources.
 
+pub(crate) mod aggregate;
 pub(crate) mod filter;
 pub(crate) mod flat_map;
 pub(crate) mod flat_map_values;
@@ -14,10 +15,17 @@ pub(crate) mod map;
 pub(crate) mod map_values;
 pub(crate) mod merge;
 pub(crate) mod peek;
+pub(crate) mod repartition;
 pub(crate) mod select_key;
 pub(crate) mod sink;
 pub(crate) mod source;
 pub(crate) mod split;
+pub(crate) mod table_aggregate;
+pub(crate) mod table_filter;
+pub(crate) mod table_map_values;
+pub(crate) mod table_select;
+pub(crate) mod table_source;
+pub(crate) mod to_stream;
 
 use std::marker::PhantomData;
 

@@ -25,7 +25,11 @@ use crate::codec::Codec;
 use crate::config::OnDecodeError;
 use crate::dsl::Topology;
 use crate::error::StreamsError;
-use crate::graph::Graph;
+use crate::graph::{changelog_topic, Data, Graph, SourceTopics};
+use crate::state::{KeyValueStore, StoreKey};
+
+/// The `application.id` of a driver unless set otherwise.
+pub const DEFAULT_APPLICATION_ID: &str = "test";
 use crate::ops::RecordCollector;
 use crate::partitioner::partition_for_key;
 use crate::record::{Headers, RawRecord, Record};
@@ -44,6 +48,7 @@ struct TopicLog {
 /// The driver's topics, and the queue of records still to process.
 struct Topics {
     graph: Arc<Graph>,
+    application_id: String,
     default_partitions: u32,
     partitions: HashMap<String, u32>,
     logs: FxHashMap<Arc<str>, TopicLog>,
@@ -52,8 +57,32 @@ struct Topics {
 }
 
 impl Topics {
+    /// Set explicitly; else, for a repartition topic, the most partitions among the
+    /// topics the sub-topology writing it reads (as Kafka Streams sizes them); else the
+    /// default.
     fn partition_count(&self, topic: &str) -> u32 {
-        self.partitions.get(topic).copied().unwrap_or(self.default_partitions)
+        if let Some(n) = self.partitions.get(topic) {
+            return *n;
+        }
+        let writers = self.graph.internal_topic_writers(&self.application_id);
+        match writers.iter().find(|(t, _)| t == topic) {
+            Some((_, sub)) => self.subtopology_partitions(*sub),
+            None => self.default_partitions,
+        }
+    }
+
+    /// The number of tasks of a sub-topology: the most partitions among its input topics.
+    fn subtopology_partitions(&self, sub: usize) -> u32 {
+        let graph = self.graph.clone();
+        graph
+            .sources_of(sub)
+            .flat_map(|s| match graph.resolved_topics(s, &self.application_id) {
+                SourceTopics::Names(names) => names,
+                SourceTopics::Pattern(_) => Vec::new(),
+            })
+            .map(|t| self.partition_count(&t))
+            .max()
+            .unwrap_or(self.default_partitions)
     }
 
     fn log(&mut self, topic: &str) -> &mut TopicLog {
@@ -62,8 +91,9 @@ impl Topics {
         if !self.logs.contains_key(topic) {
             let name: Arc<str> = Arc::from(topic);
             let n = self.partition_count(topic) as usize;
-            let readers =
-                (0..self.graph.subtopologies.len()).filter(|&s| reads(&self.graph, s, topic)).collect();
+            let readers = (0..self.graph.subtopologies.len())
+                .filter(|&s| reads(&self.graph, s, topic, &self.application_id))
+                .collect();
             let log = TopicLog {
                 name: name.clone(),
                 partitions: vec![Vec::new(); n],
@@ -85,13 +115,27 @@ impl Topics {
         timestamp: i64,
         headers: Headers,
     ) {
+        self.append_to(topic, None, key, value, timestamp, headers)
+    }
+
+    /// Appends to `partition`, or to the one the producer would pick.
+    fn append_to(
+        &mut self,
+        topic: &str,
+        partition: Option<u32>,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: Headers,
+    ) {
         self.seq += 1;
         let seq = self.seq;
         let log = self.log(topic);
         let n = log.partitions.len() as u32;
-        let partition = match &key {
-            Some(k) => partition_for_key(k, n),
-            None => {
+        let partition = match (partition, &key) {
+            (Some(p), _) => p.min(n - 1),
+            (None, Some(k)) => partition_for_key(k, n),
+            (None, None) => {
                 let p = log.next_null_key_partition;
                 log.next_null_key_partition = (p + 1) % n;
                 p
@@ -123,6 +167,7 @@ impl RecordCollector for Topics {
 
 struct State {
     topology: Topology,
+    application_id: String,
     topics: Topics,
     tasks: FxHashMap<(usize, u32), Task>,
     policy: OnDecodeError,
@@ -135,7 +180,8 @@ impl State {
         let graph = &self.topology.graph;
         let mut first: Option<(String, u32)> = None;
         for topic in self.topology.source_topics() {
-            if !reads(graph, subtopology, &topic) {
+            let topic = crate::graph::resolve_topic(&graph.internal_topics, &topic, &self.application_id);
+            if !reads(graph, subtopology, &topic, &self.application_id) {
                 continue;
             }
             let n = self.topics.partition_count(&topic);
@@ -167,7 +213,7 @@ impl State {
                         self.topics.pending.clear();
                         return Err(e);
                     }
-                    self.tasks.insert(key, Task::new(&self.topology.graph, sub));
+                    self.tasks.insert(key, Task::new(&self.topology.graph, sub, &self.application_id));
                 }
                 let task = self.tasks.get_mut(&key).expect("inserted above");
                 if let Err(e) = task.process(&raw, self.wall_clock, &self.policy, &mut self.topics) {
@@ -176,7 +222,21 @@ impl State {
                 }
             }
         }
+        self.commit();
         Ok(())
+    }
+
+    /// Kafka's test driver commits after every input record: stores write their changes to
+    /// their changelog topics, in the task's partition.
+    fn commit(&mut self) {
+        for (&(_, partition), task) in &self.tasks {
+            for (store, batch) in task.take_changelogs() {
+                let topic = changelog_topic(&self.application_id, &store);
+                for (key, value, timestamp) in batch {
+                    self.topics.append_to(&topic, Some(partition), key, value, timestamp, Headers::new());
+                }
+            }
+        }
     }
 }
 
@@ -193,8 +253,10 @@ impl TestDriver {
     pub fn new(topology: Topology) -> Self {
         TestDriver {
             state: Rc::new(RefCell::new(State {
+                application_id: DEFAULT_APPLICATION_ID.to_string(),
                 topics: Topics {
                     graph: topology.graph.clone(),
+                    application_id: DEFAULT_APPLICATION_ID.to_string(),
                     default_partitions: 1,
                     partitions: HashMap::new(),
                     logs: FxHashMap::default(),
@@ -221,6 +283,28 @@ impl TestDriver {
         assert!(n > 0, "a topic needs at least one partition");
         self.state.borrow_mut().topics.partitions.insert(topic.to_string(), n);
         self
+    }
+
+    /// The `application.id`, which prefixes internal topics (default `test`).
+    pub fn with_application_id(self, id: &str) -> Self {
+        {
+            let mut state = self.state.borrow_mut();
+            state.application_id = id.to_string();
+            state.topics.application_id = id.to_string();
+        }
+        self
+    }
+
+    /// A key-value store by name, merged over every task (partition) that has it; `None`
+    /// if no task has a store of that name holding `K` and `V` (yet).
+    pub fn key_value_store<K: StoreKey, V: Data>(&self, name: &str) -> Option<Vec<(K, V)>> {
+        let state = self.state.borrow();
+        let stores: Vec<_> =
+            state.tasks.values().filter_map(|t| t.stores().find::<KeyValueStore<K, V>>(name)).collect();
+        if stores.is_empty() {
+            return None;
+        }
+        Some(stores.iter().flat_map(|s| s.all()).collect())
     }
 
     /// What to do with records that cannot be decoded.

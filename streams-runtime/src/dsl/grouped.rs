@@ -1,0 +1,185 @@
+//! Grouped streams and tables: the input of aggregations (`count`, `reduce`, `aggregate`).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::{KStream, KTable, NeverDeletes};
+use crate::codec::DefaultCodec;
+use crate::graph::Data;
+use crate::ops::aggregate::{Aggregator, StreamAggregateProc};
+use crate::ops::repartition::ChangeCodec;
+use crate::ops::table_aggregate::{Fold, TableAggregateProc};
+use crate::ops::{Nop, Stage};
+use crate::record::Change;
+use crate::state::StoreKey;
+
+/// A stream grouped by key (Kafka's `KGroupedStream`).
+pub struct KGroupedStream<K, V, S = Nop<K, V>> {
+    stream: KStream<K, V, S>,
+    repartition_name: Option<String>,
+    store_name: Option<String>,
+}
+
+impl<K, V, S> KGroupedStream<K, V, S>
+where
+    K: DefaultCodec + StoreKey,
+    V: DefaultCodec,
+    S: Stage<KOut = K, VOut = V>,
+    S::KIn: Data,
+    S::VIn: Data,
+{
+    pub(crate) fn new(stream: KStream<K, V, S>, repartition_name: Option<String>) -> Self {
+        KGroupedStream { stream, repartition_name, store_name: None }
+    }
+
+    /// Names the aggregation's store (Kafka's `Materialized.as`): its changelog topic is
+    /// `<application.id>-<name>-changelog`, and the test driver reads it by this name.
+    pub fn named(mut self, store: impl Into<String>) -> Self {
+        self.store_name = Some(store.into());
+        self
+    }
+
+    fn aggregate_with<A: DefaultCodec>(
+        self,
+        store_prefix: &str,
+        processor_prefix: &str,
+        aggregator: Aggregator<K, V, A>,
+    ) -> KTable<K, A, NeverDeletes> {
+        let builder = self.stream.builder().clone();
+        let (store, name) = {
+            let mut g = builder.graph.borrow_mut();
+            let store = g.name_or(self.store_name, store_prefix);
+            (store.clone(), g.new_name(processor_prefix))
+        };
+        let store_name = store.clone();
+        let make = move |tb: &mut crate::graph::TaskBuild<'_>, next| StreamAggregateProc {
+            store: tb.key_value_store::<K::Codec, A::Codec>(&store_name),
+            aggregator: aggregator.clone(),
+            send_old_values: false,
+            next,
+        };
+        let stream = if self.stream.repartition_required() {
+            let base = self.repartition_name.unwrap_or_else(|| store.clone());
+            self.stream.repartition::<K::Codec, V::Codec>(&base, true).processor(name, vec![store], make)
+        } else {
+            self.stream.processor(name, vec![store], make)
+        };
+        KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
+    }
+
+    /// The number of records per key.
+    pub fn count(self) -> KTable<K, i64, NeverDeletes> {
+        self.aggregate_with(
+            "KSTREAM-AGGREGATE-STATE-STORE-",
+            "KSTREAM-AGGREGATE-",
+            Arc::new(|_, _, n: Option<i64>| n.unwrap_or(0) + 1),
+        )
+    }
+
+    /// Combines the values of each key with `f(aggregate, value)`; the first value is the
+    /// first aggregate.
+    pub fn reduce<F>(self, f: F) -> KTable<K, V, NeverDeletes>
+    where
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+    {
+        let aggregator: Aggregator<K, V, V> = Arc::new(move |_, v, agg| match agg {
+            Some(agg) => f(agg, v),
+            None => v,
+        });
+        self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", aggregator)
+    }
+
+    /// Folds each key's values into an aggregate: `init()` starts it, `add(&key, value,
+    /// aggregate)` folds each value in.
+    pub fn aggregate<A, I, F>(self, init: I, add: F) -> KTable<K, A, NeverDeletes>
+    where
+        A: DefaultCodec,
+        I: Fn() -> A + Send + Sync + 'static,
+        F: Fn(&K, V, A) -> A + Send + Sync + 'static,
+    {
+        let aggregator: Aggregator<K, V, A> = Arc::new(move |k, v, agg| add(k, v, agg.unwrap_or_else(&init)));
+        self.aggregate_with("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-", aggregator)
+    }
+}
+
+/// A table regrouped by a new key (Kafka's `KGroupedTable`).
+pub struct KGroupedTable<K, V> {
+    stream: KStream<K, Change<V>>,
+    store_name: Option<String>,
+}
+
+impl<K, V> KGroupedTable<K, V>
+where
+    K: DefaultCodec + StoreKey,
+    V: DefaultCodec,
+{
+    pub(crate) fn new(stream: KStream<K, Change<V>>) -> Self {
+        KGroupedTable { stream, store_name: None }
+    }
+
+    /// Names the aggregation's store.
+    pub fn named(mut self, store: impl Into<String>) -> Self {
+        self.store_name = Some(store.into());
+        self
+    }
+
+    fn aggregate_with<A: DefaultCodec>(
+        self,
+        prefix: &str,
+        init: Arc<dyn Fn() -> A + Send + Sync>,
+        add: Fold<K, V, A>,
+        subtract: Fold<K, V, A>,
+    ) -> KTable<K, A, NeverDeletes> {
+        let builder = self.stream.builder().clone();
+        let store = builder.graph.borrow_mut().name_or(self.store_name, &format!("{prefix}STATE-STORE-"));
+        let repartitioned = self.stream.repartition::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
+        let name = builder.graph.borrow_mut().new_name(prefix);
+        let store_name = store.clone();
+        let stream = repartitioned.processor(name, vec![store], move |tb, next| TableAggregateProc {
+            store: tb.key_value_store::<K::Codec, A::Codec>(&store_name),
+            init: init.clone(),
+            add: add.clone(),
+            subtract: subtract.clone(),
+            next,
+        });
+        KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
+    }
+
+    /// The number of rows per group.
+    pub fn count(self) -> KTable<K, i64, NeverDeletes> {
+        self.aggregate_with(
+            "KTABLE-AGGREGATE-",
+            Arc::new(|| 0),
+            Arc::new(|_, _, n| n + 1),
+            Arc::new(|_, _, n| n - 1),
+        )
+    }
+
+    /// Combines each group's values: `add(aggregate, new_value)` and
+    /// `subtract(aggregate, old_value)`.
+    pub fn reduce<F, G>(self, add: F, subtract: G) -> KTable<K, V, NeverDeletes>
+    where
+        V: Default,
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+        G: Fn(V, V) -> V + Send + Sync + 'static,
+    {
+        self.aggregate_with(
+            "KTABLE-REDUCE-",
+            Arc::new(V::default),
+            Arc::new(move |_, v, agg| add(agg, v)),
+            Arc::new(move |_, v, agg| subtract(agg, v)),
+        )
+    }
+
+    /// Folds each group's rows into an aggregate: `init()`, `add(&key, new_value, agg)` and
+    /// `subtract(&key, old_value, agg)` when a row leaves the group or changes.
+    pub fn aggregate<A, I, F, G>(self, init: I, add: F, subtract: G) -> KTable<K, A, NeverDeletes>
+    where
+        A: DefaultCodec,
+        I: Fn() -> A + Send + Sync + 'static,
+        F: Fn(&K, V, A) -> A + Send + Sync + 'static,
+        G: Fn(&K, V, A) -> A + Send + Sync + 'static,
+    {
+        self.aggregate_with("KTABLE-AGGREGATE-", Arc::new(init), Arc::new(add), Arc::new(subtract))
+    }
+}

@@ -1,0 +1,30 @@
+//! `filter` / `filter_not` on a table: a value the predicate rejects becomes a deletion.
+
+use std::sync::Arc;
+
+use super::{Context, Processor};
+use crate::record::{Change, Record};
+
+pub(crate) struct TableFilterProc<K, V> {
+    pub(crate) predicate: Arc<dyn Fn(&K, &V) -> bool + Send + Sync>,
+    pub(crate) negate: bool,
+    /// When old values flow, an update where both sides are filtered out is dropped.
+    pub(crate) send_old_values: bool,
+    pub(crate) next: Box<dyn Processor<K, Change<V>>>,
+}
+
+impl<K: Send, V: Send> Processor<K, Change<V>> for TableFilterProc<K, V> {
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
+        let keep = |v: Option<V>| v.filter(|v| (self.predicate)(&record.key, v) != self.negate);
+        let Change { new, old } = record.value;
+        let (new, old) = (keep(new), keep(old));
+        if self.send_old_values && new.is_none() && old.is_none() {
+            return;
+        }
+        let change = Change { new, old };
+        self.next.process(
+            ctx,
+            Record { key: record.key, value: change, timestamp: record.timestamp, headers: record.headers },
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! `map_values` on a table: new and old values mapped alike; deletions stay deletions.
+
+use std::sync::Arc;
+
+use super::{Context, Processor};
+use crate::record::{Change, Record};
+
+pub(crate) struct TableMapValuesProc<K, V, U> {
+    pub(crate) f: Arc<dyn Fn(V) -> U + Send + Sync>,
+    pub(crate) next: Box<dyn Processor<K, Change<U>>>,
+}
+
+impl<K: Send, V: Send, U: Send> Processor<K, Change<V>> for TableMapValuesProc<K, V, U> {
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
+        let Change { new, old } = record.value;
+        let change = Change { new: new.map(|v| (self.f)(v)), old: old.map(|v| (self.f)(v)) };
+        self.next.process(
+            ctx,
+            Record { key: record.key, value: change, timestamp: record.timestamp, headers: record.headers },
+        );
+    }
+}

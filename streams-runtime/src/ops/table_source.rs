@@ -1,0 +1,48 @@
+//! Table sources (`table(topic)`, `to_table()`): each record upserts its key (a null value
+//! deletes it) and flows on as a `Change`. The table keeps a store only when something
+//! downstream needs old values (a `group_by`, a join); otherwise `old` is unknown (`None`),
+//! as in Kafka Streams.
+
+use std::sync::Arc;
+
+use super::{Context, Processor};
+use crate::graph::Data;
+use crate::record::{Change, Record};
+use crate::state::{KeyValueStore, StoreKey};
+
+pub(crate) struct TableSourceProc<K, V> {
+    /// Present when the table is materialized.
+    pub(crate) store: Option<Arc<KeyValueStore<K, V>>>,
+    pub(crate) next: Box<dyn Processor<K, Change<V>>>,
+}
+
+impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Option<V>>) {
+        let Record { key, value, timestamp, headers } = record;
+        let old = match &self.store {
+            Some(store) => {
+                let old = store.take(&key).map(|(v, _)| v);
+                match &value {
+                    Some(v) => store.put(key.clone(), v.clone(), timestamp),
+                    None => store.delete(&key),
+                }
+                old
+            }
+            None => None,
+        };
+        if value.is_none() && old.is_none() && self.store.is_some() {
+            return; // deleting a key the table never had changes nothing
+        }
+        self.next.process(ctx, Record { key, value: Change { new: value, old }, timestamp, headers });
+    }
+}
+
+/// `to_table`: every stream record is an upsert.
+pub(crate) struct UpsertProc<K, V>(pub(crate) TableSourceProc<K, V>);
+
+impl<K: StoreKey, V: Data> Processor<K, V> for UpsertProc<K, V> {
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        let Record { key, value, timestamp, headers } = record;
+        self.0.process(ctx, Record { key, value: Some(value), timestamp, headers });
+    }
+}

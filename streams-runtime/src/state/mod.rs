@@ -1,0 +1,181 @@
+//! State stores: typed key-value stores owned by tasks, recording their changes for the
+//! changelog topic `<application.id>-<store>-changelog`.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::codec::Codec;
+use crate::graph::Data;
+
+/// Encoded changelog entries: key bytes, value bytes (`None` deletes), timestamp.
+pub(crate) type ChangelogBatch = Vec<(Option<Vec<u8>>, Option<Vec<u8>>, i64)>;
+
+/// What a task needs of any store: its name, its changelog, restoring, and typed access.
+pub(crate) trait StateStore: Any + Send + Sync {
+    /// The store's name.
+    fn name(&self) -> &str;
+    /// Changes since the last call, encoded for the changelog.
+    fn take_changelog(&self) -> ChangelogBatch;
+    /// Applies one changelog record (restoration).
+    fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64);
+}
+
+/// Keys a store can hold.
+pub trait StoreKey: Data + Hash + Eq {}
+impl<T: Data + Hash + Eq> StoreKey for T {}
+
+struct Inner<K, V> {
+    map: HashMap<K, (V, i64)>,
+    dirty: HashMap<K, Option<(V, i64)>>,
+}
+
+/// An in-memory key-value store of typed values with their timestamps.
+pub struct KeyValueStore<K, V> {
+    name: String,
+    inner: Mutex<Inner<K, V>>,
+    encode_key: fn(&K) -> Option<Vec<u8>>,
+    encode_value: fn(&V) -> Option<Vec<u8>>,
+    decode: fn(Option<&[u8]>, Option<&[u8]>) -> Option<(K, Option<V>)>,
+}
+
+fn decode_with<KC: Codec, VC: Codec>(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Option<(KC::Value, Option<VC::Value>)> {
+    let key = KC::decode(key).ok()?;
+    match value {
+        None => Some((key, None)),
+        Some(v) => VC::decode(Some(v)).ok().map(|v| (key, Some(v))),
+    }
+}
+
+impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
+    /// An empty store whose changelog is written with codecs `KC` and `VC`.
+    pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str) -> Self {
+        KeyValueStore {
+            name: name.to_string(),
+            inner: Mutex::new(Inner { map: HashMap::new(), dirty: HashMap::new() }),
+            encode_key: KC::encode,
+            encode_value: VC::encode,
+            decode: decode_with::<KC, VC>,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
+        // A task uses its stores from one thread at a time; readers only copy values out.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The value and timestamp under `key`.
+    pub fn get(&self, key: &K) -> Option<(V, i64)> {
+        self.lock().map.get(key).cloned()
+    }
+
+    /// The value under `key`.
+    pub fn value(&self, key: &K) -> Option<V> {
+        self.lock().map.get(key).map(|(v, _)| v.clone())
+    }
+
+    /// Takes the value out (for an update that consumes it); `put` puts the new one back.
+    pub(crate) fn take(&self, key: &K) -> Option<(V, i64)> {
+        self.lock().map.remove(key)
+    }
+
+    /// Stores `value` under `key`.
+    pub(crate) fn put(&self, key: K, value: V, timestamp: i64) {
+        let mut inner = self.lock();
+        inner.dirty.insert(key.clone(), Some((value.clone(), timestamp)));
+        inner.map.insert(key, (value, timestamp));
+    }
+
+    /// Removes `key`.
+    pub(crate) fn delete(&self, key: &K) {
+        let mut inner = self.lock();
+        inner.map.remove(key);
+        inner.dirty.insert(key.clone(), None);
+    }
+
+    /// Every entry, in no particular order.
+    pub fn all(&self) -> Vec<(K, V)> {
+        self.lock().map.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect()
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn take_changelog(&self) -> ChangelogBatch {
+        let dirty = std::mem::take(&mut self.lock().dirty);
+        dirty
+            .into_iter()
+            .map(|(k, v)| match v {
+                Some((v, ts)) => ((self.encode_key)(&k), (self.encode_value)(&v), ts),
+                None => ((self.encode_key)(&k), None, 0),
+            })
+            .collect()
+    }
+
+    fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) {
+        let Some((k, v)) = (self.decode)(key, value) else {
+            tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded");
+            return;
+        };
+        let mut inner = self.lock();
+        match v {
+            Some(v) => inner.map.insert(k, (v, timestamp)),
+            None => inner.map.remove(&k),
+        };
+    }
+}
+
+/// The stores of one task, by name.
+#[derive(Default, Clone)]
+pub(crate) struct StoreRegistry {
+    stores: Vec<Arc<dyn StateStore>>,
+}
+
+impl StoreRegistry {
+    /// The store `name`, created by `make` the first time.
+    pub(crate) fn get_or_create<S: StateStore + 'static>(
+        &mut self,
+        name: &str,
+        make: impl FnOnce() -> S,
+    ) -> Arc<S> {
+        if let Some(existing) = self.stores.iter().find(|s| s.name() == name) {
+            let any: Arc<dyn StateStore> = existing.clone();
+            return downcast_arc::<S>(any).expect("one store name, one store type");
+        }
+        let store = Arc::new(make());
+        self.stores.push(store.clone());
+        store
+    }
+
+    /// The store `name`, if this task has it and it is an `S`.
+    pub(crate) fn find<S: StateStore + 'static>(&self, name: &str) -> Option<Arc<S>> {
+        let store = self.stores.iter().find(|s| s.name() == name)?.clone();
+        downcast_arc::<S>(store)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn StateStore>> {
+        self.stores.iter()
+    }
+}
+
+fn downcast_arc<S: StateStore + 'static>(store: Arc<dyn StateStore>) -> Option<Arc<S>> {
+    let any: Arc<dyn Any + Send + Sync> = store;
+    any.downcast::<S>().ok()
+}
