@@ -105,3 +105,71 @@ fn names_codecs_and_sources_by_pattern() {
     driver.input::<String, String>("logs-web").pipe("k".into(), "hello".into(), 0);
     assert_eq!(driver.output::<String, i32>("lengths").read_key_values(), vec![("k".into(), 5)]);
 }
+
+#[test]
+fn word_count_with_the_macro_describes_as_the_builder_and_counts() {
+    fn words(line: &str) -> Vec<String> {
+        line.to_lowercase().split(|c: char| !c.is_alphanumeric()).map(String::from).collect()
+    }
+    let mac = topology! {
+        stream::<(), String>("wordcount-input")
+            |> flat_map_values(|line| words(&line))
+            |> filter(|_, w| !w.is_empty() && w != "the")
+            |> select_key(|_, w| w.clone())
+            |> group_by_key
+            |> count
+            |> to_stream
+            |> to("wordcount-output");
+    };
+    let text = std::fs::read_to_string(format!(
+        "{}/fixtures/kafka/describe_wordcount.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(mac.describe().to_string(), text);
+    let driver = TestDriver::new(mac).with_partitions(2);
+    driver.input::<(), String>("wordcount-input").pipe((), "the cat and the hat and".into(), 0);
+    let mut counts = std::collections::BTreeMap::new();
+    for (w, n) in driver.output::<String, i64>("wordcount-output").read_key_values() {
+        counts.insert(w, n);
+    }
+    assert_eq!(counts, [("and".to_string(), 2), ("cat".into(), 1), ("hat".into(), 1)].into_iter().collect());
+}
+
+#[test]
+fn tables_group_by_and_aggregate_with_the_macro() {
+    let topology = topology! {
+        let regions = table::<String, String>("user-regions");
+        regions
+            |> group_by(|user, region| (region.clone(), user.clone()))
+            |> count(name = "users-per-region")
+            |> to_stream
+            |> to("users-per-region");
+        stream::<String, i64>("amounts")
+            |> group_by(|k, _| k[..1].to_string())
+            |> aggregate(|| 0i64, |_, v, sum| sum + v)
+            |> to_stream
+            |> to("by-initial");
+        stream::<String, i64>("prices")
+            |> to_table
+            |> filter(|_, p| *p > 0)
+            |> map_values(|p| p * 100)
+            |> to_stream
+            |> to("cents");
+    };
+    let driver = TestDriver::new(topology);
+    let regions = driver.input::<String, Option<String>>("user-regions");
+    regions.pipe("ann".into(), Some("north".into()), 1);
+    regions.pipe("ann".into(), Some("south".into()), 2);
+    assert_eq!(driver.key_value_store::<String, i64>("users-per-region").unwrap().len(), 2);
+    driver.input::<String, i64>("amounts").pipe_all([("ab".into(), 1, 0), ("ac".into(), 2, 0)]);
+    assert_eq!(
+        driver.output::<String, i64>("by-initial").read_key_values().last(),
+        Some(&("a".to_string(), 3))
+    );
+    driver.input::<String, i64>("prices").pipe_all([("x".into(), 2, 0), ("x".into(), -1, 1)]);
+    assert_eq!(
+        driver.output::<String, Option<i64>>("cents").read_key_values(),
+        vec![("x".into(), Some(200)), ("x".into(), None)]
+    );
+}

@@ -86,17 +86,18 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
         let mut shape = match &pipeline.head {
             Head::Source(source) => {
                 check_source_options(&mut cx, &source.options);
-                if source.topics.is_empty() && !source.options.iter().any(|o| o.name == "pattern") {
+                let pattern = source.options.iter().any(|o| o.name == "pattern");
+                if source.topics.is_empty() && !pattern {
+                    let kind = &source.kind;
+                    cx.error(kind.span(), format!("`{kind}` needs a topic: `{kind}::<K, V>(\"topic\")`"));
+                }
+                if source.kind == "table" && (source.topics.len() > 1 || pattern) {
                     cx.error(
                         source.kind.span(),
-                        format!("`{}` needs a topic: `{}::<K, V>(\"topic\")`", source.kind, source.kind),
+                        "a `table` reads exactly one topic: `table::<K, V>(\"topic\")`",
                     );
                 }
-                Some(if source.kind == "table" || source.kind == "global_table" {
-                    Shape::Table
-                } else {
-                    Shape::Stream
-                })
+                Some(if source.kind == "table" { Shape::Table } else { Shape::Stream })
             }
             Head::Name(name) => scope.use_name(&mut cx, name),
         };
@@ -130,7 +131,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
                 shape = None;
                 continue;
             };
-            check_stage_args(&mut cx, &mut scope, spec, stage);
+            check_stage_args(&mut cx, &mut scope, spec, stage, shape);
             if let Some(current) = shape {
                 if !spec.inputs.contains(&current) {
                     cx.error(stage.name.span(), shape_hint(spec, current));
@@ -144,7 +145,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
             if spec.output == Shape::Ended {
                 ended_by = Some(&stage.name);
             }
-            shape = Some(spec.output);
+            shape = Some(spec.output_after(shape));
         }
         match (&statement.binding, ended_by) {
             (Some(name), Some(ender)) => cx.error(
@@ -227,31 +228,32 @@ pub(crate) fn default_branch_name(option: &NamedArg) -> Option<&Ident> {
     }
 }
 
-fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &Stage) {
+fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &Stage, shape: Option<Shape>) {
     if stage.generics.is_some() && !spec.generics {
         cx.error(stage.name.span(), format!("`{}` takes no `::<...>`", spec.name));
     }
+    let args = spec.args_after(shape);
     let given = stage.args.len();
-    if spec.name != "split" && (given < spec.min_args || given > spec.args.len()) {
-        let expected = if spec.args.is_empty() {
+    if spec.name != "split" && given != args.len() {
+        let expected = if args.is_empty() {
             "no arguments".to_string()
         } else {
-            let list: Vec<String> = spec.args.iter().map(|a| a.describe()).collect();
-            let count = if spec.min_args == spec.args.len() {
-                format!("{} argument{}", spec.args.len(), if spec.args.len() == 1 { "" } else { "s" })
-            } else {
-                format!("{} to {} arguments", spec.min_args, spec.args.len())
-            };
+            let list: Vec<String> = args.iter().map(|a| a.describe()).collect();
+            let count = format!("{} argument{}", args.len(), if args.len() == 1 { "" } else { "s" });
             format!("{count} ({})", list.join(", "))
+        };
+        let on = match shape {
+            Some(s @ (Shape::Table | Shape::GroupedTable)) => format!(" on {}", s.describe()),
+            _ => String::new(),
         };
         let given_text = match given {
             0 => "none was given".to_string(),
             1 => "1 was given".to_string(),
             n => format!("{n} were given"),
         };
-        cx.error(stage.args_span, format!("`{}` takes {expected}, but {given_text}", spec.name));
+        cx.error(stage.args_span, format!("`{}`{on} takes {expected}, but {given_text}", spec.name));
     }
-    for (kind, arg) in spec.args.iter().zip(&stage.args) {
+    for (kind, arg) in args.iter().zip(&stage.args) {
         check_arg(cx, *kind, arg);
         if *kind == ArgKind::Stream {
             match arg {

@@ -133,9 +133,9 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
     let args: Vec<TokenStream> = stage
         .args
         .iter()
-        .zip(spec.args)
-        .map(|(a, kind)| match (kind, a) {
-            (stages::ArgKind::Stream, Arg::Expr(syn::Expr::Path(p))) => {
+        .enumerate()
+        .map(|(i, a)| match (spec.args.get(i), a) {
+            (Some(stages::ArgKind::Stream), Arg::Expr(syn::Expr::Path(p))) => {
                 let name = p.path.get_ident().expect("checked");
                 use_of(name, uses)
             }

@@ -12,7 +12,7 @@ use super::duration;
 syn::custom_punctuation!(PipeGt, |>);
 
 /// Source kinds `NAME::<K, V>(topic)` a pipeline can start with.
-pub(crate) const SOURCE_KINDS: &[&str] = &["stream", "table", "global_table"];
+pub(crate) const SOURCE_KINDS: &[&str] = &["stream", "table"];
 
 /// Parses the whole macro input, reporting every statement's syntax error.
 pub(crate) fn parse_topology(input: TokenStream) -> syn::Result<Topology> {
@@ -91,7 +91,9 @@ impl Parse for Head {
             if !is_source {
                 return Err(syn::Error::new(
                     name.span(),
-                    format!("unknown source `{name}`; expected `stream::<K, V>(topic)`, `table::<K, V>(topic)` or `global_table::<K, V>(topic)`"),
+                    format!(
+                        "unknown source `{name}`; expected `stream::<K, V>(topic)` or `table::<K, V>(topic)`"
+                    ),
                 ));
             }
             if !input.peek(Token![::]) {

@@ -11,6 +11,8 @@ pub(crate) enum Shape {
     Grouped,
     /// A `KTable`.
     Table,
+    /// A `KGroupedTable` (after `group_by` on a table).
+    GroupedTable,
     /// Nothing: the pipeline ended (`to`, `foreach`, `split`).
     Ended,
 }
@@ -22,6 +24,7 @@ impl Shape {
             Shape::Stream => "a stream",
             Shape::Grouped => "a grouped stream",
             Shape::Table => "a table",
+            Shape::GroupedTable => "a grouped table",
             Shape::Ended => "nothing (the pipeline has ended)",
         }
     }
@@ -31,6 +34,7 @@ impl Shape {
         match self {
             Shape::Table => "table",
             Shape::Grouped => "grouped stream",
+            Shape::GroupedTable => "grouped table",
             _ => "stream",
         }
     }
@@ -64,9 +68,11 @@ pub(crate) struct StageSpec {
     pub(crate) inputs: &'static [Shape],
     /// Shape it gives.
     pub(crate) output: Shape,
-    /// Positional arguments: all required up to `min_args`, the rest optional.
+    /// Positional arguments.
     pub(crate) args: &'static [ArgKind],
-    pub(crate) min_args: usize,
+    /// Other arguments for some input shapes (a grouped table's `reduce` also takes a
+    /// subtractor).
+    pub(crate) args_for: &'static [(Shape, &'static [ArgKind])],
     /// Allowed `name = value` options besides `name` (which every stage takes).
     pub(crate) options: &'static [(&'static str, ArgKind)],
     /// Whether `::<...>` is allowed.
@@ -76,7 +82,11 @@ pub(crate) struct StageSpec {
 }
 
 use ArgKind::{Fn, Stream, Topic};
-use Shape::{Ended, Grouped, Stream as S, Table};
+use Shape::{Ended, Grouped, GroupedTable, Stream as S, Table};
+
+const PREDICATE: ArgKind = Fn("a predicate `|key, value| -> bool`");
+const ADDER: ArgKind = Fn("an adder `|key, value, aggregate| -> aggregate`");
+const SUBTRACTOR: ArgKind = Fn("a subtractor `|key, old_value, aggregate| -> aggregate`");
 
 const fn stage(
     name: &'static str,
@@ -85,15 +95,15 @@ const fn stage(
     args: &'static [ArgKind],
     method: &'static str,
 ) -> StageSpec {
-    StageSpec { name, inputs, output, args, min_args: args.len(), options: &[], generics: false, method }
+    StageSpec { name, inputs, output, args, args_for: &[], options: &[], generics: false, method }
 }
 
 /// The stages, in the order the docs list them.
 pub(crate) const STAGES: &[StageSpec] = &[
-    stage("filter", &[S], S, &[Fn("a predicate `|key, value| -> bool`")], "filter"),
-    stage("filter_not", &[S], S, &[Fn("a predicate `|key, value| -> bool`")], "filter_not"),
+    stage("filter", &[S, Table], S, &[PREDICATE], "filter"),
+    stage("filter_not", &[S, Table], S, &[PREDICATE], "filter_not"),
     stage("map", &[S], S, &[Fn("a function `|key, value| -> (new_key, new_value)`")], "map"),
-    stage("map_values", &[S], S, &[Fn("a function `|value| -> new_value`")], "map_values"),
+    stage("map_values", &[S, Table], S, &[Fn("a function `|value| -> new_value`")], "map_values"),
     stage("flat_map", &[S], S, &[Fn("a function `|key, value| -> iterator of (key, value)`")], "flat_map"),
     stage("flat_map_values", &[S], S, &[Fn("a function `|value| -> iterator of values`")], "flat_map_values"),
     stage("select_key", &[S], S, &[Fn("a function `|key, value| -> new_key`")], "select_key"),
@@ -104,18 +114,58 @@ pub(crate) const STAGES: &[StageSpec] = &[
     stage("to_dynamic", &[S], Ended, &[Fn("a function `|key, value| -> topic name`")], "to_dynamic"),
     stage("split", &[S], Ended, &[], "split"),
     stage("group_by_key", &[S], Grouped, &[], "group_by_key"),
-    stage("group_by", &[S], Grouped, &[Fn("a function `|key, value| -> new_key`")], "group_by"),
-    stage("count", &[Grouped], Table, &[], "count"),
-    stage("reduce", &[Grouped], Table, &[Fn("a function `|aggregate, value| -> aggregate`")], "reduce"),
-    stage(
-        "aggregate",
-        &[Grouped],
-        Table,
-        &[Fn("an initializer `|| -> aggregate`"), Fn("an adder `|key, value, aggregate| -> aggregate`")],
-        "aggregate",
-    ),
+    StageSpec {
+        args_for: &[(Table, &[Fn("a function `|key, value| -> (new_key, new_value)`")])],
+        ..stage("group_by", &[S, Table], Grouped, &[Fn("a function `|key, value| -> new_key`")], "group_by")
+    },
+    stage("count", &[Grouped, GroupedTable], Table, &[], "count"),
+    StageSpec {
+        args_for: &[(
+            GroupedTable,
+            &[
+                Fn("an adder `|aggregate, value| -> aggregate`"),
+                Fn("a subtractor `|aggregate, old_value| -> aggregate`"),
+            ],
+        )],
+        ..stage(
+            "reduce",
+            &[Grouped, GroupedTable],
+            Table,
+            &[Fn("a function `|aggregate, value| -> aggregate`")],
+            "reduce",
+        )
+    },
+    StageSpec {
+        args_for: &[(GroupedTable, &[Fn("an initializer `|| -> aggregate`"), ADDER, SUBTRACTOR])],
+        ..stage(
+            "aggregate",
+            &[Grouped, GroupedTable],
+            Table,
+            &[Fn("an initializer `|| -> aggregate`"), ADDER],
+            "aggregate",
+        )
+    },
     stage("to_stream", &[Table], S, &[], "to_stream"),
+    stage("to_table", &[S], Table, &[], "to_table"),
 ];
+
+impl StageSpec {
+    /// The arguments this stage takes after `shape`.
+    pub(crate) fn args_after(&self, shape: Option<Shape>) -> &'static [ArgKind] {
+        shape
+            .and_then(|sh| self.args_for.iter().find(|(s, _)| *s == sh).map(|(_, a)| *a))
+            .unwrap_or(self.args)
+    }
+
+    /// The shape this stage gives after `shape` (filters keep tables tables, and so on).
+    pub(crate) fn output_after(&self, shape: Option<Shape>) -> Shape {
+        match (self.name, shape) {
+            ("filter" | "filter_not" | "map_values", Some(Shape::Table)) => Shape::Table,
+            ("group_by", Some(Shape::Table)) => Shape::GroupedTable,
+            _ => self.output,
+        }
+    }
+}
 
 /// The stage called `name`.
 pub(crate) fn lookup(name: &str) -> Option<&'static StageSpec> {
@@ -126,16 +176,16 @@ pub(crate) fn lookup(name: &str) -> Option<&'static StageSpec> {
 pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
     let name = spec.name;
     match (spec.inputs, shape) {
-        ([Grouped], Shape::Stream) => format!(
+        ([Grouped, GroupedTable], Shape::Stream) => format!(
             "`{name}` aggregates a grouped stream; add `|> group_by_key` (or `|> group_by(|key, value| ...)`) before it"
         ),
-        ([Grouped], Shape::Table) => {
-            format!("`{name}` aggregates a grouped stream, but this is already a table; remove it")
+        ([Grouped, GroupedTable], Shape::Table) => format!(
+            "`{name}` aggregates groups, but this is a table; regroup it first with `|> group_by(|key, value| (new_key, new_value))`"
+        ),
+        (_, Shape::Grouped | Shape::GroupedTable) if spec.output == Shape::Grouped => {
+            format!("the {} is already grouped; remove this `{name}`", if shape == Shape::Grouped { "stream" } else { "table" })
         }
-        (_, Shape::Grouped) if spec.output == Shape::Grouped => {
-            format!("the stream is already grouped; remove this `{name}`")
-        }
-        (_, Shape::Grouped) => format!(
+        (_, Shape::Grouped | Shape::GroupedTable) => format!(
             "`{name}` cannot follow a grouping; aggregate first (`count`, `reduce(...)` or `aggregate(...)`)"
         ),
         ([Table], Shape::Stream) => {
