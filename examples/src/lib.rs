@@ -1,1 +1,4 @@
-//! Example topologies live beside this crate as `cargo run --example NAME`.
+//! The seed's programs as topologies, shared by the example binaries (`cargo run --example
+//! NAME`) and the tests.
+
+pub mod wordcount;

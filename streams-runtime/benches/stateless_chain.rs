@@ -1,4 +1,5 @@
 //! A 5-stage stateless chain through the `TestDriver`'s processing path, against the same
+#![allow(missing_docs)]
 //! five closures in hand-written loops: one over typed records, one that also decodes,
 //! encodes and partitions as the driver must (the no-framework limit for the same work).
 //! The pass-through topology (source straight to sink) measures the driver alone, so the

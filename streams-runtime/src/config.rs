@@ -28,3 +28,130 @@ pub mod dlq_headers {
     /// Its offset, as decimal text.
     pub const OFFSET: &str = "__streams.errors.offset";
 }
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::error::StreamsError;
+
+/// `processing.guarantee`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessingGuarantee {
+    /// `at_least_once` (the default).
+    AtLeastOnce,
+    /// `exactly_once_v2`.
+    ExactlyOnceV2,
+}
+
+/// Configuration with Kafka Streams' names, read from Java properties and `--set`.
+///
+/// Keys prefixed `consumer.`, `producer.` or `admin.` are kept for the Kafka backend.
+#[derive(Debug, Clone, Default)]
+pub struct StreamsConfig {
+    values: BTreeMap<String, String>,
+}
+
+impl StreamsConfig {
+    /// A configuration with only `application.id` set.
+    pub fn new(application_id: &str) -> Self {
+        let mut c = StreamsConfig::default();
+        c.set("application.id", application_id);
+        c
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.values.insert(key.trim().to_string(), value.into().trim().to_string());
+        self
+    }
+
+    /// Reads a Java properties file (`key=value`, `key: value`, `#` comments).
+    pub fn load_properties(&mut self, path: &std::path::Path) -> Result<&mut Self, StreamsError> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| StreamsError::Config(format!("cannot read `{}`: {e}", path.display())))?;
+        let map = java_properties::read(std::io::BufReader::new(file))
+            .map_err(|e| StreamsError::Config(format!("`{}`: {e}", path.display())))?;
+        for (k, v) in map {
+            self.set(&k, v);
+        }
+        Ok(self)
+    }
+
+    /// A raw value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// Every key and value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn parse<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, StreamsError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => {
+                v.parse().map_err(|_| StreamsError::Config(format!("`{key}` = `{v}` is not a valid number")))
+            }
+        }
+    }
+
+    /// `application.id` (required): the consumer group and the prefix of internal topics.
+    pub fn application_id(&self) -> Result<&str, StreamsError> {
+        self.get("application.id").ok_or_else(|| StreamsError::Config("`application.id` is required".into()))
+    }
+
+    /// `bootstrap.servers`, if set (the embedded cluster is used otherwise).
+    pub fn bootstrap_servers(&self) -> Option<&str> {
+        self.get("bootstrap.servers").filter(|s| !s.is_empty())
+    }
+
+    /// `num.stream.threads` (default 1).
+    pub fn num_stream_threads(&self) -> Result<usize, StreamsError> {
+        let n: usize = self.parse("num.stream.threads", 1)?;
+        if n == 0 {
+            return Err(StreamsError::Config("`num.stream.threads` must be at least 1".into()));
+        }
+        Ok(n)
+    }
+
+    /// `processing.guarantee` (default `at_least_once`).
+    pub fn processing_guarantee(&self) -> Result<ProcessingGuarantee, StreamsError> {
+        match self.get("processing.guarantee").unwrap_or("at_least_once") {
+            "at_least_once" => Ok(ProcessingGuarantee::AtLeastOnce),
+            "exactly_once_v2" | "exactly_once" => Ok(ProcessingGuarantee::ExactlyOnceV2),
+            other => Err(StreamsError::Config(format!(
+                "`processing.guarantee` = `{other}`; expected `at_least_once` or `exactly_once_v2`"
+            ))),
+        }
+    }
+
+    /// `commit.interval.ms` (default 30000, or 100 under exactly-once).
+    pub fn commit_interval(&self) -> Result<Duration, StreamsError> {
+        let default = match self.processing_guarantee()? {
+            ProcessingGuarantee::AtLeastOnce => 30_000,
+            ProcessingGuarantee::ExactlyOnceV2 => 100,
+        };
+        Ok(Duration::from_millis(self.parse("commit.interval.ms", default)?))
+    }
+
+    /// The decode-error policy: `deserialization.exception.handler` (`LogAndFail…`,
+    /// `LogAndContinue…`, or `fail` / `continue`), and the dead-letter topic
+    /// `errors.dead.letter.queue.topic.name`, which takes precedence.
+    pub fn on_decode_error(&self) -> Result<OnDecodeError, StreamsError> {
+        if let Some(topic) = self.get("errors.dead.letter.queue.topic.name").filter(|t| !t.is_empty()) {
+            return Ok(OnDecodeError::DeadLetter(topic.to_string()));
+        }
+        let handler = self
+            .get("deserialization.exception.handler")
+            .or_else(|| self.get("default.deserialization.exception.handler"));
+        match handler {
+            None => Ok(OnDecodeError::Fail),
+            Some(h) if h.ends_with("LogAndFailExceptionHandler") || h == "fail" => Ok(OnDecodeError::Fail),
+            Some(h) if h.ends_with("LogAndContinueExceptionHandler") || h == "continue" => Ok(OnDecodeError::SkipAndCount),
+            Some(other) => Err(StreamsError::Config(format!(
+                "`deserialization.exception.handler` = `{other}`; expected `LogAndFailExceptionHandler` or `LogAndContinueExceptionHandler`"
+            ))),
+        }
+    }
+}

@@ -69,6 +69,15 @@ pub enum StreamsError {
     /// A topology is not valid (for example a topic read by two sources).
     #[error("invalid topology: {0}")]
     InvalidTopology(String),
+    /// The configuration is missing a value or holds a wrong one.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A command-line argument or input file is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// A source topic does not exist (Kafka's `MissingSourceTopicException`).
+    #[error("source topic `{0}` does not exist; create it first")]
+    MissingSourceTopic(String),
     /// A topic is not known to the cluster or the test driver.
     #[error("unknown topic `{0}`")]
     UnknownTopic(String),

@@ -6,6 +6,8 @@
 //! plain values. [`TestDriver`](testing::TestDriver) runs a topology synchronously.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod cluster;
 pub mod codec;
 pub mod config;
 pub mod dsl;
@@ -14,17 +16,19 @@ pub mod graph;
 pub mod ops;
 pub mod partitioner;
 pub mod record;
+pub mod runner;
 pub mod state;
 pub(crate) mod task;
 pub mod testing;
 
 #[doc(inline)]
 pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
-pub use config::OnDecodeError;
+pub use config::{OnDecodeError, StreamsConfig};
 pub use dsl::{BranchedKStream, Branches, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
 pub use graph::TopologyDescription;
 pub use record::{Headers, RawRecord, Record};
+pub use runner::{KafkaStreams, RunMode};
 #[doc(inline)]
 pub use streams_macros::{topology, Json};
 pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};

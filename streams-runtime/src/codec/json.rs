@@ -48,4 +48,13 @@ where
         let full = std::any::type_name::<T>();
         format!("Json<{}>", full.rsplit("::").next().unwrap_or(full))
     }
+
+    fn to_json(value: &T) -> serde_json::Value {
+        serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn from_json(json: &serde_json::Value) -> Result<T, CodecError> {
+        serde_json::from_value(json.clone())
+            .map_err(|e| CodecError::new(format!("invalid JSON for {}: {e}", Self::name())))
+    }
 }

@@ -37,6 +37,39 @@ pub trait Codec: 'static {
     fn name() -> String {
         std::any::type_name::<Self>().to_string()
     }
+
+    /// The value as JSON, for the command line's output. By default the encoded bytes, as
+    /// a string when they are UTF-8 and as an array of numbers otherwise.
+    fn to_json(value: &Self::Value) -> serde_json::Value {
+        match Self::encode(value) {
+            None => serde_json::Value::Null,
+            Some(bytes) => match String::from_utf8(bytes) {
+                Ok(s) => serde_json::Value::String(s),
+                Err(e) => serde_json::Value::from(e.into_bytes()),
+            },
+        }
+    }
+
+    /// A value from JSON, for the command line's input files.
+    fn from_json(json: &serde_json::Value) -> Result<Self::Value, CodecError> {
+        Err(CodecError::new(format!("`{}` cannot be read from JSON input (got `{json}`)", Self::name())))
+    }
+}
+
+/// JSON of encoded bytes read with `C` (the bytes as text if `C` cannot read them).
+pub(crate) fn bytes_to_json<C: Codec>(bytes: Option<&[u8]>) -> serde_json::Value {
+    match C::decode(bytes) {
+        Ok(v) => C::to_json(&v),
+        Err(_) => match bytes {
+            None => serde_json::Value::Null,
+            Some(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+        },
+    }
+}
+
+/// Bytes of a JSON value written with `C`.
+pub(crate) fn json_to_bytes<C: Codec>(json: &serde_json::Value) -> Result<Option<Vec<u8>>, CodecError> {
+    Ok(C::encode(&C::from_json(json)?))
 }
 
 /// The codec a value type is written with when a sink names none (`to(topic)`).

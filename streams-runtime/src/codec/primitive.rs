@@ -2,6 +2,8 @@
 //! ByteArray, and nullable wrappers.
 
 use super::{Codec, DefaultCodec};
+use serde_json::Value;
+
 use crate::error::CodecError;
 
 fn non_null<'a>(bytes: Option<&'a [u8]>, codec: &'static str) -> Result<&'a [u8], CodecError> {
@@ -33,6 +35,15 @@ impl Codec for () {
     fn name() -> String {
         "()".into()
     }
+    fn to_json(_: &()) -> Value {
+        Value::Null
+    }
+    fn from_json(json: &Value) -> Result<(), CodecError> {
+        match json {
+            Value::Null => Ok(()),
+            other => Err(CodecError::new(format!("the `()` codec expects null, got `{other}`"))),
+        }
+    }
 }
 
 /// Kafka's `StringSerializer` (UTF-8).
@@ -47,6 +58,16 @@ impl Codec for String {
     }
     fn name() -> String {
         "String".into()
+    }
+    fn to_json(v: &String) -> Value {
+        Value::String(v.clone())
+    }
+    fn from_json(json: &Value) -> Result<String, CodecError> {
+        match json {
+            Value::String(s) => Ok(s.clone()),
+            Value::Null => Err(CodecError::new("null where `String` expects text; use `Option<String>`")),
+            other => Ok(other.to_string()),
+        }
     }
 }
 
@@ -63,6 +84,16 @@ macro_rules! big_endian {
             }
             fn name() -> String {
                 stringify!($t).into()
+            }
+            fn to_json(v: &$t) -> Value {
+                serde_json::json!(v)
+            }
+            fn from_json(json: &Value) -> Result<$t, CodecError> {
+                let parsed = match json {
+                    Value::String(s) => s.trim().parse::<$t>().ok(),
+                    other => serde_json::from_value::<$t>(other.clone()).ok(),
+                };
+                parsed.ok_or_else(|| CodecError::new(format!("`{json}` is not a `{}`", stringify!($t))))
             }
         }
         impl DefaultCodec for $t {
@@ -95,6 +126,12 @@ impl Codec for bool {
     fn name() -> String {
         "bool".into()
     }
+    fn to_json(v: &bool) -> Value {
+        Value::Bool(*v)
+    }
+    fn from_json(json: &Value) -> Result<bool, CodecError> {
+        json.as_bool().ok_or_else(|| CodecError::new(format!("`{json}` is not a `bool`")))
+    }
 }
 
 /// Kafka's `ByteArraySerializer`: the bytes as they are. Its value type is `Vec<u8>`.
@@ -112,6 +149,13 @@ impl Codec for Bytes {
     fn name() -> String {
         "Bytes".into()
     }
+    fn from_json(json: &Value) -> Result<Vec<u8>, CodecError> {
+        match json {
+            Value::String(s) => Ok(s.as_bytes().to_vec()),
+            other => serde_json::from_value(other.clone())
+                .map_err(|_| CodecError::new(format!("`{other}` is neither text nor an array of bytes"))),
+        }
+    }
 }
 
 /// Any codec, plus Kafka's null as `None`.
@@ -125,6 +169,15 @@ impl<C: Codec> Codec for Option<C> {
     }
     fn name() -> String {
         format!("Option<{}>", C::name())
+    }
+    fn to_json(v: &Option<C::Value>) -> Value {
+        v.as_ref().map_or(Value::Null, C::to_json)
+    }
+    fn from_json(json: &Value) -> Result<Option<C::Value>, CodecError> {
+        match json {
+            Value::Null => Ok(None),
+            other => C::from_json(other).map(Some),
+        }
     }
 }
 

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{KStream, KTable, MayDelete};
 use crate::codec::Codec;
-use crate::graph::{Graph, GraphBuilder, NodeKind, SourceSpec, SourceTopics, TopologyDescription};
+use crate::graph::{
+    Graph, GraphBuilder, NodeKind, SourceSpec, SourceTopics, TopicFormat, TopologyDescription,
+};
 use crate::ops::source::SourceProc;
 use crate::ops::table_source::TableSourceProc;
 use crate::ops::Nop;
@@ -104,6 +106,11 @@ impl StreamsBuilder {
         name: Option<String>,
     ) -> KStream<KC::Value, VC::Value> {
         let mut g = self.graph.borrow_mut();
+        if let SourceTopics::Names(names) = &topics {
+            for t in names {
+                g.add_format(t, TopicFormat::of::<KC, VC>());
+            }
+        }
         let name = g.name_or(name, "KSTREAM-SOURCE-");
         let node = g.add_node(name, NodeKind::Source(topics.clone()), &[]);
         let outlet = g.new_outlet::<KC::Value, VC::Value>(false);

@@ -389,6 +389,9 @@ where
     where
         F: Fn(&K, &V) -> String + Send + Sync + 'static,
     {
+        if let SinkTarget::Topic(t) = &target {
+            self.builder.graph.borrow_mut().add_format(t, crate::graph::TopicFormat::of::<KC, VC>());
+        }
         let topic = match &target {
             SinkTarget::Topic(t) => SinkTopic::Name(t.clone()),
             SinkTarget::Extract(_) => SinkTopic::Extractor(std::any::type_name::<F>().to_string()),

@@ -76,6 +76,28 @@ pub(crate) struct SourceSpec {
     pub(crate) factory: SourceFactory,
 }
 
+/// How the command line reads and prints a topic's records: its key and value codecs, as
+/// functions between bytes and JSON.
+#[derive(Clone, Copy)]
+pub(crate) struct TopicFormat {
+    pub(crate) key_to_json: fn(Option<&[u8]>) -> serde_json::Value,
+    pub(crate) value_to_json: fn(Option<&[u8]>) -> serde_json::Value,
+    pub(crate) key_from_json: fn(&serde_json::Value) -> Result<Option<Vec<u8>>, crate::error::CodecError>,
+    pub(crate) value_from_json: fn(&serde_json::Value) -> Result<Option<Vec<u8>>, crate::error::CodecError>,
+}
+
+impl TopicFormat {
+    pub(crate) fn of<KC: Codec, VC: Codec>() -> Self {
+        use crate::codec::{bytes_to_json, json_to_bytes};
+        TopicFormat {
+            key_to_json: bytes_to_json::<KC>,
+            value_to_json: bytes_to_json::<VC>,
+            key_from_json: json_to_bytes::<KC>,
+            value_from_json: json_to_bytes::<VC>,
+        }
+    }
+}
+
 /// An internal topic name as the graph knows it (`KSTREAM-...-repartition`) becomes
 /// `<application.id>-<name>` at run time; other topics keep their names.
 pub(crate) fn resolve_topic(internal: &[String], name: &str, application_id: &str) -> String {
@@ -100,9 +122,18 @@ pub(crate) struct GraphBuilder {
     pub(crate) sources: Vec<SourceSpec>,
     /// Repartition topics, by the names the graph shows.
     pub(crate) internal_topics: Vec<String>,
+    /// Codecs of the topics sources read and sinks write, by topic.
+    pub(crate) formats: Vec<(String, TopicFormat)>,
 }
 
 impl GraphBuilder {
+    /// Remembers the codecs of a source or sink topic (the first one given wins).
+    pub(crate) fn add_format(&mut self, topic: &str, format: TopicFormat) {
+        if !self.formats.iter().any(|(t, _)| t == topic) {
+            self.formats.push((topic.to_string(), format));
+        }
+    }
+
     /// Lists `store` among the stores of `node`.
     pub(crate) fn add_store(&mut self, node: usize, store: &str) {
         if let NodeKind::Processor { stores } = &mut self.nodes[node].kind {
@@ -156,9 +187,16 @@ impl GraphBuilder {
 
     /// Freezes the graph into a topology.
     pub(crate) fn finish(self) -> crate::dsl::Topology {
-        let GraphBuilder { nodes, outlets, sources, internal_topics, .. } = self;
+        let GraphBuilder { nodes, outlets, sources, internal_topics, formats, .. } = self;
         let subtopologies = describe::subtopologies(&nodes, &sources);
-        crate::dsl::Topology::new(Arc::new(Graph { nodes, outlets, sources, subtopologies, internal_topics }))
+        crate::dsl::Topology::new(Arc::new(Graph {
+            nodes,
+            outlets,
+            sources,
+            subtopologies,
+            internal_topics,
+            formats,
+        }))
     }
 }
 
@@ -170,6 +208,7 @@ pub(crate) struct Graph {
     /// Node indices of each sub-topology, in Kafka's numbering.
     pub(crate) subtopologies: Vec<Vec<usize>>,
     pub(crate) internal_topics: Vec<String>,
+    pub(crate) formats: Vec<(String, TopicFormat)>,
 }
 
 impl Graph {
@@ -205,6 +244,24 @@ impl Graph {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The codecs of `topic`, if a source or sink names it.
+    pub(crate) fn format(&self, topic: &str) -> Option<TopicFormat> {
+        self.formats.iter().find(|(t, _)| t == topic).map(|(_, f)| *f)
+    }
+
+    /// The topics sinks write, other than internal ones, in the order the graph has them.
+    pub(crate) fn sink_topics(&self) -> Vec<String> {
+        let mut topics = Vec::new();
+        for node in &self.nodes {
+            if let NodeKind::Sink(SinkTopic::Name(t)) = &node.kind {
+                if !self.internal_topics.contains(t) && !topics.contains(t) {
+                    topics.push(t.clone());
+                }
+            }
+        }
+        topics
     }
 
     /// Every store of sub-topology `id`.

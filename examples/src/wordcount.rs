@@ -1,0 +1,44 @@
+//! Word count (the seed's section 1.1): lowercase each line, split it on non-word
+//! characters, drop empty words and `the`, key by word, count.
+
+use streams_runtime::cli::Demo;
+use streams_runtime::prelude::*;
+
+/// The input topic: lines of text, null keys.
+pub const INPUT: &str = "wordcount-input";
+/// The output topic: `String` words, `i64` counts.
+pub const OUTPUT: &str = "wordcount-output";
+
+/// The sample text the demo counts.
+pub const SAMPLE: &[&str] = &[
+    "Kafka Streams is a client library for building applications and microservices,",
+    "where the input and output data are stored in Kafka clusters.",
+    "It combines the simplicity of writing and deploying standard applications",
+    "on the client side with the benefits of Kafka's server-side cluster technology.",
+];
+
+/// The words of a line, lowercased; empty words are kept here and dropped by the topology.
+pub fn words(line: &str) -> Vec<String> {
+    line.to_lowercase().split(|c: char| !(c.is_alphanumeric() || c == '_')).map(String::from).collect()
+}
+
+/// The topology.
+pub fn topology() -> Topology {
+    topology! {
+        stream::<(), String>("wordcount-input")
+            |> flat_map_values(|line| words(&line))
+            |> filter(|_, word| !word.is_empty() && word != "the")
+            |> select_key(|_, word| word.clone())
+            |> group_by_key
+            |> count
+            |> to_stream
+            |> to("wordcount-output");
+    }
+}
+
+/// Writes the sample text, one second apart.
+pub fn demo(demo: &Demo) {
+    for (i, line) in SAMPLE.iter().enumerate() {
+        demo.send::<(), String>(INPUT, (), line.to_string(), 1_000 * i as i64);
+    }
+}

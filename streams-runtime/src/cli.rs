@@ -1,0 +1,255 @@
+//! The standard command line every topology binary gets with one call from its `main`:
+//!
+//! ```text
+//! --describe[=mermaid]      print the topology (Kafka's text, or a Mermaid graph)
+//! --input TOPIC=FILE        replay a file into a topic (.jsonl or .txt); repeatable
+//! --partitions N            partitions of the embedded cluster's topics (default 1)
+//! --config FILE             Java properties (application.id, num.stream.threads, ...)
+//! --set KEY=VALUE           one configuration value; repeatable
+//! ```
+//!
+//! With `--input` (or without it, on the binary's demo data) the topology runs on the
+//! embedded cluster until every input and internal topic is drained; every record written
+//! to a sink topic is printed as one JSON line, and the exit status is 0. Logs go to stderr.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use serde_json::{json, Value};
+
+use crate::cluster::memory::MemoryCluster;
+use crate::cluster::Cluster;
+use crate::codec::Codec;
+use crate::config::StreamsConfig;
+use crate::dsl::Topology;
+use crate::error::StreamsError;
+use crate::record::Headers;
+use crate::runner::{KafkaStreams, RunMode};
+
+#[derive(Parser, Debug)]
+#[command(about = "Runs a Kafka Streams topology on the embedded cluster")]
+struct Args {
+    /// Print the topology and exit: Kafka's text, or `--describe=mermaid`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "text", require_equals = true, value_name = "FORMAT")]
+    describe: Option<String>,
+    /// Replay FILE into TOPIC: `.jsonl` lines are {"key", "value", "timestamp"} (key and
+    /// timestamp optional), `.txt` lines are values with a null key.
+    #[arg(long = "input", value_name = "TOPIC=FILE")]
+    inputs: Vec<String>,
+    /// Partitions of the embedded cluster's topics.
+    #[arg(long, default_value_t = 1)]
+    partitions: u32,
+    /// A Java properties file of configuration.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// One configuration value, such as `num.stream.threads=2`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+}
+
+/// Writes an example's demo data into the embedded cluster, typed.
+pub struct Demo {
+    cluster: MemoryCluster,
+    topology: Topology,
+}
+
+impl Demo {
+    /// Sends one record to `topic` with codecs `KC`/`VC`.
+    ///
+    /// # Panics
+    /// If the topic cannot be written (the embedded cluster creates topics on demand).
+    pub fn send<KC: Codec, VC: Codec>(&self, topic: &str, key: KC::Value, value: VC::Value, timestamp: i64) {
+        self.cluster
+            .produce(topic, None, KC::encode(&key), VC::encode(&value), timestamp, Headers::new())
+            .unwrap_or_else(|e| panic!("demo data for `{topic}`: {e}"));
+    }
+
+    /// The topology the demo feeds.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+}
+
+/// Parses the command line and runs `topology` as `application_id`; `demo` writes the
+/// example's own data when no `--input` is given.
+pub fn run(application_id: &str, topology: Topology, demo: impl FnOnce(&Demo)) -> ExitCode {
+    run_with_args(application_id, topology, demo, std::env::args_os())
+}
+
+/// As [`run`], with explicit arguments (the first is the program name).
+pub fn run_with_args<I, T>(
+    application_id: &str,
+    topology: Topology,
+    demo: impl FnOnce(&Demo),
+    args: I,
+) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    run_with_args_to(application_id, topology, demo, args, &mut std::io::stdout().lock())
+}
+
+/// As [`run_with_args`], printing to `out` instead of stdout (for tests).
+pub fn run_with_args_to<I, T>(
+    application_id: &str,
+    topology: Topology,
+    demo: impl FnOnce(&Demo),
+    args: I,
+    out: &mut dyn Write,
+) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Args::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+    match execute(application_id, topology, demo, args, out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn split_pair<'a>(arg: &'a str, what: &str) -> Result<(&'a str, &'a str), StreamsError> {
+    arg.split_once('=')
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .ok_or_else(|| StreamsError::Usage(format!("`{arg}`: expected {what}")))
+}
+
+fn execute(
+    application_id: &str,
+    topology: Topology,
+    demo: impl FnOnce(&Demo),
+    args: Args,
+    out: &mut dyn Write,
+) -> Result<(), StreamsError> {
+    if let Some(format) = &args.describe {
+        let text = match format.as_str() {
+            "text" => topology.describe().to_string(),
+            "mermaid" => topology.describe().to_mermaid(),
+            other => {
+                return Err(StreamsError::Usage(format!(
+                    "`--describe={other}`: expected `--describe` or `--describe=mermaid`"
+                )))
+            }
+        };
+        let _ = write!(out, "{text}");
+        return Ok(());
+    }
+    let mut config = StreamsConfig::new(application_id);
+    if let Some(path) = &args.config {
+        config.load_properties(path)?;
+    }
+    for set in &args.sets {
+        let (k, v) = split_pair(set, "KEY=VALUE")?;
+        config.set(k, v);
+    }
+    if let Some(servers) = config.bootstrap_servers() {
+        return Err(StreamsError::Config(format!(
+            "`bootstrap.servers` = `{servers}`: this build runs on the embedded cluster only; remove the setting"
+        )));
+    }
+    if args.partitions == 0 {
+        return Err(StreamsError::Usage("`--partitions` must be at least 1".into()));
+    }
+    let cluster = MemoryCluster::with_auto_create(Some(args.partitions));
+    for topic in topology.source_topics().into_iter().filter(|t| !topology.graph.internal_topics.contains(t))
+    {
+        cluster.create_topic(&topic, args.partitions)?;
+    }
+    if args.inputs.is_empty() {
+        demo(&Demo { cluster: cluster.clone(), topology: topology.clone() });
+    }
+    for input in &args.inputs {
+        let (topic, file) = split_pair(input, "TOPIC=FILE")?;
+        replay(&cluster, &topology, topic, Path::new(file))?;
+    }
+    let streams = KafkaStreams::new(topology.clone(), config, Arc::new(cluster.clone()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StreamsError::Config(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(streams.run(RunMode::UntilDrained))?;
+    let sinks = topology.graph.sink_topics();
+    for record in cluster.records_of_topics(&sinks) {
+        let format = topology.graph.format(&record.topic).expect("every sink topic has a format");
+        // Written field by field to keep the documented order: topic, key, value, timestamp.
+        let _ = writeln!(
+            out,
+            "{{\"topic\":{},\"key\":{},\"value\":{},\"timestamp\":{}}}",
+            json!(&*record.topic),
+            (format.key_to_json)(record.key.as_deref()),
+            (format.value_to_json)(record.value.as_deref()),
+            record.timestamp
+        );
+    }
+    if streams.skipped_records() > 0 {
+        tracing::warn!(skipped = streams.skipped_records(), "records skipped by the decode-error policy");
+    }
+    Ok(())
+}
+
+/// Writes a `.jsonl` or `.txt` file into `topic`, encoded with the codecs of the topology's
+/// source for that topic.
+fn replay(
+    cluster: &MemoryCluster,
+    topology: &Topology,
+    topic: &str,
+    file: &Path,
+) -> Result<(), StreamsError> {
+    let format = topology.graph.format(topic).ok_or_else(|| {
+        StreamsError::Usage(format!("`--input {topic}=...`: the topology reads no topic `{topic}`"))
+    })?;
+    let reader = std::fs::File::open(file)
+        .map_err(|e| StreamsError::Usage(format!("cannot read `{}`: {e}", file.display())))?;
+    let jsonl = file.extension().is_some_and(|e| e == "jsonl" || e == "json");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    for (n, line) in std::io::BufReader::new(reader).lines().enumerate() {
+        let line = line.map_err(|e| StreamsError::Usage(format!("`{}`: {e}", file.display())))?;
+        let at = || format!("{}:{}", file.display(), n + 1);
+        let (key, value, timestamp) = if jsonl {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: Value =
+                serde_json::from_str(&line).map_err(|e| StreamsError::Usage(format!("{}: {e}", at())))?;
+            let key = v.get("key").cloned().unwrap_or(Value::Null);
+            let value = v.get("value").cloned().unwrap_or(Value::Null);
+            let timestamp = match v.get("timestamp") {
+                None | Some(Value::Null) => now,
+                Some(t) => t.as_i64().ok_or_else(|| {
+                    StreamsError::Usage(format!("{}: `timestamp` must be an integer (ms)", at()))
+                })?,
+            };
+            (key, value, timestamp)
+        } else {
+            (Value::Null, Value::String(line), now)
+        };
+        let key =
+            (format.key_from_json)(&key).map_err(|e| StreamsError::Usage(format!("{}: key: {e}", at())))?;
+        let value = (format.value_from_json)(&value)
+            .map_err(|e| StreamsError::Usage(format!("{}: value: {e}", at())))?;
+        cluster.produce(topic, None, key, value, timestamp, Headers::new())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! The embedded in-process cluster: topics in memory, shared by every thread of the process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::Cluster;
+use crate::error::StreamsError;
+use crate::partitioner::partition_for_key;
+use crate::record::{Headers, RawRecord};
+
+struct Topic {
+    name: Arc<str>,
+    partitions: Vec<Vec<(u64, Arc<RawRecord>)>>,
+    next_null_key_partition: u32,
+}
+
+#[derive(Default)]
+struct State {
+    topics: HashMap<String, Topic>,
+    committed: HashMap<(String, String, u32), u64>,
+    /// Global order of appends, to print output in the order it was written.
+    seq: u64,
+}
+
+/// An in-memory cluster; cheap to clone (clones share the topics).
+#[derive(Clone, Default)]
+pub struct MemoryCluster {
+    state: Arc<(Mutex<State>, Condvar)>,
+    /// Topics written before they exist are created with this many partitions (a broker's
+    /// `auto.create.topics.enable`); `None` refuses them.
+    auto_create: Option<u32>,
+}
+
+impl MemoryCluster {
+    /// An empty cluster that creates topics on first write with one partition.
+    pub fn new() -> Self {
+        Self::with_auto_create(Some(1))
+    }
+
+    /// An empty cluster creating unknown topics with `partitions` partitions on first write
+    /// (`None`: writing an unknown topic is an error).
+    pub fn with_auto_create(partitions: Option<u32>) -> Self {
+        MemoryCluster { state: Arc::default(), auto_create: partitions }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every record of `topic`, in the order the cluster received them.
+    pub fn records_in_order(&self, topic: &str) -> Vec<RawRecord> {
+        let state = self.lock();
+        let Some(t) = state.topics.get(topic) else { return Vec::new() };
+        let mut all: Vec<&(u64, Arc<RawRecord>)> = t.partitions.iter().flatten().collect();
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
+    }
+
+    /// Records of several topics interleaved in the order the cluster received them.
+    pub fn records_of_topics(&self, topics: &[String]) -> Vec<RawRecord> {
+        let state = self.lock();
+        let mut all: Vec<&(u64, Arc<RawRecord>)> = topics
+            .iter()
+            .filter_map(|t| state.topics.get(t))
+            .flat_map(|t| t.partitions.iter().flatten())
+            .collect();
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
+    }
+}
+
+impl Cluster for MemoryCluster {
+    fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), StreamsError> {
+        if partitions == 0 {
+            return Err(StreamsError::InvalidTopology(format!(
+                "topic `{topic}` needs at least one partition"
+            )));
+        }
+        let mut state = self.lock();
+        state.topics.entry(topic.to_string()).or_insert_with(|| Topic {
+            name: Arc::from(topic),
+            partitions: vec![Vec::new(); partitions as usize],
+            next_null_key_partition: 0,
+        });
+        Ok(())
+    }
+
+    fn partitions(&self, topic: &str) -> Option<u32> {
+        self.lock().topics.get(topic).map(|t| t.partitions.len() as u32)
+    }
+
+    fn topics(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.lock().topics.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    fn produce(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: Headers,
+    ) -> Result<(u32, u64), StreamsError> {
+        if let (Some(n), None) = (self.auto_create, self.partitions(topic)) {
+            self.create_topic(topic, n)?;
+        }
+        let mut state = self.lock();
+        state.seq += 1;
+        let seq = state.seq;
+        let t = state.topics.get_mut(topic).ok_or_else(|| StreamsError::UnknownTopic(topic.to_string()))?;
+        let n = t.partitions.len() as u32;
+        let partition = match (partition, &key) {
+            (Some(p), _) if p < n => p,
+            (Some(p), _) => {
+                return Err(StreamsError::InvalidTopology(format!("topic `{topic}` has no partition {p}")))
+            }
+            (None, Some(k)) => partition_for_key(k, n),
+            (None, None) => {
+                let p = t.next_null_key_partition;
+                t.next_null_key_partition = (p + 1) % n;
+                p
+            }
+        };
+        let records = &mut t.partitions[partition as usize];
+        let offset = records.len() as u64;
+        let raw = RawRecord { topic: t.name.clone(), partition, offset, key, value, timestamp, headers };
+        records.push((seq, Arc::new(raw)));
+        drop(state);
+        self.state.1.notify_all();
+        Ok((partition, offset))
+    }
+
+    fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<Arc<RawRecord>> {
+        let state = self.lock();
+        let Some(records) = state.topics.get(topic).and_then(|t| t.partitions.get(partition as usize)) else {
+            return Vec::new();
+        };
+        records.iter().skip(offset as usize).take(max).map(|(_, r)| r.clone()).collect()
+    }
+
+    fn end_offset(&self, topic: &str, partition: u32) -> u64 {
+        let state = self.lock();
+        state
+            .topics
+            .get(topic)
+            .and_then(|t| t.partitions.get(partition as usize))
+            .map_or(0, |p| p.len() as u64)
+    }
+
+    fn commit(&self, group: &str, offsets: &[(String, u32, u64)]) {
+        let mut state = self.lock();
+        for (topic, partition, offset) in offsets {
+            state.committed.insert((group.to_string(), topic.clone(), *partition), *offset);
+        }
+    }
+
+    fn committed(&self, group: &str, topic: &str, partition: u32) -> Option<u64> {
+        self.lock().committed.get(&(group.to_string(), topic.to_string(), partition)).copied()
+    }
+
+    fn wait_for_data(&self, timeout: Duration) {
+        let guard = self.lock();
+        let _ = self.state.1.wait_timeout(guard, timeout);
+    }
+}

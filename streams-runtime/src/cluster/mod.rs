@@ -1,0 +1,40 @@
+//! Where topics live. The runner is written once against [`Cluster`]; the embedded
+//! in-process cluster is the zero-setup default.
+
+pub mod memory;
+
+use std::sync::Arc;
+
+use crate::error::StreamsError;
+use crate::record::{Headers, RawRecord};
+
+/// A Kafka-like cluster: partitioned topics, offsets, and committed positions per group.
+pub trait Cluster: Send + Sync + 'static {
+    /// Creates `topic` with `partitions` partitions; an existing topic is left as it is.
+    fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), StreamsError>;
+    /// The partition count of `topic`, if it exists.
+    fn partitions(&self, topic: &str) -> Option<u32>;
+    /// Every topic.
+    fn topics(&self) -> Vec<String>;
+    /// Appends a record: to `partition`, or where the Java producer would put it (murmur2 of
+    /// the key; round-robin for null keys). Returns its partition and offset.
+    fn produce(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: Headers,
+    ) -> Result<(u32, u64), StreamsError>;
+    /// Up to `max` records of a partition from `offset` on.
+    fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<Arc<RawRecord>>;
+    /// The offset the next record of the partition will get.
+    fn end_offset(&self, topic: &str, partition: u32) -> u64;
+    /// Records the positions a consumer group has processed up to.
+    fn commit(&self, group: &str, offsets: &[(String, u32, u64)]);
+    /// The committed position of a group on a partition.
+    fn committed(&self, group: &str, topic: &str, partition: u32) -> Option<u64>;
+    /// Waits until a record is appended anywhere, or `timeout` passes.
+    fn wait_for_data(&self, timeout: std::time::Duration);
+}

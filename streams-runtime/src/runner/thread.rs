@@ -1,0 +1,231 @@
+//! One stream thread: its tasks, their input buffers and positions, processing and commits.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::Shared;
+use crate::cluster::Cluster;
+use crate::config::OnDecodeError;
+use crate::error::StreamsError;
+use crate::graph::{changelog_topic, Graph};
+use crate::ops::RecordCollector;
+use crate::record::{Headers, RawRecord};
+use crate::task::Task;
+
+const FETCH: usize = 1_000;
+
+/// Which task, and which topic partitions feed it.
+#[derive(Clone, Debug)]
+pub(crate) struct TaskSpec {
+    pub(crate) subtopology: usize,
+    pub(crate) partition: u32,
+    pub(crate) inputs: Vec<String>,
+}
+
+struct Input {
+    topic: String,
+    partition: u32,
+    position: u64,
+    buffer: VecDeque<Arc<RawRecord>>,
+}
+
+struct RunningTask {
+    spec: TaskSpec,
+    task: Task,
+    inputs: Vec<Input>,
+}
+
+/// Sends produced records to the cluster; the first failure is kept.
+struct ClusterCollector<'a> {
+    cluster: &'a dyn Cluster,
+    error: Option<StreamsError>,
+}
+
+impl RecordCollector for ClusterCollector<'_> {
+    fn send(
+        &mut self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    ) {
+        if let Err(e) = self.cluster.produce(topic, None, key, value, timestamp, headers.clone()) {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+pub(crate) struct StreamThread {
+    pub(crate) id: usize,
+    pub(crate) graph: Arc<Graph>,
+    pub(crate) cluster: Arc<dyn Cluster>,
+    pub(crate) application_id: String,
+    pub(crate) policy: OnDecodeError,
+    pub(crate) commit_interval: Duration,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) idle: Arc<AtomicBool>,
+    pub(crate) positions: Arc<Mutex<BTreeMap<(String, u32), u64>>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl StreamThread {
+    pub(crate) fn run(self, specs: Vec<TaskSpec>) {
+        if let Err(e) = self.run_tasks(specs) {
+            tracing::error!(thread = self.id, error = %e, "stream thread stopped");
+            self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+            self.shared.shutdown.store(true, Ordering::SeqCst);
+        }
+        self.idle.store(true, Ordering::SeqCst);
+    }
+
+    /// Builds a task, restores its stores from their changelogs and positions its inputs
+    /// at the committed offsets.
+    fn start_task(&self, spec: TaskSpec) -> RunningTask {
+        let task = Task::new(&self.graph, spec.subtopology, &self.application_id);
+        for store in task.stores().iter() {
+            let topic = changelog_topic(&self.application_id, store.name());
+            let end = self.cluster.end_offset(&topic, spec.partition);
+            let mut offset = 0;
+            while offset < end {
+                let batch = self.cluster.fetch(&topic, spec.partition, offset, 10 * FETCH);
+                if batch.is_empty() {
+                    break;
+                }
+                offset += batch.len() as u64;
+                for r in batch {
+                    store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
+                }
+            }
+            if end > 0 {
+                tracing::info!(store = store.name(), partition = spec.partition, records = end, "restored");
+            }
+        }
+        self.shared.stores.lock().unwrap_or_else(|p| p.into_inner()).push(task.stores().clone());
+        let inputs = spec
+            .inputs
+            .iter()
+            .map(|topic| Input {
+                topic: topic.clone(),
+                partition: spec.partition,
+                position: self.cluster.committed(&self.application_id, topic, spec.partition).unwrap_or(0),
+                buffer: VecDeque::new(),
+            })
+            .collect();
+        RunningTask { spec, task, inputs }
+    }
+
+    fn run_tasks(&self, specs: Vec<TaskSpec>) -> Result<(), StreamsError> {
+        let mut tasks: Vec<RunningTask> = specs.into_iter().map(|s| self.start_task(s)).collect();
+        let mut last_commit = Instant::now();
+        loop {
+            if self.shared.shutdown.load(Ordering::SeqCst) {
+                return self.commit(&mut tasks);
+            }
+            let mut progressed = false;
+            for running in &mut tasks {
+                match self.process_some(running) {
+                    Ok(n) => progressed |= n > 0,
+                    Err(e) => {
+                        // Commit what was processed before the failing record, nothing past it.
+                        self.commit(&mut tasks)?;
+                        return Err(e);
+                    }
+                }
+            }
+            self.publish_positions(&tasks);
+            if last_commit.elapsed() >= self.commit_interval {
+                self.commit(&mut tasks)?;
+                last_commit = Instant::now();
+            }
+            if progressed {
+                self.idle.store(false, Ordering::SeqCst);
+            } else {
+                self.idle.store(true, Ordering::SeqCst);
+                self.cluster.wait_for_data(Duration::from_millis(5));
+                if tasks.iter().any(|t| {
+                    t.inputs.iter().any(|i| self.cluster.end_offset(&i.topic, i.partition) > i.position)
+                }) {
+                    self.idle.store(false, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
+    /// Processes up to a batch of records of one task, always the one with the smallest
+    /// timestamp among the heads of its inputs.
+    fn process_some(&self, running: &mut RunningTask) -> Result<usize, StreamsError> {
+        for input in &mut running.inputs {
+            if input.buffer.is_empty() {
+                let fetched_from = input.position + input.buffer.len() as u64;
+                input.buffer.extend(self.cluster.fetch(&input.topic, input.partition, fetched_from, FETCH));
+            }
+        }
+        let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
+        let mut done = 0;
+        let wall_clock = now_ms();
+        while done < FETCH {
+            let next = running
+                .inputs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, input)| input.buffer.front().map(|r| (r.timestamp, i)))
+                .min();
+            let Some((_, i)) = next else { break };
+            let input = &mut running.inputs[i];
+            let raw = input.buffer.pop_front().expect("a head was found");
+            let skipped_before = running.task.skipped();
+            running.task.process(&raw, wall_clock, &self.policy, &mut collector)?;
+            if let Some(e) = collector.error.take() {
+                return Err(e);
+            }
+            let skipped = running.task.skipped() - skipped_before;
+            if skipped > 0 {
+                self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
+            }
+            running.inputs[i].position = raw.offset + 1;
+            done += 1;
+        }
+        self.shared.processed.fetch_add(done as u64, Ordering::Relaxed);
+        Ok(done)
+    }
+
+    fn publish_positions(&self, tasks: &[RunningTask]) {
+        let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
+        for t in tasks {
+            for i in &t.inputs {
+                positions.insert((i.topic.clone(), i.partition), i.position);
+            }
+        }
+    }
+
+    /// Stores write their changelogs, then positions are committed (at-least-once: a crash
+    /// between the two replays records whose effects are already in the changelog).
+    fn commit(&self, tasks: &mut [RunningTask]) -> Result<(), StreamsError> {
+        let mut offsets = Vec::new();
+        for t in tasks.iter() {
+            for (store, batch) in t.task.take_changelogs() {
+                let topic = changelog_topic(&self.application_id, &store);
+                for (key, value, timestamp) in batch {
+                    self.cluster.produce(
+                        &topic,
+                        Some(t.spec.partition),
+                        key,
+                        value,
+                        timestamp,
+                        Headers::new(),
+                    )?;
+                }
+            }
+            offsets.extend(t.inputs.iter().map(|i| (i.topic.clone(), i.partition, i.position)));
+        }
+        self.cluster.commit(&self.application_id, &offsets);
+        self.publish_positions(tasks);
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! The runner on the embedded cluster, and the standard command line.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use examples::wordcount;
+use streams_runtime::cluster::memory::MemoryCluster;
+use streams_runtime::cluster::Cluster;
+use streams_runtime::partitioner::partition_for_key;
+use streams_runtime::prelude::*;
+use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig, StreamsError};
+
+fn golden(lines: &[&str]) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        for w in wordcount::words(line) {
+            if !w.is_empty() && w != "the" {
+                *counts.entry(w).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn load(cluster: &MemoryCluster, lines: &[&str], from_ts: i64) {
+    for (i, line) in lines.iter().enumerate() {
+        cluster
+            .produce(
+                wordcount::INPUT,
+                None,
+                None,
+                Some(line.as_bytes().to_vec()),
+                from_ts + i as i64,
+                Headers::new(),
+            )
+            .unwrap();
+    }
+}
+
+fn run(cluster: &MemoryCluster, config: StreamsConfig) -> KafkaStreams {
+    let streams = KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone()));
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    streams
+}
+
+/// The last count of each word on the output topic, checking each record sits in the
+/// partition murmur2 gives its key.
+fn final_counts(cluster: &MemoryCluster, partitions: u32) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for r in cluster.records_in_order(wordcount::OUTPUT) {
+        let key = r.key.clone().unwrap();
+        assert_eq!(r.partition, partition_for_key(&key, partitions), "{:?}", String::from_utf8_lossy(&key));
+        let n = i64::from_be_bytes(r.value.as_deref().unwrap().try_into().unwrap());
+        counts.insert(String::from_utf8(key).unwrap(), n);
+    }
+    counts
+}
+
+#[test]
+fn word_count_on_four_partitions_and_two_threads_is_golden() {
+    let cluster = MemoryCluster::with_auto_create(Some(4));
+    cluster.create_topic(wordcount::INPUT, 4).unwrap();
+    load(&cluster, wordcount::SAMPLE, 0);
+    let mut config = StreamsConfig::new("wc");
+    config.set("num.stream.threads", "2");
+    let streams = run(&cluster, config);
+    assert_eq!(cluster.partitions("wc-KSTREAM-AGGREGATE-STATE-STORE-0000000004-repartition"), Some(4));
+    assert_eq!(final_counts(&cluster, 4), golden(wordcount::SAMPLE));
+    // Interactive query: the store, read-only, from the running application.
+    let store: BTreeMap<String, i64> = streams
+        .key_value_store::<String, i64>("KSTREAM-AGGREGATE-STATE-STORE-0000000004")
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(store, golden(wordcount::SAMPLE));
+}
+
+#[test]
+fn the_runner_and_the_test_driver_end_with_the_same_tables() {
+    let cluster = MemoryCluster::with_auto_create(Some(3));
+    cluster.create_topic(wordcount::INPUT, 3).unwrap();
+    load(&cluster, wordcount::SAMPLE, 0);
+    let streams = run(&cluster, StreamsConfig::new("same"));
+    let driver = TestDriver::new(wordcount::topology()).with_partitions(3);
+    let input = driver.input::<(), String>(wordcount::INPUT);
+    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
+        input.pipe((), line.to_string(), i as i64);
+    }
+    let store = "KSTREAM-AGGREGATE-STATE-STORE-0000000004";
+    let from_runner: BTreeMap<String, i64> = streams.key_value_store(store).unwrap().into_iter().collect();
+    let from_driver: BTreeMap<String, i64> = driver.key_value_store(store).unwrap().into_iter().collect();
+    assert_eq!(from_runner, from_driver);
+}
+
+#[test]
+fn a_restarted_application_restores_its_state_and_continues_from_its_commits() {
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    let (first, second) = wordcount::SAMPLE.split_at(2);
+    load(&cluster, first, 0);
+    run(&cluster, StreamsConfig::new("restart"));
+    load(&cluster, second, 100);
+    // A new instance: stores start empty, are restored from the changelog topics, and
+    // input resumes at the committed offsets.
+    let streams = run(&cluster, StreamsConfig::new("restart"));
+    assert_eq!(final_counts(&cluster, 2), golden(wordcount::SAMPLE));
+    assert_eq!(streams.processed_records() > 0, true);
+    let changelog = cluster.records_in_order("restart-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog");
+    assert!(!changelog.is_empty());
+}
+
+#[test]
+fn a_missing_source_topic_is_named() {
+    let cluster = MemoryCluster::with_auto_create(None);
+    let streams = KafkaStreams::new(wordcount::topology(), StreamsConfig::new("missing"), Arc::new(cluster));
+    let err =
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap_err();
+    assert!(matches!(&err, StreamsError::MissingSourceTopic(t) if t == "wordcount-input"), "{err}");
+}
+
+#[test]
+fn a_record_that_cannot_be_decoded_stops_the_run_and_commits_nothing_past_it() {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("amounts").map_values(|v| v * 2).to("doubled");
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic("amounts", 1).unwrap();
+    for (k, v) in [
+        ("a", Some(1i64.to_be_bytes().to_vec())),
+        ("b", Some(b"oops".to_vec())),
+        ("c", Some(3i64.to_be_bytes().to_vec())),
+    ] {
+        cluster.produce("amounts", None, Some(k.as_bytes().to_vec()), v, 0, Headers::new()).unwrap();
+    }
+    let streams = KafkaStreams::new(b.build(), StreamsConfig::new("strict"), Arc::new(cluster.clone()));
+    let err =
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap_err();
+    assert!(err.to_string().contains("amounts-0 offset 1"), "{err}");
+    assert_eq!(
+        cluster.committed("strict", "amounts", 0),
+        Some(1),
+        "committed up to the bad record, not past it"
+    );
+    assert_eq!(cluster.records_in_order("doubled").len(), 1);
+}
+
+fn cli(args: &[&str], demo: bool) -> (std::process::ExitCode, String) {
+    let mut out = Vec::new();
+    let mut argv = vec!["wordcount"];
+    argv.extend_from_slice(args);
+    let code = streams_runtime::cli::run_with_args_to(
+        "wordcount",
+        wordcount::topology(),
+        |d| {
+            if demo {
+                wordcount::demo(d)
+            }
+        },
+        argv,
+        &mut out,
+    );
+    (code, String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn cli_describe_prints_kafkas_text_or_mermaid() {
+    let (code, text) = cli(&["--describe"], false);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    assert_eq!(text, wordcount::topology().describe().to_string());
+    let (_, mermaid) = cli(&["--describe=mermaid"], false);
+    assert!(mermaid.starts_with("flowchart TD"));
+}
+
+#[test]
+fn cli_replays_text_and_jsonl_files_and_prints_every_sink_record() {
+    let dir = std::env::temp_dir().join(format!("streams-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let txt = dir.join("lines.txt");
+    std::fs::write(&txt, "to be or not to be\nthe end\n").unwrap();
+    let (code, out) =
+        cli(&["--input", &format!("wordcount-input={}", txt.display()), "--partitions", "4"], false);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let mut last = BTreeMap::new();
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["topic"], "wordcount-output");
+        assert!(line.starts_with("{\"topic\":"), "field order: {line}");
+        last.insert(v["key"].as_str().unwrap().to_string(), v["value"].as_i64().unwrap());
+    }
+    assert_eq!(last, golden(&["to be or not to be", "the end"]));
+
+    let jsonl = dir.join("lines.jsonl");
+    std::fs::write(&jsonl, "{\"value\": \"b a\", \"timestamp\": 5}\n{\"key\": null, \"value\": \"a\"}\n")
+        .unwrap();
+    let (code, out) = cli(&["--input", &format!("wordcount-input={}", jsonl.display())], false);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["timestamp"], 5);
+    assert_eq!(out.lines().count(), 3);
+}
+
+#[test]
+fn cli_without_input_runs_the_demo() {
+    let (code, out) = cli(&["--set", "num.stream.threads=2"], true);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    assert!(out.contains("\"key\":\"kafka\""), "{out}");
+}
+
+#[test]
+fn cli_reports_a_bad_input_file_and_fails() {
+    let (code, out) = cli(&["--input", "wordcount-input=/nonexistent/file.txt"], false);
+    assert_eq!(code, std::process::ExitCode::FAILURE);
+    assert!(out.is_empty());
+    let (code, _) = cli(&["--input", "nosuchtopic=/dev/null"], false);
+    assert_eq!(code, std::process::ExitCode::FAILURE);
+}
