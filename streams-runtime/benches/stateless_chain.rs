@@ -1,5 +1,4 @@
 //! A 5-stage stateless chain through the `TestDriver`'s processing path, against the same
-#![allow(missing_docs)]
 //! five closures in hand-written loops: one over typed records, one that also decodes,
 //! encodes and partitions as the driver must (the no-framework limit for the same work).
 //! The pass-through topology (source straight to sink) measures the driver alone, so the
@@ -7,6 +6,7 @@
 //! runs the five closures as one hand-written closure on the same path.
 //!
 //! `cargo bench -p streams-runtime --bench stateless_chain`
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use streams_runtime::partitioner::partition_for_key;

@@ -135,6 +135,19 @@ impl StreamsConfig {
         Ok(Duration::from_millis(self.parse("commit.interval.ms", default)?))
     }
 
+    /// How many keys each aggregation's record cache holds between commits: Kafka's
+    /// `statestore.cache.max.bytes` (default 10 MiB; the older `cache.max.bytes.buffering`
+    /// too) at an estimated 128 bytes a key. 0 forwards every update at once.
+    pub fn cache_capacity(&self) -> Result<usize, StreamsError> {
+        let key = if self.get("statestore.cache.max.bytes").is_some() {
+            "statestore.cache.max.bytes"
+        } else {
+            "cache.max.bytes.buffering"
+        };
+        let bytes: usize = self.parse(key, 10 * 1024 * 1024)?;
+        Ok(bytes / 128)
+    }
+
     /// The decode-error policy: `deserialization.exception.handler` (`LogAndFail…`,
     /// `LogAndContinue…`, or `fail` / `continue`), and the dead-letter topic
     /// `errors.dead.letter.queue.topic.name`, which takes precedence.

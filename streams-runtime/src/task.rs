@@ -6,6 +6,7 @@ use regex::Regex;
 use crate::config::{dlq_headers, OnDecodeError};
 use crate::error::StreamsError;
 use crate::graph::{Graph, SourceTopics, TaskBuild};
+use crate::ops::cache::Flush;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Context, RecordCollector};
 use crate::record::RawRecord;
@@ -43,13 +44,23 @@ pub(crate) fn reads(graph: &Graph, subtopology: usize, topic: &str, application_
 pub(crate) struct Task {
     sources: Vec<(Topics, Box<dyn RawProcessor>)>,
     stores: StoreRegistry,
+    caches: Vec<Box<dyn Flush>>,
+    partition: u32,
     stream_time: i64,
     skipped: u64,
 }
 
 impl Task {
-    pub(crate) fn new(graph: &Graph, subtopology: usize, application_id: &str) -> Self {
-        let mut build = TaskBuild::new(graph, application_id);
+    /// Task `partition` of `subtopology`; aggregations cache up to `cache_capacity` keys
+    /// between commits (0: none).
+    pub(crate) fn new(
+        graph: &Graph,
+        subtopology: usize,
+        partition: u32,
+        application_id: &str,
+        cache_capacity: usize,
+    ) -> Self {
+        let mut build = TaskBuild::new(graph, application_id, cache_capacity);
         let sources = graph
             .sources_of(subtopology)
             .map(|s| {
@@ -60,7 +71,25 @@ impl Task {
                 (topics, (s.factory)(&mut build))
             })
             .collect();
-        Task { sources, stores: build.stores, stream_time: i64::MIN, skipped: 0 }
+        // Factories build downstream first, so reversing puts upstream caches first.
+        let mut caches = build.caches;
+        caches.reverse();
+        Task { sources, stores: build.stores, caches, partition, stream_time: i64::MIN, skipped: 0 }
+    }
+
+    /// Forwards everything the record caches hold (part of every commit).
+    pub(crate) fn flush(&mut self, wall_clock: i64, collector: &mut dyn RecordCollector) {
+        let mut ctx = Context {
+            topic: "",
+            partition: self.partition,
+            offset: 0,
+            stream_time: self.stream_time,
+            wall_clock,
+            collector,
+        };
+        for cache in &mut self.caches {
+            cache.flush(&mut ctx);
+        }
     }
 
     /// The task's stores.

@@ -1,6 +1,8 @@
 //! The embedded in-process cluster: topics in memory, shared by every thread of the process.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -17,7 +19,9 @@ struct Topic {
 
 #[derive(Default)]
 struct State {
-    topics: HashMap<String, Topic>,
+    topics: FxHashMap<String, Topic>,
+    /// Threads in `wait_for_data`: appends wake them only when there are some.
+    waiters: usize,
     committed: HashMap<(String, String, u32), u64>,
     /// Global order of appends, to print output in the order it was written.
     seq: u64,
@@ -70,6 +74,18 @@ impl MemoryCluster {
     }
 }
 
+fn create(state: &mut State, topic: &str, partitions: u32) -> Result<(), StreamsError> {
+    if partitions == 0 {
+        return Err(StreamsError::InvalidTopology(format!("topic `{topic}` needs at least one partition")));
+    }
+    state.topics.entry(topic.to_string()).or_insert_with(|| Topic {
+        name: Arc::from(topic),
+        partitions: vec![Vec::new(); partitions as usize],
+        next_null_key_partition: 0,
+    });
+    Ok(())
+}
+
 impl Cluster for MemoryCluster {
     fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), StreamsError> {
         if partitions == 0 {
@@ -105,10 +121,10 @@ impl Cluster for MemoryCluster {
         timestamp: i64,
         headers: Headers,
     ) -> Result<(u32, u64), StreamsError> {
-        if let (Some(n), None) = (self.auto_create, self.partitions(topic)) {
-            self.create_topic(topic, n)?;
-        }
         let mut state = self.lock();
+        if let (Some(n), false) = (self.auto_create, state.topics.contains_key(topic)) {
+            create(&mut state, topic, n)?;
+        }
         state.seq += 1;
         let seq = state.seq;
         let t = state.topics.get_mut(topic).ok_or_else(|| StreamsError::UnknownTopic(topic.to_string()))?;
@@ -129,8 +145,11 @@ impl Cluster for MemoryCluster {
         let offset = records.len() as u64;
         let raw = RawRecord { topic: t.name.clone(), partition, offset, key, value, timestamp, headers };
         records.push((seq, Arc::new(raw)));
+        let waiters = state.waiters;
         drop(state);
-        self.state.1.notify_all();
+        if waiters > 0 {
+            self.state.1.notify_all();
+        }
         Ok((partition, offset))
     }
 
@@ -163,7 +182,9 @@ impl Cluster for MemoryCluster {
     }
 
     fn wait_for_data(&self, timeout: Duration) {
-        let guard = self.lock();
-        let _ = self.state.1.wait_timeout(guard, timeout);
+        let mut guard = self.lock();
+        guard.waiters += 1;
+        let (mut guard, _) = self.state.1.wait_timeout(guard, timeout).unwrap_or_else(|p| p.into_inner());
+        guard.waiters -= 1;
     }
 }

@@ -30,6 +30,12 @@ pub trait Codec: 'static {
     /// Serializes `value`; `None` is Kafka's null.
     fn encode(value: &Self::Value) -> Option<Vec<u8>>;
 
+    /// Serializes a value the caller gives up, which may reuse its memory (a `String`
+    /// becomes its UTF-8 bytes without a copy).
+    fn encode_owned(value: Self::Value) -> Option<Vec<u8>> {
+        Self::encode(&value)
+    }
+
     /// Deserializes bytes (`None` for null).
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError>;
 

@@ -52,6 +52,9 @@ impl Codec for String {
     fn encode(v: &String) -> Option<Vec<u8>> {
         Some(v.as_bytes().to_vec())
     }
+    fn encode_owned(v: String) -> Option<Vec<u8>> {
+        Some(v.into_bytes())
+    }
     fn decode(bytes: Option<&[u8]>) -> Result<String, CodecError> {
         let bytes = non_null(bytes, "String")?;
         String::from_utf8(bytes.to_vec()).map_err(|e| CodecError::new(format!("invalid UTF-8: {e}")))
@@ -143,6 +146,9 @@ impl Codec for Bytes {
     fn encode(v: &Vec<u8>) -> Option<Vec<u8>> {
         Some(v.clone())
     }
+    fn encode_owned(v: Vec<u8>) -> Option<Vec<u8>> {
+        Some(v)
+    }
     fn decode(bytes: Option<&[u8]>) -> Result<Vec<u8>, CodecError> {
         Ok(non_null(bytes, "Bytes")?.to_vec())
     }
@@ -163,6 +169,9 @@ impl<C: Codec> Codec for Option<C> {
     type Value = Option<C::Value>;
     fn encode(v: &Option<C::Value>) -> Option<Vec<u8>> {
         v.as_ref().and_then(C::encode)
+    }
+    fn encode_owned(v: Option<C::Value>) -> Option<Vec<u8>> {
+        v.and_then(C::encode_owned)
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Option<C::Value>, CodecError> {
         bytes.map(|b| C::decode(Some(b))).transpose()

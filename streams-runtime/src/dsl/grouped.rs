@@ -52,11 +52,14 @@ where
             (store.clone(), g.new_name(processor_prefix))
         };
         let store_name = store.clone();
-        let make = move |tb: &mut crate::graph::TaskBuild<'_>, next| StreamAggregateProc {
-            store: tb.key_value_store::<K::Codec, A::Codec>(&store_name),
-            aggregator: aggregator.clone(),
-            send_old_values: false,
-            next,
+        let make = move |tb: &mut crate::graph::TaskBuild<'_>, next| {
+            let store = tb.key_value_store::<K::Codec, A::Codec>(&store_name);
+            StreamAggregateProc {
+                store: store.clone(),
+                aggregator: aggregator.clone(),
+                send_old_values: false,
+                emitter: tb.emitter(store, next),
+            }
         };
         let stream = if self.stream.repartition_required() {
             let base = self.repartition_name.unwrap_or_else(|| store.clone());
@@ -135,12 +138,15 @@ where
         let repartitioned = self.stream.repartition::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
         let name = builder.graph.borrow_mut().new_name(prefix);
         let store_name = store.clone();
-        let stream = repartitioned.processor(name, vec![store], move |tb, next| TableAggregateProc {
-            store: tb.key_value_store::<K::Codec, A::Codec>(&store_name),
-            init: init.clone(),
-            add: add.clone(),
-            subtract: subtract.clone(),
-            next,
+        let stream = repartitioned.processor(name, vec![store], move |tb, next| {
+            let store = tb.key_value_store::<K::Codec, A::Codec>(&store_name);
+            TableAggregateProc {
+                store: store.clone(),
+                init: init.clone(),
+                add: add.clone(),
+                subtract: subtract.clone(),
+                emitter: tb.emitter(store, next),
+            }
         });
         KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
     }

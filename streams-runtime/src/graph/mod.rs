@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 pub use describe::TopologyDescription;
 
 use crate::codec::Codec;
+use crate::ops::cache::{Emitter, Flush, SharedEmitter};
 use crate::ops::merge::MergeInput;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Discard, FanOut, Processor};
@@ -285,11 +286,33 @@ pub(crate) struct TaskBuild<'g> {
     shared: HashMap<OutletId, Box<dyn Any>>,
     application_id: &'g str,
     pub(crate) stores: StoreRegistry,
+    /// Record caches, flushed at every commit (upstream ones first).
+    pub(crate) caches: Vec<Box<dyn Flush>>,
+    /// Entries each record cache holds before it flushes by itself (0: no caching).
+    cache_capacity: usize,
 }
 
 impl<'g> TaskBuild<'g> {
-    pub(crate) fn new(graph: &'g Graph, application_id: &'g str) -> Self {
-        TaskBuild { graph, shared: HashMap::new(), application_id, stores: StoreRegistry::default() }
+    pub(crate) fn new(graph: &'g Graph, application_id: &'g str, cache_capacity: usize) -> Self {
+        TaskBuild {
+            graph,
+            shared: HashMap::new(),
+            application_id,
+            stores: StoreRegistry::default(),
+            caches: Vec::new(),
+            cache_capacity,
+        }
+    }
+
+    /// The emitter of an aggregation over `store`, registered to be flushed at commit.
+    pub(crate) fn emitter<K: StoreKey, A: Data>(
+        &mut self,
+        store: Arc<KeyValueStore<K, A>>,
+        next: Box<dyn Processor<K, crate::record::Change<A>>>,
+    ) -> SharedEmitter<K, A> {
+        let emitter = Arc::new(Mutex::new(Emitter::new(store, next, self.cache_capacity)));
+        self.caches.push(Box::new(emitter.clone()));
+        emitter
     }
 
     /// The run-time name of a topic the graph names (internal topics get the application id).

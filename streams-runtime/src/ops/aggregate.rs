@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::cache::SharedEmitter;
 use super::{Context, Processor};
 use crate::graph::Data;
 use crate::record::{Change, Record};
@@ -16,21 +17,25 @@ pub(crate) struct StreamAggregateProc<K, V, A> {
     pub(crate) store: Arc<KeyValueStore<K, A>>,
     pub(crate) aggregator: Aggregator<K, V, A>,
     pub(crate) send_old_values: bool,
-    pub(crate) next: Box<dyn Processor<K, Change<A>>>,
+    pub(crate) emitter: SharedEmitter<K, A>,
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for StreamAggregateProc<K, V, A> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
-        let (old, old_ts) = match self.store.take(&key) {
-            Some((a, ts)) => (Some(a), ts),
-            None => (None, i64::MIN),
-        };
-        let old_out = if self.send_old_values { old.clone() } else { None };
-        let new = (self.aggregator)(&key, value, old);
-        let timestamp = timestamp.max(old_ts);
-        self.store.put(key.clone(), new.clone(), timestamp);
+        let mut old_out = None;
+        let (new, timestamp) = self.store.update(&key, |old| {
+            let (old, old_ts) = match old {
+                Some((a, ts)) => (Some(a), ts),
+                None => (None, i64::MIN),
+            };
+            if self.send_old_values {
+                old_out = old.clone();
+            }
+            ((self.aggregator)(&key, value, old), timestamp.max(old_ts))
+        });
         let change = Change { new: Some(new), old: old_out };
-        self.next.process(ctx, Record { key, value: change, timestamp, headers });
+        let mut emitter = self.emitter.lock().unwrap_or_else(|p| p.into_inner());
+        emitter.emit(ctx, Record { key, value: change, timestamp, headers });
     }
 }

@@ -7,6 +7,7 @@
 //! graph branches or joins (fan-out, merge, split) and at sources.
 
 pub(crate) mod aggregate;
+pub(crate) mod cache;
 pub(crate) mod filter;
 pub(crate) mod flat_map;
 pub(crate) mod flat_map_values;

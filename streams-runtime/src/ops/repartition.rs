@@ -17,12 +17,12 @@ pub(crate) struct RepartitionSinkProc<KC, VC> {
 
 impl<KC: Codec, VC: Codec> Processor<KC::Value, VC::Value> for RepartitionSinkProc<KC, VC> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, VC::Value>) {
-        let Some(key) = KC::encode(&record.key) else {
+        let Record { key, value, timestamp, headers } = record;
+        let Some(key) = KC::encode_owned(key) else {
             tracing::debug!(topic = %self.topic, "dropping a record with a null key before repartitioning");
             return;
         };
-        let value = VC::encode(&record.value);
-        ctx.collector.send(&self.topic, Some(key), value, record.timestamp, &record.headers);
+        ctx.collector.send(&self.topic, Some(key), VC::encode_owned(value), timestamp, &headers);
     }
 }
 

@@ -38,16 +38,16 @@ where
     F: Fn(&KC::Value, &VC::Value) -> String + Send + Sync,
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, VC::Value>) {
-        let key = KC::encode(&record.key);
-        let value = VC::encode(&record.value);
-        match &self.target {
-            SinkTarget::Topic(topic) => {
-                ctx.collector.send(topic, key, value, record.timestamp, &record.headers)
-            }
-            SinkTarget::Extract(f) => {
-                let topic = f(&record.key, &record.value);
-                ctx.collector.send(&topic, key, value, record.timestamp, &record.headers)
-            }
+        let topic = match &self.target {
+            SinkTarget::Topic(_) => None,
+            SinkTarget::Extract(f) => Some(f(&record.key, &record.value)),
+        };
+        let Record { key, value, timestamp, headers } = record;
+        let (key, value) = (KC::encode_owned(key), VC::encode_owned(value));
+        match (&self.target, topic) {
+            (_, Some(topic)) => ctx.collector.send(&topic, key, value, timestamp, &headers),
+            (SinkTarget::Topic(topic), None) => ctx.collector.send(topic, key, value, timestamp, &headers),
+            (SinkTarget::Extract(_), None) => unreachable!("extracted above"),
         }
     }
 }

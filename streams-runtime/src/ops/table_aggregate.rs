@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::cache::SharedEmitter;
 use super::{Context, Processor};
 use crate::graph::Data;
 use crate::record::{Change, Record};
@@ -16,7 +17,7 @@ pub(crate) struct TableAggregateProc<K, V, A> {
     pub(crate) init: Arc<dyn Fn() -> A + Send + Sync>,
     pub(crate) add: Fold<K, V, A>,
     pub(crate) subtract: Fold<K, V, A>,
-    pub(crate) next: Box<dyn Processor<K, Change<A>>>,
+    pub(crate) emitter: SharedEmitter<K, A>,
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, Change<V>> for TableAggregateProc<K, V, A> {
@@ -36,6 +37,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, Change<V>> for TableAggregatePr
         let timestamp = timestamp.max(previous_ts);
         self.store.put(key.clone(), agg.clone(), timestamp);
         let change = Change { new: Some(agg), old: previous };
-        self.next.process(ctx, Record { key, value: change, timestamp, headers });
+        let mut emitter = self.emitter.lock().unwrap_or_else(|p| p.into_inner());
+        emitter.emit(ctx, Record { key, value: change, timestamp, headers });
     }
 }

@@ -34,6 +34,8 @@ pub enum RunMode {
 /// What threads share with the instance.
 pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
+    /// Bumped to ask every thread to commit (flushing record caches) once more.
+    pub(crate) flush_epoch: AtomicU64,
     pub(crate) skipped: AtomicU64,
     pub(crate) processed: AtomicU64,
     pub(crate) stores: Mutex<Vec<StoreRegistry>>,
@@ -53,6 +55,7 @@ impl KafkaStreams {
     pub fn new(topology: Topology, config: StreamsConfig, cluster: Arc<dyn Cluster>) -> Self {
         let shared = Arc::new(Shared {
             shutdown: AtomicBool::new(false),
+            flush_epoch: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             processed: AtomicU64::new(0),
             stores: Mutex::new(Vec::new()),
@@ -182,6 +185,7 @@ impl KafkaStreams {
         let threads = self.config.num_stream_threads()?;
         let commit_interval = self.config.commit_interval()?;
         let policy = self.config.on_decode_error()?;
+        let cache_capacity = self.config.cache_capacity()?;
         let tasks = self.prepare(&application_id)?;
         tracing::info!(application_id, tasks = tasks.len(), threads, "starting");
         let mut assignment: Vec<Vec<TaskSpec>> = vec![Vec::new(); threads];
@@ -190,6 +194,7 @@ impl KafkaStreams {
         }
         let mut handles = Vec::new();
         let mut idle = Vec::new();
+        let mut flushed = Vec::new();
         let positions = Arc::new(Mutex::new(BTreeMap::new()));
         for (id, specs) in assignment.into_iter().enumerate() {
             let thread = StreamThread {
@@ -199,40 +204,57 @@ impl KafkaStreams {
                 application_id: application_id.clone(),
                 policy: policy.clone(),
                 commit_interval,
+                cache_capacity,
+                flushed_epoch: Arc::new(AtomicU64::new(0)),
                 shared: self.shared.clone(),
                 idle: Arc::new(AtomicBool::new(false)),
                 positions: positions.clone(),
             };
             idle.push(thread.idle.clone());
+            flushed.push(thread.flushed_epoch.clone());
             handles.push(tokio::task::spawn_blocking(move || thread.run(specs)));
         }
-        let stop = async {
-            match mode {
-                RunMode::UntilDrained => loop {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    if self.shared.shutdown.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let all_idle = idle.iter().all(|i| i.load(Ordering::SeqCst));
-                    let drained =
-                        positions.lock().unwrap_or_else(|p| p.into_inner()).iter().all(
+        let stop =
+            async {
+                match mode {
+                    RunMode::UntilDrained => loop {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        if self.shared.shutdown.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let all_idle = idle.iter().all(|i| i.load(Ordering::SeqCst));
+                        let drained = positions.lock().unwrap_or_else(|p| p.into_inner()).iter().all(
                             |((t, p), pos): (&(String, u32), &u64)| *pos >= self.cluster.end_offset(t, *p),
                         );
-                    if all_idle && drained && idle.iter().all(|i| i.load(Ordering::SeqCst)) {
-                        break;
-                    }
-                },
-                RunMode::UntilShutdown => {
-                    tokio::select! {
-                        _ = shutdown_signal() => tracing::info!("shutdown requested"),
-                        _ = async { while !self.shared.shutdown.load(Ordering::SeqCst) {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        } } => {}
+                        if !(all_idle && drained) {
+                            continue;
+                        }
+                        // Everything is read: have every thread commit once more, which flushes
+                        // record caches; if that wrote nothing the topology reads, it is done.
+                        let epoch = self.shared.flush_epoch.fetch_add(1, Ordering::SeqCst) + 1;
+                        while !flushed.iter().all(|f| f.load(Ordering::SeqCst) >= epoch)
+                            && !self.shared.shutdown.load(Ordering::SeqCst)
+                        {
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
+                        let still_drained = positions.lock().unwrap_or_else(|p| p.into_inner()).iter().all(
+                            |((t, p), pos): (&(String, u32), &u64)| *pos >= self.cluster.end_offset(t, *p),
+                        );
+                        if still_drained {
+                            break;
+                        }
+                    },
+                    RunMode::UntilShutdown => {
+                        tokio::select! {
+                            _ = shutdown_signal() => tracing::info!("shutdown requested"),
+                            _ = async { while !self.shared.shutdown.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            } } => {}
+                        }
                     }
                 }
-            }
-            self.shutdown();
-        };
+                self.shutdown();
+            };
         stop.await;
         for h in handles {
             h.await.map_err(|e| StreamsError::InvalidTopology(format!("a stream thread panicked: {e}")))?;

@@ -1,7 +1,7 @@
 //! One stream thread: its tasks, their input buffers and positions, processing and commits.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -65,6 +65,9 @@ pub(crate) struct StreamThread {
     pub(crate) application_id: String,
     pub(crate) policy: OnDecodeError,
     pub(crate) commit_interval: Duration,
+    pub(crate) cache_capacity: usize,
+    /// The last flush epoch this thread committed for.
+    pub(crate) flushed_epoch: Arc<AtomicU64>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) idle: Arc<AtomicBool>,
     pub(crate) positions: Arc<Mutex<BTreeMap<(String, u32), u64>>>,
@@ -87,7 +90,13 @@ impl StreamThread {
     /// Builds a task, restores its stores from their changelogs and positions its inputs
     /// at the committed offsets.
     fn start_task(&self, spec: TaskSpec) -> RunningTask {
-        let task = Task::new(&self.graph, spec.subtopology, &self.application_id);
+        let task = Task::new(
+            &self.graph,
+            spec.subtopology,
+            spec.partition,
+            &self.application_id,
+            self.cache_capacity,
+        );
         for store in task.stores().iter() {
             let topic = changelog_topic(&self.application_id, store.name());
             let end = self.cluster.end_offset(&topic, spec.partition);
@@ -139,9 +148,14 @@ impl StreamThread {
                 }
             }
             self.publish_positions(&tasks);
-            if last_commit.elapsed() >= self.commit_interval {
+            let epoch = self.shared.flush_epoch.load(Ordering::SeqCst);
+            if last_commit.elapsed() >= self.commit_interval
+                || epoch > self.flushed_epoch.load(Ordering::SeqCst)
+            {
                 self.commit(&mut tasks)?;
                 last_commit = Instant::now();
+                self.flushed_epoch.store(epoch, Ordering::SeqCst);
+                continue;
             }
             if progressed {
                 self.idle.store(false, Ordering::SeqCst);
@@ -204,9 +218,18 @@ impl StreamThread {
         }
     }
 
-    /// Stores write their changelogs, then positions are committed (at-least-once: a crash
-    /// between the two replays records whose effects are already in the changelog).
+    /// Record caches are flushed downstream, stores write their changelogs, then positions
+    /// are committed (at-least-once: a crash between the two replays records whose effects
+    /// are already in the changelog).
     fn commit(&self, tasks: &mut [RunningTask]) -> Result<(), StreamsError> {
+        let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
+        let wall_clock = now_ms();
+        for t in tasks.iter_mut() {
+            t.task.flush(wall_clock, &mut collector);
+        }
+        if let Some(e) = collector.error {
+            return Err(e);
+        }
         let mut offsets = Vec::new();
         for t in tasks.iter() {
             for (store, batch) in t.task.take_changelogs() {

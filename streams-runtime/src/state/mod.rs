@@ -2,7 +2,6 @@
 //! changelog topic `<application.id>-<store>-changelog`.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,9 +25,20 @@ pub(crate) trait StateStore: Any + Send + Sync {
 pub trait StoreKey: Data + Hash + Eq {}
 impl<T: Data + Hash + Eq> StoreKey for T {}
 
+type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
+
 struct Inner<K, V> {
-    map: HashMap<K, (V, i64)>,
-    dirty: HashMap<K, Option<(V, i64)>>,
+    map: hashbrown::HashMap<K, (V, i64), FxBuild>,
+    /// Keys changed since the changelog was last written; their values are read then.
+    dirty: hashbrown::HashSet<K, FxBuild>,
+}
+
+impl<K: StoreKey, V> Inner<K, V> {
+    fn mark(&mut self, key: &K) {
+        if !self.dirty.contains(key) {
+            self.dirty.insert(key.clone());
+        }
+    }
 }
 
 /// An in-memory key-value store of typed values with their timestamps.
@@ -56,7 +66,10 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str) -> Self {
         KeyValueStore {
             name: name.to_string(),
-            inner: Mutex::new(Inner { map: HashMap::new(), dirty: HashMap::new() }),
+            inner: Mutex::new(Inner {
+                map: hashbrown::HashMap::default(),
+                dirty: hashbrown::HashSet::default(),
+            }),
             encode_key: KC::encode,
             encode_value: VC::encode,
             decode: decode_with::<KC, VC>,
@@ -86,15 +99,39 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     /// Stores `value` under `key`.
     pub(crate) fn put(&self, key: K, value: V, timestamp: i64) {
         let mut inner = self.lock();
-        inner.dirty.insert(key.clone(), Some((value.clone(), timestamp)));
+        inner.mark(&key);
         inner.map.insert(key, (value, timestamp));
+    }
+
+    /// Replaces the value under `key` with `f(old)` in one lookup; returns a copy of the
+    /// new value and its timestamp.
+    pub(crate) fn update(&self, key: &K, f: impl FnOnce(Option<(V, i64)>) -> (V, i64)) -> (V, i64) {
+        let mut inner = self.lock();
+        inner.mark(key);
+        let mut f = Some(f);
+        let mut result = None;
+        if let hashbrown::hash_map::EntryRef::Occupied(entry) = inner.map.entry_ref(key) {
+            entry.replace_entry_with(|_, old| {
+                let new = (f.take().expect("called once"))(Some(old));
+                result = Some(new.clone());
+                Some(new)
+            });
+        }
+        match result {
+            Some(r) => r,
+            None => {
+                let new = (f.take().expect("not called yet"))(None);
+                inner.map.insert(key.clone(), new.clone());
+                new
+            }
+        }
     }
 
     /// Removes `key`.
     pub(crate) fn delete(&self, key: &K) {
         let mut inner = self.lock();
         inner.map.remove(key);
-        inner.dirty.insert(key.clone(), None);
+        inner.mark(key);
     }
 
     /// Every entry, in no particular order.
@@ -119,11 +156,12 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
     }
 
     fn take_changelog(&self) -> ChangelogBatch {
-        let dirty = std::mem::take(&mut self.lock().dirty);
+        let mut inner = self.lock();
+        let dirty = std::mem::take(&mut inner.dirty);
         dirty
             .into_iter()
-            .map(|(k, v)| match v {
-                Some((v, ts)) => ((self.encode_key)(&k), (self.encode_value)(&v), ts),
+            .map(|k| match inner.map.get(&k) {
+                Some((v, ts)) => ((self.encode_key)(&k), (self.encode_value)(v), *ts),
                 None => ((self.encode_key)(&k), None, 0),
             })
             .collect()

@@ -213,7 +213,8 @@ impl State {
                         self.topics.pending.clear();
                         return Err(e);
                     }
-                    self.tasks.insert(key, Task::new(&self.topology.graph, sub, &self.application_id));
+                    let task = Task::new(&self.topology.graph, sub, raw.partition, &self.application_id, 0);
+                    self.tasks.insert(key, task);
                 }
                 let task = self.tasks.get_mut(&key).expect("inserted above");
                 if let Err(e) = task.process(&raw, self.wall_clock, &self.policy, &mut self.topics) {
