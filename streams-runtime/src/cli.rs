@@ -196,7 +196,7 @@ fn execute(
             out,
             "{{\"topic\":{},\"key\":{},\"value\":{},\"timestamp\":{}}}",
             json!(&*record.topic),
-            (format.key_to_json)(record.key.as_deref()),
+            format.key_json(record.key.as_deref()),
             (format.value_to_json)(record.value.as_deref()),
             record.timestamp
         );

@@ -20,12 +20,14 @@ pub mod runner;
 pub mod state;
 pub(crate) mod task;
 pub mod testing;
+pub mod windows;
 
 #[doc(inline)]
 pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
 pub use config::{OnDecodeError, StreamsConfig};
 pub use dsl::{BranchedKStream, Branches, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
+pub use windows::{TimeWindows, Window, Windowed};
 pub use graph::TopologyDescription;
 pub use record::{Headers, RawRecord, Record};
 pub use runner::{KafkaStreams, RunMode};
@@ -35,7 +37,8 @@ pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};
 
 /// Everything a topology file needs: `use streams_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::codec::{Bytes, Codec, DefaultCodec, Json};
+    pub use crate::codec::{Bytes, Codec, DefaultCodec, Json, SessionWindowed, TimeWindowed, TimeWindowedOf};
+    pub use crate::windows::{TimeWindows, Window, Windowed};
     pub use crate::config::OnDecodeError;
     pub use crate::dsl::{KStream, StreamsBuilder, Topology};
     pub use crate::record::{Headers, Record};

@@ -45,6 +45,7 @@ pub(crate) struct Task {
     sources: Vec<(Topics, Box<dyn RawProcessor>)>,
     stores: StoreRegistry,
     caches: Vec<Box<dyn Flush>>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
     partition: u32,
     stream_time: i64,
     skipped: u64,
@@ -74,7 +75,7 @@ impl Task {
         // Factories build downstream first, so reversing puts upstream caches first.
         let mut caches = build.caches;
         caches.reverse();
-        Task { sources, stores: build.stores, caches, partition, stream_time: i64::MIN, skipped: 0 }
+        Task { sources, stores: build.stores, caches, dropped: build.dropped, partition, stream_time: i64::MIN, skipped: 0 }
     }
 
     /// Forwards everything the record caches hold (part of every commit).
@@ -90,6 +91,11 @@ impl Task {
         for cache in &mut self.caches {
             cache.flush(&mut ctx);
         }
+    }
+
+    /// Records dropped by windowed operators for arriving after their window closed.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The task's stores.

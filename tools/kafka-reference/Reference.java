@@ -16,6 +16,13 @@ import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
+import org.apache.kafka.streams.kstream.SessionWindowedSerializer;
+import org.apache.kafka.streams.kstream.TimeWindowedSerializer;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.kstream.internals.SessionWindow;
+import org.apache.kafka.streams.kstream.internals.TimeWindow;
+import java.time.Duration;
 
 public class Reference {
     public static void main(String[] args) throws Exception {
@@ -26,6 +33,8 @@ public class Reference {
         Files.writeString(out.resolve("describe_wordcount.txt"), wordCount());
         Files.writeString(out.resolve("describe_tables.txt"), tables());
         Files.writeString(out.resolve("describe_aggregations.txt"), aggregations());
+        Files.writeString(out.resolve("describe_windowed.txt"), windowed());
+        Files.writeString(out.resolve("windowed_keys.txt"), windowedKeys());
         Files.writeString(out.resolve("serializers.txt"), serializers());
         Files.writeString(out.resolve("partitions.txt"), partitions());
     }
@@ -95,6 +104,28 @@ public class Reference {
         amounts.groupByKey().reduce(Long::sum).toStream().to("sums");
         amounts.groupBy((k, v) -> k.substring(0, 1)).aggregate(() -> 0L, (k, v, agg) -> agg + v).toStream().to("by-initial");
         return b.build().describe().toString();
+    }
+
+    static String windowed() {
+        StreamsBuilder b = new StreamsBuilder();
+        b.<String, Long>stream("stocks")
+            .groupByKey()
+            .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofSeconds(5), Duration.ofSeconds(1)).advanceBy(Duration.ofSeconds(1)))
+            .count()
+            .toStream()
+            .to("counts");
+        return b.build().describe().toString();
+    }
+
+    static String windowedKeys() {
+        StringBuilder sb = new StringBuilder();
+        TimeWindowedSerializer<String> time = new TimeWindowedSerializer<>(Serdes.String().serializer());
+        SessionWindowedSerializer<String> session = new SessionWindowedSerializer<>(Serdes.String().serializer());
+        sb.append("time MMM 5000 10000 ")
+            .append(hex(time.serialize("t", new Windowed<>("MMM", new TimeWindow(5000, 10000))))).append('\n');
+        sb.append("session user-1 1000 4000 ")
+            .append(hex(session.serialize("t", new Windowed<>("user-1", new SessionWindow(1000, 4000))))).append('\n');
+        return sb.toString();
     }
 
     static String hex(byte[] bytes) {

@@ -8,9 +8,11 @@
 
 mod json;
 mod primitive;
+mod windowed;
 
 pub use json::Json;
 pub use primitive::Bytes;
+pub use windowed::{SessionWindowed, TimeWindowed, TimeWindowedOf};
 
 use crate::error::CodecError;
 

@@ -3,7 +3,8 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::{KStream, KTable, NeverDeletes};
+use super::{KStream, KTable, NeverDeletes, TimeWindowedKStream};
+use crate::windows::TimeWindows;
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
 use crate::ops::aggregate::{Aggregator, StreamAggregateProc};
@@ -39,12 +40,18 @@ where
         self
     }
 
-    fn aggregate_with<A: DefaultCodec>(
-        self,
-        store_prefix: &str,
-        processor_prefix: &str,
-        aggregator: Aggregator<K, V, A>,
-    ) -> KTable<K, A, NeverDeletes> {
+    /// Cuts the groups into time windows (Kafka's `windowedBy(TimeWindows)`).
+    pub fn window(self, windows: TimeWindows) -> TimeWindowedKStream<K, V, S> {
+        TimeWindowedKStream::new(self, windows)
+    }
+
+    /// Adds an aggregation node with its store (named as Kafka names them, repartitioning
+    /// first if the key changed); `make(task, store name, downstream)` builds its processor.
+    pub(crate) fn aggregate_node<K2: Data, A: Data, P, M>(self, store_prefix: &str, processor_prefix: &str, make: M) -> KStream<K2, Change<A>>
+    where
+        P: crate::ops::Processor<K, V> + 'static,
+        M: Fn(&mut crate::graph::TaskBuild<'_>, &str, Box<dyn crate::ops::Processor<K2, Change<A>>>) -> P + Send + Sync + 'static,
+    {
         let builder = self.stream.builder().clone();
         let (store, name) = {
             let mut g = builder.graph.borrow_mut();
@@ -52,21 +59,30 @@ where
             (store.clone(), g.new_name(processor_prefix))
         };
         let store_name = store.clone();
-        let make = move |tb: &mut crate::graph::TaskBuild<'_>, next| {
-            let store = tb.key_value_store::<K::Codec, A::Codec>(&store_name);
+        let make = move |tb: &mut crate::graph::TaskBuild<'_>, next| make(tb, &store_name, next);
+        if self.stream.repartition_required() {
+            let base = self.repartition_name.unwrap_or_else(|| store.clone());
+            self.stream.repartition::<K::Codec, V::Codec>(&base, true).processor(name, vec![store], make)
+        } else {
+            self.stream.processor(name, vec![store], make)
+        }
+    }
+
+    fn aggregate_with<A: DefaultCodec>(
+        self,
+        store_prefix: &str,
+        processor_prefix: &str,
+        aggregator: Aggregator<K, V, A>,
+    ) -> KTable<K, A, NeverDeletes> {
+        let stream = self.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
+            let store = tb.key_value_store::<K::Codec, A::Codec>(store);
             StreamAggregateProc {
                 store: store.clone(),
                 aggregator: aggregator.clone(),
                 send_old_values: false,
                 emitter: tb.emitter(store, next),
             }
-        };
-        let stream = if self.stream.repartition_required() {
-            let base = self.repartition_name.unwrap_or_else(|| store.clone());
-            self.stream.repartition::<K::Codec, V::Codec>(&base, true).processor(name, vec![store], make)
-        } else {
-            self.stream.processor(name, vec![store], make)
-        };
+        });
         KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
     }
 

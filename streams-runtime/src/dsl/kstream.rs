@@ -104,6 +104,10 @@ where
         self.last
     }
 
+    pub(crate) fn last(&self) -> usize {
+        self.last
+    }
+
     pub(crate) fn builder(&self) -> &StreamsBuilder {
         &self.builder
     }
@@ -390,7 +394,10 @@ where
         F: Fn(&K, &V) -> String + Send + Sync + 'static,
     {
         if let SinkTarget::Topic(t) = &target {
-            self.builder.graph.borrow_mut().add_format(t, crate::graph::TopicFormat::of::<KC, VC>());
+            let mut g = self.builder.graph.borrow_mut();
+            let mut format = crate::graph::TopicFormat::of::<KC, VC>();
+            format.window_size = g.window_size_above(self.last);
+            g.add_format(t, format);
         }
         let topic = match &target {
             SinkTarget::Topic(t) => SinkTopic::Name(t.clone()),

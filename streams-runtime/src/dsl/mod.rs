@@ -6,9 +6,11 @@ mod grouped;
 mod kstream;
 mod ktable;
 mod split;
+mod windowed;
 
 pub use builder::{NamedSource, StreamsBuilder, Topology};
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::KStream;
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};
 pub use split::{BranchedKStream, Branches};
+pub use windowed::TimeWindowedKStream;

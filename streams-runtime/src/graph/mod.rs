@@ -15,6 +15,7 @@ use crate::ops::cache::{Emitter, Flush, SharedEmitter};
 use crate::ops::merge::MergeInput;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Discard, FanOut, Processor};
+use crate::state::window::WindowStore;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
 
 /// Types that can flow through a topology.
@@ -85,6 +86,8 @@ pub(crate) struct TopicFormat {
     pub(crate) value_to_json: fn(Option<&[u8]>) -> serde_json::Value,
     pub(crate) key_from_json: fn(&serde_json::Value) -> Result<Option<Vec<u8>>, crate::error::CodecError>,
     pub(crate) value_from_json: fn(&serde_json::Value) -> Result<Option<Vec<u8>>, crate::error::CodecError>,
+    /// For windowed keys whose bytes do not hold the window's end: the window size.
+    pub(crate) window_size: Option<i64>,
 }
 
 impl TopicFormat {
@@ -95,7 +98,20 @@ impl TopicFormat {
             value_to_json: bytes_to_json::<VC>,
             key_from_json: json_to_bytes::<KC>,
             value_from_json: json_to_bytes::<VC>,
+            window_size: None,
         }
+    }
+
+    /// The key as JSON; a windowed key gets its end from the window size when its bytes
+    /// do not say.
+    pub(crate) fn key_json(&self, bytes: Option<&[u8]>) -> serde_json::Value {
+        let mut json = (self.key_to_json)(bytes);
+        if let (Some(size), Some(obj)) = (self.window_size, json.as_object_mut()) {
+            if let (Some(start), Some(serde_json::Value::Null)) = (obj.get("start").and_then(|s| s.as_i64()), obj.get("end")) {
+                obj.insert("end".into(), serde_json::Value::from(start.saturating_add(size)));
+            }
+        }
+        json
     }
 }
 
@@ -125,9 +141,22 @@ pub(crate) struct GraphBuilder {
     pub(crate) internal_topics: Vec<String>,
     /// Codecs of the topics sources read and sinks write, by topic.
     pub(crate) formats: Vec<(String, TopicFormat)>,
+    /// Window sizes of windowed aggregation nodes, to print window ends.
+    pub(crate) window_sizes: Vec<(usize, i64)>,
 }
 
 impl GraphBuilder {
+    /// The window size of the nearest windowed aggregation upstream of `node`, if any.
+    pub(crate) fn window_size_above(&self, node: usize) -> Option<i64> {
+        let mut at = node;
+        loop {
+            if let Some((_, size)) = self.window_sizes.iter().find(|(n, _)| *n == at) {
+                return Some(*size);
+            }
+            at = *self.nodes[at].predecessors.first()?;
+        }
+    }
+
     /// Remembers the codecs of a source or sink topic (the first one given wins).
     pub(crate) fn add_format(&mut self, topic: &str, format: TopicFormat) {
         if !self.formats.iter().any(|(t, _)| t == topic) {
@@ -288,6 +317,8 @@ pub(crate) struct TaskBuild<'g> {
     pub(crate) stores: StoreRegistry,
     /// Record caches, flushed at every commit (upstream ones first).
     pub(crate) caches: Vec<Box<dyn Flush>>,
+    /// Records dropped for arriving after their window closed.
+    pub(crate) dropped: Arc<std::sync::atomic::AtomicU64>,
     /// Entries each record cache holds before it flushes by itself (0: no caching).
     cache_capacity: usize,
 }
@@ -300,8 +331,19 @@ impl<'g> TaskBuild<'g> {
             application_id,
             stores: StoreRegistry::default(),
             caches: Vec::new(),
+            dropped: Arc::default(),
             cache_capacity,
         }
+    }
+
+    /// The task's window store `name` of windows `size_ms` long.
+    pub(crate) fn window_store<KC, VC>(&mut self, name: &str, size_ms: i64) -> Arc<WindowStore<KC::Value, VC::Value>>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        self.stores.get_or_create(name, || WindowStore::new::<KC, VC>(name, size_ms))
     }
 
     /// The emitter of an aggregation over `store`, registered to be flushed at commit.

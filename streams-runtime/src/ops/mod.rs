@@ -27,6 +27,7 @@ pub(crate) mod table_map_values;
 pub(crate) mod table_select;
 pub(crate) mod table_source;
 pub(crate) mod to_stream;
+pub(crate) mod window_aggregate;
 
 use std::marker::PhantomData;
 

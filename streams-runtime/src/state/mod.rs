@@ -1,6 +1,8 @@
 //! State stores: typed key-value stores owned by tasks, recording their changes for the
 //! changelog topic `<application.id>-<store>-changelog`.
 
+pub mod window;
+
 use std::any::Any;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -308,6 +308,20 @@ impl TestDriver {
         Some(stores.iter().flat_map(|s| s.all()).collect())
     }
 
+    /// A window store by name, merged over every task that has it: each key with its
+    /// window and value.
+    pub fn window_store<K: StoreKey, V: Data>(&self, name: &str) -> Option<Vec<(crate::windows::Windowed<K>, V)>> {
+        let state = self.state.borrow();
+        let stores: Vec<_> =
+            state.tasks.values().filter_map(|t| t.stores().find::<crate::state::window::WindowStore<K, V>>(name)).collect();
+        (!stores.is_empty()).then(|| stores.iter().flat_map(|s| s.all()).collect())
+    }
+
+    /// Records windowed operators dropped for arriving after their window closed.
+    pub fn dropped_records(&self) -> u64 {
+        self.state.borrow().tasks.values().map(Task::dropped).sum()
+    }
+
     /// What to do with records that cannot be decoded.
     pub fn on_decode_error(self, policy: OnDecodeError) -> Self {
         self.state.borrow_mut().policy = policy;

@@ -1,0 +1,74 @@
+//! Windowed aggregations (`count`, `reduce`, `aggregate` after `window(...)`): each record is
+//! folded into every window it belongs to, unless the window has closed (stream time
+//! `>= end + grace`), in which case it is dropped, counted and logged. Results are
+//! forwarded on every update, or once per window when it closes (`emit_on_close`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::aggregate::Aggregator;
+use super::{Context, Processor};
+use crate::graph::Data;
+use crate::record::{Change, Record};
+use crate::state::window::WindowStore;
+use crate::state::StoreKey;
+use crate::windows::{TimeWindows, Windowed};
+
+pub(crate) struct WindowAggregateProc<K, V, A> {
+    pub(crate) windows: TimeWindows,
+    pub(crate) store: Arc<WindowStore<K, A>>,
+    pub(crate) aggregator: Aggregator<K, V, A>,
+    pub(crate) emit_on_close: bool,
+    /// The largest timestamp this operator has seen (Kafka's `observedStreamTime`).
+    pub(crate) observed: i64,
+    /// Windows starting before this were emitted on close already.
+    pub(crate) emitted_before: i64,
+    pub(crate) dropped: Arc<AtomicU64>,
+    pub(crate) next: Box<dyn Processor<Windowed<K>, Change<A>>>,
+}
+
+impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V, A> {
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        let Record { key, value, timestamp, headers } = record;
+        self.observed = self.observed.max(timestamp);
+        let close = self.observed.saturating_sub(self.windows.grace_ms());
+        for window in self.windows.windows_for(timestamp) {
+            if window.end <= close {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    topic = ctx.topic(),
+                    partition = ctx.partition(),
+                    offset = ctx.offset(),
+                    timestamp,
+                    window_start = window.start,
+                    window_end = window.end,
+                    "dropping a record late for its window (stream time past window end + grace)"
+                );
+                continue;
+            }
+            let (old, old_ts) = match self.store.get(&key, window.start) {
+                Some((a, ts)) => (Some(a), ts),
+                None => (None, i64::MIN),
+            };
+            let new = (self.aggregator)(&key, value.clone(), old);
+            let ts = timestamp.max(old_ts);
+            self.store.put(key.clone(), window.start, new.clone(), ts);
+            if !self.emit_on_close {
+                let windowed = Windowed { key: key.clone(), window };
+                let change = Change { new: Some(new), old: None };
+                self.next.process(ctx, Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() });
+            }
+        }
+        if self.emit_on_close {
+            // Windows with end <= close have closed: start <= close - size.
+            let closed_before = close.saturating_sub(self.windows.size_ms()).saturating_add(1);
+            for (windowed, value, ts) in self.store.windows_between(self.emitted_before, closed_before) {
+                let change = Change { new: Some(value), old: None };
+                self.next.process(ctx, Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() });
+            }
+            self.emitted_before = self.emitted_before.max(closed_before);
+        }
+        // A window is kept until stream time passes its end + grace.
+        self.store.expire_before(self.observed.saturating_sub(self.windows.retention_ms()).saturating_add(1));
+    }
+}

@@ -1,0 +1,145 @@
+//! Windowed aggregations: assignment at the edges, grace, late records, emit on close,
+//! windowed key bytes.
+
+use std::time::Duration;
+
+use streams_runtime::prelude::*;
+use streams_runtime::TestOutputTopic;
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/fixtures/kafka/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn counts(windows: TimeWindows, emit_on_close: bool) -> Topology {
+    let b = StreamsBuilder::new();
+    let windowed = b.stream::<String, i64>("events").group_by_key().window(windows);
+    let windowed = if emit_on_close { windowed.emit_on_close() } else { windowed };
+    windowed.named("counts").count().to_stream().to("counts");
+    b.build()
+}
+
+type Out = Vec<((String, i64, i64), i64)>;
+
+/// Every record on `counts` so far (from the start of the topic).
+fn read(driver: &TestDriver) -> Out {
+    unread(&mut driver.output::<TimeWindowed<String>, i64>("counts"))
+}
+
+/// The records on `counts` this reader has not read yet.
+fn unread(out: &mut TestOutputTopic<TimeWindowed<String>, i64>) -> Out {
+    out.read_key_values().into_iter().map(|(w, n)| ((w.key, w.window.start, w.window.end), n)).collect()
+}
+
+const FIVE: Duration = Duration::from_secs(5);
+
+#[test]
+fn windowed_count_describes_as_kafka() {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("stocks")
+        .group_by_key()
+        .window(TimeWindows::of(FIVE).advance_by(Duration::from_secs(1)).grace(Duration::from_secs(1)))
+        .count()
+        .to_stream()
+        .to("counts");
+    assert_eq!(b.build().describe().to_string(), fixture("describe_windowed.txt"));
+}
+
+#[test]
+fn tumbling_windows_at_exact_boundaries_and_below_the_size() {
+    let driver = TestDriver::new(counts(TimeWindows::of(FIVE).grace(Duration::from_secs(60)), false));
+    let input = driver.input::<String, i64>("events");
+    input.pipe_all([("a".into(), 1, 0), ("a".into(), 1, 4_999), ("a".into(), 1, 5_000)]);
+    let store = driver.window_store::<String, i64>("counts").unwrap();
+    let mut windows: Vec<(i64, i64, i64)> = store.iter().map(|(w, n)| (w.window.start, w.window.end, *n)).collect();
+    windows.sort();
+    assert_eq!(windows, vec![(0, 5_000, 2), (5_000, 10_000, 1)]);
+    // The output key bytes hold only the start (Kafka's layout): the end reads as unknown.
+    let out = read(&driver);
+    assert_eq!(out[0], (("a".into(), 0, i64::MAX), 1));
+}
+
+#[test]
+fn hopping_windows_count_a_record_in_every_window_it_falls_in() {
+    let windows = TimeWindows::of(FIVE).advance_by(Duration::from_secs(1)).grace(Duration::from_secs(60));
+    let driver = TestDriver::new(counts(windows, false));
+    driver.input::<String, i64>("events").pipe("a".into(), 1, 7_500);
+    let starts: Vec<i64> = read(&driver).into_iter().map(|((_, s, _), _)| s).collect();
+    assert_eq!(starts, vec![3_000, 4_000, 5_000, 6_000, 7_000]);
+}
+
+#[test]
+fn grace_accepts_out_of_order_records_and_drops_late_ones() {
+    let windows = TimeWindows::of(FIVE).grace(Duration::from_secs(1));
+    let driver = TestDriver::new(counts(windows, false));
+    let input = driver.input::<String, i64>("events");
+    input.pipe("a".into(), 1, 1_000); // window [0, 5000)
+    input.pipe("a".into(), 1, 5_500); // stream time 5500 < 5000 + 1000: window 0 still open
+    input.pipe("a".into(), 1, 4_000); // out of order, within grace: counted
+    assert_eq!(driver.dropped_records(), 0);
+    input.pipe("a".into(), 1, 6_000); // stream time 6000 = end + grace: window 0 closes
+    input.pipe("a".into(), 1, 4_500); // late: dropped, counted
+    assert_eq!(driver.dropped_records(), 1);
+    let window0: Vec<i64> = read(&driver).into_iter().filter(|((_, s, _), _)| *s == 0).map(|(_, n)| n).collect();
+    assert_eq!(window0, vec![1, 2], "the late record never reached window 0");
+}
+
+#[test]
+fn emit_on_close_emits_each_window_exactly_once_when_it_closes() {
+    let windows = TimeWindows::of(FIVE).grace(Duration::from_secs(1));
+    let driver = TestDriver::new(counts(windows, true));
+    let input = driver.input::<String, i64>("events");
+    let mut out = driver.output::<TimeWindowed<String>, i64>("counts");
+    input.pipe_all([("a".into(), 1, 1_000), ("b".into(), 1, 2_000), ("a".into(), 1, 3_000)]);
+    assert!(unread(&mut out).is_empty(), "nothing before the window closes");
+    input.pipe("a".into(), 1, 5_999); // stream time 5999 < 6000: still open
+    assert!(unread(&mut out).is_empty());
+    input.pipe("b".into(), 1, 6_000); // window [0, 5000) closes
+    assert_eq!(unread(&mut out), vec![(("a".into(), 0, i64::MAX), 2), (("b".into(), 0, i64::MAX), 1)]);
+    input.pipe("b".into(), 1, 7_000);
+    assert!(unread(&mut out).is_empty(), "each window is emitted once");
+    input.pipe("b".into(), 1, 20_000); // closes [5000, 10000)
+    assert_eq!(unread(&mut out), vec![(("a".into(), 5_000, i64::MAX), 1), (("b".into(), 5_000, i64::MAX), 2)]);
+}
+
+#[test]
+fn windowed_keys_have_kafkas_byte_layout() {
+    for line in fixture("windowed_keys.txt").lines() {
+        let parts: Vec<&str> = line.split(' ').collect();
+        let (kind, key, start, end, hex) = (parts[0], parts[1], parts[2], parts[3], parts[4]);
+        let windowed = Windowed { key: key.to_string(), window: Window { start: start.parse().unwrap(), end: end.parse().unwrap() } };
+        let bytes = match kind {
+            "time" => TimeWindowed::<String>::encode(&windowed),
+            _ => SessionWindowed::<String>::encode(&windowed),
+        }
+        .unwrap();
+        let ours: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(ours, hex, "{kind}");
+        let back = match kind {
+            "time" => TimeWindowedOf::<String, 5_000>::decode(Some(&bytes)).unwrap(),
+            _ => SessionWindowed::<String>::decode(Some(&bytes)).unwrap(),
+        };
+        assert_eq!(back, windowed);
+    }
+}
+
+#[test]
+fn window_stores_write_kafkas_changelog_key_layout() {
+    let driver = TestDriver::new(counts(TimeWindows::of(FIVE), false)).with_application_id("w");
+    driver.input::<String, i64>("events").pipe("k".into(), 1, 5_000);
+    let changelog = driver.output::<Bytes, i64>("w-counts-changelog").read_key_values();
+    let mut key = b"k".to_vec();
+    key.extend_from_slice(&5_000i64.to_be_bytes());
+    key.extend_from_slice(&0i32.to_be_bytes());
+    assert_eq!(changelog, vec![(key, 1)]);
+}
+
+#[test]
+fn windows_expire_after_size_plus_grace() {
+    let driver = TestDriver::new(counts(TimeWindows::of(FIVE).grace(Duration::from_secs(1)), false));
+    let input = driver.input::<String, i64>("events");
+    input.pipe("a".into(), 1, 1_000);
+    input.pipe("a".into(), 1, 6_001);
+    let starts: Vec<i64> = driver.window_store::<String, i64>("counts").unwrap().iter().map(|(w, _)| w.window.start).collect();
+    assert_eq!(starts, vec![5_000], "window 0 is gone once stream time passed 5000 + 1000");
+}
