@@ -51,7 +51,8 @@ fn tumbling_windows_at_exact_boundaries_and_below_the_size() {
     let input = driver.input::<String, i64>("events");
     input.pipe_all([("a".into(), 1, 0), ("a".into(), 1, 4_999), ("a".into(), 1, 5_000)]);
     let store = driver.window_store::<String, i64>("counts").unwrap();
-    let mut windows: Vec<(i64, i64, i64)> = store.iter().map(|(w, n)| (w.window.start, w.window.end, *n)).collect();
+    let mut windows: Vec<(i64, i64, i64)> =
+        store.iter().map(|(w, n)| (w.window.start, w.window.end, *n)).collect();
     windows.sort();
     assert_eq!(windows, vec![(0, 5_000, 2), (5_000, 10_000, 1)]);
     // The output key bytes hold only the start (Kafka's layout): the end reads as unknown.
@@ -80,7 +81,8 @@ fn grace_accepts_out_of_order_records_and_drops_late_ones() {
     input.pipe("a".into(), 1, 6_000); // stream time 6000 = end + grace: window 0 closes
     input.pipe("a".into(), 1, 4_500); // late: dropped, counted
     assert_eq!(driver.dropped_records(), 1);
-    let window0: Vec<i64> = read(&driver).into_iter().filter(|((_, s, _), _)| *s == 0).map(|(_, n)| n).collect();
+    let window0: Vec<i64> =
+        read(&driver).into_iter().filter(|((_, s, _), _)| *s == 0).map(|(_, n)| n).collect();
     assert_eq!(window0, vec![1, 2], "the late record never reached window 0");
 }
 
@@ -99,27 +101,30 @@ fn emit_on_close_emits_each_window_exactly_once_when_it_closes() {
     input.pipe("b".into(), 1, 7_000);
     assert!(unread(&mut out).is_empty(), "each window is emitted once");
     input.pipe("b".into(), 1, 20_000); // closes [5000, 10000)
-    assert_eq!(unread(&mut out), vec![(("a".into(), 5_000, i64::MAX), 1), (("b".into(), 5_000, i64::MAX), 2)]);
+    assert_eq!(
+        unread(&mut out),
+        vec![(("a".into(), 5_000, i64::MAX), 1), (("b".into(), 5_000, i64::MAX), 2)]
+    );
 }
 
 #[test]
 fn windowed_keys_have_kafkas_byte_layout() {
+    let hex = |bytes: Vec<u8>| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     for line in fixture("windowed_keys.txt").lines() {
         let parts: Vec<&str> = line.split(' ').collect();
-        let (kind, key, start, end, hex) = (parts[0], parts[1], parts[2], parts[3], parts[4]);
-        let windowed = Windowed { key: key.to_string(), window: Window { start: start.parse().unwrap(), end: end.parse().unwrap() } };
-        let bytes = match kind {
-            "time" => TimeWindowed::<String>::encode(&windowed),
-            _ => SessionWindowed::<String>::encode(&windowed),
+        let (kind, key, start, end, java) = (parts[0], parts[1], parts[2], parts[3], parts[4]);
+        let (start, end): (i64, i64) = (start.parse().unwrap(), end.parse().unwrap());
+        if kind == "time" {
+            let windowed = Windowed { key: key.to_string(), window: Window { start, end } };
+            let bytes = TimeWindowed::<String>::encode(&windowed).unwrap();
+            assert_eq!(hex(bytes.clone()), java, "{kind}");
+            assert_eq!(TimeWindowedOf::<String, 5_000>::decode(Some(&bytes)).unwrap(), windowed);
+        } else {
+            let windowed = Windowed { key: key.to_string(), window: SessionWindow { start, end } };
+            let bytes = SessionWindowed::<String>::encode(&windowed).unwrap();
+            assert_eq!(hex(bytes.clone()), java, "{kind}");
+            assert_eq!(SessionWindowed::<String>::decode(Some(&bytes)).unwrap(), windowed);
         }
-        .unwrap();
-        let ours: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(ours, hex, "{kind}");
-        let back = match kind {
-            "time" => TimeWindowedOf::<String, 5_000>::decode(Some(&bytes)).unwrap(),
-            _ => SessionWindowed::<String>::decode(Some(&bytes)).unwrap(),
-        };
-        assert_eq!(back, windowed);
     }
 }
 
@@ -140,6 +145,81 @@ fn windows_expire_after_size_plus_grace() {
     let input = driver.input::<String, i64>("events");
     input.pipe("a".into(), 1, 1_000);
     input.pipe("a".into(), 1, 6_001);
-    let starts: Vec<i64> = driver.window_store::<String, i64>("counts").unwrap().iter().map(|(w, _)| w.window.start).collect();
+    let starts: Vec<i64> =
+        driver.window_store::<String, i64>("counts").unwrap().iter().map(|(w, _)| w.window.start).collect();
     assert_eq!(starts, vec![5_000], "window 0 is gone once stream time passed 5000 + 1000");
+}
+
+#[test]
+fn sessions_merge_when_a_record_bridges_them_and_the_old_ones_are_deleted() {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("clicks")
+        .group_by_key()
+        .session(SessionWindows::with_inactivity_gap(Duration::from_secs(2)).grace(Duration::from_secs(10)))
+        .named("sessions")
+        .count()
+        .to_stream()
+        .to("sessions");
+    let driver = TestDriver::new(b.build());
+    let input = driver.input::<String, i64>("clicks");
+    input.pipe("u".into(), 1, 1_000); // session [1000, 1000]
+    input.pipe("u".into(), 1, 5_000); // 4 s later: a second session [5000, 5000]
+    input.pipe("u".into(), 1, 3_000); // within 2 s of both: merges them into [1000, 5000]
+    let out: Vec<((i64, i64), Option<i64>)> = driver
+        .output::<SessionWindowed<String>, Option<i64>>("sessions")
+        .read_key_values()
+        .into_iter()
+        .map(|(w, n)| ((w.window.start, w.window.end), n))
+        .collect();
+    assert_eq!(
+        out,
+        vec![
+            ((1_000, 1_000), Some(1)),
+            ((5_000, 5_000), Some(1)),
+            ((1_000, 1_000), None), // merged away
+            ((5_000, 5_000), None), // merged away
+            ((1_000, 5_000), Some(3)),
+        ]
+    );
+    let sessions = driver.session_store::<String, i64>("sessions").unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].0.window, SessionWindow { start: 1_000, end: 5_000 });
+}
+
+#[test]
+fn a_record_after_its_session_closed_is_dropped_and_counted() {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("clicks")
+        .group_by_key()
+        .session(SessionWindows::with_inactivity_gap(Duration::from_secs(1)))
+        .count()
+        .to_stream()
+        .to("sessions");
+    let driver = TestDriver::new(b.build());
+    let input = driver.input::<String, i64>("clicks");
+    input.pipe("u".into(), 1, 10_000);
+    input.pipe("u".into(), 1, 1_000); // its session [1000, 1000] ends before stream time 10000
+    assert_eq!(driver.dropped_records(), 1);
+}
+
+#[test]
+fn sliding_windows_are_inclusive_and_created_per_record() {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("events")
+        .group_by_key()
+        .sliding(SlidingWindows::with_difference(Duration::from_secs(10)).grace(Duration::from_secs(60)))
+        .reduce(|a, b| a + b)
+        .to_stream()
+        .to("sums");
+    let driver = TestDriver::new(b.build());
+    let input = driver.input::<String, i64>("events");
+    input.pipe("k".into(), 1, 20_000); // left window [10000, 20000]: 1
+    input.pipe("k".into(), 2, 30_000); // [20000, 30000] includes both ends: 1 + 2; right window of 20000: [20001, 30001]: 2
+    let out: Vec<((i64, i64), i64)> = driver
+        .output::<TimeWindowedOf<String, 10_000>, i64>("sums")
+        .read_key_values()
+        .into_iter()
+        .map(|(w, v)| ((w.window.start, w.window.end), v))
+        .collect();
+    assert_eq!(out, vec![((10_000, 20_000), 1), ((20_000, 30_000), 3), ((20_001, 30_001), 2)]);
 }

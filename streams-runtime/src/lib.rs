@@ -27,21 +27,21 @@ pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
 pub use config::{OnDecodeError, StreamsConfig};
 pub use dsl::{BranchedKStream, Branches, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
-pub use windows::{TimeWindows, Window, Windowed};
 pub use graph::TopologyDescription;
 pub use record::{Headers, RawRecord, Record};
 pub use runner::{KafkaStreams, RunMode};
 #[doc(inline)]
 pub use streams_macros::{topology, Json};
 pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};
+pub use windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Window, Windowed};
 
 /// Everything a topology file needs: `use streams_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::codec::{Bytes, Codec, DefaultCodec, Json, SessionWindowed, TimeWindowed, TimeWindowedOf};
-    pub use crate::windows::{TimeWindows, Window, Windowed};
     pub use crate::config::OnDecodeError;
     pub use crate::dsl::{KStream, StreamsBuilder, Topology};
     pub use crate::record::{Headers, Record};
     pub use crate::testing::TestDriver;
+    pub use crate::windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Window, Windowed};
     pub use streams_macros::{topology, Json};
 }

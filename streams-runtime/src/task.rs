@@ -75,7 +75,15 @@ impl Task {
         // Factories build downstream first, so reversing puts upstream caches first.
         let mut caches = build.caches;
         caches.reverse();
-        Task { sources, stores: build.stores, caches, dropped: build.dropped, partition, stream_time: i64::MIN, skipped: 0 }
+        Task {
+            sources,
+            stores: build.stores,
+            caches,
+            dropped: build.dropped,
+            partition,
+            stream_time: i64::MIN,
+            skipped: 0,
+        }
     }
 
     /// Forwards everything the record caches hold (part of every commit).

@@ -13,13 +13,25 @@ pub struct Window {
     pub end: i64,
 }
 
+/// A session's bounds in milliseconds: `[start, end]`, both inclusive (the first and last
+/// record's timestamps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionWindow {
+    /// The first record's timestamp.
+    pub start: i64,
+    /// The last record's timestamp.
+    pub end: i64,
+}
+
 /// A key with its window: the key type of windowed aggregations (Kafka's `Windowed<K>`).
+/// `W` is [`Window`] for time and sliding windows, [`SessionWindow`] for sessions, so that
+/// each is written in its own byte layout.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Windowed<K> {
+pub struct Windowed<K, W = Window> {
     /// The record key.
     pub key: K,
     /// The window.
-    pub window: Window,
+    pub window: W,
 }
 
 fn millis(d: Duration) -> i64 {
@@ -52,7 +64,10 @@ impl TimeWindows {
     /// If `advance` is zero or larger than the size.
     pub fn advance_by(mut self, advance: Duration) -> Self {
         let advance = millis(advance);
-        assert!(advance > 0 && advance <= self.size, "a window advance must be positive and at most the size");
+        assert!(
+            advance > 0 && advance <= self.size,
+            "a window advance must be positive and at most the size"
+        );
         self.advance = advance;
         self
     }
@@ -91,6 +106,68 @@ impl TimeWindows {
             .map(move |i| first + i * self.advance)
             .take_while(move |start| *start <= timestamp)
             .map(move |start| Window { start, end: start.saturating_add(self.size) })
+    }
+}
+
+/// Sliding windows (Kafka's `SlidingWindows`): windows `difference` long, inclusive at both
+/// ends, one for every distinct set of records that close in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlidingWindows {
+    difference: i64,
+    grace: i64,
+}
+
+impl SlidingWindows {
+    /// Windows of records at most `difference` apart, with no grace period.
+    pub fn with_difference(difference: Duration) -> Self {
+        SlidingWindows { difference: millis(difference), grace: 0 }
+    }
+
+    /// How long after a window ends it still accepts out-of-order records.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = millis(grace);
+        self
+    }
+
+    /// The maximum time difference in milliseconds.
+    pub fn difference_ms(&self) -> i64 {
+        self.difference
+    }
+
+    /// The grace period in milliseconds.
+    pub fn grace_ms(&self) -> i64 {
+        self.grace
+    }
+}
+
+/// Session windows (Kafka's `SessionWindows`): a key's records at most `gap` apart form one
+/// session; a record that bridges two sessions merges them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionWindows {
+    gap: i64,
+    grace: i64,
+}
+
+impl SessionWindows {
+    /// Sessions closed by `gap` of inactivity, with no grace period.
+    pub fn with_inactivity_gap(gap: Duration) -> Self {
+        SessionWindows { gap: millis(gap), grace: 0 }
+    }
+
+    /// How long after a session ends it still accepts out-of-order records.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = millis(grace);
+        self
+    }
+
+    /// The inactivity gap in milliseconds.
+    pub fn gap_ms(&self) -> i64 {
+        self.gap
+    }
+
+    /// The grace period in milliseconds.
+    pub fn grace_ms(&self) -> i64 {
+        self.grace
     }
 }
 

@@ -8,13 +8,19 @@ use serde_json::{json, Value};
 
 use super::{Codec, DefaultCodec};
 use crate::error::CodecError;
-use crate::windows::{Window, Windowed};
+use crate::windows::{SessionWindow, Window, Windowed};
 
-fn split_tail<'a, const N: usize>(bytes: Option<&'a [u8]>, what: &str) -> Result<(&'a [u8], [i64; N]), CodecError> {
+fn split_tail<'a, const N: usize>(
+    bytes: Option<&'a [u8]>,
+    what: &str,
+) -> Result<(&'a [u8], [i64; N]), CodecError> {
     let bytes = bytes.ok_or_else(|| CodecError::new(format!("null where a {what} key expects data")))?;
     let tail = 8 * N;
     if bytes.len() < tail {
-        return Err(CodecError::new(format!("a {what} key needs at least {tail} bytes, got {}", bytes.len())));
+        return Err(CodecError::new(format!(
+            "a {what} key needs at least {tail} bytes, got {}",
+            bytes.len()
+        )));
     }
     let (key, rest) = bytes.split_at(bytes.len() - tail);
     let mut out = [0i64; N];
@@ -38,7 +44,10 @@ fn encode_time<KC: Codec>(value: &Windowed<KC::Value>) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn decode_time<KC: Codec>(bytes: Option<&[u8]>, size: Option<i64>) -> Result<Windowed<KC::Value>, CodecError> {
+fn decode_time<KC: Codec>(
+    bytes: Option<&[u8]>,
+    size: Option<i64>,
+) -> Result<Windowed<KC::Value>, CodecError> {
     let (key, [start]) = split_tail::<1>(bytes, "time-windowed")?;
     let end = size.map_or(i64::MAX, |s| start.saturating_add(s));
     Ok(Windowed { key: KC::decode(Some(key))?, window: Window { start, end } })
@@ -94,7 +103,7 @@ impl<KC: Codec> Codec for SessionWindowed<KC>
 where
     KC::Value: std::hash::Hash + Eq,
 {
-    type Value = Windowed<KC::Value>;
+    type Value = Windowed<KC::Value, SessionWindow>;
     fn encode(value: &Self::Value) -> Option<Vec<u8>> {
         let mut out = KC::encode(&value.key).unwrap_or_default();
         out.extend_from_slice(&value.window.end.to_be_bytes());
@@ -103,14 +112,19 @@ where
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError> {
         let (key, [end, start]) = split_tail::<2>(bytes, "session-windowed")?;
-        Ok(Windowed { key: KC::decode(Some(key))?, window: Window { start, end } })
+        Ok(Windowed { key: KC::decode(Some(key))?, window: SessionWindow { start, end } })
     }
     fn name() -> String {
         format!("SessionWindowed<{}>", KC::name())
     }
     fn to_json(value: &Self::Value) -> Value {
-        windowed_json::<KC>(value, Some(value.window.end))
+        json!({ "key": KC::to_json(&value.key), "start": value.window.start, "end": value.window.end })
     }
+}
+
+/// Session keys are written in the session layout.
+impl<K: DefaultCodec + std::hash::Hash + Eq> DefaultCodec for Windowed<K, SessionWindow> {
+    type Codec = SessionWindowed<K::Codec>;
 }
 
 /// Windowed keys are written in the time-windowed layout unless a sink names another codec.

@@ -3,8 +3,8 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::{KStream, KTable, NeverDeletes, TimeWindowedKStream};
-use crate::windows::TimeWindows;
+use super::windowed::FixedWindows;
+use super::{KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
 use crate::ops::aggregate::{Aggregator, StreamAggregateProc};
@@ -13,6 +13,7 @@ use crate::ops::table_aggregate::{Fold, TableAggregateProc};
 use crate::ops::{Nop, Stage};
 use crate::record::Change;
 use crate::state::StoreKey;
+use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
 
 /// A stream grouped by key (Kafka's `KGroupedStream`).
 pub struct KGroupedStream<K, V, S = Nop<K, V>> {
@@ -42,15 +43,33 @@ where
 
     /// Cuts the groups into time windows (Kafka's `windowedBy(TimeWindows)`).
     pub fn window(self, windows: TimeWindows) -> TimeWindowedKStream<K, V, S> {
-        TimeWindowedKStream::new(self, windows)
+        TimeWindowedKStream::new(self, FixedWindows::Time(windows))
+    }
+
+    /// Cuts the groups into sliding windows (Kafka's `windowedBy(SlidingWindows)`).
+    pub fn sliding(self, windows: SlidingWindows) -> TimeWindowedKStream<K, V, S> {
+        TimeWindowedKStream::new(self, FixedWindows::Sliding(windows))
+    }
+
+    /// Cuts the groups into sessions (Kafka's `windowedBy(SessionWindows)`).
+    pub fn session(self, windows: SessionWindows) -> SessionWindowedKStream<K, V, S> {
+        SessionWindowedKStream::new(self, windows)
     }
 
     /// Adds an aggregation node with its store (named as Kafka names them, repartitioning
     /// first if the key changed); `make(task, store name, downstream)` builds its processor.
-    pub(crate) fn aggregate_node<K2: Data, A: Data, P, M>(self, store_prefix: &str, processor_prefix: &str, make: M) -> KStream<K2, Change<A>>
+    pub(crate) fn aggregate_node<K2: Data, A: Data, P, M>(
+        self,
+        store_prefix: &str,
+        processor_prefix: &str,
+        make: M,
+    ) -> KStream<K2, Change<A>>
     where
         P: crate::ops::Processor<K, V> + 'static,
-        M: Fn(&mut crate::graph::TaskBuild<'_>, &str, Box<dyn crate::ops::Processor<K2, Change<A>>>) -> P + Send + Sync + 'static,
+        M: Fn(&mut crate::graph::TaskBuild<'_>, &str, Box<dyn crate::ops::Processor<K2, Change<A>>>) -> P
+            + Send
+            + Sync
+            + 'static,
     {
         let builder = self.stream.builder().clone();
         let (store, name) = {

@@ -13,4 +13,4 @@ pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::KStream;
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};
 pub use split::{BranchedKStream, Branches};
-pub use windowed::TimeWindowedKStream;
+pub use windowed::{SessionWindowedKStream, TimeWindowedKStream};

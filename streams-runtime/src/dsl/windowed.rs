@@ -1,23 +1,41 @@
 //! `TimeWindowedKStream`: a grouped stream cut into time windows, for windowed
 //! aggregations (Kafka's `windowedBy(TimeWindows...)`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::{KGroupedStream, KTable, NeverDeletes};
+use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
 use crate::ops::aggregate::Aggregator;
+use crate::ops::session_aggregate::{Merger, SessionAggregateProc};
+use crate::ops::sliding_aggregate::SlidingAggregateProc;
 use crate::ops::window_aggregate::WindowAggregateProc;
-use crate::ops::Stage;
+use crate::ops::{Processor, Stage};
 use crate::state::StoreKey;
-use crate::windows::{TimeWindows, Windowed};
+use crate::windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Windowed};
 
-/// A windowed grouped stream.
+/// Time or sliding windows: both give keys `Windowed<K>` of fixed-size windows.
+#[derive(Clone, Copy)]
+pub(crate) enum FixedWindows {
+    Time(TimeWindows),
+    Sliding(SlidingWindows),
+}
+
+impl FixedWindows {
+    fn size_ms(&self) -> i64 {
+        match self {
+            FixedWindows::Time(w) => w.size_ms(),
+            FixedWindows::Sliding(w) => w.difference_ms(),
+        }
+    }
+}
+
+/// A grouped stream cut into time or sliding windows (Kafka's `TimeWindowedKStream`).
 pub struct TimeWindowedKStream<K, V, S> {
     grouped: KGroupedStream<K, V, S>,
-    windows: TimeWindows,
-    emit_on_close: Arc<AtomicBool>,
+    windows: FixedWindows,
+    emit_on_close: bool,
 }
 
 impl<K, V, S> TimeWindowedKStream<K, V, S>
@@ -28,8 +46,8 @@ where
     S::KIn: Data,
     S::VIn: Data,
 {
-    pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: TimeWindows) -> Self {
-        TimeWindowedKStream { grouped, windows, emit_on_close: Arc::new(AtomicBool::new(false)) }
+    pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: FixedWindows) -> Self {
+        TimeWindowedKStream { grouped, windows, emit_on_close: false }
     }
 
     /// Names the window store.
@@ -41,8 +59,15 @@ where
     /// Emits each window's result once, when it closes (stream time reaches its end plus
     /// grace), instead of on every update: Kafka's `suppress(untilWindowCloses)` and
     /// `EmitStrategy.onWindowClose()`.
-    pub fn emit_on_close(self) -> Self {
-        self.emit_on_close.store(true, Ordering::Relaxed);
+    ///
+    /// # Panics
+    /// On sliding windows, which emit on every update only.
+    pub fn emit_on_close(mut self) -> Self {
+        assert!(
+            matches!(self.windows, FixedWindows::Time(_)),
+            "`emit_on_close` is for time windows (`window(...)`)"
+        );
+        self.emit_on_close = true;
         self
     }
 
@@ -53,21 +78,35 @@ where
         aggregator: Aggregator<K, V, A>,
     ) -> KTable<Windowed<K>, A, NeverDeletes> {
         let windows = self.windows;
-        let emit_on_close = self.emit_on_close.load(Ordering::Relaxed);
+        let emit_on_close = self.emit_on_close;
+        let size = windows.size_ms();
         let stream = self.grouped.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
-            WindowAggregateProc {
-                windows,
-                store: tb.window_store::<K::Codec, A::Codec>(store, windows.size_ms()),
-                aggregator: aggregator.clone(),
-                emit_on_close,
-                observed: i64::MIN,
-                emitted_before: i64::MIN,
-                dropped: tb.dropped.clone(),
-                next,
-            }
+            let store = tb.window_store::<K::Codec, A::Codec>(store, size);
+            let processor: Box<dyn Processor<K, V>> = match windows {
+                FixedWindows::Time(windows) => Box::new(WindowAggregateProc {
+                    windows,
+                    store,
+                    aggregator: aggregator.clone(),
+                    emit_on_close,
+                    observed: i64::MIN,
+                    emitted_before: i64::MIN,
+                    dropped: tb.dropped.clone(),
+                    next,
+                }),
+                FixedWindows::Sliding(windows) => Box::new(SlidingAggregateProc {
+                    windows,
+                    store,
+                    aggregator: aggregator.clone(),
+                    observed: i64::MIN,
+                    dropped: tb.dropped.clone(),
+                    buffer: Default::default(),
+                    next,
+                }),
+            };
+            processor
         });
         let node = stream.last();
-        stream.builder().graph.borrow_mut().window_sizes.push((node, windows.size_ms()));
+        stream.builder().graph.borrow_mut().window_sizes.push((node, size));
         KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
     }
 
@@ -101,5 +140,84 @@ where
     {
         let aggregator: Aggregator<K, V, A> = Arc::new(move |k, v, agg| add(k, v, agg.unwrap_or_else(&init)));
         self.aggregate_with("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-", aggregator)
+    }
+}
+
+/// A grouped stream cut into sessions (Kafka's `SessionWindowedKStream`). Merging sessions
+/// deletes the merged-away ones downstream, so the result is a table that can delete.
+pub struct SessionWindowedKStream<K, V, S> {
+    grouped: KGroupedStream<K, V, S>,
+    windows: SessionWindows,
+}
+
+impl<K, V, S> SessionWindowedKStream<K, V, S>
+where
+    K: DefaultCodec + StoreKey,
+    V: DefaultCodec,
+    S: Stage<KOut = K, VOut = V>,
+    S::KIn: Data,
+    S::VIn: Data,
+{
+    pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: SessionWindows) -> Self {
+        SessionWindowedKStream { grouped, windows }
+    }
+
+    /// Names the session store.
+    pub fn named(mut self, store: impl Into<String>) -> Self {
+        self.grouped = self.grouped.named(store);
+        self
+    }
+
+    /// Folds each session's records: `init()`, `add(&key, value, aggregate)`, and
+    /// `merge(&key, left, right)` when a record bridges two sessions.
+    pub fn aggregate<A, I, F, M>(
+        self,
+        init: I,
+        add: F,
+        merge: M,
+    ) -> KTable<Windowed<K, SessionWindow>, A, MayDelete>
+    where
+        A: DefaultCodec,
+        I: Fn() -> A + Send + Sync + 'static,
+        F: Fn(&K, V, A) -> A + Send + Sync + 'static,
+        M: Fn(&K, A, A) -> A + Send + Sync + 'static,
+    {
+        let windows = self.windows;
+        let (init, add, merge): (
+            Arc<dyn Fn() -> A + Send + Sync>,
+            Arc<dyn Fn(&K, V, A) -> A + Send + Sync>,
+            Merger<K, A>,
+        ) = (Arc::new(init), Arc::new(add), Arc::new(merge));
+        let stream = self.grouped.aggregate_node(
+            "KSTREAM-AGGREGATE-STATE-STORE-",
+            "KSTREAM-AGGREGATE-",
+            move |tb, store, next| SessionAggregateProc {
+                windows,
+                store: tb.session_store::<K::Codec, A::Codec>(store),
+                init: init.clone(),
+                add: add.clone(),
+                merge: merge.clone(),
+                observed: i64::MIN,
+                dropped: tb.dropped.clone(),
+                next,
+            },
+        );
+        KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
+    }
+
+    /// The number of records per session.
+    pub fn count(self) -> KTable<Windowed<K, SessionWindow>, i64, MayDelete> {
+        self.aggregate(|| 0, |_, _, n| n + 1, |_, a, b| a + b)
+    }
+
+    /// Combines each session's values with `f(aggregate, value)` (also to merge sessions).
+    pub fn reduce<F>(self, f: F) -> KTable<Windowed<K, SessionWindow>, V, MayDelete>
+    where
+        V: Default,
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let g = f.clone();
+        self.aggregate(V::default, move |_, v, a| f(a, v), move |_, a, b| g(a, b))
     }
 }

@@ -15,6 +15,7 @@ use crate::ops::cache::{Emitter, Flush, SharedEmitter};
 use crate::ops::merge::MergeInput;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Discard, FanOut, Processor};
+use crate::state::session::SessionStore;
 use crate::state::window::WindowStore;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
 
@@ -107,7 +108,9 @@ impl TopicFormat {
     pub(crate) fn key_json(&self, bytes: Option<&[u8]>) -> serde_json::Value {
         let mut json = (self.key_to_json)(bytes);
         if let (Some(size), Some(obj)) = (self.window_size, json.as_object_mut()) {
-            if let (Some(start), Some(serde_json::Value::Null)) = (obj.get("start").and_then(|s| s.as_i64()), obj.get("end")) {
+            if let (Some(start), Some(serde_json::Value::Null)) =
+                (obj.get("start").and_then(|s| s.as_i64()), obj.get("end"))
+            {
                 obj.insert("end".into(), serde_json::Value::from(start.saturating_add(size)));
             }
         }
@@ -336,8 +339,22 @@ impl<'g> TaskBuild<'g> {
         }
     }
 
+    /// The task's session store `name`.
+    pub(crate) fn session_store<KC, VC>(&mut self, name: &str) -> Arc<SessionStore<KC::Value, VC::Value>>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        self.stores.get_or_create(name, || SessionStore::new::<KC, VC>(name))
+    }
+
     /// The task's window store `name` of windows `size_ms` long.
-    pub(crate) fn window_store<KC, VC>(&mut self, name: &str, size_ms: i64) -> Arc<WindowStore<KC::Value, VC::Value>>
+    pub(crate) fn window_store<KC, VC>(
+        &mut self,
+        name: &str,
+        size_ms: i64,
+    ) -> Arc<WindowStore<KC::Value, VC::Value>>
     where
         KC: Codec,
         VC: Codec,

@@ -56,7 +56,10 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
             if !self.emit_on_close {
                 let windowed = Windowed { key: key.clone(), window };
                 let change = Change { new: Some(new), old: None };
-                self.next.process(ctx, Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() });
+                self.next.process(
+                    ctx,
+                    Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() },
+                );
             }
         }
         if self.emit_on_close {
@@ -64,7 +67,10 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
             let closed_before = close.saturating_sub(self.windows.size_ms()).saturating_add(1);
             for (windowed, value, ts) in self.store.windows_between(self.emitted_before, closed_before) {
                 let change = Change { new: Some(value), old: None };
-                self.next.process(ctx, Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() });
+                self.next.process(
+                    ctx,
+                    Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() },
+                );
             }
             self.emitted_before = self.emitted_before.max(closed_before);
         }

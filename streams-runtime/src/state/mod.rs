@@ -1,6 +1,7 @@
 //! State stores: typed key-value stores owned by tasks, recording their changes for the
 //! changelog topic `<application.id>-<store>-changelog`.
 
+pub mod session;
 pub mod window;
 
 use std::any::Any;

@@ -61,7 +61,10 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         if !inner.dirty.contains(&(key.clone(), start)) {
             inner.dirty.insert((key.clone(), start));
         }
-        let slot = inner.slots.entry(start).or_insert_with(|| Slot { order: Vec::new(), values: Default::default() });
+        let slot = inner
+            .slots
+            .entry(start)
+            .or_insert_with(|| Slot { order: Vec::new(), values: Default::default() });
         if !slot.values.contains_key(&key) {
             slot.order.push(key.clone());
         }

@@ -310,10 +310,30 @@ impl TestDriver {
 
     /// A window store by name, merged over every task that has it: each key with its
     /// window and value.
-    pub fn window_store<K: StoreKey, V: Data>(&self, name: &str) -> Option<Vec<(crate::windows::Windowed<K>, V)>> {
+    pub fn window_store<K: StoreKey, V: Data>(
+        &self,
+        name: &str,
+    ) -> Option<Vec<(crate::windows::Windowed<K>, V)>> {
         let state = self.state.borrow();
-        let stores: Vec<_> =
-            state.tasks.values().filter_map(|t| t.stores().find::<crate::state::window::WindowStore<K, V>>(name)).collect();
+        let stores: Vec<_> = state
+            .tasks
+            .values()
+            .filter_map(|t| t.stores().find::<crate::state::window::WindowStore<K, V>>(name))
+            .collect();
+        (!stores.is_empty()).then(|| stores.iter().flat_map(|s| s.all()).collect())
+    }
+
+    /// A session store by name, merged over every task that has it.
+    pub fn session_store<K: StoreKey, V: Data>(
+        &self,
+        name: &str,
+    ) -> Option<Vec<(crate::windows::Windowed<K, crate::windows::SessionWindow>, V)>> {
+        let state = self.state.borrow();
+        let stores: Vec<_> = state
+            .tasks
+            .values()
+            .filter_map(|t| t.stores().find::<crate::state::session::SessionStore<K, V>>(name))
+            .collect();
         (!stores.is_empty()).then(|| stores.iter().flat_map(|s| s.all()).collect())
     }
 

@@ -1,0 +1,130 @@
+//! Session stores: per key, its sessions `[start, end]` and their aggregates. The changelog
+//! key is Kafka's session layout `key ++ i64 BE end ++ i64 BE start`; a merged-away session
+//! is deleted with a tombstone.
+
+use std::sync::{Mutex, MutexGuard};
+
+use super::{ChangelogBatch, StateStore, StoreKey};
+use crate::codec::Codec;
+use crate::graph::Data;
+use crate::windows::{SessionWindow, Windowed};
+
+type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
+
+struct Inner<K, V> {
+    /// Per key, sessions sorted by start: (window, aggregate, timestamp).
+    sessions: hashbrown::HashMap<K, Vec<(SessionWindow, V, i64)>, FxBuild>,
+    /// Changes since the last changelog write: `None` deletes.
+    dirty: Vec<(K, SessionWindow, Option<(V, i64)>)>,
+}
+
+/// An in-memory session store.
+pub struct SessionStore<K, V> {
+    name: String,
+    inner: Mutex<Inner<K, V>>,
+    encode_key: fn(&K) -> Option<Vec<u8>>,
+    encode_value: fn(&V) -> Option<Vec<u8>>,
+    decode_key: fn(Option<&[u8]>) -> Option<K>,
+    decode_value: fn(Option<&[u8]>) -> Option<V>,
+}
+
+impl<K: StoreKey, V: Data> SessionStore<K, V> {
+    pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str) -> Self {
+        SessionStore {
+            name: name.to_string(),
+            inner: Mutex::new(Inner { sessions: Default::default(), dirty: Vec::new() }),
+            encode_key: KC::encode,
+            encode_value: VC::encode,
+            decode_key: |b| KC::decode(b).ok(),
+            decode_value: |b| VC::decode(b).ok(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Removes and returns the sessions of `key` that overlap `[from, to]`.
+    pub(crate) fn take_overlapping(&self, key: &K, from: i64, to: i64) -> Vec<(SessionWindow, V, i64)> {
+        let mut inner = self.lock();
+        let Some(list) = inner.sessions.get_mut(key) else { return Vec::new() };
+        let (taken, kept): (Vec<_>, Vec<_>) =
+            list.drain(..).partition(|(w, _, _)| w.end >= from && w.start <= to);
+        *list = kept;
+        for (w, _, _) in &taken {
+            inner.dirty.push((key.clone(), *w, None));
+        }
+        taken
+    }
+
+    pub(crate) fn put(&self, key: K, window: SessionWindow, value: V, timestamp: i64) {
+        let mut inner = self.lock();
+        inner.dirty.push((key.clone(), window, Some((value.clone(), timestamp))));
+        let list = inner.sessions.entry(key).or_default();
+        let at = list.partition_point(|(w, _, _)| w.start < window.start);
+        list.insert(at, (window, value, timestamp));
+    }
+
+    /// Drops sessions that ended before `end`.
+    pub(crate) fn expire_before(&self, end: i64) {
+        let mut inner = self.lock();
+        for list in inner.sessions.values_mut() {
+            list.retain(|(w, _, _)| w.end >= end);
+        }
+        inner.sessions.retain(|_, list| !list.is_empty());
+    }
+
+    /// Every session with its key and aggregate.
+    pub fn all(&self) -> Vec<(Windowed<K, SessionWindow>, V)> {
+        let inner = self.lock();
+        let mut out: Vec<_> = inner
+            .sessions
+            .iter()
+            .flat_map(|(k, list)| {
+                list.iter().map(move |(w, v, _)| (Windowed { key: k.clone(), window: *w }, v.clone()))
+            })
+            .collect();
+        out.sort_by_key(|(w, _)| w.window);
+        out
+    }
+}
+
+impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn take_changelog(&self) -> ChangelogBatch {
+        let dirty = std::mem::take(&mut self.lock().dirty);
+        dirty
+            .into_iter()
+            .map(|(k, w, v)| {
+                let mut key = (self.encode_key)(&k).unwrap_or_default();
+                key.extend_from_slice(&w.end.to_be_bytes());
+                key.extend_from_slice(&w.start.to_be_bytes());
+                match v {
+                    Some((v, ts)) => (Some(key), (self.encode_value)(&v), ts),
+                    None => (Some(key), None, w.end),
+                }
+            })
+            .collect()
+    }
+
+    fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) {
+        let Some(bytes) = key.filter(|k| k.len() >= 16) else { return };
+        let (k, rest) = bytes.split_at(bytes.len() - 16);
+        let end = i64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
+        let start = i64::from_be_bytes(rest[8..].try_into().expect("8 bytes"));
+        let Some(k) = (self.decode_key)(Some(k)) else { return };
+        let window = SessionWindow { start, end };
+        let mut inner = self.lock();
+        if let Some(list) = inner.sessions.get_mut(&k) {
+            list.retain(|(w, _, _)| *w != window);
+        }
+        if let Some(v) = (self.decode_value)(value) {
+            let list = inner.sessions.entry(k).or_default();
+            let at = list.partition_point(|(w, _, _)| w.start < window.start);
+            list.insert(at, (window, v, timestamp));
+        }
+    }
+}
