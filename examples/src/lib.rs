@@ -1,4 +1,5 @@
 //! The seed's programs as topologies, shared by the example binaries (`cargo run --example
 //! NAME`) and the tests.
 
+pub mod stockstats;
 pub mod wordcount;

@@ -205,8 +205,22 @@ fn check_options(cx: &mut Ctxt, stage: &str, allowed: &[(&str, ArgKind)], option
 }
 
 fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
-    if let Arg::Duration(d) = arg {
-        cx.error(d.span, format!("expected {}, found a duration", kind.describe()));
+    use syn::{Expr, ExprLit, Lit};
+    match (kind, arg) {
+        (ArgKind::Duration, Arg::Duration(_)) => {}
+        (ArgKind::Duration, Arg::Expr(Expr::Lit(ExprLit { lit: Lit::Int(i), .. }))) => cx.error(
+            i.span(),
+            format!(
+                "duration without a unit; write `{0}ms` or `{0}s` (expected `ms`, `s`, `m` or `h`)",
+                i.base10_digits()
+            ),
+        ),
+        (ArgKind::Duration, Arg::Expr(Expr::Lit(ExprLit { lit, .. }))) => {
+            cx.error(lit.span(), "expected a duration such as `1s` or `250ms`");
+        }
+        (ArgKind::Duration, Arg::Expr(_)) => {} // an expression of type `Duration`
+        (_, Arg::Duration(d)) => cx.error(d.span, format!("expected {}, found a duration", kind.describe())),
+        _ => {}
     }
 }
 
@@ -234,7 +248,8 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
     }
     let args = spec.args_after(shape);
     let given = stage.args.len();
-    if spec.name != "split" && given != args.len() {
+    let fits = given <= args.len() && given + spec.optional_args() >= args.len();
+    if spec.name != "split" && !fits {
         let expected = if args.is_empty() {
             "no arguments".to_string()
         } else {

@@ -142,12 +142,39 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
             _ => arg(a),
         })
         .collect();
+    if let Some(windows) = window_spec(stage) {
+        let method = Ident::new(spec.method, span);
+        return quote_spanned!(span=> #named.#method(#windows));
+    }
     let method = match (&stage.generics, spec.name) {
         (Some(_), "to") => Ident::new("to_with", span),
         _ => Ident::new(spec.method, span),
     };
     let generics = &stage.generics;
     quote_spanned!(span=> #named.#method #generics (#(#args),*))
+}
+
+/// The window definition of `window(size[, advance], grace = ...)`, `sliding(difference,
+/// grace = ...)` or `session(gap, grace = ...)`.
+fn window_spec(stage: &Stage) -> Option<TokenStream> {
+    let span = stage.name.span();
+    let args: Vec<TokenStream> = stage.args.iter().map(arg).collect();
+    let grace = stage.options.iter().find(|o| o.name == "grace").map(|o| {
+        let g = arg(&o.value);
+        quote_spanned!(o.name.span()=> .grace(#g))
+    });
+    let first = args.first()?;
+    Some(match stage.name.to_string().as_str() {
+        "window" => {
+            let advance = args.get(1).map(|a| quote_spanned!(span=> .advance_by(#a)));
+            quote_spanned!(span=> ::streams_runtime::TimeWindows::of(#first) #advance #grace)
+        }
+        "sliding" => quote_spanned!(span=> ::streams_runtime::SlidingWindows::with_difference(#first) #grace),
+        "session" => {
+            quote_spanned!(span=> ::streams_runtime::SessionWindows::with_inactivity_gap(#first) #grace)
+        }
+        _ => return None,
+    })
 }
 
 fn split(index: usize, chain: TokenStream, stage: &Stage) -> TokenStream {

@@ -13,6 +13,12 @@ pub(crate) enum Shape {
     Table,
     /// A `KGroupedTable` (after `group_by` on a table).
     GroupedTable,
+    /// A grouped stream cut into time windows.
+    Windowed,
+    /// A grouped stream cut into sliding windows.
+    SlidingWindowed,
+    /// A grouped stream cut into sessions.
+    SessionWindowed,
     /// Nothing: the pipeline ended (`to`, `foreach`, `split`).
     Ended,
 }
@@ -25,6 +31,9 @@ impl Shape {
             Shape::Grouped => "a grouped stream",
             Shape::Table => "a table",
             Shape::GroupedTable => "a grouped table",
+            Shape::Windowed => "a windowed stream",
+            Shape::SlidingWindowed => "a stream in sliding windows",
+            Shape::SessionWindowed => "a stream in sessions",
             Shape::Ended => "nothing (the pipeline has ended)",
         }
     }
@@ -35,6 +44,7 @@ impl Shape {
             Shape::Table => "table",
             Shape::Grouped => "grouped stream",
             Shape::GroupedTable => "grouped table",
+            Shape::Windowed | Shape::SlidingWindowed | Shape::SessionWindowed => "windowed stream",
             _ => "stream",
         }
     }
@@ -49,6 +59,8 @@ pub(crate) enum ArgKind {
     Topic,
     /// The name of a stream bound in this topology.
     Stream,
+    /// A duration literal (`5s`) or an expression of type `Duration`.
+    Duration,
 }
 
 impl ArgKind {
@@ -57,6 +69,7 @@ impl ArgKind {
             ArgKind::Fn(sig) => sig.to_string(),
             ArgKind::Topic => "a topic name".into(),
             ArgKind::Stream => "the name of a stream".into(),
+            ArgKind::Duration => "a duration such as `5s`".into(),
         }
     }
 }
@@ -81,8 +94,11 @@ pub(crate) struct StageSpec {
     pub(crate) method: &'static str,
 }
 
-use ArgKind::{Fn, Stream, Topic};
-use Shape::{Ended, Grouped, GroupedTable, Stream as S, Table};
+use ArgKind::{Duration, Fn, Stream, Topic};
+use Shape::{Ended, Grouped, GroupedTable, SessionWindowed, SlidingWindowed, Stream as S, Table, Windowed};
+
+const GRACE: &[(&str, ArgKind)] = &[("grace", Duration)];
+const AGGREGATED: &[Shape] = &[Grouped, GroupedTable, Windowed, SlidingWindowed, SessionWindowed];
 
 const PREDICATE: ArgKind = Fn("a predicate `|key, value| -> bool`");
 const ADDER: ArgKind = Fn("an adder `|key, value, aggregate| -> aggregate`");
@@ -118,7 +134,11 @@ pub(crate) const STAGES: &[StageSpec] = &[
         args_for: &[(Table, &[Fn("a function `|key, value| -> (new_key, new_value)`")])],
         ..stage("group_by", &[S, Table], Grouped, &[Fn("a function `|key, value| -> new_key`")], "group_by")
     },
-    stage("count", &[Grouped, GroupedTable], Table, &[], "count"),
+    StageSpec { options: GRACE, ..stage("window", &[Grouped], Windowed, &[Duration, Duration], "window") },
+    StageSpec { options: GRACE, ..stage("sliding", &[Grouped], SlidingWindowed, &[Duration], "sliding") },
+    StageSpec { options: GRACE, ..stage("session", &[Grouped], SessionWindowed, &[Duration], "session") },
+    stage("emit_on_close", &[Windowed], Windowed, &[], "emit_on_close"),
+    stage("count", AGGREGATED, Table, &[], "count"),
     StageSpec {
         args_for: &[(
             GroupedTable,
@@ -127,23 +147,21 @@ pub(crate) const STAGES: &[StageSpec] = &[
                 Fn("a subtractor `|aggregate, old_value| -> aggregate`"),
             ],
         )],
-        ..stage(
-            "reduce",
-            &[Grouped, GroupedTable],
-            Table,
-            &[Fn("a function `|aggregate, value| -> aggregate`")],
-            "reduce",
-        )
+        ..stage("reduce", AGGREGATED, Table, &[Fn("a function `|aggregate, value| -> aggregate`")], "reduce")
     },
     StageSpec {
-        args_for: &[(GroupedTable, &[Fn("an initializer `|| -> aggregate`"), ADDER, SUBTRACTOR])],
-        ..stage(
-            "aggregate",
-            &[Grouped, GroupedTable],
-            Table,
-            &[Fn("an initializer `|| -> aggregate`"), ADDER],
-            "aggregate",
-        )
+        args_for: &[
+            (GroupedTable, &[Fn("an initializer `|| -> aggregate`"), ADDER, SUBTRACTOR]),
+            (
+                SessionWindowed,
+                &[
+                    Fn("an initializer `|| -> aggregate`"),
+                    ADDER,
+                    Fn("a merger `|key, left, right| -> aggregate`"),
+                ],
+            ),
+        ],
+        ..stage("aggregate", AGGREGATED, Table, &[Fn("an initializer `|| -> aggregate`"), ADDER], "aggregate")
     },
     stage("to_stream", &[Table], S, &[], "to_stream"),
     stage("to_table", &[S], Table, &[], "to_table"),
@@ -155,6 +173,11 @@ impl StageSpec {
         shape
             .and_then(|sh| self.args_for.iter().find(|(s, _)| *s == sh).map(|(_, a)| *a))
             .unwrap_or(self.args)
+    }
+
+    /// How many of the arguments may be left out (a tumbling `window` has no advance).
+    pub(crate) fn optional_args(&self) -> usize {
+        usize::from(self.name == "window")
     }
 
     /// The shape this stage gives after `shape` (filters keep tables tables, and so on).
@@ -176,10 +199,20 @@ pub(crate) fn lookup(name: &str) -> Option<&'static StageSpec> {
 pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
     let name = spec.name;
     match (spec.inputs, shape) {
-        ([Grouped, GroupedTable], Shape::Stream) => format!(
+        ([Grouped], Shape::Stream) if spec.output != Shape::Grouped => format!(
+            "`{name}` cuts a grouped stream into windows; add `|> group_by_key` (or `|> group_by(|key, value| ...)`) before it"
+        ),
+        ([Grouped], Shape::Windowed | Shape::SlidingWindowed | Shape::SessionWindowed) => {
+            format!("the stream is already windowed; remove this `{name}`")
+        }
+        ([Windowed], Shape::SlidingWindowed | Shape::SessionWindowed) => {
+            format!("`{name}` is for time windows (`window(...)`); sliding windows and sessions emit every update")
+        }
+        ([Windowed], _) => format!("`{name}` follows a `window(...)` stage"),
+        (inputs, Shape::Stream) if inputs.contains(&Grouped) && inputs.contains(&GroupedTable) => format!(
             "`{name}` aggregates a grouped stream; add `|> group_by_key` (or `|> group_by(|key, value| ...)`) before it"
         ),
-        ([Grouped, GroupedTable], Shape::Table) => format!(
+        (inputs, Shape::Table) if inputs.contains(&Grouped) && inputs.contains(&GroupedTable) => format!(
             "`{name}` aggregates groups, but this is a table; regroup it first with `|> group_by(|key, value| (new_key, new_value))`"
         ),
         (_, Shape::Grouped | Shape::GroupedTable) if spec.output == Shape::Grouped => {

@@ -46,13 +46,13 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
                 );
                 continue;
             }
-            let (old, old_ts) = match self.store.get(&key, window.start) {
-                Some((a, ts)) => (Some(a), ts),
-                None => (None, i64::MIN),
-            };
-            let new = (self.aggregator)(&key, value.clone(), old);
-            let ts = timestamp.max(old_ts);
-            self.store.put(key.clone(), window.start, new.clone(), ts);
+            let (new, ts) = self.store.update(&key, window.start, |old| {
+                let (old, old_ts) = match old {
+                    Some((a, ts)) => (Some(a), ts),
+                    None => (None, i64::MIN),
+                };
+                ((self.aggregator)(&key, value.clone(), old), timestamp.max(old_ts))
+            });
             if !self.emit_on_close {
                 let windowed = Windowed { key: key.clone(), window };
                 let change = Change { new: Some(new), old: None };

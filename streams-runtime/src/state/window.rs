@@ -12,15 +12,28 @@ use crate::windows::{Window, Windowed};
 
 type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 
-/// One window start: keys in the order they first arrived, and their values.
+/// One window start: keys in the order they first arrived, their values, and the keys
+/// changed since the changelog was last written (they expire with the window).
 struct Slot<K, V> {
     order: Vec<K>,
     values: hashbrown::HashMap<K, (V, i64), FxBuild>,
+    dirty: hashbrown::HashSet<K, FxBuild>,
+}
+
+impl<K: StoreKey, V> Slot<K, V> {
+    fn new() -> Self {
+        Slot { order: Vec::new(), values: Default::default(), dirty: Default::default() }
+    }
+
+    fn mark(&mut self, key: &K) {
+        if !self.dirty.contains(key) {
+            self.dirty.insert(key.clone());
+        }
+    }
 }
 
 struct Inner<K, V> {
     slots: BTreeMap<i64, Slot<K, V>>,
-    dirty: hashbrown::HashSet<(K, i64), FxBuild>,
 }
 
 /// An in-memory window store.
@@ -39,7 +52,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         WindowStore {
             name: name.to_string(),
             size,
-            inner: Mutex::new(Inner { slots: BTreeMap::new(), dirty: hashbrown::HashSet::default() }),
+            inner: Mutex::new(Inner { slots: BTreeMap::new() }),
             encode_key: KC::encode,
             encode_value: VC::encode,
             decode_key: |b| KC::decode(b).ok(),
@@ -58,24 +71,54 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
 
     pub(crate) fn put(&self, key: K, start: i64, value: V, timestamp: i64) {
         let mut inner = self.lock();
-        if !inner.dirty.contains(&(key.clone(), start)) {
-            inner.dirty.insert((key.clone(), start));
-        }
-        let slot = inner
-            .slots
-            .entry(start)
-            .or_insert_with(|| Slot { order: Vec::new(), values: Default::default() });
+        let slot = inner.slots.entry(start).or_insert_with(Slot::new);
+        slot.mark(&key);
         if !slot.values.contains_key(&key) {
             slot.order.push(key.clone());
         }
         slot.values.insert(key, (value, timestamp));
     }
 
+    /// Replaces the value of `key` in window `start` with `f(old)` in one lookup; returns a
+    /// copy of the new value and timestamp.
+    pub(crate) fn update(
+        &self,
+        key: &K,
+        start: i64,
+        f: impl FnOnce(Option<(V, i64)>) -> (V, i64),
+    ) -> (V, i64) {
+        let mut inner = self.lock();
+        let slot = inner.slots.entry(start).or_insert_with(Slot::new);
+        slot.mark(key);
+        let mut f = Some(f);
+        let mut result = None;
+        if let hashbrown::hash_map::EntryRef::Occupied(entry) = slot.values.entry_ref(key) {
+            entry.replace_entry_with(|_, old| {
+                let new = (f.take().expect("called once"))(Some(old));
+                result = Some(new.clone());
+                Some(new)
+            });
+        }
+        match result {
+            Some(r) => r,
+            None => {
+                let new = (f.take().expect("not called yet"))(None);
+                slot.order.push(key.clone());
+                slot.values.insert(key.clone(), new.clone());
+                new
+            }
+        }
+    }
+
     /// Drops windows starting before `start`.
     pub(crate) fn expire_before(&self, start: i64) {
         let mut inner = self.lock();
-        let kept = inner.slots.split_off(&start);
-        inner.slots = kept;
+        while let Some(entry) = inner.slots.first_entry() {
+            if *entry.key() >= start {
+                break;
+            }
+            entry.remove();
+        }
     }
 
     /// Every window with its key and value, by window start then arrival.
@@ -109,17 +152,17 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
 
     fn take_changelog(&self) -> ChangelogBatch {
         let mut inner = self.lock();
-        let dirty = std::mem::take(&mut inner.dirty);
-        dirty
-            .into_iter()
-            .filter_map(|(k, start)| {
-                let (v, ts) = inner.slots.get(&start)?.values.get(&k)?;
+        let mut batch = Vec::new();
+        for (&start, slot) in inner.slots.iter_mut() {
+            for k in std::mem::take(&mut slot.dirty) {
+                let Some((v, ts)) = slot.values.get(&k) else { continue };
                 let mut key = (self.encode_key)(&k).unwrap_or_default();
                 key.extend_from_slice(&start.to_be_bytes());
                 key.extend_from_slice(&0i32.to_be_bytes());
-                Some((Some(key), (self.encode_value)(v), *ts))
-            })
-            .collect()
+                batch.push((Some(key), (self.encode_value)(v), *ts));
+            }
+        }
+        batch
     }
 
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) {
@@ -128,8 +171,10 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         let start = i64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
         match ((self.decode_key)(Some(k)), (self.decode_value)(value)) {
             (Some(k), Some(v)) => {
-                self.put(k, start, v, timestamp);
-                self.lock().dirty.clear();
+                self.put(k.clone(), start, v, timestamp);
+                if let Some(slot) = self.lock().slots.get_mut(&start) {
+                    slot.dirty.remove(&k);
+                }
             }
             _ => tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded"),
         }
