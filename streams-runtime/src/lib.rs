@@ -28,6 +28,7 @@ pub use config::{OnDecodeError, StreamsConfig};
 pub use dsl::{BranchedKStream, Branches, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
 pub use graph::TopologyDescription;
+pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
 pub use runner::{KafkaStreams, RunMode};
 #[doc(inline)]
@@ -40,6 +41,7 @@ pub mod prelude {
     pub use crate::codec::{Bytes, Codec, DefaultCodec, Json, SessionWindowed, TimeWindowed, TimeWindowedOf};
     pub use crate::config::OnDecodeError;
     pub use crate::dsl::{KStream, StreamsBuilder, Topology};
+    pub use crate::ops::stream_stream_join::JoinWindows;
     pub use crate::record::{Headers, Record};
     pub use crate::testing::TestDriver;
     pub use crate::windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Window, Windowed};

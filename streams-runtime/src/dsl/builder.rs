@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::ktable::GetterFactory;
 use super::{KStream, KTable, MayDelete};
 use crate::codec::Codec;
 use crate::graph::{
@@ -91,7 +92,12 @@ impl StreamsBuilder {
             next,
         });
         let node = table.last_node();
-        KTable::new(table, materialized, Some((node, store)))
+        let store_name = store.clone();
+        let getter: GetterFactory<KC::Value, VC::Value> = Arc::new(move |tb| {
+            let store = tb.key_value_store::<KC, VC>(&store_name);
+            Box::new(move |k| store.value(k))
+        });
+        KTable::new(table, materialized, Some((node, store))).with_getter(getter)
     }
 
     fn check_pattern(pattern: &str) {

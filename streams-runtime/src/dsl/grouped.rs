@@ -3,6 +3,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use super::ktable::GetterFactory;
 use super::windowed::FixedWindows;
 use super::{KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
 use crate::codec::DefaultCodec;
@@ -102,7 +103,7 @@ where
                 emitter: tb.emitter(store, next),
             }
         });
-        KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
+        aggregated_table(stream)
     }
 
     /// The number of records per key.
@@ -138,6 +139,26 @@ where
         let aggregator: Aggregator<K, V, A> = Arc::new(move |k, v, agg| add(k, v, agg.unwrap_or_else(&init)));
         self.aggregate_with("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-", aggregator)
     }
+}
+
+/// The table of a key-value aggregation: readable by key through its store.
+fn aggregated_table<K: DefaultCodec + StoreKey, A: DefaultCodec>(
+    stream: KStream<K, Change<A>>,
+) -> KTable<K, A, NeverDeletes> {
+    let node = stream.last();
+    let store = {
+        let g = stream.builder().graph.borrow();
+        match &g.nodes[node].kind {
+            crate::graph::NodeKind::Processor { stores } => stores[0].clone(),
+            _ => unreachable!("an aggregation node is a processor"),
+        }
+    };
+    let getter_store = store.clone();
+    let getter: GetterFactory<K, A> = Arc::new(move |tb| {
+        let store = tb.key_value_store::<K::Codec, A::Codec>(&getter_store);
+        Box::new(move |k| store.value(k))
+    });
+    KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter)
 }
 
 /// A table regrouped by a new key (Kafka's `KGroupedTable`).
@@ -183,7 +204,7 @@ where
                 emitter: tb.emitter(store, next),
             }
         });
-        KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
+        aggregated_table(stream)
     }
 
     /// The number of rows per group.

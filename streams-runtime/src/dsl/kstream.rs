@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{BranchedKStream, KGroupedStream, KTable, NeverDeletes, StreamsBuilder};
+use super::{BranchedKStream, KGroupedStream, KTable, NeverDeletes, StreamsBuilder, Tombstones};
 use crate::codec::{Codec, CodecFor, DefaultCodec};
 use crate::graph::{ChildFactory, Data, NodeKind, OutletId, SinkTopic, SourceSpec, SourceTopics, TaskBuild};
 use crate::ops::filter::Filter;
@@ -21,6 +21,10 @@ use crate::ops::repartition::RepartitionSinkProc;
 use crate::ops::select_key::SelectKey;
 use crate::ops::sink::{SinkProc, SinkTarget};
 use crate::ops::source::SourceProc;
+use crate::ops::stream_stream_join::{
+    JoinSideProc, JoinState, JoinWindows, Joiner, LeftInput, RightInput, Side,
+};
+use crate::ops::stream_table_join::StreamTableJoinProc;
 use crate::ops::table_source::{TableSourceProc, UpsertProc};
 use crate::ops::{Nop, Processor, Stage, Then};
 use crate::state::StoreKey;
@@ -248,11 +252,16 @@ where
             })
         });
         let node = table.last_node();
-        KTable::new(table, materialized, Some((node, store)))
+        let store_name = store.clone();
+        let getter: crate::dsl::ktable::GetterFactory<K, V> = Arc::new(move |tb| {
+            let store = tb.key_value_store::<K::Codec, V::Codec>(&store_name);
+            Box::new(move |k| store.value(k))
+        });
+        KTable::new(table, materialized, Some((node, store))).with_getter(getter)
     }
 
     /// Ends the chain in front of the processor `end` builds for each task.
-    fn end_with<P, E>(self, end: E)
+    pub(crate) fn end_with<P, E>(self, end: E)
     where
         P: Processor<K, V> + 'static,
         E: Fn(&mut TaskBuild<'_>) -> P + Send + Sync + 'static,
@@ -431,6 +440,196 @@ where
         let required = self.repartition_required;
         let input = self.into_outlet(false, None);
         BranchedKStream::new(builder, input, parent, name, required)
+    }
+
+    /// This stream, repartitioned if its key changed (for a join); the base name of the
+    /// repartition topic is `name`.
+    fn co_partitioned(self, name: &str) -> KStream<K, V>
+    where
+        K: DefaultCodec,
+        V: DefaultCodec,
+    {
+        if self.repartition_required {
+            self.repartition::<K::Codec, V::Codec>(name, true)
+        } else {
+            self.share()
+        }
+    }
+
+    fn join_table<VT: Data, R: Data, T: Tombstones>(
+        mut self,
+        table: KTable<K, VT, T>,
+        prefix: &str,
+        joiner: Arc<dyn Fn(V, Option<VT>) -> Option<R> + Send + Sync>,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
+        let name = {
+            let given = self.next_name.take();
+            self.builder.graph.borrow_mut().name_or(given, prefix)
+        };
+        let (store, getter) = table.materialize();
+        let stream = self.co_partitioned(&name);
+        stream.processor(name, vec![store], move |tb, next| StreamTableJoinProc {
+            table: getter(tb),
+            joiner: joiner.clone(),
+            next,
+        })
+    }
+
+    /// Joins each record with the table's current value of its key; records without one are
+    /// dropped (Kafka's stream-table `join`).
+    pub fn join<VT: Data, R: Data, T: Tombstones, F>(
+        self,
+        table: KTable<K, VT, T>,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        F: Fn(V, VT) -> R + Send + Sync + 'static,
+    {
+        self.join_table(table, "KSTREAM-JOIN-", Arc::new(move |v, t| t.map(|t| joiner(v, t))))
+    }
+
+    /// Joins each record with the table's current value of its key, or `None` (Kafka's
+    /// stream-table `leftJoin`).
+    pub fn left_join<VT: Data, R: Data, T: Tombstones, F>(
+        self,
+        table: KTable<K, VT, T>,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        F: Fn(V, Option<VT>) -> R + Send + Sync + 'static,
+    {
+        self.join_table(table, "KSTREAM-LEFTJOIN-", Arc::new(move |v, t| Some(joiner(v, t))))
+    }
+
+    fn join_stream<VO: Data, S2, R: Data>(
+        self,
+        other: KStream<K, VO, S2>,
+        windows: JoinWindows,
+        (this_prefix, other_prefix): (&str, &str),
+        (emit_left, emit_right): (bool, bool),
+        joiner: Joiner<V, VO, R>,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        VO: DefaultCodec,
+        S2: Stage<KOut = K, VOut = VO>,
+        S2::KIn: Data,
+        S2::VIn: Data,
+    {
+        let builder = self.builder.clone();
+        let (this_windowed, other_windowed, this_name, other_name, merge_name) = {
+            let mut g = builder.graph.borrow_mut();
+            (
+                g.new_name("KSTREAM-WINDOWED-"),
+                g.new_name("KSTREAM-WINDOWED-"),
+                g.new_name(this_prefix),
+                g.new_name(other_prefix),
+                g.new_name("KSTREAM-MERGE-"),
+            )
+        };
+        let (this_store, other_store) = (format!("{this_name}-store"), format!("{other_name}-store"));
+        let left = self.co_partitioned(&this_name);
+        let right = other.co_partitioned(&other_name);
+        let (merge_node, outlet) = {
+            let mut g = builder.graph.borrow_mut();
+            let p = |stores: &str| NodeKind::Processor { stores: vec![stores.to_string()] };
+            let lw = g.add_node(this_windowed, p(&this_store), &[left.last]);
+            let rw = g.add_node(other_windowed, p(&other_store), &[right.last]);
+            let lj = g.add_node(this_name.clone(), p(&other_store), &[lw]);
+            let rj = g.add_node(other_name, p(&this_store), &[rw]);
+            let merge = g.add_node(merge_name, NodeKind::Processor { stores: vec![] }, &[lj, rj]);
+            (merge, g.new_outlet::<K, R>(true))
+        };
+        let state_name = this_name;
+        let side = move |side: Side| {
+            let (joiner, state_name) = (joiner.clone(), state_name.clone());
+            move |tb: &mut TaskBuild<'_>| {
+                let dropped = tb.dropped.clone();
+                let state =
+                    tb.shared(&state_name, || JoinState::new(windows, emit_left, emit_right, dropped));
+                JoinSideProc { side, state, joiner: joiner.clone(), next: tb.downstream::<K, R>(outlet) }
+            }
+        };
+        let (make_left, make_right) = (side(Side::Left), side(Side::Right));
+        left.end_with(move |tb| LeftInput(make_left(tb)));
+        right.end_with(move |tb| RightInput(make_right(tb)));
+        KStream::new(builder, outlet, merge_node, Nop::new())
+    }
+
+    /// Joins records of both streams with the same key within `windows` (Kafka's windowed
+    /// `join`).
+    pub fn join_windowed<VO: Data, S2, R: Data, F>(
+        self,
+        other: KStream<K, VO, S2>,
+        windows: JoinWindows,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        VO: DefaultCodec,
+        S2: Stage<KOut = K, VOut = VO>,
+        S2::KIn: Data,
+        S2::VIn: Data,
+        F: Fn(V, VO) -> R + Send + Sync + 'static,
+    {
+        let joiner: Joiner<V, VO, R> = Arc::new(move |l, r| match (l, r) {
+            (Some(l), Some(r)) => joiner(l, r),
+            _ => unreachable!("an inner join emits matched pairs only"),
+        });
+        self.join_stream(other, windows, ("KSTREAM-JOINTHIS-", "KSTREAM-JOINOTHER-"), (false, false), joiner)
+    }
+
+    /// As [`Self::join_windowed`], and each left record without a partner is joined with
+    /// `None` once its window has closed (Kafka's windowed `leftJoin`, KIP-633).
+    pub fn left_join_windowed<VO: Data, S2, R: Data, F>(
+        self,
+        other: KStream<K, VO, S2>,
+        windows: JoinWindows,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        VO: DefaultCodec,
+        S2: Stage<KOut = K, VOut = VO>,
+        S2::KIn: Data,
+        S2::VIn: Data,
+        F: Fn(V, Option<VO>) -> R + Send + Sync + 'static,
+    {
+        let joiner: Joiner<V, VO, R> =
+            Arc::new(move |l, r| joiner(l.expect("a left join emits left records"), r));
+        self.join_stream(other, windows, ("KSTREAM-JOINTHIS-", "KSTREAM-OUTEROTHER-"), (true, false), joiner)
+    }
+
+    /// As [`Self::join_windowed`], and records of either side without a partner are joined
+    /// with `None` once their window has closed (Kafka's windowed `outerJoin`).
+    pub fn outer_join_windowed<VO: Data, S2, R: Data, F>(
+        self,
+        other: KStream<K, VO, S2>,
+        windows: JoinWindows,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        VO: DefaultCodec,
+        S2: Stage<KOut = K, VOut = VO>,
+        S2::KIn: Data,
+        S2::VIn: Data,
+        F: Fn(Option<V>, Option<VO>) -> R + Send + Sync + 'static,
+    {
+        let joiner: Joiner<V, VO, R> = Arc::new(joiner);
+        self.join_stream(other, windows, ("KSTREAM-OUTERTHIS-", "KSTREAM-OUTEROTHER-"), (true, true), joiner)
     }
 
     /// This stream in the form every source returns, usable by several pipelines.

@@ -10,10 +10,12 @@ use std::sync::Arc;
 
 use super::{KGroupedTable, KStream};
 use crate::codec::DefaultCodec;
-use crate::graph::Data;
+use crate::graph::{Data, NodeKind, TaskBuild};
+use crate::ops::stream_table_join::Getter;
 use crate::ops::table_filter::TableFilterProc;
 use crate::ops::table_map_values::TableMapValuesProc;
 use crate::ops::table_select::TableSelectProc;
+use crate::ops::table_table_join::TableJoinSideProc;
 use crate::ops::to_stream::ToStreamProc;
 use crate::record::Change;
 use crate::state::StoreKey;
@@ -46,13 +48,19 @@ impl Tombstones for NeverDeletes {
     }
 }
 
+/// Builds, for a task, a function reading the table's current value of a key.
+pub(crate) type GetterFactory<K, V> = Arc<dyn Fn(&mut TaskBuild<'_>) -> Getter<K, V> + Send + Sync>;
+
 /// A table (Kafka's `KTable`).
 pub struct KTable<K, V, T = MayDelete> {
     stream: KStream<K, Change<V>>,
-    /// Set when something downstream needs old values: the source then keeps a store.
+    /// Set when something downstream needs old values or lookups: the source then keeps a
+    /// store.
     materialized: Arc<AtomicBool>,
     /// The node and store name of the source, listed in `describe()` once materialized.
     source_store: Option<(usize, String)>,
+    /// Reads current values (through filters and mappings down from the source's store).
+    getter: Option<GetterFactory<K, V>>,
     _t: PhantomData<fn(T)>,
 }
 
@@ -62,7 +70,111 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         materialized: Arc<AtomicBool>,
         source_store: Option<(usize, String)>,
     ) -> Self {
-        KTable { stream, materialized, source_store, _t: PhantomData }
+        KTable { stream, materialized, source_store, getter: None, _t: PhantomData }
+    }
+
+    pub(crate) fn with_getter(mut self, getter: GetterFactory<K, V>) -> Self {
+        self.getter = Some(getter);
+        self
+    }
+
+    /// Makes the table answer lookups (for joins): its source keeps a store, which
+    /// `describe()` lists. Returns the store name and a getter factory.
+    pub(crate) fn materialize(&self) -> (String, GetterFactory<K, V>) {
+        self.materialized.store(true, Ordering::Relaxed);
+        let (node, store) = self.source_store.clone().expect("tables built by this crate know their store");
+        self.stream.builder().graph.borrow_mut().add_store(node, &store);
+        (store, self.getter.clone().expect("tables built by this crate have a getter"))
+    }
+
+    fn join_with<VO: Data, T2: Tombstones, R: Data>(
+        self,
+        other: KTable<K, VO, T2>,
+        (this_prefix, other_prefix): (&str, &str),
+        combine: Arc<dyn Fn(Option<V>, Option<VO>) -> Option<R> + Send + Sync>,
+    ) -> KTable<K, R, MayDelete> {
+        let builder = self.stream.builder().clone();
+        let (this_store, this_getter) = self.materialize();
+        let (other_store, other_getter) = other.materialize();
+        let (merge, outlet) = {
+            let mut g = builder.graph.borrow_mut();
+            let (this_name, other_name, merge_name) =
+                (g.new_name(this_prefix), g.new_name(other_prefix), g.new_name("KTABLE-MERGE-"));
+            let p = |store: &str| NodeKind::Processor { stores: vec![store.to_string()] };
+            let lj = g.add_node(this_name, p(&other_store), &[self.stream.last()]);
+            let rj = g.add_node(other_name, p(&this_store), &[other.stream.last()]);
+            let merge = g.add_node(merge_name, NodeKind::Processor { stores: vec![] }, &[lj, rj]);
+            (merge, g.new_outlet::<K, Change<R>>(true))
+        };
+        let (c, og) = (combine.clone(), other_getter.clone());
+        self.stream.clone().end_with(move |tb| TableJoinSideProc {
+            other: og(tb),
+            combine: c.clone(),
+            next: tb.downstream(outlet),
+        });
+        let (c, tg) = (combine.clone(), this_getter.clone());
+        other.stream.clone().end_with(move |tb| TableJoinSideProc {
+            other: tg(tb),
+            combine: {
+                let c = c.clone();
+                Arc::new(move |right: Option<VO>, left: Option<V>| c(left, right))
+            },
+            next: tb.downstream(outlet),
+        });
+        let getter: GetterFactory<K, R> = Arc::new(move |tb| {
+            let (l, r, c) = (this_getter(tb), other_getter(tb), combine.clone());
+            Box::new(move |k| c(l(k), r(k)))
+        });
+        let stream = KStream::new(builder, outlet, merge, crate::ops::Nop::new());
+        let mut table = KTable::new(stream, self.materialized.clone(), self.source_store.clone());
+        table.getter = Some(getter);
+        table
+    }
+
+    /// Joins two tables on their keys: a row exists where both have one (Kafka's
+    /// table-table `join`).
+    pub fn join<VO: Data, T2: Tombstones, R: Data, F>(
+        self,
+        other: KTable<K, VO, T2>,
+        joiner: F,
+    ) -> KTable<K, R, MayDelete>
+    where
+        F: Fn(V, VO) -> R + Send + Sync + 'static,
+    {
+        let combine = Arc::new(move |l: Option<V>, r: Option<VO>| match (l, r) {
+            (Some(l), Some(r)) => Some(joiner(l, r)),
+            _ => None,
+        });
+        self.join_with(other, ("KTABLE-JOINTHIS-", "KTABLE-JOINOTHER-"), combine)
+    }
+
+    /// A row for every row of this table, with the other's value or `None`.
+    pub fn left_join<VO: Data, T2: Tombstones, R: Data, F>(
+        self,
+        other: KTable<K, VO, T2>,
+        joiner: F,
+    ) -> KTable<K, R, MayDelete>
+    where
+        F: Fn(V, Option<VO>) -> R + Send + Sync + 'static,
+    {
+        let combine = Arc::new(move |l: Option<V>, r: Option<VO>| l.map(|l| joiner(l, r)));
+        self.join_with(other, ("KTABLE-LEFTTHIS-", "KTABLE-LEFTOTHER-"), combine)
+    }
+
+    /// A row for every key either table has.
+    pub fn outer_join<VO: Data, T2: Tombstones, R: Data, F>(
+        self,
+        other: KTable<K, VO, T2>,
+        joiner: F,
+    ) -> KTable<K, R, MayDelete>
+    where
+        F: Fn(Option<V>, Option<VO>) -> R + Send + Sync + 'static,
+    {
+        let combine = Arc::new(move |l: Option<V>, r: Option<VO>| match (l, r) {
+            (None, None) => None,
+            (l, r) => Some(joiner(l, r)),
+        });
+        self.join_with(other, ("KTABLE-OUTERTHIS-", "KTABLE-OUTEROTHER-"), combine)
     }
 
     /// Names the next operator (Kafka's `Named.as`).
@@ -76,8 +188,14 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         self.stream.builder().graph.borrow_mut().name_or(given, prefix)
     }
 
-    fn derived<V2: Data, T2: Tombstones>(&self, stream: KStream<K, Change<V2>>) -> KTable<K, V2, T2> {
-        KTable::new(stream, self.materialized.clone(), self.source_store.clone())
+    fn derived<V2: Data, T2: Tombstones>(
+        &self,
+        stream: KStream<K, Change<V2>>,
+        getter: Option<GetterFactory<K, V2>>,
+    ) -> KTable<K, V2, T2> {
+        let mut table = KTable::new(stream, self.materialized.clone(), self.source_store.clone());
+        table.getter = getter;
+        table
     }
 
     fn filter_with<P>(mut self, predicate: P, negate: bool) -> KTable<K, V, MayDelete>
@@ -87,13 +205,20 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         let name = self.next_name("KTABLE-FILTER-");
         let predicate: Arc<dyn Fn(&K, &V) -> bool + Send + Sync> = Arc::new(predicate);
         let flag = self.materialized.clone();
+        let p = predicate.clone();
         let stream = self.stream.clone().processor(name, vec![], move |_, next| TableFilterProc {
-            predicate: predicate.clone(),
+            predicate: p.clone(),
             negate,
             send_old_values: flag.load(Ordering::Relaxed),
             next,
         });
-        self.derived(stream)
+        let getter = self.getter.clone().map(|parent| -> GetterFactory<K, V> {
+            Arc::new(move |tb| {
+                let (parent, predicate) = (parent(tb), predicate.clone());
+                Box::new(move |k| parent(k).filter(|v| predicate(k, v) != negate))
+            })
+        });
+        self.derived(stream, getter)
     }
 
     /// Keeps the rows `predicate` accepts; a rejected update deletes its key downstream.
@@ -119,11 +244,18 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     {
         let name = self.next_name("KTABLE-MAPVALUES-");
         let f: Arc<dyn Fn(V) -> U + Send + Sync> = Arc::new(f);
+        let g = f.clone();
         let stream = self
             .stream
             .clone()
-            .processor(name, vec![], move |_, next| TableMapValuesProc { f: f.clone(), next });
-        self.derived(stream)
+            .processor(name, vec![], move |_, next| TableMapValuesProc { f: g.clone(), next });
+        let getter = self.getter.clone().map(|parent| -> GetterFactory<K, U> {
+            Arc::new(move |tb| {
+                let (parent, f) = (parent(tb), f.clone());
+                Box::new(move |k| parent(k).map(|v| f(v)))
+            })
+        });
+        self.derived(stream, getter)
     }
 
     /// The table's updates as a stream of new values.
@@ -154,6 +286,9 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
 
 impl<K: Data, V: Data, T: Tombstones> Clone for KTable<K, V, T> {
     fn clone(&self) -> Self {
-        KTable::new(self.stream.clone(), self.materialized.clone(), self.source_store.clone())
+        let mut table =
+            KTable::new(self.stream.clone(), self.materialized.clone(), self.source_store.clone());
+        table.getter = self.getter.clone();
+        table
     }
 }

@@ -4,7 +4,7 @@
 mod builder;
 mod grouped;
 mod kstream;
-mod ktable;
+pub(crate) mod ktable;
 mod split;
 mod windowed;
 

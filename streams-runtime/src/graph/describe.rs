@@ -23,6 +23,19 @@ pub(crate) fn subtopologies(nodes: &[Node], sources: &[SourceSpec]) -> Vec<Vec<u
             parent[a] = b;
         }
     }
+    // Processors sharing a store run in one task: Kafka groups them together.
+    let stores = |n: &Node| match &n.kind {
+        NodeKind::Processor { stores } => stores.clone(),
+        _ => Vec::new(),
+    };
+    for i in 0..nodes.len() {
+        for j in (i + 1)..nodes.len() {
+            if stores(&nodes[i]).iter().any(|s| stores(&nodes[j]).contains(s)) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
     let mut order: Vec<usize> = sources.iter().map(|s| s.node).collect();
     order.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name));
     let mut rest: Vec<usize> = (0..nodes.len()).filter(|i| !order.contains(i)).collect();

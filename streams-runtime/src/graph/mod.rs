@@ -324,6 +324,8 @@ pub(crate) struct TaskBuild<'g> {
     pub(crate) dropped: Arc<std::sync::atomic::AtomicU64>,
     /// Entries each record cache holds before it flushes by itself (0: no caching).
     cache_capacity: usize,
+    /// State shared by several processors of the task (both sides of a join), by name.
+    objects: HashMap<String, Box<dyn Any>>,
 }
 
 impl<'g> TaskBuild<'g> {
@@ -336,7 +338,22 @@ impl<'g> TaskBuild<'g> {
             caches: Vec::new(),
             dropped: Arc::default(),
             cache_capacity,
+            objects: HashMap::new(),
         }
+    }
+
+    /// The task's shared object `name`, made by `make` the first time.
+    pub(crate) fn shared<T: Send + 'static>(
+        &mut self,
+        name: &str,
+        make: impl FnOnce() -> T,
+    ) -> Arc<Mutex<T>> {
+        if let Some(existing) = self.objects.get(name).and_then(|o| o.downcast_ref::<Arc<Mutex<T>>>()) {
+            return existing.clone();
+        }
+        let object = Arc::new(Mutex::new(make()));
+        self.objects.insert(name.to_string(), Box::new(object.clone()));
+        object
     }
 
     /// The task's session store `name`.

@@ -23,11 +23,14 @@ pub(crate) mod sink;
 pub(crate) mod sliding_aggregate;
 pub(crate) mod source;
 pub(crate) mod split;
+pub(crate) mod stream_stream_join;
+pub(crate) mod stream_table_join;
 pub(crate) mod table_aggregate;
 pub(crate) mod table_filter;
 pub(crate) mod table_map_values;
 pub(crate) mod table_select;
 pub(crate) mod table_source;
+pub(crate) mod table_table_join;
 pub(crate) mod to_stream;
 pub(crate) mod window_aggregate;
 

@@ -1,0 +1,211 @@
+//! Joins: stream-table, stream-stream (windowed, KIP-633 emission), table-table.
+
+use std::time::Duration;
+
+use streams_runtime::prelude::*;
+use streams_runtime::TestOutputTopic;
+
+fn stream_table(left: bool) -> Topology {
+    let b = StreamsBuilder::new();
+    let profiles = b.table::<i32, String>("profiles");
+    let views = b.stream::<i32, String>("views");
+    if left {
+        views
+            .left_join(profiles, |page, name| format!("{page} by {}", name.unwrap_or_else(|| "?".into())))
+            .to("out");
+    } else {
+        views.join(profiles, |page, name| format!("{page} by {name}")).to("out");
+    }
+    b.build()
+}
+
+#[test]
+fn stream_table_join_sees_the_table_as_of_each_record_in_both_orders() {
+    for left in [false, true] {
+        let driver = TestDriver::new(stream_table(left));
+        let (views, profiles) =
+            (driver.input::<i32, String>("views"), driver.input::<i32, Option<String>>("profiles"));
+        views.pipe(1, "home".into(), 100); // before the profile: no match
+        profiles.pipe(1, Some("ann".into()), 200);
+        views.pipe(1, "cart".into(), 300); // after: joined
+        profiles.pipe(1, Some("anna".into()), 400); // update between stream records
+        views.pipe(1, "pay".into(), 500);
+        profiles.pipe(1, None, 600); // tombstone
+        views.pipe(1, "bye".into(), 700);
+        let out: Vec<(String, i64)> =
+            driver.output::<i32, String>("out").read_all().into_iter().map(|(_, v, ts)| (v, ts)).collect();
+        let expected: Vec<(&str, i64)> = if left {
+            vec![("home by ?", 100), ("cart by ann", 300), ("pay by anna", 500), ("bye by ?", 700)]
+        } else {
+            vec![("cart by ann", 300), ("pay by anna", 500)]
+        };
+        assert_eq!(
+            out,
+            expected.into_iter().map(|(v, t)| (v.to_string(), t)).collect::<Vec<_>>(),
+            "left = {left}"
+        );
+    }
+}
+
+#[test]
+fn stream_table_join_lists_the_table_store_and_shares_its_subtopology() {
+    let text = stream_table(false).describe().to_string();
+    assert!(
+        text.contains("Processor: KSTREAM-JOIN-0000000004 (stores: [profiles-STATE-STORE-0000000000])"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Processor: KTABLE-SOURCE-0000000002 (stores: [profiles-STATE-STORE-0000000000])"),
+        "{text}"
+    );
+    assert_eq!(stream_table(false).describe().subtopology_count(), 1);
+}
+
+#[test]
+fn join_inputs_must_be_copartitioned() {
+    let driver = TestDriver::new(stream_table(false))
+        .with_topic_partitions("views", 2)
+        .with_topic_partitions("profiles", 3);
+    let err =
+        driver.input::<i32, String>("views").try_pipe_record(Record::new(1, "x".into(), 0)).unwrap_err();
+    assert!(
+        err.to_string().contains("`profiles` (3 partitions)")
+            && err.to_string().contains("`views` (2 partitions)"),
+        "{err}"
+    );
+}
+
+fn windowed(kind: &str, windows: JoinWindows) -> Topology {
+    let b = StreamsBuilder::new();
+    let clicks = b.stream::<i32, String>("clicks");
+    let searches = b.stream::<i32, String>("searches");
+    let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    match kind {
+        "inner" => clicks.join_windowed(searches, windows, |c, s| format!("{c}+{s}")).to("out"),
+        "left" => {
+            clicks.left_join_windowed(searches, windows, move |c, s| format!("{c}+{}", show(s))).to("out")
+        }
+        _ => clicks
+            .outer_join_windowed(searches, windows, move |c, s| format!("{}+{}", show(c), show(s)))
+            .to("out"),
+    }
+    b.build()
+}
+
+fn read(out: &mut TestOutputTopic<i32, String>) -> Vec<(String, i64)> {
+    out.read_all().into_iter().map(|(_, v, ts)| (v, ts)).collect()
+}
+
+fn owned(v: &[(&str, i64)]) -> Vec<(String, i64)> {
+    v.iter().map(|(s, t)| (s.to_string(), *t)).collect()
+}
+
+#[test]
+fn windowed_inner_join_in_both_orders_with_several_matches() {
+    let driver = TestDriver::new(windowed("inner", JoinWindows::within(Duration::from_secs(1))));
+    let (clicks, searches) = (driver.input::<i32, String>("clicks"), driver.input::<i32, String>("searches"));
+    let mut out = driver.output::<i32, String>("out");
+    searches.pipe(1, "s1".into(), 1_000);
+    clicks.pipe(1, "c1".into(), 1_500); // right first, then left
+    assert_eq!(read(&mut out), owned(&[("c1+s1", 1_500)]));
+    searches.pipe(1, "s2".into(), 2_000); // left first, then right; joins c1 (500 ms apart)
+    assert_eq!(read(&mut out), owned(&[("c1+s2", 2_000)]));
+    clicks.pipe(1, "c2".into(), 1_800); // both searches in window: two results
+    assert_eq!(read(&mut out), owned(&[("c2+s1", 1_800), ("c2+s2", 2_000)]));
+    clicks.pipe(2, "other-key".into(), 1_900);
+    assert!(read(&mut out).is_empty(), "keys join only with themselves");
+}
+
+#[test]
+fn a_search_after_the_click_does_not_match_a_before_only_window() {
+    // Searches in the second *before* the click: before = 1 s, after = 0.
+    let windows = JoinWindows::within(Duration::from_secs(1)).after(Duration::ZERO);
+    let driver = TestDriver::new(windowed("inner", windows));
+    let (clicks, searches) = (driver.input::<i32, String>("clicks"), driver.input::<i32, String>("searches"));
+    searches.pipe(1, "before".into(), 900);
+    clicks.pipe(1, "click".into(), 1_000);
+    searches.pipe(1, "after".into(), 1_100);
+    assert_eq!(read(&mut driver.output::<i32, String>("out")), owned(&[("click+before", 1_000)]));
+}
+
+#[test]
+fn left_join_emits_an_unmatched_record_only_after_its_window_closes() {
+    let driver = TestDriver::new(windowed("left", JoinWindows::within(Duration::from_secs(1))));
+    let (clicks, searches) = (driver.input::<i32, String>("clicks"), driver.input::<i32, String>("searches"));
+    let mut out = driver.output::<i32, String>("out");
+    clicks.pipe(1, "lonely".into(), 1_000);
+    assert!(read(&mut out).is_empty(), "not eagerly");
+    searches.pipe(9, "elsewhere".into(), 1_999); // stream time 1999: window [0, 2000] still open
+    assert!(read(&mut out).is_empty());
+    clicks.pipe(1, "matched".into(), 2_500);
+    searches.pipe(1, "s".into(), 2_600);
+    assert_eq!(
+        read(&mut out),
+        owned(&[("lonely+-", 1_000), ("matched+s", 2_600)]),
+        "closed at stream time 2500"
+    );
+    searches.pipe(9, "tick".into(), 10_000);
+    assert!(read(&mut out).is_empty(), "a matched record is never emitted unmatched");
+}
+
+#[test]
+fn outer_join_emits_unmatched_records_of_both_sides_when_their_windows_close() {
+    let driver = TestDriver::new(windowed(
+        "outer",
+        JoinWindows::within(Duration::from_secs(1)).grace(Duration::from_millis(500)),
+    ));
+    let (clicks, searches) = (driver.input::<i32, String>("clicks"), driver.input::<i32, String>("searches"));
+    let mut out = driver.output::<i32, String>("out");
+    clicks.pipe(1, "c".into(), 1_000);
+    searches.pipe(2, "s".into(), 1_200);
+    searches.pipe(3, "tick".into(), 2_400); // 1000 + 1000 + 500 = 2500 not yet
+    assert!(read(&mut out).is_empty());
+    searches.pipe(3, "tick".into(), 2_700); // closes c's window (2500) and s's (2700)
+    assert_eq!(read(&mut out), owned(&[("c+-", 1_000), ("-+s", 1_200)]));
+}
+
+#[test]
+fn table_table_joins_update_on_both_sides_and_delete_on_tombstones() {
+    let b = StreamsBuilder::new();
+    let names = b.table::<i32, String>("names");
+    let zips = b.table::<i32, String>("zips");
+    names.clone().join(zips.clone(), |n, z| format!("{n}@{z}")).to_stream().to("inner");
+    names
+        .clone()
+        .left_join(zips.clone(), |n, z| format!("{n}@{}", z.unwrap_or_default()))
+        .to_stream()
+        .to("left");
+    names
+        .outer_join(zips, |n, z| format!("{}@{}", n.unwrap_or_default(), z.unwrap_or_default()))
+        .to_stream()
+        .to("outer");
+    let driver = TestDriver::new(b.build());
+    let (n, z) = (driver.input::<i32, Option<String>>("names"), driver.input::<i32, Option<String>>("zips"));
+    n.pipe(1, Some("ann".into()), 1);
+    z.pipe(1, Some("94301".into()), 2);
+    z.pipe(1, Some("94303".into()), 3);
+    n.pipe(1, None, 4);
+    let values = |topic: &str| -> Vec<Option<String>> {
+        driver.output::<i32, Option<String>>(topic).read_key_values().into_iter().map(|(_, v)| v).collect()
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(values("inner"), vec![s("ann@94301"), s("ann@94303"), None]);
+    assert_eq!(values("left"), vec![s("ann@"), s("ann@94301"), s("ann@94303"), None]);
+    assert_eq!(values("outer"), vec![s("ann@"), s("ann@94301"), s("ann@94303"), s("@94303")]);
+}
+
+#[test]
+fn a_rekeyed_stream_is_repartitioned_before_the_join() {
+    let b = StreamsBuilder::new();
+    let profiles = b.table::<i32, String>("profiles");
+    b.stream::<String, i32>("views-by-page")
+        .select_key(|_, user| *user)
+        .join(profiles, |_, name| name)
+        .to("out");
+    let topology = b.build();
+    assert!(topology.describe().to_string().contains("-repartition"), "{}", topology.describe());
+    let driver = TestDriver::new(topology).with_partitions(3);
+    driver.input::<i32, Option<String>>("profiles").pipe(7, Some("zed".into()), 1);
+    driver.input::<String, i32>("views-by-page").pipe("/home".into(), 7, 2);
+    assert_eq!(driver.output::<i32, String>("out").read_key_values(), vec![(7, "zed".to_string())]);
+}
