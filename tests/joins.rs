@@ -160,7 +160,7 @@ fn outer_join_emits_unmatched_records_of_both_sides_when_their_windows_close() {
     searches.pipe(2, "s".into(), 1_200);
     searches.pipe(3, "tick".into(), 2_400); // 1000 + 1000 + 500 = 2500 not yet
     assert!(read(&mut out).is_empty());
-    searches.pipe(3, "tick".into(), 2_700); // closes c's window (2500) and s's (2700)
+    searches.pipe(3, "tick".into(), 2_701); // passes c's window end + grace (2500) and s's (2700)
     assert_eq!(read(&mut out), owned(&[("c+-", 1_000), ("-+s", 1_200)]));
 }
 

@@ -1,5 +1,6 @@
 //! The seed's programs as topologies, shared by the example binaries (`cargo run --example
 //! NAME`) and the tests.
 
+pub mod clickstream;
 pub mod stockstats;
 pub mod wordcount;

@@ -14,6 +14,14 @@ use super::stages::{self, shape_hint, ArgKind, Shape, StageSpec, STAGES};
 pub(crate) struct Plan {
     /// How often each bound name is used.
     pub(crate) uses: HashMap<String, usize>,
+    /// The builder method of each join stage (by the stage's address in the tree), which
+    /// depends on whether a stream or a table is joined.
+    pub(crate) join_methods: HashMap<usize, &'static str>,
+}
+
+/// Whether an argument is the pseudo-call `within(...)` of a join window.
+pub(crate) fn is_within(arg: &Arg) -> bool {
+    matches!(arg, Arg::Expr(syn::Expr::Call(call)) if matches!(&*call.func, syn::Expr::Path(p) if p.path.is_ident("within")))
 }
 
 struct Binding {
@@ -75,6 +83,7 @@ impl Scope {
 pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
     let mut cx = Ctxt::default();
     let mut scope = Scope::default();
+    let mut join_methods = HashMap::new();
     if topology.statements.is_empty() {
         cx.error(
             Span::call_site(),
@@ -131,6 +140,10 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
                 shape = None;
                 continue;
             };
+            if spec.name.ends_with("join") {
+                shape = check_join(&mut cx, &mut scope, stage, shape, &mut join_methods);
+                continue;
+            }
             check_stage_args(&mut cx, &mut scope, spec, stage, shape);
             if let Some(current) = shape {
                 if !spec.inputs.contains(&current) {
@@ -170,7 +183,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
         }
     }
     cx.finish()?;
-    Ok(Plan { uses: scope.bindings.into_iter().map(|(k, b)| (k, b.uses)).collect() })
+    Ok(Plan { uses: scope.bindings.into_iter().map(|(k, b)| (k, b.uses)).collect(), join_methods })
 }
 
 fn check_source_options(cx: &mut Ctxt, options: &[NamedArg]) {
@@ -328,6 +341,143 @@ fn check_split(cx: &mut Ctxt, stage: &Stage) {
         cx.error(
             stage.args[0].span(),
             "`split` branches are named: write `split(NAME = |key, value| ..., default = NAME)`",
+        );
+    }
+}
+
+/// `join`, `left_join` and `outer_join`: a stream joins a table (`join(table, joiner)`) or a
+/// stream within a window (`join(stream, within(1s, before = .., after = .., grace = ..),
+/// joiner)`); a table joins a table. Returns the shape after the join.
+fn check_join(
+    cx: &mut Ctxt,
+    scope: &mut Scope,
+    stage: &Stage,
+    shape: Option<Shape>,
+    methods: &mut HashMap<usize, &'static str>,
+) -> Option<Shape> {
+    let name = stage.name.to_string();
+    let other = match stage.args.first() {
+        Some(Arg::Expr(syn::Expr::Path(p))) if p.path.get_ident().is_some() => {
+            let ident = p.path.get_ident().expect("checked");
+            scope.use_name(cx, ident).map(|s| (ident, s))
+        }
+        _ => {
+            cx.error(
+                stage.args_span,
+                format!("`{name}` takes the stream or table to join first: `{name}(other, joiner)`"),
+            );
+            return Some(Shape::Stream);
+        }
+    };
+    let windowed = stage.args.get(1).is_some_and(is_within);
+    let expected = if windowed { 3 } else { 2 };
+    if stage.args.len() != expected {
+        cx.error(
+            stage.args_span,
+            format!(
+                "`{name}` takes {expected} arguments (the other side,{} a joiner), but {} were given",
+                if windowed { " a window," } else { "" },
+                stage.args.len()
+            ),
+        );
+    }
+    if let Some(Arg::Expr(syn::Expr::Call(call))) = stage.args.get(1).filter(|_| windowed) {
+        check_within(cx, call);
+    }
+    let (other_name, other_shape) = other?;
+    let this = shape?;
+    let method: &'static str = match (this, other_shape, windowed, name.as_str()) {
+        (Shape::Stream, Shape::Table, false, "join") => "join",
+        (Shape::Stream, Shape::Table, false, "left_join") => "left_join",
+        (Shape::Stream, Shape::Stream, true, "join") => "join_windowed",
+        (Shape::Stream, Shape::Stream, true, "left_join") => "left_join_windowed",
+        (Shape::Stream, Shape::Stream, true, "outer_join") => "outer_join_windowed",
+        (Shape::Table, Shape::Table, false, "join") => "join",
+        (Shape::Table, Shape::Table, false, "left_join") => "left_join",
+        (Shape::Table, Shape::Table, false, "outer_join") => "outer_join",
+        (Shape::Stream, Shape::Stream, false, _) => {
+            cx.error(
+                other_name.span(),
+                format!(
+                    "joining two streams needs a join window: `{name}({other_name}, within(1s), joiner)`"
+                ),
+            );
+            return Some(Shape::Stream);
+        }
+        (Shape::Stream, Shape::Table, false, "outer_join") => {
+            cx.error(
+                stage.name.span(),
+                "a stream and a table have no outer join; use `left_join` (Kafka has none either)",
+            );
+            return Some(Shape::Stream);
+        }
+        (Shape::Stream | Shape::Table, Shape::Table, true, _) => {
+            cx.error(
+                stage.args[1].span(),
+                "a join with a table takes no window: the table is looked up as of each record",
+            );
+            return Some(this);
+        }
+        (Shape::Table, Shape::Stream, _, _) => {
+            cx.error(
+                stage.name.span(),
+                format!("a table cannot join a stream; turn it around: `{other_name} |> {name}(this_table, joiner)`"),
+            );
+            return Some(Shape::Table);
+        }
+        (other, _, _, _) => {
+            cx.error(
+                stage.name.span(),
+                format!("`{name}` takes a stream or a table, but here it gets {}", other.describe()),
+            );
+            return Some(Shape::Stream);
+        }
+    };
+    methods.insert(stage as *const Stage as usize, method);
+    if let Some(joiner) = stage.args.last() {
+        check_arg(cx, ArgKind::Fn("a joiner"), joiner);
+    }
+    Some(this)
+}
+
+/// `within(DURATION, before = .., after = .., grace = ..)`.
+fn check_within(cx: &mut Ctxt, call: &syn::ExprCall) {
+    use syn::{Expr, ExprLit, Lit};
+    let duration_ok = |cx: &mut Ctxt, e: &Expr| match e {
+        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => {
+            if let Err(err) = super::duration::from_int(i) {
+                cx.push(err);
+            }
+        }
+        Expr::Lit(ExprLit { lit, .. }) => cx.error(lit.span(), "expected a duration such as `1s`"),
+        _ => {}
+    };
+    let mut positional = 0;
+    for arg in &call.args {
+        match arg {
+            Expr::Assign(assign) => {
+                let option = match &*assign.left {
+                    Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                    _ => None,
+                };
+                match option.as_deref() {
+                    Some("before" | "after" | "grace") => duration_ok(cx, &assign.right),
+                    _ => cx.error(
+                        syn::spanned::Spanned::span(&assign.left),
+                        "`within` takes the options `before`, `after` and `grace`",
+                    ),
+                }
+            }
+            other => {
+                positional += 1;
+                duration_ok(cx, other);
+            }
+        }
+    }
+    if positional != 1 {
+        cx.error(
+            syn::spanned::Spanned::span(call),
+            "`within` takes one duration: `within(1s)` (then `before = `, `after = `, `grace = `)",
         );
     }
 }

@@ -55,7 +55,10 @@ pub(crate) fn expand(topology: &Topology, plan: &Plan) -> TokenStream {
                 ended = true;
                 break;
             }
-            let call = stage_call(stage, &uses);
+            let call = match plan.join_methods.get(&(stage as *const Stage as usize)) {
+                Some(method) => join_call(stage, method, &uses),
+                None => stage_call(stage, &uses),
+            };
             let spec = stages::lookup(&stage.name.to_string()).expect("checked stage");
             if spec.output == stages::Shape::Ended {
                 statements.push(quote_spanned!(span=> #recv #call;));
@@ -152,6 +155,56 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
     };
     let generics = &stage.generics;
     quote_spanned!(span=> #named.#method #generics (#(#args),*))
+}
+
+/// A join: the other side, the join window (`within(...)` becomes `JoinWindows`), the joiner.
+fn join_call(stage: &Stage, method: &str, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
+    let span = stage.name.span();
+    let named = named(stage);
+    let method = Ident::new(method, span);
+    let mut args = Vec::new();
+    for (i, a) in stage.args.iter().enumerate() {
+        args.push(match a {
+            Arg::Expr(syn::Expr::Path(p)) if i == 0 => use_of(p.path.get_ident().expect("checked"), uses),
+            Arg::Expr(syn::Expr::Call(call)) if i == 1 => join_windows(call),
+            other => arg(other),
+        });
+    }
+    quote_spanned!(span=> #named.#method(#(#args),*))
+}
+
+fn duration_expr(e: &syn::Expr) -> TokenStream {
+    match e {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if !i.suffix().is_empty() => {
+            match super::duration::from_int(i) {
+                Ok(d) => arg(&Arg::Duration(d)),
+                Err(_) => quote!(#e), // reported by check
+            }
+        }
+        other => quote!(#other),
+    }
+}
+
+fn join_windows(call: &syn::ExprCall) -> TokenStream {
+    let span = syn::spanned::Spanned::span(call);
+    let mut base = None;
+    let mut options = Vec::new();
+    for a in &call.args {
+        match a {
+            syn::Expr::Assign(assign) => {
+                let name = match &*assign.left {
+                    syn::Expr::Path(p) => p.path.get_ident().cloned(),
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    let value = duration_expr(&assign.right);
+                    options.push(quote_spanned!(name.span()=> .#name(#value)));
+                }
+            }
+            other => base = Some(duration_expr(other)),
+        }
+    }
+    quote_spanned!(span=> ::streams_runtime::JoinWindows::within(#base) #(#options)*)
 }
 
 /// The window definition of `window(size[, advance], grace = ...)`, `sliding(difference,

@@ -164,6 +164,10 @@ pub(crate) const STAGES: &[StageSpec] = &[
         ..stage("aggregate", AGGREGATED, Table, &[Fn("an initializer `|| -> aggregate`"), ADDER], "aggregate")
     },
     stage("to_stream", &[Table], S, &[], "to_stream"),
+    // Joins: the arguments depend on what is joined; `check` resolves them (see `joins`).
+    stage("join", &[S, Table], S, &[], "join"),
+    stage("left_join", &[S, Table], S, &[], "left_join"),
+    stage("outer_join", &[S, Table], S, &[], "outer_join"),
     stage("to_table", &[S], Table, &[], "to_table"),
 ];
 

@@ -175,7 +175,8 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
     /// Emits unmatched records whose window has closed, then forgets expired records.
     fn close_windows(&mut self, ctx: &mut Context<'_>, state: &mut JoinState<K, L, R>) {
         while let Some((&(closes, seq), _)) = state.pending.first_key_value() {
-            if closes > state.observed {
+            // Kafka emits once stream time has passed the window's end plus grace.
+            if closes >= state.observed {
                 break;
             }
             let (key, side, headers) = state.pending.remove(&(closes, seq)).expect("first key");
