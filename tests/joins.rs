@@ -209,3 +209,61 @@ fn a_rekeyed_stream_is_repartitioned_before_the_join() {
     driver.input::<String, i32>("views-by-page").pipe("/home".into(), 7, 2);
     assert_eq!(driver.output::<i32, String>("out").read_key_values(), vec![(7, "zed".to_string())]);
 }
+
+fn global_join() -> Topology {
+    let b = StreamsBuilder::new();
+    let countries = b.global_table::<String, String>("countries");
+    b.stream::<String, String>("orders")
+        .join_global(countries, |_order, country| country.clone(), |order, name| format!("{order} to {name}"))
+        .to("shipments");
+    b.build()
+}
+
+#[test]
+fn global_table_join_describes_as_kafka() {
+    let expected =
+        std::fs::read_to_string(format!("{}/fixtures/kafka/describe_global.txt", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    assert_eq!(global_join().describe().to_string(), expected);
+}
+
+#[test]
+fn a_global_table_is_seen_whole_by_every_partition_without_copartitioning() {
+    let driver = TestDriver::new(global_join())
+        .with_topic_partitions("orders", 4)
+        .with_topic_partitions("countries", 1);
+    let countries = driver.input::<String, Option<String>>("countries");
+    countries.pipe("fr".into(), Some("France".into()), 1);
+    countries.pipe("jp".into(), Some("Japan".into()), 2);
+    let orders = driver.input::<String, String>("orders");
+    for (id, country) in [("o1", "fr"), ("o2", "jp"), ("o3", "xx"), ("o4", "fr")] {
+        orders.pipe(id.into(), country.into(), 3);
+    }
+    countries.pipe("fr".into(), None, 4);
+    orders.pipe("o5".into(), "fr".into(), 5);
+    let mut out: Vec<String> =
+        driver.output::<String, String>("shipments").read_key_values().into_iter().map(|(_, v)| v).collect();
+    out.sort();
+    assert_eq!(out, vec!["fr to France", "fr to France", "jp to Japan"]);
+}
+
+#[test]
+fn the_runner_bootstraps_global_tables_before_processing() {
+    use std::sync::Arc;
+    use streams_runtime::cluster::memory::MemoryCluster;
+    use streams_runtime::cluster::Cluster;
+    use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig};
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic("countries", 3).unwrap();
+    cluster.create_topic("orders", 2).unwrap();
+    // The order comes first in time; the global table is still read before it is processed.
+    cluster.produce("orders", None, Some(b"o1".to_vec()), Some(b"jp".to_vec()), 1, Headers::new()).unwrap();
+    cluster
+        .produce("countries", None, Some(b"jp".to_vec()), Some(b"Japan".to_vec()), 100, Headers::new())
+        .unwrap();
+    let streams = KafkaStreams::new(global_join(), StreamsConfig::new("global"), Arc::new(cluster.clone()));
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    let out: Vec<Vec<u8>> =
+        cluster.records_in_order("shipments").into_iter().filter_map(|r| r.value).collect();
+    assert_eq!(out, vec![b"jp to Japan".to_vec()]);
+}

@@ -173,3 +173,22 @@ fn tables_group_by_and_aggregate_with_the_macro() {
         vec![("x".into(), Some(200)), ("x".into(), None)]
     );
 }
+
+#[test]
+fn global_tables_are_joined_through_a_key_function() {
+    let topology = topology! {
+        let countries = global_table::<String, String>("countries");
+        stream::<String, String>("orders")
+            |> left_join(countries, |_order, country| country.clone(), |order, name| format!("{order} to {}", name.unwrap_or_default()))
+            |> to("shipments");
+    };
+    let driver = TestDriver::new(topology).with_partitions(2);
+    driver.input::<String, Option<String>>("countries").pipe("fr".into(), Some("France".into()), 1);
+    driver
+        .input::<String, String>("orders")
+        .pipe_all([("o1".into(), "fr".into(), 2), ("o2".into(), "xx".into(), 3)]);
+    let mut out: Vec<String> =
+        driver.output::<String, String>("shipments").read_key_values().into_iter().map(|(_, v)| v).collect();
+    out.sort();
+    assert_eq!(out, vec!["fr to France".to_string(), "xx to ".to_string()]);
+}

@@ -25,7 +25,7 @@ pub mod windows;
 #[doc(inline)]
 pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
 pub use config::{OnDecodeError, StreamsConfig};
-pub use dsl::{BranchedKStream, Branches, KStream, StreamsBuilder, Topology};
+pub use dsl::{BranchedKStream, Branches, GlobalKTable, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
 pub use graph::TopologyDescription;
 pub use ops::stream_stream_join::JoinWindows;

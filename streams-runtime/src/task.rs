@@ -7,6 +7,7 @@ use crate::config::{dlq_headers, OnDecodeError};
 use crate::error::StreamsError;
 use crate::graph::{Graph, SourceTopics, TaskBuild};
 use crate::ops::cache::Flush;
+use crate::ops::global_table::GlobalStores;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Context, RecordCollector};
 use crate::record::RawRecord;
@@ -60,8 +61,9 @@ impl Task {
         partition: u32,
         application_id: &str,
         cache_capacity: usize,
+        globals: &GlobalStores,
     ) -> Self {
-        let mut build = TaskBuild::new(graph, application_id, cache_capacity);
+        let mut build = TaskBuild::new(graph, application_id, cache_capacity, globals);
         let sources = graph
             .sources_of(subtopology)
             .map(|s| {

@@ -14,6 +14,7 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.SessionWindowedSerializer;
@@ -35,6 +36,7 @@ public class Reference {
         Files.writeString(out.resolve("describe_aggregations.txt"), aggregations());
         Files.writeString(out.resolve("describe_windowed.txt"), windowed());
         Files.writeString(out.resolve("windowed_keys.txt"), windowedKeys());
+        Files.writeString(out.resolve("describe_global.txt"), global());
         Files.writeString(out.resolve("serializers.txt"), serializers());
         Files.writeString(out.resolve("partitions.txt"), partitions());
     }
@@ -126,6 +128,15 @@ public class Reference {
         sb.append("session user-1 1000 4000 ")
             .append(hex(session.serialize("t", new Windowed<>("user-1", new SessionWindow(1000, 4000))))).append('\n');
         return sb.toString();
+    }
+
+    static String global() {
+        StreamsBuilder b = new StreamsBuilder();
+        GlobalKTable<String, String> countries = b.globalTable("countries");
+        b.<String, String>stream("orders")
+            .join(countries, (orderId, country) -> country, (order, name) -> order + " to " + name)
+            .to("shipments");
+        return b.build().describe().toString();
     }
 
     static String hex(byte[] bytes) {

@@ -370,7 +370,8 @@ fn check_join(
         }
     };
     let windowed = stage.args.get(1).is_some_and(is_within);
-    let expected = if windowed { 3 } else { 2 };
+    let global = matches!(other, Some((_, Shape::GlobalTable)));
+    let expected = if windowed || global { 3 } else { 2 };
     if stage.args.len() != expected {
         cx.error(
             stage.args_span,
@@ -387,6 +388,15 @@ fn check_join(
     let (other_name, other_shape) = other?;
     let this = shape?;
     let method: &'static str = match (this, other_shape, windowed, name.as_str()) {
+        (Shape::Stream, Shape::GlobalTable, false, "join") => "join_global",
+        (Shape::Stream, Shape::GlobalTable, false, "left_join") => "left_join_global",
+        (_, Shape::GlobalTable, _, _) => {
+            cx.error(
+                stage.name.span(),
+                format!("a global table is joined from a stream: `stream |> {name}({other_name}, |key, value| table_key, joiner)`"),
+            );
+            return Some(this);
+        }
         (Shape::Stream, Shape::Table, false, "join") => "join",
         (Shape::Stream, Shape::Table, false, "left_join") => "left_join",
         (Shape::Stream, Shape::Stream, true, "join") => "join_windowed",

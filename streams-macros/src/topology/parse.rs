@@ -12,7 +12,7 @@ use super::duration;
 syn::custom_punctuation!(PipeGt, |>);
 
 /// Source kinds `NAME::<K, V>(topic)` a pipeline can start with.
-pub(crate) const SOURCE_KINDS: &[&str] = &["stream", "table"];
+pub(crate) const SOURCE_KINDS: &[&str] = &["stream", "table", "global_table"];
 
 /// Parses the whole macro input, reporting every statement's syntax error.
 pub(crate) fn parse_topology(input: TokenStream) -> syn::Result<Topology> {

@@ -19,6 +19,8 @@ pub(crate) enum Shape {
     SlidingWindowed,
     /// A grouped stream cut into sessions.
     SessionWindowed,
+    /// A `GlobalKTable`.
+    GlobalTable,
     /// Nothing: the pipeline ended (`to`, `foreach`, `split`).
     Ended,
 }
@@ -34,6 +36,7 @@ impl Shape {
             Shape::Windowed => "a windowed stream",
             Shape::SlidingWindowed => "a stream in sliding windows",
             Shape::SessionWindowed => "a stream in sessions",
+            Shape::GlobalTable => "a global table",
             Shape::Ended => "nothing (the pipeline has ended)",
         }
     }
@@ -42,6 +45,7 @@ impl Shape {
     pub(crate) fn noun(self) -> &'static str {
         match self {
             Shape::Table => "table",
+            Shape::GlobalTable => "global table",
             Shape::Grouped => "grouped stream",
             Shape::GroupedTable => "grouped table",
             Shape::Windowed | Shape::SlidingWindowed | Shape::SessionWindowed => "windowed stream",

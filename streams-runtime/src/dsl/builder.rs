@@ -10,12 +10,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::ktable::GetterFactory;
 use super::{KStream, KTable, MayDelete};
 use crate::codec::Codec;
+use crate::graph::GlobalSpec;
 use crate::graph::{
     Graph, GraphBuilder, NodeKind, SourceSpec, SourceTopics, TopicFormat, TopologyDescription,
 };
+use crate::ops::global_table::{GlobalStores, GlobalTableUpdater};
 use crate::ops::source::SourceProc;
 use crate::ops::table_source::TableSourceProc;
 use crate::ops::Nop;
+use crate::state::KeyValueStore;
 use crate::state::StoreKey;
 
 /// Starts topologies: each source method adds a source node and returns its stream.
@@ -100,6 +103,34 @@ impl StreamsBuilder {
         KTable::new(table, materialized, Some((node, store))).with_getter(getter)
     }
 
+    /// A global table read from every partition of `topic`, shared by all tasks and joined
+    /// from streams through a key-extracting function (Kafka's `globalTable`).
+    pub fn global_table<KC, VC>(&self, topic: &str) -> GlobalKTable<KC::Value, VC::Value>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        let mut g = self.graph.borrow_mut();
+        let store = g.new_name(&format!("{topic}-STATE-STORE-"));
+        let (source_name, table_name) = (g.new_name("KSTREAM-SOURCE-"), g.new_name("KTABLE-SOURCE-"));
+        g.add_format(topic, TopicFormat::of::<KC, Option<VC>>());
+        let source =
+            g.add_node(source_name, NodeKind::Source(SourceTopics::Names(vec![topic.to_string()])), &[]);
+        g.add_node(table_name, NodeKind::Processor { stores: vec![store.clone()] }, &[source]);
+        let (topic_name, store_name) = (topic.to_string(), store.clone());
+        let install: Arc<dyn Fn(&mut GlobalStores) + Send + Sync> = Arc::new(move |globals| {
+            globals.add(
+                &topic_name,
+                &store_name,
+                || KeyValueStore::new::<KC, VC>(&store_name),
+                |store| Arc::new(GlobalTableUpdater::<KC, VC> { store, _codecs: PhantomData }),
+            )
+        });
+        g.globals.push(GlobalSpec { source, topic: topic.to_string(), install });
+        GlobalKTable { store, _types: PhantomData }
+    }
+
     fn check_pattern(pattern: &str) {
         if let Err(e) = regex::Regex::new(pattern) {
             panic!("`stream_pattern`: invalid pattern `{pattern}`: {e}");
@@ -132,6 +163,19 @@ impl StreamsBuilder {
     pub fn build(self) -> Topology {
         let graph = std::mem::take(&mut *self.graph.borrow_mut());
         graph.finish()
+    }
+}
+
+/// A global table (Kafka's `GlobalKTable`): join it from a stream with
+/// [`KStream::join_global`] or [`KStream::left_join_global`].
+pub struct GlobalKTable<K, V> {
+    pub(crate) store: String,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for GlobalKTable<K, V> {
+    fn clone(&self) -> Self {
+        GlobalKTable { store: self.store.clone(), _types: PhantomData }
     }
 }
 
@@ -177,6 +221,7 @@ impl Topology {
         TopologyDescription {
             nodes: self.graph.nodes.clone(),
             subtopologies: self.graph.subtopologies.clone(),
+            global_groups: self.graph.global_groups.clone(),
         }
     }
 

@@ -7,13 +7,16 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{BranchedKStream, KGroupedStream, KTable, NeverDeletes, StreamsBuilder, Tombstones};
+use super::{
+    BranchedKStream, GlobalKTable, KGroupedStream, KTable, NeverDeletes, StreamsBuilder, Tombstones,
+};
 use crate::codec::{Codec, CodecFor, DefaultCodec};
 use crate::graph::{ChildFactory, Data, NodeKind, OutletId, SinkTopic, SourceSpec, SourceTopics, TaskBuild};
 use crate::ops::filter::Filter;
 use crate::ops::flat_map::FlatMap;
 use crate::ops::flat_map_values::FlatMapValues;
 use crate::ops::foreach::ForeachProc;
+use crate::ops::global_table::GlobalJoinProc;
 use crate::ops::map::Map;
 use crate::ops::map_values::MapValues;
 use crate::ops::peek::Peek;
@@ -507,6 +510,66 @@ where
         F: Fn(V, Option<VT>) -> R + Send + Sync + 'static,
     {
         self.join_table(table, "KSTREAM-LEFTJOIN-", Arc::new(move |v, t| Some(joiner(v, t))))
+    }
+
+    fn join_global_with<GK: StoreKey, GV: Data, R: Data>(
+        mut self,
+        global: GlobalKTable<GK, GV>,
+        prefix: &str,
+        key_of: Arc<dyn Fn(&K, &V) -> GK + Send + Sync>,
+        joiner: Arc<dyn Fn(V, Option<GV>) -> Option<R> + Send + Sync>,
+    ) -> KStream<K, R> {
+        let name = {
+            let given = self.next_name.take();
+            self.builder.graph.borrow_mut().name_or(given, prefix)
+        };
+        let store = global.store;
+        self.processor(name, vec![], move |tb, next| GlobalJoinProc {
+            store: tb.global_store::<GK, GV>(&store),
+            key_of: key_of.clone(),
+            joiner: joiner.clone(),
+            next,
+        })
+    }
+
+    /// Joins each record with the global table's value under `key_of(&key, &value)`;
+    /// records without one are dropped. No co-partitioning is needed.
+    pub fn join_global<GK: StoreKey, GV: Data, R: Data, KF, F>(
+        self,
+        global: GlobalKTable<GK, GV>,
+        key_of: KF,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        KF: Fn(&K, &V) -> GK + Send + Sync + 'static,
+        F: Fn(V, GV) -> R + Send + Sync + 'static,
+    {
+        // Kafka names global-table joins `KSTREAM-LEFTJOIN-` whether inner or left.
+        self.join_global_with(
+            global,
+            "KSTREAM-LEFTJOIN-",
+            Arc::new(key_of),
+            Arc::new(move |v, g| g.map(|g| joiner(v, g))),
+        )
+    }
+
+    /// As [`Self::join_global`], with `None` where the global table has no value.
+    pub fn left_join_global<GK: StoreKey, GV: Data, R: Data, KF, F>(
+        self,
+        global: GlobalKTable<GK, GV>,
+        key_of: KF,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        KF: Fn(&K, &V) -> GK + Send + Sync + 'static,
+        F: Fn(V, Option<GV>) -> R + Send + Sync + 'static,
+    {
+        self.join_global_with(
+            global,
+            "KSTREAM-LEFTJOIN-",
+            Arc::new(key_of),
+            Arc::new(move |v, g| Some(joiner(v, g))),
+        )
     }
 
     fn join_stream<VO: Data, S2, R: Data>(

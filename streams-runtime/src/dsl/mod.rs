@@ -8,7 +8,7 @@ pub(crate) mod ktable;
 mod split;
 mod windowed;
 
-pub use builder::{NamedSource, StreamsBuilder, Topology};
+pub use builder::{GlobalKTable, NamedSource, StreamsBuilder, Topology};
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::KStream;
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};

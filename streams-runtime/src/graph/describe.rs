@@ -4,11 +4,11 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::{Node, NodeKind, SinkTopic, SourceSpec, SourceTopics};
+use super::{Node, NodeKind, SinkTopic, SourceTopics};
 
 /// Splits the nodes into connected sub-topologies, numbered as Kafka numbers them: in the
 /// order of their source nodes' names.
-pub(crate) fn subtopologies(nodes: &[Node], sources: &[SourceSpec]) -> Vec<Vec<usize>> {
+pub(crate) fn subtopologies(nodes: &[Node], sources: &[usize]) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..nodes.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -36,7 +36,7 @@ pub(crate) fn subtopologies(nodes: &[Node], sources: &[SourceSpec]) -> Vec<Vec<u
             }
         }
     }
-    let mut order: Vec<usize> = sources.iter().map(|s| s.node).collect();
+    let mut order: Vec<usize> = sources.to_vec();
     order.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name));
     let mut rest: Vec<usize> = (0..nodes.len()).filter(|i| !order.contains(i)).collect();
     rest.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name));
@@ -65,6 +65,8 @@ pub(crate) fn subtopologies(nodes: &[Node], sources: &[SourceSpec]) -> Vec<Vec<u
 pub struct TopologyDescription {
     pub(crate) nodes: Vec<Node>,
     pub(crate) subtopologies: Vec<Vec<usize>>,
+    /// Node groups that are global stores, printed as Kafka prints them.
+    pub(crate) global_groups: Vec<usize>,
 }
 
 /// Java's `String.hashCode`.
@@ -220,6 +222,34 @@ impl fmt::Display for TopologyDescription {
             (0..self.nodes.len()).filter(|&i| matches!(self.nodes[i].kind, NodeKind::Source(_))).collect();
         f.write_str("Topologies:\n ")?;
         for (id, members) in self.subtopologies.iter().enumerate() {
+            if self.global_groups.contains(&id) {
+                // `GlobalStore#toString`: the source, then the processor, no blank line.
+                let source = members.iter().find(|&&i| matches!(self.nodes[i].kind, NodeKind::Source(_)));
+                let processor =
+                    members.iter().find(|&&i| matches!(self.nodes[i].kind, NodeKind::Processor { .. }));
+                if let (Some(&s), Some(&p)) = (source, processor) {
+                    let topics = match &self.nodes[s].kind {
+                        NodeKind::Source(SourceTopics::Names(t)) => t.join(", "),
+                        _ => String::new(),
+                    };
+                    let stores = match &self.nodes[p].kind {
+                        NodeKind::Processor { stores } => stores.join(", "),
+                        _ => String::new(),
+                    };
+                    writeln!(f, "  Sub-topology: {id} for global store (will not generate tasks)")?;
+                    writeln!(
+                        f,
+                        "    Source: {} (topics: [{topics}])\n      --> {}",
+                        self.nodes[s].name, self.nodes[p].name
+                    )?;
+                    writeln!(
+                        f,
+                        "    Processor: {} (stores: [{stores}])\n      --> none\n      <-- {}",
+                        self.nodes[p].name, self.nodes[s].name
+                    )?;
+                }
+                continue;
+            }
             writeln!(f, "  Sub-topology: {id}")?;
             let layout = self.layout(members, &sources);
             for &i in &layout.nodes {

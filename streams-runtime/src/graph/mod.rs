@@ -12,6 +12,7 @@ pub use describe::TopologyDescription;
 
 use crate::codec::Codec;
 use crate::ops::cache::{Emitter, Flush, SharedEmitter};
+use crate::ops::global_table::GlobalStores;
 use crate::ops::merge::MergeInput;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Discard, FanOut, Processor};
@@ -77,6 +78,14 @@ pub(crate) struct SourceSpec {
     pub(crate) node: usize,
     pub(crate) topics: SourceTopics,
     pub(crate) factory: SourceFactory,
+}
+
+/// A global table: its nodes, topic and store, and how an instance creates its store.
+#[derive(Clone)]
+pub(crate) struct GlobalSpec {
+    pub(crate) source: usize,
+    pub(crate) topic: String,
+    pub(crate) install: Arc<dyn Fn(&mut GlobalStores) + Send + Sync>,
 }
 
 /// How the command line reads and prints a topic's records: its key and value codecs, as
@@ -146,6 +155,7 @@ pub(crate) struct GraphBuilder {
     pub(crate) formats: Vec<(String, TopicFormat)>,
     /// Window sizes of windowed aggregation nodes, to print window ends.
     pub(crate) window_sizes: Vec<(usize, i64)>,
+    pub(crate) globals: Vec<GlobalSpec>,
 }
 
 impl GraphBuilder {
@@ -220,15 +230,25 @@ impl GraphBuilder {
 
     /// Freezes the graph into a topology.
     pub(crate) fn finish(self) -> crate::dsl::Topology {
-        let GraphBuilder { nodes, outlets, sources, internal_topics, formats, .. } = self;
-        let subtopologies = describe::subtopologies(&nodes, &sources);
+        let GraphBuilder { nodes, outlets, sources, internal_topics, formats, globals, .. } = self;
+        let mut source_nodes: Vec<usize> = sources.iter().map(|s| s.node).collect();
+        source_nodes.extend(globals.iter().map(|g| g.source));
+        let subtopologies = describe::subtopologies(&nodes, &source_nodes);
+        let global_groups: Vec<usize> = subtopologies
+            .iter()
+            .enumerate()
+            .filter(|(_, members)| globals.iter().any(|g| members.contains(&g.source)))
+            .map(|(i, _)| i)
+            .collect();
         crate::dsl::Topology::new(Arc::new(Graph {
             nodes,
             outlets,
             sources,
             subtopologies,
+            global_groups,
             internal_topics,
             formats,
+            globals,
         }))
     }
 }
@@ -240,11 +260,23 @@ pub(crate) struct Graph {
     pub(crate) sources: Vec<SourceSpec>,
     /// Node indices of each sub-topology, in Kafka's numbering.
     pub(crate) subtopologies: Vec<Vec<usize>>,
+    /// Which node groups are global stores (no tasks).
+    pub(crate) global_groups: Vec<usize>,
     pub(crate) internal_topics: Vec<String>,
     pub(crate) formats: Vec<(String, TopicFormat)>,
+    pub(crate) globals: Vec<GlobalSpec>,
 }
 
 impl Graph {
+    /// The instance-wide global stores, created empty.
+    pub(crate) fn global_stores(&self) -> GlobalStores {
+        let mut stores = GlobalStores::default();
+        for g in &self.globals {
+            (g.install)(&mut stores);
+        }
+        stores
+    }
+
     /// The sources of sub-topology `id`.
     pub(crate) fn sources_of(&self, id: usize) -> impl Iterator<Item = &SourceSpec> {
         self.sources.iter().filter(move |s| self.subtopologies[id].contains(&s.node))
@@ -318,6 +350,7 @@ pub(crate) struct TaskBuild<'g> {
     shared: HashMap<OutletId, Box<dyn Any>>,
     application_id: &'g str,
     pub(crate) stores: StoreRegistry,
+    globals: &'g GlobalStores,
     /// Record caches, flushed at every commit (upstream ones first).
     pub(crate) caches: Vec<Box<dyn Flush>>,
     /// Records dropped for arriving after their window closed.
@@ -329,12 +362,18 @@ pub(crate) struct TaskBuild<'g> {
 }
 
 impl<'g> TaskBuild<'g> {
-    pub(crate) fn new(graph: &'g Graph, application_id: &'g str, cache_capacity: usize) -> Self {
+    pub(crate) fn new(
+        graph: &'g Graph,
+        application_id: &'g str,
+        cache_capacity: usize,
+        globals: &'g GlobalStores,
+    ) -> Self {
         TaskBuild {
             graph,
             shared: HashMap::new(),
             application_id,
             stores: StoreRegistry::default(),
+            globals,
             caches: Vec::new(),
             dropped: Arc::default(),
             cache_capacity,
@@ -354,6 +393,14 @@ impl<'g> TaskBuild<'g> {
         let object = Arc::new(Mutex::new(make()));
         self.objects.insert(name.to_string(), Box::new(object.clone()));
         object
+    }
+
+    /// The instance's global store `name`.
+    pub(crate) fn global_store<K: StoreKey, V: Data>(&self, name: &str) -> Arc<KeyValueStore<K, V>> {
+        self.globals
+            .stores
+            .find::<KeyValueStore<K, V>>(name)
+            .expect("global stores are installed before tasks")
     }
 
     /// The task's session store `name`.

@@ -12,6 +12,7 @@ pub(crate) mod filter;
 pub(crate) mod flat_map;
 pub(crate) mod flat_map_values;
 pub(crate) mod foreach;
+pub(crate) mod global_table;
 pub(crate) mod map;
 pub(crate) mod map_values;
 pub(crate) mod merge;

@@ -188,6 +188,32 @@ impl KafkaStreams {
         let cache_capacity = self.config.cache_capacity()?;
         let tasks = self.prepare(&application_id)?;
         tracing::info!(application_id, tasks = tasks.len(), threads, "starting");
+        // Global tables: every partition read before any task starts, then kept up to date.
+        let globals = Arc::new(self.topology.graph.global_stores());
+        let mut global_positions: Vec<(String, u32, u64)> = Vec::new();
+        for g in &self.topology.graph.globals {
+            let n = self
+                .cluster
+                .partitions(&g.topic)
+                .ok_or_else(|| StreamsError::MissingSourceTopic(g.topic.clone()))?;
+            global_positions.extend((0..n).map(|p| (g.topic.clone(), p, 0)));
+        }
+        let poll_globals = |positions: &mut Vec<(String, u32, u64)>| -> Result<(), StreamsError> {
+            for (topic, partition, offset) in positions.iter_mut() {
+                loop {
+                    let batch = self.cluster.fetch(topic, *partition, *offset, 10_000);
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for raw in &batch {
+                        globals.apply(raw)?;
+                    }
+                    *offset += batch.len() as u64;
+                }
+            }
+            Ok(())
+        };
+        poll_globals(&mut global_positions)?;
         let mut assignment: Vec<Vec<TaskSpec>> = vec![Vec::new(); threads];
         for (i, task) in tasks.into_iter().enumerate() {
             assignment[i % threads].push(task);
@@ -205,6 +231,7 @@ impl KafkaStreams {
                 policy: policy.clone(),
                 commit_interval,
                 cache_capacity,
+                globals: globals.clone(),
                 flushed_epoch: Arc::new(AtomicU64::new(0)),
                 shared: self.shared.clone(),
                 idle: Arc::new(AtomicBool::new(false)),

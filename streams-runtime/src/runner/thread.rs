@@ -66,6 +66,7 @@ pub(crate) struct StreamThread {
     pub(crate) policy: OnDecodeError,
     pub(crate) commit_interval: Duration,
     pub(crate) cache_capacity: usize,
+    pub(crate) globals: Arc<crate::ops::global_table::GlobalStores>,
     /// The last flush epoch this thread committed for.
     pub(crate) flushed_epoch: Arc<AtomicU64>,
     pub(crate) shared: Arc<Shared>,
@@ -96,6 +97,7 @@ impl StreamThread {
             spec.partition,
             &self.application_id,
             self.cache_capacity,
+            &self.globals,
         );
         for store in task.stores().iter() {
             let topic = changelog_topic(&self.application_id, store.name());

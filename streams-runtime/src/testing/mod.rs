@@ -167,6 +167,7 @@ impl RecordCollector for Topics {
 
 struct State {
     topology: Topology,
+    globals: crate::ops::global_table::GlobalStores,
     application_id: String,
     topics: Topics,
     tasks: FxHashMap<(usize, u32), Task>,
@@ -213,7 +214,14 @@ impl State {
                         self.topics.pending.clear();
                         return Err(e);
                     }
-                    let task = Task::new(&self.topology.graph, sub, raw.partition, &self.application_id, 0);
+                    let task = Task::new(
+                        &self.topology.graph,
+                        sub,
+                        raw.partition,
+                        &self.application_id,
+                        0,
+                        &self.globals,
+                    );
                     self.tasks.insert(key, task);
                 }
                 let task = self.tasks.get_mut(&key).expect("inserted above");
@@ -254,6 +262,7 @@ impl TestDriver {
     pub fn new(topology: Topology) -> Self {
         TestDriver {
             state: Rc::new(RefCell::new(State {
+                globals: topology.graph.global_stores(),
                 application_id: DEFAULT_APPLICATION_ID.to_string(),
                 topics: Topics {
                     graph: topology.graph.clone(),
@@ -445,6 +454,14 @@ impl<KC: Codec, VC: Codec> TestInputTopic<KC, VC> {
     ) -> Result<(), StreamsError> {
         let mut state = self.state.borrow_mut();
         state.topics.append(&self.topic, key, value, timestamp, headers);
+        // A global table's topic updates its store at once, before any task reads it.
+        if state.globals.updaters.iter().any(|(t, _)| *t == self.topic) {
+            let log = &state.topics.logs[self.topic.as_str()];
+            let last = log.partitions.iter().flatten().max_by_key(|(seq, _)| *seq).map(|(_, r)| r.clone());
+            if let Some(raw) = last {
+                state.globals.apply(&raw)?;
+            }
+        }
         state.run()
     }
 }
