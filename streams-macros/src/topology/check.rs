@@ -100,13 +100,18 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
                     let kind = &source.kind;
                     cx.error(kind.span(), format!("`{kind}` needs a topic: `{kind}::<K, V>(\"topic\")`"));
                 }
-                if source.kind == "table" && (source.topics.len() > 1 || pattern) {
+                if source.kind != "stream" && (source.topics.len() > 1 || pattern) {
+                    let kind = &source.kind;
                     cx.error(
-                        source.kind.span(),
-                        "a `table` reads exactly one topic: `table::<K, V>(\"topic\")`",
+                        kind.span(),
+                        format!("a `{kind}` reads exactly one topic: `{kind}::<K, V>(\"topic\")`"),
                     );
                 }
-                Some(if source.kind == "table" { Shape::Table } else { Shape::Stream })
+                Some(match source.kind.to_string().as_str() {
+                    "table" => Shape::Table,
+                    "global_table" => Shape::GlobalTable,
+                    _ => Shape::Stream,
+                })
             }
             Head::Name(name) => scope.use_name(&mut cx, name),
         };
