@@ -16,31 +16,39 @@ mod topology;
 ///
 /// ```text
 /// topology  := statement*
-/// statement := "let" NAME "=" pipeline ";"      binds a stream (used later by name)
-///            | pipeline ";"                      must end in a sink
+/// statement := "let" NAME "=" pipeline ";"      binds a stream or table, used later by name
+///            | pipeline ";"                      must end in a sink (or a split)
 /// pipeline  := head ("|>" stage)*
 /// head      := SOURCE "::<" KeyCodec "," ValueCodec ">" "(" topic ("," topic)* options ")"
 ///            | NAME
-/// SOURCE    := "stream"                          (tables arrive with the stateful stages)
+/// SOURCE    := "stream" | "table" | "global_table"
 /// stage     := NAME ["::<" types ">"] ["(" arg ("," arg)* ")"]
 /// arg       := rust-expression | duration | NAME "=" arg
 /// duration  := INTEGER ("ms" | "s" | "m" | "h")  e.g. 250ms, 5s, 1m, 1h
 /// ```
 ///
 /// Codecs name the wire format (`String`, `i64`, `()`, `Bytes`, `Json<T>`, `Option<C>`);
-/// closures see the plain values. Every stage takes `name = "..."` to name its node.
+/// closures see the plain values. Every stage takes `name = "..."` to name its node (on an
+/// aggregation: its store).
 ///
-/// Stages on streams: `filter(pred)`, `filter_not(pred)`, `map(f)`, `map_values(f)`,
-/// `flat_map(f)`, `flat_map_values(f)`, `select_key(f)`, `peek(f)`, `merge(NAME)`;
-/// sinks: `to("topic")`, `to::<KeyCodec, ValueCodec>("topic")`, `to_dynamic(f)`, `foreach(f)`,
-/// and `split(NAME = pred, ..., default = NAME)`, which binds each branch as a stream.
+/// | on | stages |
+/// | --- | --- |
+/// | streams | `filter(pred)`, `filter_not(pred)`, `map(f)`, `map_values(f)`, `flat_map(f)`, `flat_map_values(f)`, `select_key(f)`, `peek(f)`, `merge(NAME)`, `split(NAME = pred, ..., default = NAME)` (binds each branch), `to_table` |
+/// | sinks | `to("topic")`, `to::<KeyCodec, ValueCodec>("topic")`, `to_dynamic(f)`, `foreach(f)` |
+/// | grouping | `group_by_key`, `group_by(f)` (on a table: `f -> (key, value)`) |
+/// | windows | `window(size[, advance], grace = d)`, `sliding(difference, grace = d)`, `session(gap, grace = d)`, `emit_on_close` |
+/// | aggregations | `count`, `reduce(f)`, `aggregate(init, add)`; on grouped tables `reduce(add, subtract)`, `aggregate(init, add, subtract)`; on sessions `aggregate(init, add, merge)` |
+/// | tables | `filter`, `filter_not`, `map_values`, `to_stream`, `group_by` |
+/// | joins | stream–table `join(table, f)`, `left_join(table, f)`; stream–stream `join`/`left_join`/`outer_join(stream, within(1s, before = .., after = .., grace = ..), f)`; table–table `join`/`left_join`/`outer_join(table, f)`; stream–global table `join`/`left_join(global, key_of, f)` |
+///
 /// Sources: `stream::<K, V>("a", "b")` reads several topics, `stream::<K, V>(pattern = "re")`
 /// every matching topic.
 ///
 /// Mistakes are compile errors at the stage you wrote: unknown stages (with a suggestion),
 /// wrong argument counts, names used but never bound or bound but never used, pipelines
-/// without a sink, stages in the wrong order, and (through rustc) closures of the wrong
-/// types and values without a codec.
+/// without a sink, stages in the wrong order (an aggregation before a grouping, a window
+/// twice, a stream-stream join without a window, a table joined to a stream), and (through
+/// rustc) closures of the wrong types, values without a codec, codecs that do not match.
 ///
 /// # Example
 ///
