@@ -5,10 +5,7 @@ use serde::{Deserialize, Serialize};
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/fixtures/kafka/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use streams_tests::fixture;
 
 fn hex(bytes: Option<Vec<u8>>) -> String {
     match bytes {

@@ -3,10 +3,7 @@
 
 use streams_runtime::prelude::*;
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/fixtures/kafka/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use streams_tests::fixture;
 
 fn split_merge() -> Topology {
     let b = StreamsBuilder::new();

@@ -221,9 +221,7 @@ fn global_join() -> Topology {
 
 #[test]
 fn global_table_join_describes_as_kafka() {
-    let expected =
-        std::fs::read_to_string(format!("{}/fixtures/kafka/describe_global.txt", env!("CARGO_MANIFEST_DIR")))
-            .unwrap();
+    let expected = streams_tests::fixture("describe_global.txt");
     assert_eq!(global_join().describe().to_string(), expected);
 }
 

@@ -121,11 +121,7 @@ fn word_count_with_the_macro_describes_as_the_builder_and_counts() {
             |> to_stream
             |> to("wordcount-output");
     };
-    let text = std::fs::read_to_string(format!(
-        "{}/fixtures/kafka/describe_wordcount.txt",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let text = streams_tests::fixture("describe_wordcount.txt");
     assert_eq!(mac.describe().to_string(), text);
     let driver = TestDriver::new(mac).with_partitions(2);
     driver.input::<(), String>("wordcount-input").pipe((), "the cat and the hat and".into(), 0);

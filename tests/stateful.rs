@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/fixtures/kafka/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use streams_tests::fixture;
 
 fn words(line: &str) -> Vec<String> {
     line.to_lowercase().split(|c: char| !c.is_alphanumeric()).map(String::from).collect()

@@ -6,10 +6,7 @@ use std::time::Duration;
 use streams_runtime::prelude::*;
 use streams_runtime::TestOutputTopic;
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/fixtures/kafka/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use streams_tests::fixture;
 
 fn counts(windows: TimeWindows, emit_on_close: bool) -> Topology {
     let b = StreamsBuilder::new();

@@ -37,6 +37,19 @@ pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
     ((murmur2(key) & 0x7fff_ffff) as u32) % partitions
 }
 
+/// The producer's choice of partition among `partitions`: murmur2 of the key bytes, or,
+/// for a null key, the next one round-robin (`next_for_null` keeps the turn).
+pub(crate) fn choose_partition(key: Option<&[u8]>, partitions: u32, next_for_null: &mut u32) -> u32 {
+    match key {
+        Some(k) => partition_for_key(k, partitions),
+        None => {
+            let p = *next_for_null % partitions;
+            *next_for_null = (p + 1) % partitions;
+            p
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

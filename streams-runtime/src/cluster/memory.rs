@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Cluster;
 use crate::error::StreamsError;
-use crate::partitioner::partition_for_key;
+use crate::partitioner::choose_partition;
 use crate::record::{Headers, RawRecord};
 
 struct Topic {
@@ -134,12 +134,7 @@ impl Cluster for MemoryCluster {
             (Some(p), _) => {
                 return Err(StreamsError::InvalidTopology(format!("topic `{topic}` has no partition {p}")))
             }
-            (None, Some(k)) => partition_for_key(k, n),
-            (None, None) => {
-                let p = t.next_null_key_partition;
-                t.next_null_key_partition = (p + 1) % n;
-                p
-            }
+            (None, key) => choose_partition(key.as_deref(), n, &mut t.next_null_key_partition),
         };
         let records = &mut t.partitions[partition as usize];
         let offset = records.len() as u64;

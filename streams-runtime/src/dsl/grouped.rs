@@ -8,7 +8,7 @@ use super::windowed::FixedWindows;
 use super::{KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
-use crate::ops::aggregate::{Aggregator, StreamAggregateProc};
+use crate::ops::aggregate::{reducer, Aggregator, StreamAggregateProc};
 use crate::ops::repartition::ChangeCodec;
 use crate::ops::table_aggregate::{Fold, TableAggregateProc};
 use crate::ops::{Nop, Stage};
@@ -121,11 +121,7 @@ where
     where
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        let aggregator: Aggregator<K, V, V> = Arc::new(move |_, v, agg| match agg {
-            Some(agg) => f(agg, v),
-            None => v,
-        });
-        self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", aggregator)
+        self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", reducer(f))
     }
 
     /// Folds each key's values into an aggregate: `init()` starts it, `add(&key, value,

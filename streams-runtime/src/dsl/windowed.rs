@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
-use crate::ops::aggregate::Aggregator;
+use crate::ops::aggregate::{reducer, Aggregator};
 use crate::ops::session_aggregate::{Merger, SessionAggregateProc};
 use crate::ops::sliding_aggregate::SlidingAggregateProc;
 use crate::ops::window_aggregate::WindowAggregateProc;
@@ -124,11 +124,7 @@ where
     where
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        let aggregator: Aggregator<K, V, V> = Arc::new(move |_, v, agg| match agg {
-            Some(agg) => f(agg, v),
-            None => v,
-        });
-        self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", aggregator)
+        self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", reducer(f))
     }
 
     /// Folds each key's values per window: `init()`, then `add(&key, value, aggregate)`.

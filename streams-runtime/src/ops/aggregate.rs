@@ -39,3 +39,11 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for StreamAggregateProc<K, V
         emitter.emit(ctx, Record { key, value: change, timestamp, headers });
     }
 }
+
+/// `reduce(f)` as an aggregator: the first value is the first aggregate.
+pub(crate) fn reducer<K, V: 'static>(f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Aggregator<K, V, V> {
+    Arc::new(move |_, v, agg| match agg {
+        Some(agg) => f(agg, v),
+        None => v,
+    })
+}

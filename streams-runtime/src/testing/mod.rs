@@ -31,7 +31,7 @@ use crate::state::{KeyValueStore, StoreKey};
 /// The `application.id` of a driver unless set otherwise.
 pub const DEFAULT_APPLICATION_ID: &str = "test";
 use crate::ops::RecordCollector;
-use crate::partitioner::partition_for_key;
+use crate::partitioner::choose_partition;
 use crate::record::{Headers, RawRecord, Record};
 use crate::task::{reads, Task};
 
@@ -134,12 +134,7 @@ impl Topics {
         let n = log.partitions.len() as u32;
         let partition = match (partition, &key) {
             (Some(p), _) => p.min(n - 1),
-            (None, Some(k)) => partition_for_key(k, n),
-            (None, None) => {
-                let p = log.next_null_key_partition;
-                log.next_null_key_partition = (p + 1) % n;
-                p
-            }
+            (None, key) => choose_partition(key.as_deref(), n, &mut log.next_null_key_partition),
         };
         let records = &mut log.partitions[partition as usize];
         let offset = records.len() as u64;
