@@ -220,3 +220,27 @@ fn cli_reports_a_bad_input_file_and_fails() {
     let (code, _) = cli(&["--input", "nosuchtopic=/dev/null"], false);
     assert_eq!(code, std::process::ExitCode::FAILURE);
 }
+
+#[test]
+fn cli_pace_writes_the_demo_in_real_time_while_the_topology_runs() {
+    let mut out = Vec::new();
+    let code = streams_runtime::cli::run_with_args_to(
+        "wordcount",
+        wordcount::topology(),
+        |d| {
+            // Three lines 150 ms apart in event time: written over ~300 ms of wall clock.
+            for (i, line) in ["a b", "b c", "c d"].iter().enumerate() {
+                d.send::<(), String>(wordcount::INPUT, (), line.to_string(), 150 * i as i64);
+            }
+        },
+        ["wordcount", "--pace", "--set", "commit.interval.ms=50"],
+        &mut out,
+    );
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let mut last = BTreeMap::new();
+    for line in String::from_utf8(out).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        last.insert(v["key"].as_str().unwrap().to_string(), v["value"].as_i64().unwrap());
+    }
+    assert_eq!(last, golden(&["a b", "b c", "c d"]));
+}

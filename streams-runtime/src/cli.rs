@@ -6,6 +6,7 @@
 //! --partitions N            partitions of the embedded cluster's topics (default 1)
 //! --config FILE             Java properties (application.id, num.stream.threads, ...)
 //! --set KEY=VALUE           one configuration value; repeatable
+//! --pace                    write the demo data in real time while running
 //! ```
 //!
 //! With `--input` (or without it, on the binary's demo data) the topology runs on the
@@ -48,12 +49,18 @@ struct Args {
     /// One configuration value, such as `num.stream.threads=2`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Write the demo data in real time (event time paced by the wall clock) while the
+    /// topology runs, printing output as it is written.
+    #[arg(long)]
+    pace: bool,
 }
 
 /// Writes an example's demo data into the embedded cluster, typed.
 pub struct Demo {
     cluster: MemoryCluster,
     topology: Topology,
+    /// With `--pace`: the wall-clock instant and event time the demo started at.
+    pace: Option<(std::time::Instant, std::cell::Cell<Option<i64>>)>,
 }
 
 impl Demo {
@@ -62,6 +69,17 @@ impl Demo {
     /// # Panics
     /// If the topic cannot be written (the embedded cluster creates topics on demand).
     pub fn send<KC: Codec, VC: Codec>(&self, topic: &str, key: KC::Value, value: VC::Value, timestamp: i64) {
+        if let Some((started, first)) = &self.pace {
+            // Real time: wait until as much wall-clock time has passed as event time.
+            let first = first.get().unwrap_or_else(|| {
+                first.set(Some(timestamp));
+                timestamp
+            });
+            let due = std::time::Duration::from_millis(u64::try_from(timestamp - first).unwrap_or(0));
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
         self.cluster
             .produce(topic, None, KC::encode(&key), VC::encode(&value), timestamp, Headers::new())
             .unwrap_or_else(|e| panic!("demo data for `{topic}`: {e}"));
@@ -75,7 +93,7 @@ impl Demo {
 
 /// Parses the command line and runs `topology` as `application_id`; `demo` writes the
 /// example's own data when no `--input` is given.
-pub fn run(application_id: &str, topology: Topology, demo: impl FnOnce(&Demo)) -> ExitCode {
+pub fn run(application_id: &str, topology: Topology, demo: impl FnOnce(&Demo) + Send) -> ExitCode {
     run_with_args(application_id, topology, demo, std::env::args_os())
 }
 
@@ -83,7 +101,7 @@ pub fn run(application_id: &str, topology: Topology, demo: impl FnOnce(&Demo)) -
 pub fn run_with_args<I, T>(
     application_id: &str,
     topology: Topology,
-    demo: impl FnOnce(&Demo),
+    demo: impl FnOnce(&Demo) + Send,
     args: I,
 ) -> ExitCode
 where
@@ -97,7 +115,7 @@ where
 pub fn run_with_args_to<I, T>(
     application_id: &str,
     topology: Topology,
-    demo: impl FnOnce(&Demo),
+    demo: impl FnOnce(&Demo) + Send,
     args: I,
     out: &mut dyn Write,
 ) -> ExitCode
@@ -137,7 +155,7 @@ fn split_pair<'a>(arg: &'a str, what: &str) -> Result<(&'a str, &'a str), Stream
 fn execute(
     application_id: &str,
     topology: Topology,
-    demo: impl FnOnce(&Demo),
+    demo: impl FnOnce(&Demo) + Send,
     args: Args,
     out: &mut dyn Write,
 ) -> Result<(), StreamsError> {
@@ -175,9 +193,6 @@ fn execute(
     {
         cluster.create_topic(&topic, args.partitions)?;
     }
-    if args.inputs.is_empty() {
-        demo(&Demo { cluster: cluster.clone(), topology: topology.clone() });
-    }
     for input in &args.inputs {
         let (topic, file) = split_pair(input, "TOPIC=FILE")?;
         replay(&cluster, &topology, topic, Path::new(file))?;
@@ -187,24 +202,73 @@ fn execute(
         .enable_all()
         .build()
         .map_err(|e| StreamsError::Config(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(streams.run(RunMode::UntilDrained))?;
     let sinks = topology.graph.sink_topics();
-    for record in cluster.records_of_topics(&sinks) {
-        let format = topology.graph.format(&record.topic).expect("every sink topic has a format");
-        // Written field by field to keep the documented order: topic, key, value, timestamp.
-        let _ = writeln!(
-            out,
-            "{{\"topic\":{},\"key\":{},\"value\":{},\"timestamp\":{}}}",
-            json!(&*record.topic),
-            format.key_json(record.key.as_deref()),
-            (format.value_to_json)(record.value.as_deref()),
-            record.timestamp
-        );
+    let mut printed = 0;
+    if args.inputs.is_empty() && args.pace {
+        // The demo writes in real time on its own thread while the topology runs on
+        // another; this thread prints output as it appears.
+        let guard = streams.open_input();
+        let printer = PacedPrinter { cluster: &cluster, topology: &topology, sinks: &sinks };
+        std::thread::scope(|scope| -> Result<(), StreamsError> {
+            let running = scope.spawn(|| runtime.block_on(streams.run(RunMode::UntilDrained)));
+            let (demo_cluster, demo_topology) = (cluster.clone(), topology.clone());
+            let writing = scope.spawn(move || {
+                let pace = Some((std::time::Instant::now(), std::cell::Cell::new(None)));
+                demo(&Demo { cluster: demo_cluster, topology: demo_topology, pace });
+                drop(guard);
+            });
+            while !running.is_finished() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                printer.print_new(&mut printed, out);
+            }
+            let _ = writing.join();
+            running
+                .join()
+                .unwrap_or_else(|_| Err(StreamsError::InvalidTopology("the runner panicked".into())))
+        })?;
+    } else {
+        if args.inputs.is_empty() {
+            demo(&Demo { cluster: cluster.clone(), topology: topology.clone(), pace: None });
+        }
+        runtime.block_on(streams.run(RunMode::UntilDrained))?;
+    }
+    for record in cluster.records_of_topics(&sinks).iter().skip(printed) {
+        print_record(&topology, record, out);
     }
     if streams.skipped_records() > 0 {
         tracing::warn!(skipped = streams.skipped_records(), "records skipped by the decode-error policy");
     }
     Ok(())
+}
+
+/// Prints sink records written since the last call.
+struct PacedPrinter<'a> {
+    cluster: &'a MemoryCluster,
+    topology: &'a Topology,
+    sinks: &'a [String],
+}
+
+impl PacedPrinter<'_> {
+    fn print_new(&self, printed: &mut usize, out: &mut dyn Write) {
+        let records = self.cluster.records_of_topics(self.sinks);
+        for record in records.iter().skip(*printed) {
+            print_record(self.topology, record, out);
+        }
+        *printed = records.len();
+    }
+}
+
+fn print_record(topology: &Topology, record: &crate::record::RawRecord, out: &mut dyn Write) {
+    let format = topology.graph.format(&record.topic).expect("every sink topic has a format");
+    // Written field by field to keep the documented order: topic, key, value, timestamp.
+    let _ = writeln!(
+        out,
+        "{{\"topic\":{},\"key\":{},\"value\":{},\"timestamp\":{}}}",
+        json!(&*record.topic),
+        format.key_json(record.key.as_deref()),
+        (format.value_to_json)(record.value.as_deref()),
+        record.timestamp
+    );
 }
 
 /// Writes a `.jsonl` or `.txt` file into `topic`, encoded with the codecs of the topology's

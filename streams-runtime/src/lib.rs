@@ -30,7 +30,7 @@ pub use error::{CodecError, StreamsError};
 pub use graph::TopologyDescription;
 pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
-pub use runner::{KafkaStreams, RunMode};
+pub use runner::{InputGuard, KafkaStreams, RunMode};
 #[doc(inline)]
 pub use streams_macros::{topology, Json};
 pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};

@@ -48,6 +48,18 @@ pub struct KafkaStreams {
     config: StreamsConfig,
     cluster: Arc<dyn Cluster>,
     shared: Arc<Shared>,
+    /// Producers still writing input: `RunMode::UntilDrained` waits for them.
+    open_inputs: Arc<AtomicU64>,
+}
+
+/// Keeps [`RunMode::UntilDrained`] running while a producer is still writing input; drop it
+/// when the input is complete.
+pub struct InputGuard(Arc<AtomicU64>);
+
+impl Drop for InputGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl KafkaStreams {
@@ -61,7 +73,14 @@ impl KafkaStreams {
             stores: Mutex::new(Vec::new()),
             error: Mutex::new(None),
         });
-        KafkaStreams { topology, config, cluster, shared }
+        KafkaStreams { topology, config, cluster, shared, open_inputs: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Declares input still being written (a paced demo, a producer): the run does not end
+    /// as drained before the guard is dropped.
+    pub fn open_input(&self) -> InputGuard {
+        self.open_inputs.fetch_add(1, Ordering::SeqCst);
+        InputGuard(self.open_inputs.clone())
     }
 
     /// Asks every thread to commit and stop.
@@ -253,7 +272,7 @@ impl KafkaStreams {
                         let drained = positions.lock().unwrap_or_else(|p| p.into_inner()).iter().all(
                             |((t, p), pos): (&(String, u32), &u64)| *pos >= self.cluster.end_offset(t, *p),
                         );
-                        if !(all_idle && drained) {
+                        if !(all_idle && drained) || self.open_inputs.load(Ordering::SeqCst) > 0 {
                             continue;
                         }
                         // Everything is read: have every thread commit once more, which flushes
