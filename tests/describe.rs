@@ -6,18 +6,7 @@ use streams_runtime::prelude::*;
 use streams_tests::fixture;
 
 fn split_merge() -> Topology {
-    let b = StreamsBuilder::new();
-    let mut branches = b
-        .stream::<String, i64>("input")
-        .filter(|_, v| *v != 0)
-        .split()
-        .branch("negative", |_, v| *v < 0)
-        .default_branch("positive");
-    let negative = branches.take("negative").map_values(|v| -v);
-    let positive = branches.take("positive");
-    positive.clone().to("positives");
-    negative.merge(positive).to("absolute");
-    b.build()
+    streams_tests::split_merge_by_hand()
 }
 
 #[test]

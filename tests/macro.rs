@@ -3,18 +3,7 @@
 use streams_runtime::prelude::*;
 
 fn by_hand() -> Topology {
-    let b = StreamsBuilder::new();
-    let mut branches = b
-        .stream::<String, i64>("input")
-        .filter(|_, v| *v != 0)
-        .split()
-        .branch("negative", |_, v| *v < 0)
-        .default_branch("positive");
-    let negative = branches.take("negative").map_values(|v| -v);
-    let positive = branches.take("positive");
-    positive.clone().to("positives");
-    negative.merge(positive).to("absolute");
-    b.build()
+    streams_tests::split_merge_by_hand()
 }
 
 fn by_macro() -> Topology {

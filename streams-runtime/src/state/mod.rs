@@ -28,7 +28,7 @@ pub(crate) trait StateStore: Any + Send + Sync {
 pub trait StoreKey: Data + Hash + Eq {}
 impl<T: Data + Hash + Eq> StoreKey for T {}
 
-type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 
 struct Inner<K, V> {
     map: hashbrown::HashMap<K, (V, i64), FxBuild>,
@@ -111,23 +111,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     pub(crate) fn update(&self, key: &K, f: impl FnOnce(Option<(V, i64)>) -> (V, i64)) -> (V, i64) {
         let mut inner = self.lock();
         inner.mark(key);
-        let mut f = Some(f);
-        let mut result = None;
-        if let hashbrown::hash_map::EntryRef::Occupied(entry) = inner.map.entry_ref(key) {
-            entry.replace_entry_with(|_, old| {
-                let new = (f.take().expect("called once"))(Some(old));
-                result = Some(new.clone());
-                Some(new)
-            });
-        }
-        match result {
-            Some(r) => r,
-            None => {
-                let new = (f.take().expect("not called yet"))(None);
-                inner.map.insert(key.clone(), new.clone());
-                new
-            }
-        }
+        update_in_place(&mut inner.map, key, f).0
     }
 
     /// Removes `key`.
@@ -180,6 +164,32 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
             Some(v) => inner.map.insert(k, (v, timestamp)),
             None => inner.map.remove(&k),
         };
+    }
+}
+
+/// Replaces `map[key]` with `f(old)` in one lookup (inserting when absent); returns a copy
+/// of the new value and whether the key was new.
+pub(crate) fn update_in_place<K: StoreKey, V: Clone>(
+    map: &mut hashbrown::HashMap<K, V, FxBuild>,
+    key: &K,
+    f: impl FnOnce(Option<V>) -> V,
+) -> (V, bool) {
+    let mut f = Some(f);
+    let mut result = None;
+    if let hashbrown::hash_map::EntryRef::Occupied(entry) = map.entry_ref(key) {
+        entry.replace_entry_with(|_, old| {
+            let new = (f.take().expect("called once"))(Some(old));
+            result = Some(new.clone());
+            Some(new)
+        });
+    }
+    match result {
+        Some(r) => (r, false),
+        None => {
+            let new = (f.take().expect("not called yet"))(None);
+            map.insert(key.clone(), new.clone());
+            (new, true)
+        }
     }
 }
 

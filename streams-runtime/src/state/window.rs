@@ -5,12 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{ChangelogBatch, StateStore, StoreKey};
+use super::{update_in_place, ChangelogBatch, FxBuild, StateStore, StoreKey};
 use crate::codec::Codec;
 use crate::graph::Data;
 use crate::windows::{Window, Windowed};
-
-type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 
 /// One window start: keys in the order they first arrived, their values, and the keys
 /// changed since the changelog was last written (they expire with the window).
@@ -90,24 +88,11 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         let mut inner = self.lock();
         let slot = inner.slots.entry(start).or_insert_with(Slot::new);
         slot.mark(key);
-        let mut f = Some(f);
-        let mut result = None;
-        if let hashbrown::hash_map::EntryRef::Occupied(entry) = slot.values.entry_ref(key) {
-            entry.replace_entry_with(|_, old| {
-                let new = (f.take().expect("called once"))(Some(old));
-                result = Some(new.clone());
-                Some(new)
-            });
+        let (new, inserted) = update_in_place(&mut slot.values, key, f);
+        if inserted {
+            slot.order.push(key.clone());
         }
-        match result {
-            Some(r) => r,
-            None => {
-                let new = (f.take().expect("not called yet"))(None);
-                slot.order.push(key.clone());
-                slot.values.insert(key.clone(), new.clone());
-                new
-            }
-        }
+        new
     }
 
     /// Drops windows starting before `start`.
