@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# A single Apache Kafka 4.x broker in KRaft mode on 127.0.0.1, installed from Maven Central
+# (cached under $KAFKA_HOME, default ~/.cache/streams-rs/kafka-4.4.0: a second run downloads
+# nothing).
+#
+#   scripts/kafka-broker.sh start     format storage if needed, start, wait until it answers
+#   scripts/kafka-broker.sh stop      stop it
+#   scripts/kafka-broker.sh run CMD   start, run CMD with KAFKA_BOOTSTRAP set, stop on exit
+#
+# PORT (default 9092) and CONTROLLER_PORT (9093) choose the ports; logs go to $KAFKA_HOME/broker.log.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+KAFKA_HOME=${KAFKA_HOME:-$HOME/.cache/streams-rs/kafka-4.4.0}
+PORT=${PORT:-9092}
+CONTROLLER_PORT=${CONTROLLER_PORT:-9093}
+data="$KAFKA_HOME/data-$PORT"
+pidfile="$KAFKA_HOME/broker-$PORT.pid"
+
+install() {
+  if [ ! -f "$KAFKA_HOME/lib/.complete" ]; then
+    mkdir -p "$KAFKA_HOME/lib"
+    (cd "$here/kafka" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/lib")
+    touch "$KAFKA_HOME/lib/.complete"
+  fi
+}
+
+java_run() { java -Xmx512m -cp "$KAFKA_HOME/lib/*" "$@"; }
+
+configure() {
+  mkdir -p "$data"
+  cat > "$KAFKA_HOME/server-$PORT.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$data
+num.partitions=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+PROPS
+  if [ ! -f "$data/meta.properties" ]; then
+    java_run kafka.tools.StorageTool format --standalone -t "$(java_run kafka.tools.StorageTool random-uuid)" \
+      -c "$KAFKA_HOME/server-$PORT.properties" >/dev/null
+  fi
+}
+
+answers() { (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; }
+
+if [ "${1:-}" = start ] || [ "${1:-}" = run ]; then
+  if answers; then echo "port $PORT is already in use on 127.0.0.1; set PORT or stop what listens there" >&2; exit 1; fi
+fi
+
+start() {
+  install
+  configure
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  # java itself in the background (not through a function), so that $! is the JVM.
+  java -Xmx512m -cp "$KAFKA_HOME/lib/*" kafka.Kafka "$KAFKA_HOME/server-$PORT.properties" \
+    > "$KAFKA_HOME/broker-$PORT.log" 2>&1 &
+  echo $! > "$pidfile"
+  for _ in $(seq 1 120); do
+    if answers; then echo "kafka broker on 127.0.0.1:$PORT" >&2; return 0; fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -20 "$KAFKA_HOME/broker-$PORT.log" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "kafka broker did not answer on 127.0.0.1:$PORT; see $KAFKA_HOME/broker-$PORT.log" >&2
+  return 1
+}
+
+stop() {
+  if [ -f "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  run)
+    shift
+    start
+    trap stop EXIT
+    KAFKA_BOOTSTRAP=127.0.0.1:$PORT "$@"
+    ;;
+  *) echo "usage: $0 start|stop|run CMD..." >&2; exit 2 ;;
+esac
