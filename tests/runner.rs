@@ -104,7 +104,7 @@ fn a_restarted_application_restores_its_state_and_continues_from_its_commits() {
     // input resumes at the committed offsets.
     let streams = run(&cluster, StreamsConfig::new("restart"));
     assert_eq!(final_counts(&cluster, 2), golden(wordcount::SAMPLE));
-    assert_eq!(streams.processed_records() > 0, true);
+    assert!(streams.processed_records() > 0);
     let changelog = cluster.records_in_order("restart-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog");
     assert!(!changelog.is_empty());
 }
