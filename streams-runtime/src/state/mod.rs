@@ -24,6 +24,26 @@ pub(crate) trait StateStore: Any + Send + Sync {
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64);
 }
 
+/// A store's codecs, as plain functions so that the store's type names only `K` and `V`
+/// (the test driver and interactive queries find stores by those).
+pub(crate) struct StoreCodecs<K, V> {
+    pub(crate) encode_key: fn(&K) -> Option<Vec<u8>>,
+    pub(crate) encode_value: fn(&V) -> Option<Vec<u8>>,
+    pub(crate) decode_key: fn(Option<&[u8]>) -> Option<K>,
+    pub(crate) decode_value: fn(Option<&[u8]>) -> Option<V>,
+}
+
+impl<K, V> StoreCodecs<K, V> {
+    pub(crate) fn of<KC: Codec<Value = K>, VC: Codec<Value = V>>() -> Self {
+        StoreCodecs {
+            encode_key: KC::encode,
+            encode_value: VC::encode,
+            decode_key: |b| KC::decode(b).ok(),
+            decode_value: |b| VC::decode(b).ok(),
+        }
+    }
+}
+
 /// Keys a store can hold.
 pub trait StoreKey: Data + Hash + Eq {}
 impl<T: Data + Hash + Eq> StoreKey for T {}
@@ -48,20 +68,7 @@ impl<K: StoreKey, V> Inner<K, V> {
 pub struct KeyValueStore<K, V> {
     name: String,
     inner: Mutex<Inner<K, V>>,
-    encode_key: fn(&K) -> Option<Vec<u8>>,
-    encode_value: fn(&V) -> Option<Vec<u8>>,
-    decode: fn(Option<&[u8]>, Option<&[u8]>) -> Option<(K, Option<V>)>,
-}
-
-fn decode_with<KC: Codec, VC: Codec>(
-    key: Option<&[u8]>,
-    value: Option<&[u8]>,
-) -> Option<(KC::Value, Option<VC::Value>)> {
-    let key = KC::decode(key).ok()?;
-    match value {
-        None => Some((key, None)),
-        Some(v) => VC::decode(Some(v)).ok().map(|v| (key, Some(v))),
-    }
+    codecs: StoreCodecs<K, V>,
 }
 
 impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
@@ -73,9 +80,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
                 map: hashbrown::HashMap::default(),
                 dirty: hashbrown::HashSet::default(),
             }),
-            encode_key: KC::encode,
-            encode_value: VC::encode,
-            decode: decode_with::<KC, VC>,
+            codecs: StoreCodecs::of::<KC, VC>(),
         }
     }
 
@@ -148,14 +153,18 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
         dirty
             .into_iter()
             .map(|k| match inner.map.get(&k) {
-                Some((v, ts)) => ((self.encode_key)(&k), (self.encode_value)(v), *ts),
-                None => ((self.encode_key)(&k), None, 0),
+                Some((v, ts)) => ((self.codecs.encode_key)(&k), (self.codecs.encode_value)(v), *ts),
+                None => ((self.codecs.encode_key)(&k), None, 0),
             })
             .collect()
     }
 
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) {
-        let Some((k, v)) = (self.decode)(key, value) else {
+        let decoded = (self.codecs.decode_key)(key).and_then(|k| match value {
+            None => Some((k, None)),
+            Some(_) => (self.codecs.decode_value)(value).map(|v| (k, Some(v))),
+        });
+        let Some((k, v)) = decoded else {
             tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded");
             return;
         };

@@ -4,7 +4,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use super::{ChangelogBatch, StateStore, StoreKey};
+use super::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
 use crate::graph::Data;
 use crate::windows::{SessionWindow, Windowed};
@@ -22,10 +22,7 @@ struct Inner<K, V> {
 pub struct SessionStore<K, V> {
     name: String,
     inner: Mutex<Inner<K, V>>,
-    encode_key: fn(&K) -> Option<Vec<u8>>,
-    encode_value: fn(&V) -> Option<Vec<u8>>,
-    decode_key: fn(Option<&[u8]>) -> Option<K>,
-    decode_value: fn(Option<&[u8]>) -> Option<V>,
+    codecs: StoreCodecs<K, V>,
 }
 
 impl<K: StoreKey, V: Data> SessionStore<K, V> {
@@ -33,10 +30,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         SessionStore {
             name: name.to_string(),
             inner: Mutex::new(Inner { sessions: Default::default(), dirty: Vec::new() }),
-            encode_key: KC::encode,
-            encode_value: VC::encode,
-            decode_key: |b| KC::decode(b).ok(),
-            decode_value: |b| VC::decode(b).ok(),
+            codecs: StoreCodecs::of::<KC, VC>(),
         }
     }
 
@@ -99,11 +93,11 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
         dirty
             .into_iter()
             .map(|(k, w, v)| {
-                let mut key = (self.encode_key)(&k).unwrap_or_default();
+                let mut key = (self.codecs.encode_key)(&k).unwrap_or_default();
                 key.extend_from_slice(&w.end.to_be_bytes());
                 key.extend_from_slice(&w.start.to_be_bytes());
                 match v {
-                    Some((v, ts)) => (Some(key), (self.encode_value)(&v), ts),
+                    Some((v, ts)) => (Some(key), (self.codecs.encode_value)(&v), ts),
                     None => (Some(key), None, w.end),
                 }
             })
@@ -115,13 +109,13 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
         let (k, rest) = bytes.split_at(bytes.len() - 16);
         let end = i64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
         let start = i64::from_be_bytes(rest[8..].try_into().expect("8 bytes"));
-        let Some(k) = (self.decode_key)(Some(k)) else { return };
+        let Some(k) = (self.codecs.decode_key)(Some(k)) else { return };
         let window = SessionWindow { start, end };
         let mut inner = self.lock();
         if let Some(list) = inner.sessions.get_mut(&k) {
             list.retain(|(w, _, _)| *w != window);
         }
-        if let Some(v) = (self.decode_value)(value) {
+        if let Some(v) = (self.codecs.decode_value)(value) {
             let list = inner.sessions.entry(k).or_default();
             let at = list.partition_point(|(w, _, _)| w.start < window.start);
             list.insert(at, (window, v, timestamp));

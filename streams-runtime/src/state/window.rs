@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{update_in_place, ChangelogBatch, FxBuild, StateStore, StoreKey};
+use super::{update_in_place, ChangelogBatch, FxBuild, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
 use crate::graph::Data;
 use crate::windows::{Window, Windowed};
@@ -39,10 +39,7 @@ pub struct WindowStore<K, V> {
     name: String,
     size: i64,
     inner: Mutex<Inner<K, V>>,
-    encode_key: fn(&K) -> Option<Vec<u8>>,
-    encode_value: fn(&V) -> Option<Vec<u8>>,
-    decode_key: fn(Option<&[u8]>) -> Option<K>,
-    decode_value: fn(Option<&[u8]>) -> Option<V>,
+    codecs: StoreCodecs<K, V>,
 }
 
 impl<K: StoreKey, V: Data> WindowStore<K, V> {
@@ -51,10 +48,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
             name: name.to_string(),
             size,
             inner: Mutex::new(Inner { slots: BTreeMap::new() }),
-            encode_key: KC::encode,
-            encode_value: VC::encode,
-            decode_key: |b| KC::decode(b).ok(),
-            decode_value: |b| VC::decode(b).ok(),
+            codecs: StoreCodecs::of::<KC, VC>(),
         }
     }
 
@@ -141,10 +135,10 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         for (&start, slot) in inner.slots.iter_mut() {
             for k in std::mem::take(&mut slot.dirty) {
                 let Some((v, ts)) = slot.values.get(&k) else { continue };
-                let mut key = (self.encode_key)(&k).unwrap_or_default();
+                let mut key = (self.codecs.encode_key)(&k).unwrap_or_default();
                 key.extend_from_slice(&start.to_be_bytes());
                 key.extend_from_slice(&0i32.to_be_bytes());
-                batch.push((Some(key), (self.encode_value)(v), *ts));
+                batch.push((Some(key), (self.codecs.encode_value)(v), *ts));
             }
         }
         batch
@@ -154,7 +148,7 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         let Some(bytes) = key.filter(|k| k.len() >= 12) else { return };
         let (k, rest) = bytes.split_at(bytes.len() - 12);
         let start = i64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
-        match ((self.decode_key)(Some(k)), (self.decode_value)(value)) {
+        match ((self.codecs.decode_key)(Some(k)), (self.codecs.decode_value)(value)) {
             (Some(k), Some(v)) => {
                 self.put(k.clone(), start, v, timestamp);
                 if let Some(slot) = self.lock().slots.get_mut(&start) {
