@@ -11,7 +11,7 @@ use crate::graph::Data;
 use crate::ops::aggregate::{reducer, Aggregator, StreamAggregateProc};
 use crate::ops::repartition::ChangeCodec;
 use crate::ops::table_aggregate::{Fold, TableAggregateProc};
-use crate::ops::{Nop, Stage};
+use crate::ops::{Nop, StageOf};
 use crate::record::Change;
 use crate::state::StoreKey;
 use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
@@ -27,9 +27,7 @@ impl<K, V, S> KGroupedStream<K, V, S>
 where
     K: DefaultCodec + StoreKey,
     V: DefaultCodec,
-    S: Stage<KOut = K, VOut = V>,
-    S::KIn: Data,
-    S::VIn: Data,
+    S: StageOf<K, V>,
 {
     pub(crate) fn new(stream: KStream<K, V, S>, repartition_name: Option<String>) -> Self {
         KGroupedStream { stream, repartition_name, store_name: None }

@@ -29,7 +29,7 @@ use crate::ops::stream_stream_join::{
 };
 use crate::ops::stream_table_join::StreamTableJoinProc;
 use crate::ops::table_source::{TableSourceProc, UpsertProc};
-use crate::ops::{Nop, Processor, Stage, Then};
+use crate::ops::{Nop, Processor, Stage, StageOf, Then};
 use crate::state::StoreKey;
 
 /// A stream of records with keys `K` and values `V` (Kafka's `KStream`).
@@ -90,9 +90,7 @@ impl<K, V, S> KStream<K, V, S>
 where
     K: Data,
     V: Data,
-    S: Stage<KOut = K, VOut = V>,
-    S::KIn: Data,
-    S::VIn: Data,
+    S: StageOf<K, V>,
 {
     /// Names the next operator added to this stream (Kafka's `Named.as`), instead of a
     /// generated `KSTREAM-…-0000000007` name.
@@ -422,9 +420,7 @@ where
     /// One stream of the records of both streams.
     pub fn merge<S2>(mut self, other: KStream<K, V, S2>) -> KStream<K, V>
     where
-        S2: Stage<KOut = K, VOut = V>,
-        S2::KIn: Data,
-        S2::VIn: Data,
+        S2: StageOf<K, V>,
     {
         let node =
             self.add_node("KSTREAM-MERGE-", NodeKind::Processor { stores: vec![] }, &[self.last, other.last]);
@@ -584,9 +580,7 @@ where
         K: DefaultCodec + StoreKey,
         V: DefaultCodec,
         VO: DefaultCodec,
-        S2: Stage<KOut = K, VOut = VO>,
-        S2::KIn: Data,
-        S2::VIn: Data,
+        S2: StageOf<K, VO>,
     {
         let builder = self.builder.clone();
         let (this_windowed, other_windowed, this_name, other_name, merge_name) = {
@@ -640,9 +634,7 @@ where
         K: DefaultCodec + StoreKey,
         V: DefaultCodec,
         VO: DefaultCodec,
-        S2: Stage<KOut = K, VOut = VO>,
-        S2::KIn: Data,
-        S2::VIn: Data,
+        S2: StageOf<K, VO>,
         F: Fn(V, VO) -> R + Send + Sync + 'static,
     {
         let joiner: Joiner<V, VO, R> = Arc::new(move |l, r| match (l, r) {
@@ -664,9 +656,7 @@ where
         K: DefaultCodec + StoreKey,
         V: DefaultCodec,
         VO: DefaultCodec,
-        S2: Stage<KOut = K, VOut = VO>,
-        S2::KIn: Data,
-        S2::VIn: Data,
+        S2: StageOf<K, VO>,
         F: Fn(V, Option<VO>) -> R + Send + Sync + 'static,
     {
         let joiner: Joiner<V, VO, R> =
@@ -686,9 +676,7 @@ where
         K: DefaultCodec + StoreKey,
         V: DefaultCodec,
         VO: DefaultCodec,
-        S2: Stage<KOut = K, VOut = VO>,
-        S2::KIn: Data,
-        S2::VIn: Data,
+        S2: StageOf<K, VO>,
         F: Fn(Option<V>, Option<VO>) -> R + Send + Sync + 'static,
     {
         let joiner: Joiner<V, VO, R> = Arc::new(joiner);

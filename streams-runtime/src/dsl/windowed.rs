@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
-use crate::graph::Data;
 use crate::ops::aggregate::{reducer, Aggregator};
 use crate::ops::session_aggregate::{Merger, SessionAggregateProc};
 use crate::ops::sliding_aggregate::SlidingAggregateProc;
 use crate::ops::window_aggregate::WindowAggregateProc;
-use crate::ops::{Processor, Stage};
+use crate::ops::{Processor, StageOf};
 use crate::state::StoreKey;
 use crate::windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Windowed};
 
@@ -42,9 +41,7 @@ impl<K, V, S> TimeWindowedKStream<K, V, S>
 where
     K: DefaultCodec + StoreKey,
     V: DefaultCodec,
-    S: Stage<KOut = K, VOut = V>,
-    S::KIn: Data,
-    S::VIn: Data,
+    S: StageOf<K, V>,
 {
     pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: FixedWindows) -> Self {
         TimeWindowedKStream { grouped, windows, emit_on_close: false }
@@ -150,9 +147,7 @@ impl<K, V, S> SessionWindowedKStream<K, V, S>
 where
     K: DefaultCodec + StoreKey,
     V: DefaultCodec,
-    S: Stage<KOut = K, VOut = V>,
-    S::KIn: Data,
-    S::VIn: Data,
+    S: StageOf<K, V>,
 {
     pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: SessionWindows) -> Self {
         SessionWindowedKStream { grouped, windows }

@@ -115,6 +115,18 @@ pub trait Stage: Clone + Send + Sync + 'static {
     fn wrap<D: Processor<Self::KOut, Self::VOut> + 'static>(&self, downstream: D) -> Self::Proc<D>;
 }
 
+/// A chain of stages giving `(K, V)` records from inputs that can flow through a topology:
+/// the bound every operator taking another stream's chain needs, said once.
+pub trait StageOf<K, V>: Stage<KOut = K, VOut = V, KIn: crate::graph::Data, VIn: crate::graph::Data> {}
+
+impl<T, K, V> StageOf<K, V> for T
+where
+    T: Stage<KOut = K, VOut = V>,
+    T::KIn: crate::graph::Data,
+    T::VIn: crate::graph::Data,
+{
+}
+
 /// The empty chain: records pass as they are.
 pub struct Nop<K, V>(PhantomData<fn(K, V)>);
 
