@@ -36,9 +36,10 @@ pub fn topology() -> Topology {
     }
 }
 
-/// Writes the sample text, one second apart.
+/// Writes the sample text, one second apart from 1 s on (librdkafka cannot write a
+/// timestamp of 0: it reads 0 as "now").
 pub fn demo(demo: &Demo) {
     for (i, line) in SAMPLE.iter().enumerate() {
-        demo.send::<(), String>(INPUT, (), line.to_string(), 1_000 * i as i64);
+        demo.send::<(), String>(INPUT, (), line.to_string(), 1_000 * (i as i64 + 1));
     }
 }

@@ -7,11 +7,19 @@
 //! --config FILE             Java properties (application.id, num.stream.threads, ...)
 //! --set KEY=VALUE           one configuration value; repeatable
 //! --pace                    write the demo data in real time while running
+//! --bootstrap-servers H:P   run on Apache Kafka (the `bootstrap.servers` setting)
+//! --until-drained           on Kafka: stop once every input partition is processed
+//! --reset                   on Kafka: the application reset tool, then exit
 //! ```
 //!
 //! With `--input` (or without it, on the binary's demo data) the topology runs on the
 //! embedded cluster until every input and internal topic is drained; every record written
 //! to a sink topic is printed as one JSON line, and the exit status is 0. Logs go to stderr.
+//!
+//! On Kafka the input (a file or the demo data) is produced into the source topics, which
+//! are created with `--partitions` partitions if missing, as are sink topics; the topology
+//! runs until Ctrl-C (or, with `--until-drained`, until this instance has processed every
+//! input partition to its end), printing what its sinks receive from then on.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -21,6 +29,10 @@ use std::sync::Arc;
 use clap::Parser;
 use serde_json::{json, Value};
 
+use rdkafka::consumer::Consumer as _;
+use rdkafka::{Message as _, Offset, TopicPartitionList};
+
+use crate::cluster::kafka::{kafka_error, raw_record, KafkaClients, KafkaProducer, REQUEST_TIMEOUT};
 use crate::cluster::memory::MemoryCluster;
 use crate::cluster::Cluster;
 use crate::codec::Codec;
@@ -31,7 +43,7 @@ use crate::record::Headers;
 use crate::runner::{KafkaStreams, RunMode};
 
 #[derive(Parser, Debug)]
-#[command(about = "Runs a Kafka Streams topology on the embedded cluster")]
+#[command(about = "Runs a Kafka Streams topology on the embedded cluster or on Apache Kafka")]
 struct Args {
     /// Print the topology and exit: Kafka's text, or `--describe=mermaid`.
     #[arg(long, num_args = 0..=1, default_missing_value = "text", require_equals = true, value_name = "FORMAT")]
@@ -40,7 +52,8 @@ struct Args {
     /// timestamp optional), `.txt` lines are values with a null key.
     #[arg(long = "input", value_name = "TOPIC=FILE")]
     inputs: Vec<String>,
-    /// Partitions of the embedded cluster's topics.
+    /// Partitions of the embedded cluster's topics (on Kafka: of the source and sink topics
+    /// created when missing).
     #[arg(long, default_value_t = 1)]
     partitions: u32,
     /// A Java properties file of configuration.
@@ -53,11 +66,54 @@ struct Args {
     /// topology runs, printing output as it is written.
     #[arg(long)]
     pace: bool,
+    /// Run on Apache Kafka at HOST:PORT (sets `bootstrap.servers`).
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap_servers: Option<String>,
+    /// On Kafka: stop once this instance has processed every input partition to its end.
+    #[arg(long)]
+    until_drained: bool,
+    /// On Kafka: delete the application's internal topics and committed offsets, then exit.
+    #[arg(long)]
+    reset: bool,
 }
 
-/// Writes an example's demo data into the embedded cluster, typed.
+/// Where demo data and `--input` files are written.
+#[derive(Clone)]
+enum Target {
+    Memory(MemoryCluster),
+    Kafka(Arc<KafkaProducer>),
+}
+
+impl Target {
+    fn produce(
+        &self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        match self {
+            Target::Memory(cluster) => {
+                cluster.produce(topic, None, key, value, timestamp, Headers::new()).map(drop)
+            }
+            Target::Kafka(producer) => {
+                producer.send(topic, None, key.as_deref(), value.as_deref(), timestamp, &Headers::new())
+            }
+        }
+    }
+
+    /// Waits until what was written is stored.
+    fn flush(&self) -> Result<(), StreamsError> {
+        match self {
+            Target::Memory(_) => Ok(()),
+            Target::Kafka(producer) => producer.flush(),
+        }
+    }
+}
+
+/// Writes an example's demo data into the embedded cluster or Kafka, typed.
 pub struct Demo {
-    cluster: MemoryCluster,
+    target: Target,
     topology: Topology,
     /// With `--pace`: the wall-clock instant and event time the demo started at.
     pace: Option<(std::time::Instant, std::cell::Cell<Option<i64>>)>,
@@ -67,7 +123,8 @@ impl Demo {
     /// Sends one record to `topic` with codecs `KC`/`VC`.
     ///
     /// # Panics
-    /// If the topic cannot be written (the embedded cluster creates topics on demand).
+    /// If the topic cannot be written (the embedded cluster creates topics on demand; on
+    /// Kafka the CLI creates the topology's source topics first).
     pub fn send<KC: Codec, VC: Codec>(&self, topic: &str, key: KC::Value, value: VC::Value, timestamp: i64) {
         if let Some((started, first)) = &self.pace {
             // Real time: wait until as much wall-clock time has passed as event time.
@@ -80,8 +137,8 @@ impl Demo {
                 std::thread::sleep(wait);
             }
         }
-        self.cluster
-            .produce(topic, None, KC::encode(&key), VC::encode(&value), timestamp, Headers::new())
+        self.target
+            .produce(topic, KC::encode(&key), VC::encode(&value), timestamp)
             .unwrap_or_else(|e| panic!("demo data for `{topic}`: {e}"));
     }
 
@@ -180,13 +237,20 @@ fn execute(
         let (k, v) = split_pair(set, "KEY=VALUE")?;
         config.set(k, v);
     }
-    if let Some(servers) = config.bootstrap_servers() {
-        return Err(StreamsError::Config(format!(
-            "`bootstrap.servers` = `{servers}`: this build runs on the embedded cluster only; remove the setting"
-        )));
+    if let Some(servers) = &args.bootstrap_servers {
+        config.set("bootstrap.servers", servers);
     }
     if args.partitions == 0 {
         return Err(StreamsError::Usage("`--partitions` must be at least 1".into()));
+    }
+    if config.bootstrap_servers().is_some() {
+        return execute_on_kafka(topology, demo, &args, config, out);
+    }
+    if args.reset || args.until_drained {
+        return Err(StreamsError::Usage(
+            "`--reset` and `--until-drained` need a Kafka cluster: add `--bootstrap-servers HOST:PORT`"
+                .into(),
+        ));
     }
     let cluster = MemoryCluster::with_auto_create(Some(args.partitions));
     for topic in topology.source_topics().into_iter().filter(|t| !topology.graph.internal_topics.contains(t))
@@ -195,13 +259,10 @@ fn execute(
     }
     for input in &args.inputs {
         let (topic, file) = split_pair(input, "TOPIC=FILE")?;
-        replay(&cluster, &topology, topic, Path::new(file))?;
+        replay(&Target::Memory(cluster.clone()), &topology, topic, Path::new(file))?;
     }
     let streams = KafkaStreams::new(topology.clone(), config, Arc::new(cluster.clone()));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StreamsError::Config(format!("cannot start the runtime: {e}")))?;
+    let runtime = tokio_runtime()?;
     let sinks = topology.graph.sink_topics();
     let mut printed = 0;
     if args.inputs.is_empty() && args.pace {
@@ -214,7 +275,7 @@ fn execute(
             let (demo_cluster, demo_topology) = (cluster.clone(), topology.clone());
             let writing = scope.spawn(move || {
                 let pace = Some((std::time::Instant::now(), std::cell::Cell::new(None)));
-                demo(&Demo { cluster: demo_cluster, topology: demo_topology, pace });
+                demo(&Demo { target: Target::Memory(demo_cluster), topology: demo_topology, pace });
                 drop(guard);
             });
             while !running.is_finished() {
@@ -228,13 +289,119 @@ fn execute(
         })?;
     } else {
         if args.inputs.is_empty() {
-            demo(&Demo { cluster: cluster.clone(), topology: topology.clone(), pace: None });
+            demo(&Demo { target: Target::Memory(cluster.clone()), topology: topology.clone(), pace: None });
         }
         runtime.block_on(streams.run(RunMode::UntilDrained))?;
     }
     for record in cluster.records_of_topics(&sinks).iter().skip(printed) {
         print_record(&topology, record, out);
     }
+    if streams.skipped_records() > 0 {
+        tracing::warn!(skipped = streams.skipped_records(), "records skipped by the decode-error policy");
+    }
+    Ok(())
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime, StreamsError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StreamsError::Config(format!("cannot start the runtime: {e}")))
+}
+
+/// The CLI on Kafka: creates missing source and sink topics, writes the input, runs, and
+/// prints what the sinks receive from the start of the run on.
+fn execute_on_kafka(
+    topology: Topology,
+    demo: impl FnOnce(&Demo) + Send,
+    args: &Args,
+    config: StreamsConfig,
+    out: &mut dyn Write,
+) -> Result<(), StreamsError> {
+    let clients = KafkaClients::new(&config)?;
+    let application_id = config.application_id()?.to_string();
+    let streams = KafkaStreams::connect(topology.clone(), config)?;
+    let runtime = tokio_runtime()?;
+    if args.reset {
+        runtime.block_on(streams.reset())?;
+        eprintln!("reset `{application_id}`: internal topics and committed offsets deleted");
+        return Ok(());
+    }
+    let existing = clients.topics()?;
+    let sinks = topology.graph.sink_topics();
+    let user_topics = topology
+        .source_topics()
+        .into_iter()
+        .filter(|t| !topology.graph.internal_topics.contains(t))
+        .chain(topology.graph.globals.iter().map(|g| g.topic.clone()))
+        .chain(sinks.iter().cloned());
+    let missing: Vec<(String, u32, bool)> =
+        user_topics.filter(|t| !existing.contains_key(t)).map(|t| (t, args.partitions, false)).collect();
+    runtime.block_on(clients.create_topics(&missing, -1))?;
+    // Output from now on: each sink partition read from its current end.
+    let output = clients.plain_consumer(&format!("{application_id}-cli-output"))?;
+    let mut tpl = TopicPartitionList::new();
+    for (topic, partitions) in clients.topics()?.into_iter().filter(|(t, _)| sinks.contains(t)) {
+        for p in 0..partitions as i32 {
+            let (_, high) = output
+                .fetch_watermarks(&topic, p, REQUEST_TIMEOUT)
+                .map_err(|e| kafka_error(&format!("cannot read the end of {topic}-{p}"), e))?;
+            tpl.add_partition_offset(&topic, p, Offset::Offset(high))
+                .map_err(|e| kafka_error("assign", e))?;
+        }
+    }
+    output.assign(&tpl).map_err(|e| kafka_error("cannot read the sink topics", e))?;
+    let target = Target::Kafka(Arc::new(clients.producer(&format!("{application_id}-cli-input"))?));
+    for input in &args.inputs {
+        let (topic, file) = split_pair(input, "TOPIC=FILE")?;
+        replay(&target, &topology, topic, Path::new(file))?;
+    }
+    let mode = if args.until_drained { RunMode::UntilDrained } else { RunMode::UntilShutdown };
+    let print_available = |wait: std::time::Duration, out: &mut dyn Write| -> usize {
+        let mut printed = 0;
+        while let Some(Ok(m)) = output.poll(if printed == 0 { wait } else { std::time::Duration::ZERO }) {
+            let topic: Arc<str> = Arc::from(m.topic());
+            print_record(&topology, &raw_record(&m, topic), out);
+            printed += 1;
+        }
+        printed
+    };
+    let mut demo = args.inputs.is_empty().then_some(demo);
+    if !args.pace {
+        if let Some(demo) = demo.take() {
+            demo(&Demo { target: target.clone(), topology: topology.clone(), pace: None });
+            target.flush()?;
+        }
+    }
+    std::thread::scope(|scope| -> Result<(), StreamsError> {
+        // With `--pace`, the demo writes in real time while the topology runs.
+        let writing = demo.map(|demo| {
+            let guard = streams.open_input();
+            let topology = topology.clone();
+            let pace = Some((std::time::Instant::now(), std::cell::Cell::new(None)));
+            let target = target.clone();
+            scope.spawn(move || {
+                let demo_data = Demo { target, topology, pace };
+                demo(&demo_data);
+                let flushed = demo_data.target.flush();
+                drop(guard);
+                flushed
+            })
+        });
+        let running = scope.spawn(|| runtime.block_on(streams.run(mode)));
+        while !running.is_finished() {
+            print_available(std::time::Duration::from_millis(200), out);
+        }
+        if let Some(w) = writing {
+            w.join().unwrap_or_else(|_| Err(StreamsError::Usage("the demo data writer panicked".into())))?;
+        }
+        running
+            .join()
+            .unwrap_or_else(|_| Err(StreamsError::InvalidTopology("the runner panicked".into())))?;
+        // What the last commit wrote.
+        while print_available(std::time::Duration::from_secs(1), out) > 0 {}
+        Ok(())
+    })?;
     if streams.skipped_records() > 0 {
         tracing::warn!(skipped = streams.skipped_records(), "records skipped by the decode-error policy");
     }
@@ -273,12 +440,7 @@ fn print_record(topology: &Topology, record: &crate::record::RawRecord, out: &mu
 
 /// Writes a `.jsonl` or `.txt` file into `topic`, encoded with the codecs of the topology's
 /// source for that topic.
-fn replay(
-    cluster: &MemoryCluster,
-    topology: &Topology,
-    topic: &str,
-    file: &Path,
-) -> Result<(), StreamsError> {
+fn replay(target: &Target, topology: &Topology, topic: &str, file: &Path) -> Result<(), StreamsError> {
     let format = topology.graph.format(topic).ok_or_else(|| {
         StreamsError::Usage(format!("`--input {topic}=...`: the topology reads no topic `{topic}`"))
     })?;
@@ -313,7 +475,7 @@ fn replay(
             (format.key_from_json)(&key).map_err(|e| StreamsError::Usage(format!("{}: key: {e}", at())))?;
         let value = (format.value_from_json)(&value)
             .map_err(|e| StreamsError::Usage(format!("{}: value: {e}", at())))?;
-        cluster.produce(topic, None, key, value, timestamp, Headers::new())?;
+        target.produce(topic, key, value, timestamp)?;
     }
-    Ok(())
+    target.flush()
 }

@@ -78,6 +78,13 @@ pub enum StreamsError {
     /// A source topic does not exist (Kafka's `MissingSourceTopicException`).
     #[error("source topic `{0}` does not exist; create it first")]
     MissingSourceTopic(String),
+    /// A sink topic does not exist on the Kafka cluster (it is not created for the user).
+    #[error("sink topic `{0}` does not exist; create it first")]
+    MissingSinkTopic(String),
+
+    /// A Kafka client operation failed.
+    #[error("kafka: {0}")]
+    Kafka(String),
     /// A topic is not known to the cluster or the test driver.
     #[error("unknown topic `{0}`")]
     UnknownTopic(String),

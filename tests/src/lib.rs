@@ -1,6 +1,8 @@
 //! Behaviour tests of streams-runtime; see the `[[test]]` targets. This library holds what
 //! they share.
 
+pub mod kafka;
+
 /// A file of `tests/fixtures/kafka/`: outputs of Apache Kafka itself, written by
 /// `tools/kafka-reference`.
 pub fn fixture(name: &str) -> String {

@@ -6,6 +6,8 @@
 //! processed positions are committed for the group `application.id`. A task restores its
 //! stores from their changelogs before it processes anything.
 
+mod kafka;
+mod plan;
 mod thread;
 
 use std::collections::BTreeMap;
@@ -13,14 +15,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rdkafka::consumer::Consumer as _;
+
+use crate::cluster::kafka::KafkaClients;
 use crate::cluster::Cluster;
+use crate::config::OnDecodeError;
 use crate::config::StreamsConfig;
 use crate::dsl::Topology;
 use crate::error::StreamsError;
-use crate::graph::{changelog_topic, resolve_topic, Data, SourceTopics};
+use crate::graph::changelog_topic;
+use crate::graph::Data;
+use crate::ops::global_table::GlobalStores;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
-use crate::task::whole_match;
-use thread::{StreamThread, TaskSpec};
+use plan::TaskSpec;
+use thread::StreamThread;
 
 /// How long [`KafkaStreams::run`] goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,15 +46,36 @@ pub(crate) struct Shared {
     pub(crate) flush_epoch: AtomicU64,
     pub(crate) skipped: AtomicU64,
     pub(crate) processed: AtomicU64,
-    pub(crate) stores: Mutex<Vec<StoreRegistry>>,
+    /// Each running task's stores, by (sub-topology, partition).
+    pub(crate) stores: Mutex<BTreeMap<(usize, u32), StoreRegistry>>,
     pub(crate) error: Mutex<Option<StreamsError>>,
+}
+
+/// Processed positions of the partitions one thread's tasks read.
+type Positions = Arc<Mutex<BTreeMap<(String, u32), u64>>>;
+
+/// The end offset of a topic partition.
+type EndOffset = Box<dyn Fn(&str, u32) -> u64 + Send + Sync>;
+
+/// Where the application's topics live.
+enum Backend {
+    Embedded(Arc<dyn Cluster>),
+    Kafka(Arc<KafkaClients>),
+}
+
+/// What every stream thread is configured with.
+struct ThreadSettings {
+    policy: OnDecodeError,
+    commit_interval: Duration,
+    cache_capacity: usize,
+    globals: Arc<GlobalStores>,
 }
 
 /// A running application (Kafka's `KafkaStreams`).
 pub struct KafkaStreams {
     topology: Topology,
     config: StreamsConfig,
-    cluster: Arc<dyn Cluster>,
+    backend: Backend,
     shared: Arc<Shared>,
     /// Producers still writing input: `RunMode::UntilDrained` waits for them.
     open_inputs: Arc<AtomicU64>,
@@ -65,15 +94,25 @@ impl Drop for InputGuard {
 impl KafkaStreams {
     /// An application running `topology` on `cluster` with `config`.
     pub fn new(topology: Topology, config: StreamsConfig, cluster: Arc<dyn Cluster>) -> Self {
+        Self::with_backend(topology, config, Backend::Embedded(cluster))
+    }
+
+    /// An application running `topology` on the Kafka cluster of `bootstrap.servers`.
+    pub fn connect(topology: Topology, config: StreamsConfig) -> Result<Self, StreamsError> {
+        let clients = Arc::new(KafkaClients::new(&config)?);
+        Ok(Self::with_backend(topology, config, Backend::Kafka(clients)))
+    }
+
+    fn with_backend(topology: Topology, config: StreamsConfig, backend: Backend) -> Self {
         let shared = Arc::new(Shared {
             shutdown: AtomicBool::new(false),
             flush_epoch: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             processed: AtomicU64::new(0),
-            stores: Mutex::new(Vec::new()),
+            stores: Mutex::new(BTreeMap::new()),
             error: Mutex::new(None),
         });
-        KafkaStreams { topology, config, cluster, shared, open_inputs: Arc::new(AtomicU64::new(0)) }
+        KafkaStreams { topology, config, backend, shared, open_inputs: Arc::new(AtomicU64::new(0)) }
     }
 
     /// Declares input still being written (a paced demo, a producer): the run does not end
@@ -102,206 +141,149 @@ impl KafkaStreams {
     /// (Kafka's interactive queries).
     pub fn key_value_store<K: StoreKey, V: Data>(&self, name: &str) -> Option<Vec<(K, V)>> {
         let registries = self.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
-        let stores: Vec<_> = registries.iter().filter_map(|r| r.find::<KeyValueStore<K, V>>(name)).collect();
+        let stores: Vec<_> =
+            registries.values().filter_map(|r| r.find::<KeyValueStore<K, V>>(name)).collect();
         (!stores.is_empty()).then(|| stores.iter().flat_map(|s| s.all()).collect())
     }
 
-    /// The run-time source topics of each sub-topology (patterns matched against the
-    /// cluster's topics).
-    fn source_topics(&self, application_id: &str) -> Vec<Vec<String>> {
-        let graph = &self.topology.graph;
-        let existing = self.cluster.topics();
-        (0..graph.subtopologies.len())
-            .map(|sub| {
-                let mut topics: Vec<String> = graph
-                    .sources_of(sub)
-                    .flat_map(|s| match graph.resolved_topics(s, application_id) {
-                        SourceTopics::Names(names) => names,
-                        SourceTopics::Pattern(p) => {
-                            let re = whole_match(&p);
-                            existing.iter().filter(|t| re.is_match(t)).cloned().collect()
-                        }
-                    })
-                    .collect();
-                topics.sort();
-                topics.dedup();
-                topics
-            })
-            .collect()
-    }
-
-    /// Creates internal topics as Kafka Streams does before processing: repartition topics
-    /// with the partition count of the sub-topology writing them, changelogs with that of
-    /// their sub-topology. Checks source topics exist and are co-partitioned. Returns the
-    /// tasks.
-    fn prepare(&self, application_id: &str) -> Result<Vec<TaskSpec>, StreamsError> {
-        let graph = &self.topology.graph;
-        let internal: Vec<String> = graph
-            .internal_topics
-            .iter()
-            .map(|t| resolve_topic(&graph.internal_topics, t, application_id))
-            .collect();
-        let writers = graph.internal_topic_writers(application_id);
-        let sources = self.source_topics(application_id);
-        let mut partitions: BTreeMap<String, u32> = BTreeMap::new();
-        for topics in &sources {
-            for t in topics.iter().filter(|t| !internal.contains(t)) {
-                let n =
-                    self.cluster.partitions(t).ok_or_else(|| StreamsError::MissingSourceTopic(t.clone()))?;
-                partitions.insert(t.clone(), n);
-            }
+    /// Creates internal topics as Kafka Streams does before processing and checks source
+    /// topics exist and are co-partitioned. Returns the tasks.
+    fn prepare(&self, cluster: &dyn Cluster, application_id: &str) -> Result<Vec<TaskSpec>, StreamsError> {
+        let existing: BTreeMap<String, u32> =
+            cluster.topics().into_iter().filter_map(|t| cluster.partitions(&t).map(|n| (t, n))).collect();
+        let plan = plan::plan(&self.topology.graph, application_id, &existing)?;
+        for topic in &plan.internal {
+            cluster.create_topic(&topic.name, topic.partitions)?;
         }
-        // Repartition topics in order of their writers: a writer may itself read one.
-        let mut pending = writers.clone();
-        while !pending.is_empty() {
-            let before = pending.len();
-            pending.retain(|(topic, sub)| {
-                let known: Option<Vec<u32>> =
-                    sources[*sub].iter().map(|t| partitions.get(t).copied()).collect();
-                match known {
-                    Some(ns) => {
-                        partitions.insert(topic.clone(), ns.into_iter().max().unwrap_or(1));
-                        false
-                    }
-                    None => true,
-                }
-            });
-            if pending.len() == before {
-                return Err(StreamsError::InvalidTopology(
-                    "repartition topics depend on each other in a cycle".into(),
-                ));
-            }
-        }
-        for (topic, _) in &writers {
-            self.cluster.create_topic(topic, partitions[topic])?;
-        }
-        let mut tasks = Vec::new();
-        for (sub, topics) in sources.iter().enumerate() {
-            let mut counts = topics.iter().map(|t| (t, partitions[t]));
-            let Some((first, n)) = counts.next() else { continue };
-            if let Some((other, m)) = counts.find(|(_, m)| *m != n) {
-                return Err(StreamsError::NotCopartitioned {
-                    left: first.clone(),
-                    left_partitions: n,
-                    right: other.clone(),
-                    right_partitions: m,
-                });
-            }
-            for store in graph.stores_of(sub) {
-                self.cluster.create_topic(&changelog_topic(application_id, &store), n)?;
-            }
-            for partition in 0..n {
-                tasks.push(TaskSpec { subtopology: sub, partition, inputs: topics.clone() });
-            }
-        }
-        Ok(tasks)
+        Ok(plan.tasks)
     }
 
     /// Runs until `mode` says to stop; the first fatal error (such as an undecodable
     /// record under the `Fail` policy) stops every thread and is returned.
+    ///
+    /// On Kafka, [`RunMode::UntilDrained`] means this instance has been assigned every input
+    /// partition and processed each to its end: it is meant for one instance alone.
     pub async fn run(&self, mode: RunMode) -> Result<(), StreamsError> {
         let application_id = self.config.application_id()?.to_string();
         let threads = self.config.num_stream_threads()?;
-        let commit_interval = self.config.commit_interval()?;
-        let policy = self.config.on_decode_error()?;
-        let cache_capacity = self.config.cache_capacity()?;
-        let tasks = self.prepare(&application_id)?;
-        tracing::info!(application_id, tasks = tasks.len(), threads, "starting");
-        // Global tables: every partition read before any task starts, then kept up to date.
-        let globals = Arc::new(self.topology.graph.global_stores());
-        let mut global_positions: Vec<(String, u32, u64)> = Vec::new();
-        for g in &self.topology.graph.globals {
-            let n = self
-                .cluster
-                .partitions(&g.topic)
-                .ok_or_else(|| StreamsError::MissingSourceTopic(g.topic.clone()))?;
-            global_positions.extend((0..n).map(|p| (g.topic.clone(), p, 0)));
-        }
-        let poll_globals = |positions: &mut Vec<(String, u32, u64)>| -> Result<(), StreamsError> {
-            for (topic, partition, offset) in positions.iter_mut() {
-                loop {
-                    let batch = self.cluster.fetch(topic, *partition, *offset, 10_000);
-                    if batch.is_empty() {
-                        break;
-                    }
-                    for raw in &batch {
-                        globals.apply(raw)?;
-                    }
-                    *offset += batch.len() as u64;
-                }
-            }
-            Ok(())
+        let settings = ThreadSettings {
+            policy: self.config.on_decode_error()?,
+            commit_interval: self.config.commit_interval()?,
+            cache_capacity: self.config.cache_capacity()?,
+            globals: Arc::new(self.topology.graph.global_stores()),
         };
-        poll_globals(&mut global_positions)?;
-        let mut assignment: Vec<Vec<TaskSpec>> = vec![Vec::new(); threads];
-        for (i, task) in tasks.into_iter().enumerate() {
-            assignment[i % threads].push(task);
-        }
-        let mut handles = Vec::new();
+        let mut positions: Vec<Positions> = Vec::new();
         let mut idle = Vec::new();
         let mut flushed = Vec::new();
-        let positions = Arc::new(Mutex::new(BTreeMap::new()));
-        for (id, specs) in assignment.into_iter().enumerate() {
-            let thread = StreamThread {
-                id,
-                graph: self.topology.graph.clone(),
-                cluster: self.cluster.clone(),
-                application_id: application_id.clone(),
-                policy: policy.clone(),
-                commit_interval,
-                cache_capacity,
-                globals: globals.clone(),
-                flushed_epoch: Arc::new(AtomicU64::new(0)),
-                shared: self.shared.clone(),
-                idle: Arc::new(AtomicBool::new(false)),
-                positions: positions.clone(),
-            };
-            idle.push(thread.idle.clone());
-            flushed.push(thread.flushed_epoch.clone());
-            handles.push(tokio::task::spawn_blocking(move || thread.run(specs)));
-        }
-        let stop =
-            async {
-                match mode {
-                    RunMode::UntilDrained => loop {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        if self.shared.shutdown.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let all_idle = idle.iter().all(|i| i.load(Ordering::SeqCst));
-                        let drained = positions.lock().unwrap_or_else(|p| p.into_inner()).iter().all(
-                            |((t, p), pos): (&(String, u32), &u64)| *pos >= self.cluster.end_offset(t, *p),
-                        );
-                        if !(all_idle && drained) || self.open_inputs.load(Ordering::SeqCst) > 0 {
-                            continue;
-                        }
-                        // Everything is read: have every thread commit once more, which flushes
-                        // record caches; if that wrote nothing the topology reads, it is done.
-                        let epoch = self.shared.flush_epoch.fetch_add(1, Ordering::SeqCst) + 1;
-                        while !flushed.iter().all(|f| f.load(Ordering::SeqCst) >= epoch)
-                            && !self.shared.shutdown.load(Ordering::SeqCst)
-                        {
-                            tokio::time::sleep(Duration::from_millis(2)).await;
-                        }
-                        let still_drained = positions.lock().unwrap_or_else(|p| p.into_inner()).iter().all(
-                            |((t, p), pos): (&(String, u32), &u64)| *pos >= self.cluster.end_offset(t, *p),
-                        );
-                        if still_drained {
-                            break;
-                        }
-                    },
-                    RunMode::UntilShutdown => {
-                        tokio::select! {
-                            _ = shutdown_signal() => tracing::info!("shutdown requested"),
-                            _ = async { while !self.shared.shutdown.load(Ordering::SeqCst) {
-                                tokio::time::sleep(Duration::from_millis(50)).await;
-                            } } => {}
-                        }
-                    }
+        let mut handles = Vec::new();
+        let (expected, end_offset): (Vec<(String, u32)>, EndOffset) = match &self.backend {
+            Backend::Embedded(cluster) => {
+                let tasks = self.prepare(cluster.as_ref(), &application_id)?;
+                let expected = partitions_of(&tasks);
+                tracing::info!(application_id, tasks = tasks.len(), threads, "starting");
+                self.bootstrap_globals_embedded(cluster.as_ref(), &settings.globals)?;
+                let mut assignment: Vec<Vec<TaskSpec>> = vec![Vec::new(); threads];
+                for (i, task) in tasks.into_iter().enumerate() {
+                    assignment[i % threads].push(task);
                 }
-                self.shutdown();
-            };
-        stop.await;
+                for (id, specs) in assignment.into_iter().enumerate() {
+                    let thread = StreamThread {
+                        id,
+                        graph: self.topology.graph.clone(),
+                        cluster: cluster.clone(),
+                        application_id: application_id.clone(),
+                        policy: settings.policy.clone(),
+                        commit_interval: settings.commit_interval,
+                        cache_capacity: settings.cache_capacity,
+                        globals: settings.globals.clone(),
+                        flushed_epoch: Arc::new(AtomicU64::new(0)),
+                        shared: self.shared.clone(),
+                        idle: Arc::new(AtomicBool::new(false)),
+                        positions: Arc::default(),
+                    };
+                    positions.push(thread.positions.clone());
+                    idle.push(thread.idle.clone());
+                    flushed.push(thread.flushed_epoch.clone());
+                    handles.push(tokio::task::spawn_blocking(move || thread.run(specs)));
+                }
+                let cluster = cluster.clone();
+                (expected, Box::new(move |t: &str, p: u32| cluster.end_offset(t, p)))
+            }
+            Backend::Kafka(clients) => {
+                let plan = Arc::new(self.prepare_kafka(clients, &application_id).await?);
+                tracing::info!(application_id, tasks = plan.tasks.len(), threads, "starting on Kafka");
+                self.bootstrap_globals_kafka(clients, &settings.globals)?;
+                for id in 0..threads {
+                    let thread = kafka::KafkaThread {
+                        id,
+                        graph: self.topology.graph.clone(),
+                        clients: clients.clone(),
+                        plan: plan.clone(),
+                        application_id: application_id.clone(),
+                        policy: settings.policy.clone(),
+                        commit_interval: settings.commit_interval,
+                        cache_capacity: settings.cache_capacity,
+                        globals: settings.globals.clone(),
+                        flushed_epoch: Arc::new(AtomicU64::new(0)),
+                        shared: self.shared.clone(),
+                        idle: Arc::new(AtomicBool::new(false)),
+                        positions: Arc::default(),
+                    };
+                    positions.push(thread.positions.clone());
+                    idle.push(thread.idle.clone());
+                    flushed.push(thread.flushed_epoch.clone());
+                    handles.push(tokio::task::spawn_blocking(move || thread.run()));
+                }
+                let ends = clients.plain_consumer(&format!("{application_id}-drain-check"))?;
+                (
+                    partitions_of(&plan.tasks),
+                    Box::new(move |t: &str, p: u32| {
+                        ends.fetch_watermarks(t, p as i32, Duration::from_secs(5))
+                            .map_or(u64::MAX, |(_, high)| high.max(0) as u64)
+                    }),
+                )
+            }
+        };
+        let drained = || {
+            let mut all: BTreeMap<(String, u32), u64> = BTreeMap::new();
+            for p in &positions {
+                all.extend(p.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), *v)));
+            }
+            expected.iter().all(|k| all.contains_key(k))
+                && all.iter().all(|((t, p), pos)| *pos >= end_offset(t, *p))
+        };
+        match mode {
+            RunMode::UntilDrained => loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                if self.shared.shutdown.load(Ordering::SeqCst) {
+                    break;
+                }
+                let all_idle = idle.iter().all(|i| i.load(Ordering::SeqCst));
+                if !all_idle || self.open_inputs.load(Ordering::SeqCst) > 0 || !drained() {
+                    continue;
+                }
+                // Everything is read: have every thread commit once more, which flushes
+                // record caches; if that wrote nothing the topology reads, it is done.
+                let epoch = self.shared.flush_epoch.fetch_add(1, Ordering::SeqCst) + 1;
+                while !flushed.iter().all(|f| f.load(Ordering::SeqCst) >= epoch)
+                    && !self.shared.shutdown.load(Ordering::SeqCst)
+                {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                if drained() {
+                    break;
+                }
+            },
+            RunMode::UntilShutdown => {
+                tokio::select! {
+                    _ = shutdown_signal() => tracing::info!("shutdown requested"),
+                    _ = async { while !self.shared.shutdown.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    } } => {}
+                }
+            }
+        }
+        self.shutdown();
         for h in handles {
             h.await.map_err(|e| StreamsError::InvalidTopology(format!("a stream thread panicked: {e}")))?;
         }
@@ -310,6 +292,114 @@ impl KafkaStreams {
             None => Ok(()),
         }
     }
+
+    /// Global tables on the embedded cluster: every partition read before any task starts.
+    fn bootstrap_globals_embedded(
+        &self,
+        cluster: &dyn Cluster,
+        globals: &GlobalStores,
+    ) -> Result<(), StreamsError> {
+        for g in &self.topology.graph.globals {
+            let n = cluster
+                .partitions(&g.topic)
+                .ok_or_else(|| StreamsError::MissingSourceTopic(g.topic.clone()))?;
+            for partition in 0..n {
+                let mut offset = 0;
+                loop {
+                    let batch = cluster.fetch(&g.topic, partition, offset, 10_000);
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for raw in &batch {
+                        globals.apply(raw)?;
+                    }
+                    offset += batch.len() as u64;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Global tables on Kafka: every partition read to its end before any task starts.
+    fn bootstrap_globals_kafka(
+        &self,
+        clients: &KafkaClients,
+        globals: &GlobalStores,
+    ) -> Result<(), StreamsError> {
+        if self.topology.graph.globals.is_empty() {
+            return Ok(());
+        }
+        let existing = clients.topics()?;
+        let consumer = clients.plain_consumer("streams-global-consumer")?;
+        for g in &self.topology.graph.globals {
+            let n =
+                existing.get(&g.topic).ok_or_else(|| StreamsError::MissingSourceTopic(g.topic.clone()))?;
+            let partitions: Vec<u32> = (0..*n).collect();
+            let read =
+                clients.read_to_end(&consumer, &g.topic, &partitions, |raw| globals.apply(&raw).map(drop))?;
+            tracing::info!(topic = %g.topic, records = read, "global table loaded");
+        }
+        Ok(())
+    }
+
+    /// The Kafka layout: topics read from the cluster's metadata, sink and dead-letter
+    /// topics checked, internal topics created through the admin client.
+    async fn prepare_kafka(
+        &self,
+        clients: &KafkaClients,
+        application_id: &str,
+    ) -> Result<plan::Plan, StreamsError> {
+        let existing = clients.topics()?;
+        let plan = plan::plan(&self.topology.graph, application_id, &existing)?;
+        let mut outputs = self.topology.graph.sink_topics();
+        if let OnDecodeError::DeadLetter(topic) = self.config.on_decode_error()? {
+            outputs.push(topic);
+        }
+        if let Some(missing) = outputs.into_iter().find(|t| !existing.contains_key(t)) {
+            return Err(StreamsError::MissingSinkTopic(missing));
+        }
+        let replication: i32 = match self.config.get("replication.factor") {
+            None => -1,
+            Some(v) => v.parse().map_err(|_| {
+                StreamsError::Config(format!("`replication.factor` = `{v}` is not a valid number"))
+            })?,
+        };
+        let topics: Vec<(String, u32, bool)> =
+            plan.internal.iter().map(|t| (t.name.clone(), t.partitions, t.compacted)).collect();
+        clients.create_topics(&topics, replication).await?;
+        Ok(plan)
+    }
+
+    /// The application reset tool: deletes the internal topics (repartition topics and
+    /// changelogs) and the group's committed offsets, so the next run reprocesses its input
+    /// from the start. Every instance must be stopped first.
+    pub async fn reset(&self) -> Result<(), StreamsError> {
+        let Backend::Kafka(clients) = &self.backend else {
+            return Err(StreamsError::Usage(
+                "`--reset` needs a Kafka cluster (`--bootstrap-servers`)".into(),
+            ));
+        };
+        let application_id = self.config.application_id()?;
+        let graph = &self.topology.graph;
+        let mut topics: Vec<String> =
+            graph.internal_topic_writers(application_id).into_iter().map(|(t, _)| t).collect();
+        for sub in 0..graph.subtopologies.len() {
+            topics.extend(graph.stores_of(sub).iter().map(|s| changelog_topic(application_id, s)));
+        }
+        clients.delete_group(application_id).await?;
+        clients.delete_topics(&topics).await?;
+        tracing::info!(application_id, topics = topics.len(), "application reset");
+        Ok(())
+    }
+}
+
+/// Every topic partition the tasks read.
+fn partitions_of(tasks: &[TaskSpec]) -> Vec<(String, u32)> {
+    let mut all: Vec<(String, u32)> =
+        tasks.iter().flat_map(|t| t.inputs.iter().map(|i| (i.clone(), t.partition))).collect();
+    all.sort();
+    all.dedup();
+    all
 }
 
 async fn shutdown_signal() {

@@ -1,8 +1,8 @@
 //! One stream thread: its tasks, their input buffers and positions, processing and commits.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::Shared;
@@ -14,27 +14,65 @@ use crate::ops::RecordCollector;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
 
-const FETCH: usize = 1_000;
+use super::plan::TaskSpec;
 
-/// Which task, and which topic partitions feed it.
-#[derive(Clone, Debug)]
-pub(crate) struct TaskSpec {
-    pub(crate) subtopology: usize,
-    pub(crate) partition: u32,
-    pub(crate) inputs: Vec<String>,
-}
+pub(super) const FETCH: usize = 1_000;
 
-struct Input {
-    topic: String,
-    partition: u32,
-    position: u64,
-    buffer: VecDeque<Arc<RawRecord>>,
+/// One input partition of a task: the next offset to process and what is fetched past it.
+pub(super) struct Input<R> {
+    pub(super) topic: String,
+    pub(super) partition: u32,
+    pub(super) position: u64,
+    pub(super) buffer: VecDeque<R>,
 }
 
 struct RunningTask {
     spec: TaskSpec,
     task: Task,
-    inputs: Vec<Input>,
+    inputs: Vec<Input<Arc<RawRecord>>>,
+}
+
+/// Processes up to a batch of a task's buffered records, each time the one with the
+/// smallest timestamp among the heads of its inputs. With `stop_when_one_empties`, the
+/// batch ends as soon as an input that had records runs out (its next records may be older
+/// than the other inputs' heads).
+pub(super) fn process_buffered<R: std::borrow::Borrow<RawRecord>>(
+    task: &mut Task,
+    inputs: &mut [Input<R>],
+    stop_when_one_empties: bool,
+    policy: &OnDecodeError,
+    collector: &mut dyn RecordCollector,
+    shared: &Shared,
+) -> Result<usize, StreamsError> {
+    let had_records: Vec<bool> = inputs.iter().map(|i| !i.buffer.is_empty()).collect();
+    let mut done = 0;
+    let wall_clock = now_ms();
+    let skipped_before = task.skipped();
+    let result = loop {
+        if done >= FETCH
+            || (stop_when_one_empties
+                && inputs.iter().zip(&had_records).any(|(i, had)| *had && i.buffer.is_empty()))
+        {
+            break Ok(());
+        }
+        let next = inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, input)| input.buffer.front().map(|r| (r.borrow().timestamp, i)))
+            .min();
+        let Some((_, i)) = next else { break Ok(()) };
+        let input = &mut inputs[i];
+        let raw = input.buffer.pop_front().expect("a head was found");
+        let raw = raw.borrow();
+        if let Err(e) = task.process(raw, wall_clock, policy, collector) {
+            break Err(e);
+        }
+        input.position = raw.offset + 1;
+        done += 1;
+    };
+    shared.skipped.fetch_add(task.skipped() - skipped_before, Ordering::Relaxed);
+    shared.processed.fetch_add(done as u64, Ordering::Relaxed);
+    result.map(|()| done)
 }
 
 /// Sends produced records to the cluster; the first failure is kept.
@@ -71,10 +109,10 @@ pub(crate) struct StreamThread {
     pub(crate) flushed_epoch: Arc<AtomicU64>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) idle: Arc<AtomicBool>,
-    pub(crate) positions: Arc<Mutex<BTreeMap<(String, u32), u64>>>,
+    pub(crate) positions: super::Positions,
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
@@ -117,7 +155,11 @@ impl StreamThread {
                 tracing::info!(store = store.name(), partition = spec.partition, records = end, "restored");
             }
         }
-        self.shared.stores.lock().unwrap_or_else(|p| p.into_inner()).push(task.stores().clone());
+        self.shared
+            .stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((spec.subtopology, spec.partition), task.stores().clone());
         let inputs = spec
             .inputs
             .iter()
@@ -183,32 +225,18 @@ impl StreamThread {
             }
         }
         let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
-        let mut done = 0;
-        let wall_clock = now_ms();
-        while done < FETCH {
-            let next = running
-                .inputs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, input)| input.buffer.front().map(|r| (r.timestamp, i)))
-                .min();
-            let Some((_, i)) = next else { break };
-            let input = &mut running.inputs[i];
-            let raw = input.buffer.pop_front().expect("a head was found");
-            let skipped_before = running.task.skipped();
-            running.task.process(&raw, wall_clock, &self.policy, &mut collector)?;
-            if let Some(e) = collector.error.take() {
-                return Err(e);
-            }
-            let skipped = running.task.skipped() - skipped_before;
-            if skipped > 0 {
-                self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
-            }
-            running.inputs[i].position = raw.offset + 1;
-            done += 1;
+        let done = process_buffered(
+            &mut running.task,
+            &mut running.inputs,
+            false,
+            &self.policy,
+            &mut collector,
+            &self.shared,
+        )?;
+        match collector.error {
+            Some(e) => Err(e),
+            None => Ok(done),
         }
-        self.shared.processed.fetch_add(done as u64, Ordering::Relaxed);
-        Ok(done)
     }
 
     fn publish_positions(&self, tasks: &[RunningTask]) {

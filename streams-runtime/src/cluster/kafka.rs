@@ -1,0 +1,375 @@
+//! Apache Kafka through librdkafka (`rdkafka`): client configuration from Kafka Streams'
+//! names, the admin operations a run needs (metadata, internal topics, the reset tool) and a
+//! producer that keeps the first delivery error, so a commit never goes past a lost write.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::{ClientConfig, FromClientConfigAndContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, DefaultConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Header, Headers as _, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+use crate::config::StreamsConfig;
+use crate::error::StreamsError;
+use crate::record::{Headers, RawRecord};
+
+/// How long a metadata or admin request may take.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) fn kafka_error(what: &str, e: impl std::fmt::Display) -> StreamsError {
+    StreamsError::Kafka(format!("{what}: {e}"))
+}
+
+/// Client settings for one Kafka cluster: `bootstrap.servers`, plus every `consumer.`,
+/// `producer.` and `admin.` prefixed key passed to that client with the prefix removed
+/// (Kafka Streams' convention), and unprefixed `security.*`, `sasl.*`, `ssl.*` keys for all.
+#[derive(Debug, Clone)]
+pub struct KafkaClients {
+    bootstrap: String,
+    common: Vec<(String, String)>,
+    by_role: BTreeMap<&'static str, Vec<(String, String)>>,
+}
+
+impl KafkaClients {
+    /// The clients for `config`, which must set `bootstrap.servers`.
+    pub fn new(config: &StreamsConfig) -> Result<Self, StreamsError> {
+        let bootstrap = config
+            .bootstrap_servers()
+            .ok_or_else(|| StreamsError::Config("`bootstrap.servers` is required for Kafka".into()))?
+            .to_string();
+        let mut common = Vec::new();
+        let mut by_role: BTreeMap<&'static str, Vec<(String, String)>> = BTreeMap::new();
+        for (k, v) in config.iter() {
+            if ["security.", "sasl.", "ssl."].iter().any(|p| k.starts_with(p)) {
+                common.push((k.to_string(), v.to_string()));
+            }
+            for role in ["consumer", "producer", "admin"] {
+                if let Some(rest) = k.strip_prefix(role).and_then(|r| r.strip_prefix('.')) {
+                    by_role.entry(role).or_default().push((rest.to_string(), v.to_string()));
+                }
+            }
+        }
+        Ok(KafkaClients { bootstrap, common, by_role })
+    }
+
+    /// The bootstrap servers.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// A client configuration for `role` (`consumer`, `producer` or `admin`): the defaults
+    /// given here, overridden by the user's keys for that role.
+    pub fn config(&self, role: &str, defaults: &[(&str, &str)]) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        for (k, v) in defaults {
+            c.set(*k, *v);
+        }
+        for (k, v) in self.common.iter().chain(self.by_role.get(role).into_iter().flatten()) {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// A consumer that only reads assigned partitions (metadata, restoring, reading back):
+    /// its group id is never joined nor committed to.
+    pub fn plain_consumer(&self, client_id: &str) -> Result<BaseConsumer, StreamsError> {
+        self.consumer_with(client_id, &[("group.id", client_id)], DefaultConsumerContext)
+    }
+
+    pub(crate) fn consumer_with<C: ConsumerContext>(
+        &self,
+        client_id: &str,
+        extra: &[(&str, &str)],
+        context: C,
+    ) -> Result<BaseConsumer<C>, StreamsError> {
+        let mut defaults = vec![
+            ("client.id", client_id),
+            ("enable.auto.commit", "false"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "false"),
+        ];
+        defaults.extend_from_slice(extra);
+        BaseConsumer::from_config_and_context(&self.config("consumer", &defaults), context)
+            .map_err(|e| kafka_error("cannot create a consumer", e))
+    }
+
+    /// A producer placing keyed records as Java clients do (`murmur2_random`).
+    pub fn producer(&self, client_id: &str) -> Result<KafkaProducer, StreamsError> {
+        let config = self.config(
+            "producer",
+            &[
+                ("client.id", client_id),
+                ("partitioner", "murmur2_random"),
+                ("linger.ms", "5"),
+                ("acks", "all"),
+            ],
+        );
+        let inner = BaseProducer::from_config_and_context(&config, DeliveryErrors::default())
+            .map_err(|e| kafka_error("cannot create a producer", e))?;
+        Ok(KafkaProducer { inner })
+    }
+
+    fn admin(&self) -> Result<AdminClient<DefaultClientContext>, StreamsError> {
+        self.config("admin", &[]).create().map_err(|e| kafka_error("cannot create an admin client", e))
+    }
+
+    /// Every topic and its partition count.
+    pub fn topics(&self) -> Result<BTreeMap<String, u32>, StreamsError> {
+        let consumer = self.plain_consumer("streams-metadata")?;
+        let metadata = consumer
+            .fetch_metadata(None, REQUEST_TIMEOUT)
+            .map_err(|e| kafka_error(&format!("cannot read metadata from {}", self.bootstrap), e))?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| (t.name().to_string(), t.partitions().len() as u32))
+            .collect())
+    }
+
+    /// Creates topics (name, partitions, compacted) that do not exist yet, with
+    /// `replication.factor` (default -1: the broker's default).
+    pub async fn create_topics(
+        &self,
+        topics: &[(String, u32, bool)],
+        replication_factor: i32,
+    ) -> Result<(), StreamsError> {
+        if topics.is_empty() {
+            return Ok(());
+        }
+        let new: Vec<NewTopic<'_>> = topics
+            .iter()
+            .map(|(name, partitions, compacted)| {
+                let t = NewTopic::new(name, *partitions as i32, TopicReplication::Fixed(replication_factor));
+                if *compacted {
+                    t.set("cleanup.policy", "compact")
+                } else {
+                    t
+                }
+            })
+            .collect();
+        let results = self
+            .admin()?
+            .create_topics(&new, &AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT)))
+            .await
+            .map_err(|e| kafka_error("cannot create topics", e))?;
+        for result in results {
+            match result {
+                Ok(name) => tracing::info!(topic = %name, "created topic"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => return Err(kafka_error(&format!("cannot create topic `{name}`"), code)),
+            }
+        }
+        // A consumer subscribing before the topics show in metadata would not be assigned
+        // them until its next metadata refresh: wait until they do.
+        let started = std::time::Instant::now();
+        loop {
+            let known = self.topics()?;
+            if topics.iter().all(|(t, n, _)| known.get(t) == Some(n)) {
+                return Ok(());
+            }
+            if started.elapsed() > REQUEST_TIMEOUT {
+                return Err(StreamsError::Kafka("created topics did not appear in the metadata".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Deletes topics; missing ones are not an error.
+    pub async fn delete_topics(&self, topics: &[String]) -> Result<(), StreamsError> {
+        if topics.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let results = self
+            .admin()?
+            .delete_topics(&names, &AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT)))
+            .await
+            .map_err(|e| kafka_error("cannot delete topics", e))?;
+        for result in results {
+            match result {
+                Ok(name) => tracing::info!(topic = %name, "deleted topic"),
+                Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+                Err((name, code)) => return Err(kafka_error(&format!("cannot delete topic `{name}`"), code)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a consumer group and so its committed offsets; it must have no members.
+    pub async fn delete_group(&self, group: &str) -> Result<(), StreamsError> {
+        let results = self
+            .admin()?
+            .delete_groups(&[group], &AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT)))
+            .await
+            .map_err(|e| kafka_error("cannot delete the consumer group", e))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
+                Err((_, RDKafkaErrorCode::NonEmptyGroup)) => {
+                    return Err(StreamsError::Kafka(format!(
+                        "consumer group `{group}` still has members: stop every instance of the application first"
+                    )))
+                }
+                Err((name, code)) => return Err(kafka_error(&format!("cannot delete group `{name}`"), code)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `partitions` of `topic` from the beginning up to their current end, giving each
+    /// record to `apply`. Returns how many records were read.
+    pub fn read_to_end(
+        &self,
+        consumer: &BaseConsumer,
+        topic: &str,
+        partitions: &[u32],
+        mut apply: impl FnMut(RawRecord) -> Result<(), StreamsError>,
+    ) -> Result<u64, StreamsError> {
+        let mut tpl = TopicPartitionList::new();
+        // Partition → its end when reading started; empty partitions are done already.
+        let mut ends: BTreeMap<u32, i64> = BTreeMap::new();
+        for &p in partitions {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, p as i32, REQUEST_TIMEOUT)
+                .map_err(|e| kafka_error(&format!("cannot read the end of {topic}-{p}"), e))?;
+            if high > low {
+                tpl.add_partition_offset(topic, p as i32, Offset::Beginning)
+                    .map_err(|e| kafka_error("cannot assign", e))?;
+                ends.insert(p, high);
+            }
+        }
+        if ends.is_empty() {
+            return Ok(0);
+        }
+        consumer.assign(&tpl).map_err(|e| kafka_error(&format!("cannot read `{topic}`"), e))?;
+        let mut read = 0u64;
+        let started = std::time::Instant::now();
+        while !ends.is_empty() {
+            match consumer.poll(Duration::from_millis(500)) {
+                Some(Ok(m)) => {
+                    let partition = m.partition() as u32;
+                    let offset = m.offset();
+                    apply(raw_record(&m, topic.into()))?;
+                    read += 1;
+                    if ends.get(&partition).is_some_and(|end| offset + 1 >= *end) {
+                        ends.remove(&partition);
+                    }
+                }
+                Some(Err(e)) => return Err(kafka_error(&format!("cannot read `{topic}`"), e)),
+                None if started.elapsed() > REQUEST_TIMEOUT * 4 => {
+                    return Err(StreamsError::Kafka(format!("reading `{topic}` to its end timed out")))
+                }
+                None => {}
+            }
+        }
+        consumer.unassign().map_err(|e| kafka_error("cannot unassign", e))?;
+        Ok(read)
+    }
+}
+
+/// Copies a consumed message into a record.
+pub(crate) fn raw_record(m: &BorrowedMessage<'_>, topic: Arc<str>) -> RawRecord {
+    let mut headers = Headers::new();
+    if let Some(hs) = m.headers() {
+        for h in hs.iter() {
+            headers.add(h.key, h.value.map(<[u8]>::to_vec));
+        }
+    }
+    RawRecord {
+        topic,
+        partition: m.partition() as u32,
+        offset: m.offset() as u64,
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        timestamp: m.timestamp().to_millis().unwrap_or(0),
+        headers,
+    }
+}
+
+/// Keeps the first failed delivery.
+#[derive(Default)]
+pub(crate) struct DeliveryErrors {
+    first: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryErrors {}
+
+impl ProducerContext for DeliveryErrors {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, m)) = result {
+            let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert_with(|| format!("writing to `{}` failed: {e}", m.topic()));
+        }
+    }
+}
+
+/// A producer whose [`flush`](KafkaProducer::flush) fails if any record since the last
+/// flush was not acknowledged.
+pub struct KafkaProducer {
+    inner: BaseProducer<DeliveryErrors>,
+}
+
+impl KafkaProducer {
+    /// Queues a record: to `partition`, or where murmur2 of the key puts it.
+    pub fn send(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: i64,
+        headers: &Headers,
+    ) -> Result<(), StreamsError> {
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).timestamp(timestamp);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p as i32);
+        }
+        if !headers.is_empty() {
+            let mut owned = OwnedHeaders::new_with_capacity(headers.iter().count());
+            for (key, value) in headers.iter() {
+                owned = owned.insert(Header { key, value });
+            }
+            record = record.headers(owned);
+        }
+        loop {
+            match self.inner.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    self.inner.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => return Err(kafka_error(&format!("cannot write to `{topic}`"), e)),
+            }
+        }
+    }
+
+    /// Serves delivery reports without waiting.
+    pub fn poll(&self) {
+        self.inner.poll(Duration::ZERO);
+    }
+
+    /// Waits until every queued record is acknowledged; fails if any was not.
+    pub fn flush(&self) -> Result<(), StreamsError> {
+        self.inner.flush(REQUEST_TIMEOUT * 4).map_err(|e| kafka_error("cannot flush the producer", e))?;
+        match self.inner.context().first.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(StreamsError::Kafka(e)),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! A stream thread on Apache Kafka: one consumer in the group `application.id`, one producer.
+//!
+//! The consumer subscribes to every source and repartition topic with the `range` assignor,
+//! which gives one member the same partition number of every topic with that many partitions,
+//! so co-partitioned inputs of a task land together. Assigned partitions become tasks: on
+//! assignment a new task restores its stores from their changelogs and starts at the
+//! group's committed offsets; on revocation every task commits (caches flushed, changelogs
+//! and output acknowledged, then offsets) and is suspended, and resumed without a restore if
+//! the next assignment gives it back. (`cooperative-sticky` would avoid the stop-the-world
+//! revocation, but it does not keep co-partitioned partitions together.)
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+use super::plan::{Plan, TaskSpec};
+use super::thread::{now_ms, process_buffered, Input, FETCH};
+use super::Shared;
+use crate::cluster::kafka::{kafka_error, raw_record, KafkaClients, KafkaProducer, REQUEST_TIMEOUT};
+use crate::config::OnDecodeError;
+use crate::error::StreamsError;
+use crate::graph::{changelog_topic, Graph};
+use crate::ops::global_table::GlobalStores;
+use crate::ops::RecordCollector;
+use crate::record::{Headers, RawRecord};
+use crate::task::Task;
+
+/// How long a partition's end, read from the broker, is trusted when deciding whether a task
+/// waits for one of its inputs.
+const END_FRESH: Duration = Duration::from_millis(100);
+
+struct KafkaTask {
+    spec: TaskSpec,
+    task: Task,
+    inputs: Vec<Input<RawRecord>>,
+    /// Per input: its end as last read from the broker, and when.
+    ends: Vec<Option<(Instant, u64)>>,
+}
+
+/// What the loop and the rebalance callbacks share.
+struct Worker {
+    tasks: BTreeMap<(usize, u32), KafkaTask>,
+    /// Revoked tasks, kept in case the next assignment gives them back.
+    suspended: BTreeMap<(usize, u32), KafkaTask>,
+    /// Partitions assigned by the last rebalance, not yet turned into tasks.
+    pending: Option<Vec<(String, u32)>>,
+    producer: KafkaProducer,
+    application_id: String,
+    error: Option<StreamsError>,
+}
+
+/// Sends produced records through the thread's producer; the first failure is kept.
+struct ProducerCollector<'a> {
+    producer: &'a KafkaProducer,
+    error: Option<StreamsError>,
+}
+
+impl RecordCollector for ProducerCollector<'_> {
+    fn send(
+        &mut self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    ) {
+        if let Err(e) = self.producer.send(topic, None, key.as_deref(), value.as_deref(), timestamp, headers)
+        {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+impl Worker {
+    /// At-least-once commit: caches flushed downstream and changelogs written, every record
+    /// acknowledged, then the processed positions committed for the group.
+    fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), StreamsError> {
+        let mut collector = ProducerCollector { producer: &self.producer, error: None };
+        let wall_clock = now_ms();
+        for t in self.tasks.values_mut() {
+            t.task.flush(wall_clock, &mut collector);
+        }
+        if let Some(e) = collector.error {
+            return Err(e);
+        }
+        let mut offsets = TopicPartitionList::new();
+        for t in self.tasks.values() {
+            for (store, batch) in t.task.take_changelogs() {
+                let topic = changelog_topic(&self.application_id, &store);
+                for (key, value, timestamp) in batch {
+                    self.producer.send(
+                        &topic,
+                        Some(t.spec.partition),
+                        key.as_deref(),
+                        value.as_deref(),
+                        timestamp,
+                        &Headers::new(),
+                    )?;
+                }
+            }
+            for i in &t.inputs {
+                offsets
+                    .add_partition_offset(&i.topic, i.partition as i32, Offset::Offset(i.position as i64))
+                    .map_err(|e| kafka_error("cannot commit", e))?;
+            }
+        }
+        self.producer.flush()?;
+        if offsets.count() > 0 {
+            if let Err(e) = consumer.commit(&offsets, CommitMode::Sync) {
+                // The group moved on (a rebalance): the next owner reprocesses from the last
+                // committed offsets, which at-least-once allows.
+                tracing::warn!(error = %e, "offset commit failed; records since the last commit will be processed again");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn lock(worker: &Mutex<Worker>) -> MutexGuard<'_, Worker> {
+    worker.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Commits and suspends every task when partitions are revoked; records new assignments.
+struct RebalanceHandler {
+    worker: Arc<Mutex<Worker>>,
+    thread: usize,
+}
+
+impl ClientContext for RebalanceHandler {}
+
+impl ConsumerContext for RebalanceHandler {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let mut w = lock(&self.worker);
+            tracing::info!(thread = self.thread, partitions = tpl.count(), "partitions revoked; committing");
+            if let Err(e) = w.commit(consumer) {
+                w.error.get_or_insert(e);
+            }
+            let tasks = std::mem::take(&mut w.tasks);
+            for (key, mut t) in tasks {
+                for i in &mut t.inputs {
+                    i.buffer.clear();
+                }
+                w.suspended.insert(key, t);
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let assigned =
+                    tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect();
+                lock(&self.worker).pending = Some(assigned);
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(e) => tracing::warn!(thread = self.thread, error = %e, "rebalance error"),
+        }
+    }
+}
+
+pub(crate) struct KafkaThread {
+    pub(crate) id: usize,
+    pub(crate) graph: Arc<Graph>,
+    pub(crate) clients: Arc<KafkaClients>,
+    pub(crate) plan: Arc<Plan>,
+    pub(crate) application_id: String,
+    pub(crate) policy: OnDecodeError,
+    pub(crate) commit_interval: Duration,
+    pub(crate) cache_capacity: usize,
+    pub(crate) globals: Arc<GlobalStores>,
+    pub(crate) flushed_epoch: Arc<AtomicU64>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) idle: Arc<AtomicBool>,
+    /// Processed positions of the partitions this instance's tasks own.
+    pub(crate) positions: Arc<Mutex<BTreeMap<(String, u32), u64>>>,
+}
+
+impl KafkaThread {
+    pub(crate) fn run(self) {
+        if let Err(e) = self.run_tasks() {
+            tracing::error!(thread = self.id, error = %e, "stream thread stopped");
+            self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+            self.shared.shutdown.store(true, Ordering::SeqCst);
+        }
+        self.idle.store(true, Ordering::SeqCst);
+    }
+
+    fn client_id(&self, role: &str) -> String {
+        format!("{}-StreamThread-{}-{role}", self.application_id, self.id + 1)
+    }
+
+    fn run_tasks(&self) -> Result<(), StreamsError> {
+        let worker = Arc::new(Mutex::new(Worker {
+            tasks: BTreeMap::new(),
+            suspended: BTreeMap::new(),
+            pending: None,
+            producer: self.clients.producer(&self.client_id("producer"))?,
+            application_id: self.application_id.clone(),
+            error: None,
+        }));
+        let handler = RebalanceHandler { worker: worker.clone(), thread: self.id };
+        let consumer = self.clients.consumer_with(
+            &self.client_id("consumer"),
+            &[("group.id", &self.application_id), ("partition.assignment.strategy", "range")],
+            handler,
+        )?;
+        let restore = self.clients.plain_consumer(&self.client_id("restore-consumer"))?;
+        let mut topics: Vec<&str> = self.plan.sources.iter().flatten().map(String::as_str).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        consumer.subscribe(&topics).map_err(|e| kafka_error("cannot subscribe", e))?;
+        // Topic → (sub-topology, index among the task's inputs).
+        let route: HashMap<&str, (usize, usize)> = self
+            .plan
+            .sources
+            .iter()
+            .enumerate()
+            .flat_map(|(sub, ts)| ts.iter().enumerate().map(move |(i, t)| (t.as_str(), (sub, i))))
+            .collect();
+        let mut last_commit = Instant::now();
+        let result = loop {
+            if self.shared.shutdown.load(Ordering::SeqCst) {
+                break lock(&worker).commit(&consumer);
+            }
+            let buffered =
+                lock(&worker).tasks.values().any(|t| t.inputs.iter().any(|i| !i.buffer.is_empty()));
+            let mut wait = if buffered { Duration::ZERO } else { Duration::from_millis(10) };
+            let mut polled = 0;
+            let mut failure = None;
+            while polled < FETCH {
+                let Some(message) = consumer.poll(wait) else { break };
+                wait = Duration::ZERO;
+                let m = match message {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(thread = self.id, error = %e, "consumer error");
+                        continue;
+                    }
+                };
+                let mut w = lock(&worker);
+                if let Err(e) = self.take_assignment(&mut w, &consumer, &restore) {
+                    failure = Some(e);
+                    break;
+                }
+                let Some(&(sub, input)) = route.get(m.topic()) else { continue };
+                if let Some(t) = w.tasks.get_mut(&(sub, m.partition() as u32)) {
+                    let i = &mut t.inputs[input];
+                    // Records before the position were processed already (a resumed task).
+                    if m.offset() as u64 >= i.position {
+                        let topic: Arc<str> = Arc::from(i.topic.as_str());
+                        i.buffer.push_back(raw_record(&m, topic));
+                    }
+                }
+                polled += 1;
+            }
+            let mut w = lock(&worker);
+            if let Some(e) = failure.or_else(|| w.error.take()) {
+                break Err(e);
+            }
+            if let Err(e) = self.take_assignment(&mut w, &consumer, &restore) {
+                break Err(e);
+            }
+            w.producer.poll();
+            let mut progressed = polled > 0;
+            let mut failed = None;
+            let Worker { tasks, producer, .. } = &mut *w;
+            for t in tasks.values_mut() {
+                if !ready(t, &consumer) {
+                    continue;
+                }
+                let mut collector = ProducerCollector { producer, error: None };
+                let stop_when_one_empties = t.inputs.len() > 1;
+                match process_buffered(
+                    &mut t.task,
+                    &mut t.inputs,
+                    stop_when_one_empties,
+                    &self.policy,
+                    &mut collector,
+                    &self.shared,
+                ) {
+                    Ok(n) => progressed |= n > 0,
+                    Err(e) => failed = Some(e),
+                }
+                if let Some(e) = failed.take().or(collector.error) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            if let Some(e) = failed {
+                // Commit what was processed before the failing record, nothing past it.
+                break w.commit(&consumer).and(Err(e));
+            }
+            self.publish_positions(&w);
+            let epoch = self.shared.flush_epoch.load(Ordering::SeqCst);
+            if last_commit.elapsed() >= self.commit_interval
+                || epoch > self.flushed_epoch.load(Ordering::SeqCst)
+            {
+                if let Err(e) = w.commit(&consumer) {
+                    break Err(e);
+                }
+                last_commit = Instant::now();
+                self.flushed_epoch.store(epoch, Ordering::SeqCst);
+            }
+            self.idle.store(!progressed, Ordering::SeqCst);
+        };
+        // Leave the group now, so the partitions move at once (the revocation commits again).
+        consumer.unsubscribe();
+        self.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        result
+    }
+
+    fn publish_positions(&self, w: &Worker) {
+        let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
+        positions.clear();
+        for t in w.tasks.values() {
+            for i in &t.inputs {
+                positions.insert((i.topic.clone(), i.partition), i.position);
+            }
+        }
+    }
+
+    /// Turns the last assignment into tasks: suspended tasks given back resume, others
+    /// close; new tasks restore their stores. Every task starts at the committed offsets.
+    fn take_assignment<C: ConsumerContext>(
+        &self,
+        w: &mut Worker,
+        consumer: &BaseConsumer<C>,
+        restore: &BaseConsumer,
+    ) -> Result<(), StreamsError> {
+        let Some(assigned) = w.pending.take() else { return Ok(()) };
+        let assigned: BTreeSet<(String, u32)> = assigned.into_iter().collect();
+        let specs: Vec<TaskSpec> = self
+            .plan
+            .tasks
+            .iter()
+            .filter(|t| t.inputs.iter().all(|i| assigned.contains(&(i.clone(), t.partition))))
+            .cloned()
+            .collect();
+        let covered: BTreeSet<(String, u32)> =
+            specs.iter().flat_map(|t| t.inputs.iter().map(|i| (i.clone(), t.partition))).collect();
+        for (topic, partition) in assigned.difference(&covered) {
+            tracing::warn!(
+                thread = self.id,
+                topic,
+                partition,
+                "assigned a partition without the rest of its task"
+            );
+        }
+        let keep: BTreeSet<(usize, u32)> = specs.iter().map(|s| (s.subtopology, s.partition)).collect();
+        let mut stores = self.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
+        for key in w.suspended.keys().filter(|k| !keep.contains(k)) {
+            tracing::info!(thread = self.id, subtopology = key.0, partition = key.1, "closing task");
+            stores.remove(key);
+        }
+        w.suspended.retain(|k, _| keep.contains(k));
+        drop(stores);
+        for spec in specs {
+            let key = (spec.subtopology, spec.partition);
+            let task = match w.suspended.remove(&key) {
+                Some(t) => t,
+                None => self.create_task(spec, restore)?,
+            };
+            w.tasks.insert(key, task);
+        }
+        // Every task starts where the group committed (the earliest offset if nothing was).
+        let mut tpl = TopicPartitionList::new();
+        for t in w.tasks.values() {
+            for i in &t.inputs {
+                tpl.add_partition(&i.topic, i.partition as i32);
+            }
+        }
+        let committed = consumer
+            .committed_offsets(tpl, REQUEST_TIMEOUT)
+            .map_err(|e| kafka_error("cannot read committed offsets", e))?;
+        for t in w.tasks.values_mut() {
+            for i in &mut t.inputs {
+                let offset =
+                    committed.find_partition(&i.topic, i.partition as i32).and_then(|e| match e.offset() {
+                        Offset::Offset(o) => Some(o as u64),
+                        _ => None,
+                    });
+                i.position = match offset {
+                    Some(o) => o,
+                    None => {
+                        let (low, _) = consumer
+                            .fetch_watermarks(&i.topic, i.partition as i32, REQUEST_TIMEOUT)
+                            .map_err(|e| kafka_error("cannot read a partition's start", e))?;
+                        low.max(0) as u64
+                    }
+                };
+            }
+        }
+        tracing::info!(thread = self.id, tasks = w.tasks.len(), "assignment taken");
+        self.publish_positions(w);
+        Ok(())
+    }
+
+    /// Builds a task and restores its stores from their changelogs.
+    fn create_task(&self, spec: TaskSpec, restore: &BaseConsumer) -> Result<KafkaTask, StreamsError> {
+        let task = Task::new(
+            &self.graph,
+            spec.subtopology,
+            spec.partition,
+            &self.application_id,
+            self.cache_capacity,
+            &self.globals,
+        );
+        for store in task.stores().iter() {
+            let topic = changelog_topic(&self.application_id, store.name());
+            let started = Instant::now();
+            let records = self.clients.read_to_end(restore, &topic, &[spec.partition], |r| {
+                store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
+                Ok(())
+            })?;
+            if records > 0 {
+                tracing::info!(
+                    store = store.name(),
+                    partition = spec.partition,
+                    records,
+                    ms = started.elapsed().as_millis() as u64,
+                    "restored from changelog"
+                );
+            }
+        }
+        self.shared
+            .stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((spec.subtopology, spec.partition), task.stores().clone());
+        let inputs: Vec<Input<RawRecord>> = spec
+            .inputs
+            .iter()
+            .map(|topic| Input {
+                topic: topic.clone(),
+                partition: spec.partition,
+                position: 0,
+                buffer: VecDeque::new(),
+            })
+            .collect();
+        let ends = vec![None; inputs.len()];
+        Ok(KafkaTask { spec, task, inputs, ends })
+    }
+}
+
+/// Whether a task may process now: it has records, and each input without records has
+/// none waiting on the broker either (else its next record may be older than the others':
+/// Kafka Streams' `max.task.idle.ms` = 0).
+fn ready<C: ConsumerContext>(t: &mut KafkaTask, consumer: &BaseConsumer<C>) -> bool {
+    if t.inputs.iter().all(|i| i.buffer.is_empty()) {
+        return false;
+    }
+    if t.inputs.len() == 1 {
+        return true;
+    }
+    let mut fetch_positions = None;
+    for (i, end) in t.inputs.iter().zip(&mut t.ends) {
+        if !i.buffer.is_empty() {
+            continue;
+        }
+        // Where the consumer will fetch next: past control records and compacted gaps.
+        let fetching = fetch_positions
+            .get_or_insert_with(|| consumer.position().ok())
+            .as_ref()
+            .and_then(|p| p.find_partition(&i.topic, i.partition as i32))
+            .and_then(|e| match e.offset() {
+                Offset::Offset(o) => Some(o as u64),
+                _ => None,
+            })
+            .unwrap_or(0);
+        let fresh = end.filter(|(at, _)| at.elapsed() < END_FRESH);
+        let high = match fresh {
+            Some((_, high)) => high,
+            None => match consumer.fetch_watermarks(&i.topic, i.partition as i32, Duration::from_secs(5)) {
+                Ok((_, high)) => {
+                    *end = Some((Instant::now(), high.max(0) as u64));
+                    high.max(0) as u64
+                }
+                Err(_) => return false,
+            },
+        };
+        if i.position.max(fetching) < high {
+            return false;
+        }
+    }
+    true
+}

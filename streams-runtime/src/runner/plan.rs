@@ -1,0 +1,122 @@
+//! What a run needs before it starts, whatever the cluster: each sub-topology's run-time
+//! source topics, the internal topics to create with their partition counts, and the tasks.
+
+use std::collections::BTreeMap;
+
+use crate::error::StreamsError;
+use crate::graph::{changelog_topic, resolve_topic, Graph, SourceTopics};
+use crate::task::whole_match;
+
+/// Which task, and which topic partitions feed it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TaskSpec {
+    pub(crate) subtopology: usize,
+    pub(crate) partition: u32,
+    pub(crate) inputs: Vec<String>,
+}
+
+/// A topic the application creates for itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct InternalTopic {
+    pub(crate) name: String,
+    pub(crate) partitions: u32,
+    /// Changelogs are compacted; repartition topics are not.
+    pub(crate) compacted: bool,
+}
+
+/// The run's layout.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// Per sub-topology, the topics it reads (patterns matched against existing topics).
+    pub(crate) sources: Vec<Vec<String>>,
+    /// Repartition topics first (in the order their writers depend on), then changelogs.
+    pub(crate) internal: Vec<InternalTopic>,
+    pub(crate) tasks: Vec<TaskSpec>,
+}
+
+/// Lays out a run as Kafka Streams does: repartition topics get the partition count of the
+/// sub-topology writing them, changelogs that of their sub-topology; source topics must
+/// exist in `existing` (topic → partitions) and be co-partitioned within a sub-topology.
+pub(crate) fn plan(
+    graph: &Graph,
+    application_id: &str,
+    existing: &BTreeMap<String, u32>,
+) -> Result<Plan, StreamsError> {
+    let internal: Vec<String> = graph
+        .internal_topics
+        .iter()
+        .map(|t| resolve_topic(&graph.internal_topics, t, application_id))
+        .collect();
+    let writers = graph.internal_topic_writers(application_id);
+    let sources: Vec<Vec<String>> = (0..graph.subtopologies.len())
+        .map(|sub| {
+            let mut topics: Vec<String> = graph
+                .sources_of(sub)
+                .flat_map(|s| match graph.resolved_topics(s, application_id) {
+                    SourceTopics::Names(names) => names,
+                    SourceTopics::Pattern(p) => {
+                        let re = whole_match(&p);
+                        existing.keys().filter(|t| re.is_match(t)).cloned().collect()
+                    }
+                })
+                .collect();
+            topics.sort();
+            topics.dedup();
+            topics
+        })
+        .collect();
+    let mut partitions: BTreeMap<String, u32> = BTreeMap::new();
+    for topics in &sources {
+        for t in topics.iter().filter(|t| !internal.contains(t)) {
+            let n = existing.get(t).copied().ok_or_else(|| StreamsError::MissingSourceTopic(t.clone()))?;
+            partitions.insert(t.clone(), n);
+        }
+    }
+    // Repartition topics in order of their writers: a writer may itself read one.
+    let mut pending = writers.clone();
+    let mut ordered = Vec::new();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|(topic, sub)| {
+            let known: Option<Vec<u32>> = sources[*sub].iter().map(|t| partitions.get(t).copied()).collect();
+            match known {
+                Some(ns) => {
+                    let n = ns.into_iter().max().unwrap_or(1);
+                    partitions.insert(topic.clone(), n);
+                    ordered.push(InternalTopic { name: topic.clone(), partitions: n, compacted: false });
+                    false
+                }
+                None => true,
+            }
+        });
+        if pending.len() == before {
+            return Err(StreamsError::InvalidTopology(
+                "repartition topics depend on each other in a cycle".into(),
+            ));
+        }
+    }
+    let mut tasks = Vec::new();
+    for (sub, topics) in sources.iter().enumerate() {
+        let mut counts = topics.iter().map(|t| (t, partitions[t]));
+        let Some((first, n)) = counts.next() else { continue };
+        if let Some((other, m)) = counts.find(|(_, m)| *m != n) {
+            return Err(StreamsError::NotCopartitioned {
+                left: first.clone(),
+                left_partitions: n,
+                right: other.clone(),
+                right_partitions: m,
+            });
+        }
+        for store in graph.stores_of(sub) {
+            ordered.push(InternalTopic {
+                name: changelog_topic(application_id, &store),
+                partitions: n,
+                compacted: true,
+            });
+        }
+        for partition in 0..n {
+            tasks.push(TaskSpec { subtopology: sub, partition, inputs: topics.clone() });
+        }
+    }
+    Ok(Plan { sources, internal: ordered, tasks })
+}

@@ -1,0 +1,311 @@
+//! On a real Apache Kafka broker: `scripts/kafka-broker.sh run cargo test --workspace` starts
+//! one and sets `KAFKA_BOOTSTRAP`. Every test uses topics and application ids of its own.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use streams_runtime::partitioner::partition_for_key;
+use streams_runtime::prelude::*;
+use streams_runtime::{KafkaStreams, RunMode, StreamsConfig};
+use streams_tests::kafka::*;
+
+#[test]
+fn word_count_on_four_partitions_with_two_threads_equals_the_golden_counts_and_restarts_with_its_state() {
+    let (input, output, app) = (unique("wc-in"), unique("wc-out"), unique("wc-app"));
+    create_topics(&[&input, &output], 4);
+    let lines = text_lines(2_000);
+    produce(&input, &line_records(&lines[..1_500], 1_000));
+    let mut config = config(&app);
+    config.set("num.stream.threads", "2");
+    let streams = KafkaStreams::connect(wordcount_topology(&input, &output), config.clone()).unwrap();
+    block_on_multi(streams.run(RunMode::UntilDrained)).unwrap();
+    assert_eq!(
+        streams.processed_records() as usize,
+        1_500 + golden_counts(&lines[..1_500]).values().sum::<i64>() as usize
+    );
+    let (counts, _) = final_counts(&output);
+    assert_eq!(counts, golden_counts(&lines[..1_500]));
+    // Every word sits in the partition a Java producer would choose for it.
+    for r in read_all(&output) {
+        assert_eq!(r.partition, partition_for_key(r.key.as_deref().unwrap(), 4));
+    }
+    // The changelog holds the counts too, and a new instance starts from it.
+    let changelog = read_all(&format!("{app}-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog"));
+    assert!(!changelog.is_empty());
+    produce(&input, &line_records(&lines[1_500..], 10_000));
+    let again = KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap();
+    block_on_multi(again.run(RunMode::UntilDrained)).unwrap();
+    assert_eq!(final_counts(&output).0, golden_counts(&lines));
+}
+
+/// A `wordcount_instance` process and the lines it has written to stderr.
+struct Instance {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    stdout: Option<std::process::ChildStdout>,
+}
+
+impl Instance {
+    fn start(app: &str, input: &str, output: &str) -> Instance {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wordcount_instance"))
+            .args([
+                app,
+                input,
+                output,
+                "consumer.session.timeout.ms=6000",
+                "consumer.heartbeat.interval.ms=500",
+            ])
+            .env("KAFKA_BOOTSTRAP", bootstrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start an instance");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let stdout = child.stdout.take();
+        Instance { child, log, stdout }
+    }
+
+    fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
+    /// Stops it with SIGTERM (it commits and leaves the group) and returns how many records
+    /// it processed.
+    fn terminate(mut self) -> u64 {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "instance failed: {:?}", self.log.lock().unwrap());
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut self.stdout.take().unwrap(), &mut out).unwrap();
+        out.trim().strip_prefix("processed ").unwrap().parse().unwrap()
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < timeout, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_instances_split_the_partitions_and_a_stopped_one_hands_its_tasks_over_with_their_state() {
+    let (input, output, app) = (unique("wc2-in"), unique("wc2-out"), unique("wc2-app"));
+    create_topics(&[&input, &output], 4);
+    let a = Instance::start(&app, &input, &output);
+    let b = Instance::start(&app, &input, &output);
+    let assigned = "assignment taken";
+    wait_until("both instances have tasks", Duration::from_secs(60), || {
+        a.logged(assigned) && b.logged(assigned) && !a.logged("tasks=0") && !b.logged("tasks=0")
+    });
+    let lines = text_lines(4_000);
+    produce(&input, &line_records(&lines[..2_000], 1_000));
+    wait_until("the first half is counted", Duration::from_secs(60), || {
+        final_counts(&output).0 == golden_counts(&lines[..2_000])
+    });
+    // B stops mid-run: its tasks move to A, which restores them from their changelogs.
+    let by_b = b.terminate();
+    assert!(by_b > 0, "the second instance processed nothing: the partitions were not split");
+    produce(&input, &line_records(&lines[2_000..], 10_000));
+    wait_until("everything is counted", Duration::from_secs(60), || {
+        final_counts(&output).0 == golden_counts(&lines)
+    });
+    assert!(a.logged("restored from changelog"), "the moved tasks were not restored");
+    let by_a = a.terminate();
+    let (counts, records) = final_counts(&output);
+    assert_eq!(counts, golden_counts(&lines));
+    eprintln!("instance A processed {by_a}, instance B {by_b}; {records} output records");
+}
+
+#[test]
+fn a_killed_instance_loses_nothing_and_the_duplicates_are_counted() {
+    let (input, output, app) = (unique("wc3-in"), unique("wc3-out"), unique("wc3-app"));
+    create_topics(&[&input, &output], 4);
+    let a = Instance::start(&app, &input, &output);
+    let mut b = Instance::start(&app, &input, &output);
+    wait_until("both instances have tasks", Duration::from_secs(60), || {
+        a.logged("assignment taken") && b.logged("assignment taken") && !b.logged("tasks=0")
+    });
+    let lines = text_lines(20_000);
+    produce(&input, &line_records(&lines, 1_000));
+    // Killed while it works: whatever it processed since its last commit is processed again.
+    wait_until("B processes", Duration::from_secs(30), || !final_counts(&output).0.is_empty());
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    let golden = golden_counts(&lines);
+    wait_until("A counts at least everything", Duration::from_secs(90), || {
+        let counts = final_counts(&output).0;
+        golden.iter().all(|(w, n)| counts.get(w).is_some_and(|c| c >= n))
+    });
+    let counts = final_counts(&output).0;
+    let extra: i64 = counts.values().sum::<i64>() - golden.values().sum::<i64>();
+    eprintln!("killed instance: {extra} words counted twice out of {}", golden.values().sum::<i64>());
+    a.terminate();
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Reading {
+    value: i64,
+}
+
+fn doubling(input: &str, output: &str) -> streams_runtime::Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<String, Json<Reading>>(input).map_values(|r| r.value * 2).to(output);
+    b.build()
+}
+
+/// Nine readings with a record that is not JSON at offset 5, all on partition 0.
+fn corrupt_input(input: &str) {
+    let mut records = Vec::new();
+    for i in 0..10i64 {
+        let value = if i == 5 { b"{not json".to_vec() } else { format!("{{\"value\":{i}}}").into_bytes() };
+        records.push((Some(b"k".to_vec()), Some(value), 1_000 + i));
+    }
+    produce(input, &records);
+}
+
+fn outputs(topic: &str) -> Vec<i64> {
+    read_all(topic).iter().map(|r| i64::from_be_bytes(r.value.clone().unwrap().try_into().unwrap())).collect()
+}
+
+fn committed(app: &str, topic: &str) -> Option<i64> {
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", app).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let c = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    match c.find_partition(topic, 0).unwrap().offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+fn corrupt_run(
+    policy: &[(&str, &str)],
+) -> (String, String, String, KafkaStreams, Result<(), streams_runtime::StreamsError>) {
+    let (input, output, app) = (unique("bad-in"), unique("bad-out"), unique("bad-app"));
+    create_topics(&[&input, &output], 1);
+    corrupt_input(&input);
+    let mut config: StreamsConfig = config(&app);
+    for (k, v) in policy {
+        config.set(k, *v);
+    }
+    let streams = KafkaStreams::connect(doubling(&input, &output), config).unwrap();
+    let result = block_on_multi(streams.run(RunMode::UntilDrained));
+    (input, output, app, streams, result)
+}
+
+#[test]
+fn a_corrupt_record_stops_the_run_naming_it_and_nothing_past_it_is_committed() {
+    let (input, output, app, _, result) = corrupt_run(&[]);
+    let error = result.unwrap_err().to_string();
+    assert!(error.contains(&format!("{input}-0 offset 5")), "{error}");
+    assert_eq!(committed(&app, &input), Some(5));
+    assert_eq!(outputs(&output), vec![0, 2, 4, 6, 8]);
+}
+
+#[test]
+fn a_corrupt_record_is_skipped_and_counted() {
+    let (_, output, _, streams, result) =
+        corrupt_run(&[("deserialization.exception.handler", "LogAndContinueExceptionHandler")]);
+    result.unwrap();
+    assert_eq!(streams.skipped_records(), 1);
+    assert_eq!(outputs(&output), vec![0, 2, 4, 6, 8, 12, 14, 16, 18]);
+}
+
+#[test]
+fn a_corrupt_record_goes_to_the_dead_letter_topic_with_where_it_came_from() {
+    let dlq = unique("bad-dlq");
+    create_topics(&[&dlq], 1);
+    let (input, output, _, streams, result) = corrupt_run(&[("errors.dead.letter.queue.topic.name", &dlq)]);
+    result.unwrap();
+    assert_eq!(streams.skipped_records(), 1);
+    assert_eq!(outputs(&output), vec![0, 2, 4, 6, 8, 12, 14, 16, 18]);
+    let dead = read_all(&dlq);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].value.as_deref(), Some(&b"{not json"[..]));
+    assert_eq!(dead[0].headers.last("__streams.errors.topic"), Some(Some(input.as_bytes())));
+    assert_eq!(dead[0].headers.last("__streams.errors.offset"), Some(Some(&b"5"[..])));
+}
+
+/// Runs an example's command line on the embedded cluster and on Kafka, both on its demo
+/// data, and returns their outputs as sorted JSON lines.
+fn example_both_ways(
+    application_id: &str,
+    topology: fn() -> streams_runtime::Topology,
+    demo: fn(&streams_runtime::cli::Demo),
+    topics: &[&str],
+) -> (Vec<String>, Vec<String>) {
+    // A clean slate, as a user would make it with the reset tool and by deleting the
+    // example's topics.
+    let cli = |args: &[&str]| {
+        let mut out = Vec::new();
+        let mut all = vec![application_id];
+        all.extend_from_slice(args);
+        let code = streams_runtime::cli::run_with_args_to(application_id, topology(), demo, all, &mut out);
+        assert_eq!(code, std::process::ExitCode::SUCCESS, "{application_id} {args:?}");
+        let mut lines: Vec<String> = String::from_utf8(out).unwrap().lines().map(String::from).collect();
+        lines.sort();
+        lines
+    };
+    let b = bootstrap();
+    cli(&["--bootstrap-servers", &b, "--reset"]);
+    let names: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+    block_on(clients().delete_topics(&names)).unwrap();
+    wait_until("the example's topics are gone", Duration::from_secs(30), || {
+        let existing = clients().topics().unwrap();
+        names.iter().all(|t| !existing.contains_key(t))
+    });
+    // One partition: with more, the order in which upstream tasks fill a repartition topic
+    // depends on timing (on Kafka as in Kafka Streams), and so do windows closed by it.
+    let embedded = cli(&["--partitions", "1"]);
+    let on_kafka = cli(&["--bootstrap-servers", &b, "--partitions", "1", "--until-drained"]);
+    (embedded, on_kafka)
+}
+
+/// An example's application id, topology, demo data and topics.
+type Example<'a> =
+    (&'a str, fn() -> streams_runtime::Topology, fn(&streams_runtime::cli::Demo), Vec<&'a str>);
+
+#[test]
+fn the_three_examples_write_the_same_output_through_kafka() {
+    use examples::{clickstream, stockstats, wordcount};
+    let cases: [Example; 3] = [
+        ("wordcount", wordcount::topology, wordcount::demo, vec![wordcount::INPUT, wordcount::OUTPUT]),
+        (
+            "stockstats",
+            stockstats::topology,
+            stockstats::demo,
+            vec![stockstats::INPUT, stockstats::STATS, stockstats::TOP3],
+        ),
+        (
+            "clickstream",
+            clickstream::topology,
+            clickstream::demo,
+            vec![clickstream::VIEWS, clickstream::SEARCHES, clickstream::PROFILES, clickstream::ACTIVITY],
+        ),
+    ];
+    let mut sizes = BTreeMap::new();
+    for (app, topology, demo, topics) in cases {
+        let (embedded, on_kafka) = example_both_ways(app, topology, demo, &topics);
+        assert!(!embedded.is_empty(), "{app}: no output");
+        assert_eq!(on_kafka, embedded, "{app}: Kafka's output differs from the embedded cluster's");
+        sizes.insert(app, embedded.len());
+    }
+    eprintln!("output records through Kafka: {sizes:?}");
+}

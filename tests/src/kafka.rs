@@ -1,0 +1,141 @@
+//! What the tests on a real broker share: where it is, fresh topic names, writing input and
+//! reading output back with an independent consumer.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use streams_runtime::cluster::kafka::KafkaClients;
+use streams_runtime::{Headers, RawRecord, StreamsConfig, Topology};
+
+/// The broker's address: `KAFKA_BOOTSTRAP`, which `scripts/kafka-broker.sh run` sets.
+///
+/// # Panics
+/// If it is not set: these tests need a broker, and do not pass without one.
+pub fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| {
+        panic!(
+            "KAFKA_BOOTSTRAP is not set: run the tests with a broker, \
+             `scripts/kafka-broker.sh run cargo test --workspace`"
+        )
+    })
+}
+
+/// A record's key and value bytes (`None`: null) and timestamp.
+pub type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
+
+/// A name no other test or earlier run used: `name-<pid>-<n>-<ms>`.
+pub fn unique(name: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 100_000_000;
+    format!("{name}-{}-{}-{ms}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A configuration for `application_id` on the test broker; commits every 100 ms.
+pub fn config(application_id: &str) -> StreamsConfig {
+    let mut c = StreamsConfig::new(application_id);
+    c.set("bootstrap.servers", bootstrap()).set("commit.interval.ms", "100");
+    c
+}
+
+/// Clients for the test broker.
+pub fn clients() -> KafkaClients {
+    KafkaClients::new(&config("test-clients")).expect("clients")
+}
+
+/// Creates topics with `partitions` partitions each.
+pub fn create_topics(topics: &[&str], partitions: u32) {
+    let topics: Vec<(String, u32, bool)> =
+        topics.iter().map(|t| (t.to_string(), partitions, false)).collect();
+    block_on(clients().create_topics(&topics, 1)).expect("create topics");
+}
+
+/// Runs a future to completion on a fresh runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Runs a future on a multi-threaded runtime (the runner's threads are blocking tasks).
+pub fn block_on_multi<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Writes `(key, value, timestamp)` records (already encoded) to `topic`, placed by murmur2
+/// of the key as a Java producer would, and waits until they are acknowledged.
+pub fn produce(topic: &str, records: &[Encoded]) {
+    let producer = clients().producer("test-producer").expect("producer");
+    for (key, value, timestamp) in records {
+        producer
+            .send(topic, None, key.as_deref(), value.as_deref(), *timestamp, &Headers::new())
+            .expect("send");
+    }
+    producer.flush().expect("flush");
+}
+
+/// Every record of `topic`, read from the beginning by an independent consumer.
+pub fn read_all(topic: &str) -> Vec<RawRecord> {
+    let clients = clients();
+    let partitions = clients.topics().expect("metadata")[topic];
+    let consumer = clients.plain_consumer(&unique("test-reader")).expect("consumer");
+    let mut records = Vec::new();
+    let all: Vec<u32> = (0..partitions).collect();
+    clients
+        .read_to_end(&consumer, topic, &all, |r| {
+            records.push(r);
+            Ok(())
+        })
+        .expect("read back");
+    records
+}
+
+/// The last value of each key of a topic of `String` keys and `i64` values (a count table
+/// written as a stream), and how many records it holds.
+pub fn final_counts(topic: &str) -> (BTreeMap<String, i64>, usize) {
+    let records = read_all(topic);
+    let mut counts = BTreeMap::new();
+    for r in &records {
+        let key = String::from_utf8(r.key.clone().expect("a key")).expect("utf-8 key");
+        let value = i64::from_be_bytes(r.value.clone().expect("a value").try_into().expect("8 bytes"));
+        counts.insert(key, value);
+    }
+    (counts, records.len())
+}
+
+/// Word count, written with the builder (the same stages as `examples::wordcount`), on
+/// chosen topics.
+pub fn wordcount_topology(input: &str, output: &str) -> Topology {
+    let b = streams_runtime::StreamsBuilder::new();
+    b.stream::<(), String>(input)
+        .flat_map_values(|line| examples::wordcount::words(&line))
+        .filter(|_, word| !word.is_empty() && word != "the")
+        .select_key(|_, word| word.clone())
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to(output);
+    b.build()
+}
+
+/// The count of every word in `lines`, computed directly.
+pub fn golden_counts(lines: &[String]) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        for w in examples::wordcount::words(line) {
+            if !w.is_empty() && w != "the" {
+                *counts.entry(w).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// `n` lines of text drawn from the word count sample, varied so counts differ by key.
+pub fn text_lines(n: usize) -> Vec<String> {
+    let sample = examples::wordcount::SAMPLE;
+    (0..n).map(|i| format!("{} word{}", sample[i % sample.len()], i % 37)).collect()
+}
+
+/// Lines as null-keyed `String` records, a millisecond apart.
+pub fn line_records(lines: &[String], from_ts: i64) -> Vec<Encoded> {
+    lines.iter().enumerate().map(|(i, l)| (None, Some(l.as_bytes().to_vec()), from_ts + i as i64)).collect()
+}
