@@ -16,35 +16,6 @@ use streams_runtime::cluster::Cluster;
 use streams_runtime::prelude::*;
 use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig};
 
-/// Deterministic text: words from a 5,000-word vocabulary with a skewed distribution.
-fn text(bytes: usize) -> Vec<String> {
-    let vocabulary: Vec<String> = (0..5_000).map(|i| format!("w{}x{}", i % 97, i)).collect();
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let (mut lines, mut size) = (Vec::new(), 0);
-    while size < bytes {
-        let mut line = String::new();
-        while line.len() < 80 {
-            let r = next();
-            let word = if r % 10 == 0 {
-                "the"
-            } else {
-                &vocabulary[((r >> 8) % 5_000 * ((r >> 30) % 5_000) / 5_000) as usize]
-            };
-            line.push_str(word);
-            line.push(if r % 7 == 0 { ',' } else { ' ' });
-        }
-        size += line.len() + 1;
-        lines.push(line);
-    }
-    lines
-}
-
 fn hand_loop(lines: &[String]) -> HashMap<String, i64> {
     let mut counts = HashMap::new();
     for line in lines {
@@ -94,7 +65,7 @@ fn runner(cluster: &MemoryCluster, threads: usize) -> usize {
 
 fn main() {
     let megabytes: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10);
-    let lines = text(megabytes << 20);
+    let lines = wordcount::synthetic_text(megabytes << 20);
     let words: usize =
         lines.iter().map(|l| wordcount::words(l).iter().filter(|w| !w.is_empty()).count()).sum();
     println!("input: {} MB, {} lines, {} words", megabytes, lines.len(), words);

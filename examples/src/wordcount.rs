@@ -43,3 +43,32 @@ pub fn demo(demo: &Demo) {
         demo.send::<(), String>(INPUT, (), line.to_string(), 1_000 * (i as i64 + 1));
     }
 }
+
+/// Deterministic text for benchmarks, about `bytes` long in lines of ~80 bytes: words from a 5,000-word vocabulary with a skewed distribution.
+pub fn synthetic_text(bytes: usize) -> Vec<String> {
+    let vocabulary: Vec<String> = (0..5_000).map(|i| format!("w{}x{}", i % 97, i)).collect();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut lines, mut size) = (Vec::new(), 0);
+    while size < bytes {
+        let mut line = String::new();
+        while line.len() < 80 {
+            let r = next();
+            let word = if r % 10 == 0 {
+                "the"
+            } else {
+                &vocabulary[((r >> 8) % 5_000 * ((r >> 30) % 5_000) / 5_000) as usize]
+            };
+            line.push_str(word);
+            line.push(if r % 7 == 0 { ',' } else { ' ' });
+        }
+        size += line.len() + 1;
+        lines.push(line);
+    }
+    lines
+}

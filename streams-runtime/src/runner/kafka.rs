@@ -252,8 +252,7 @@ impl KafkaThread {
                     let i = &mut t.inputs[input];
                     // Records before the position were processed already (a resumed task).
                     if m.offset() as u64 >= i.position {
-                        let topic: Arc<str> = Arc::from(i.topic.as_str());
-                        i.buffer.push_back(raw_record(&m, topic));
+                        i.buffer.push_back(raw_record(&m, i.topic.clone()));
                     }
                 }
                 polled += 1;
@@ -319,7 +318,7 @@ impl KafkaThread {
         positions.clear();
         for t in w.tasks.values() {
             for i in &t.inputs {
-                positions.insert((i.topic.clone(), i.partition), i.position);
+                positions.insert((i.topic.to_string(), i.partition), i.position);
             }
         }
     }
@@ -436,7 +435,7 @@ impl KafkaThread {
             .inputs
             .iter()
             .map(|topic| Input {
-                topic: topic.clone(),
+                topic: Arc::from(topic.as_str()),
                 partition: spec.partition,
                 position: 0,
                 buffer: VecDeque::new(),

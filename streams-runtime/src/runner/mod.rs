@@ -19,8 +19,8 @@ use rdkafka::consumer::Consumer as _;
 
 use crate::cluster::kafka::KafkaClients;
 use crate::cluster::Cluster;
-use crate::config::OnDecodeError;
 use crate::config::StreamsConfig;
+use crate::config::{OnDecodeError, ProcessingGuarantee};
 use crate::dsl::Topology;
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
@@ -99,6 +99,11 @@ impl KafkaStreams {
 
     /// An application running `topology` on the Kafka cluster of `bootstrap.servers`.
     pub fn connect(topology: Topology, config: StreamsConfig) -> Result<Self, StreamsError> {
+        if config.processing_guarantee()? != ProcessingGuarantee::AtLeastOnce {
+            return Err(StreamsError::Config(
+                "`processing.guarantee` = `exactly_once_v2` is not supported on Kafka yet; use `at_least_once`".into(),
+            ));
+        }
         let clients = Arc::new(KafkaClients::new(&config)?);
         Ok(Self::with_backend(topology, config, Backend::Kafka(clients)))
     }

@@ -20,7 +20,7 @@ pub(super) const FETCH: usize = 1_000;
 
 /// One input partition of a task: the next offset to process and what is fetched past it.
 pub(super) struct Input<R> {
-    pub(super) topic: String,
+    pub(super) topic: Arc<str>,
     pub(super) partition: u32,
     pub(super) position: u64,
     pub(super) buffer: VecDeque<R>,
@@ -164,7 +164,7 @@ impl StreamThread {
             .inputs
             .iter()
             .map(|topic| Input {
-                topic: topic.clone(),
+                topic: Arc::from(topic.as_str()),
                 partition: spec.partition,
                 position: self.cluster.committed(&self.application_id, topic, spec.partition).unwrap_or(0),
                 buffer: VecDeque::new(),
@@ -243,7 +243,7 @@ impl StreamThread {
         let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
         for t in tasks {
             for i in &t.inputs {
-                positions.insert((i.topic.clone(), i.partition), i.position);
+                positions.insert((i.topic.to_string(), i.partition), i.position);
             }
         }
     }
@@ -275,7 +275,7 @@ impl StreamThread {
                     )?;
                 }
             }
-            offsets.extend(t.inputs.iter().map(|i| (i.topic.clone(), i.partition, i.position)));
+            offsets.extend(t.inputs.iter().map(|i| (i.topic.to_string(), i.partition, i.position)));
         }
         self.cluster.commit(&self.application_id, &offsets);
         self.publish_positions(tasks);
