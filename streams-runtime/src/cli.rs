@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use rdkafka::consumer::Consumer as _;
 use rdkafka::{Message as _, Offset, TopicPartitionList};
 
-use crate::cluster::kafka::{kafka_error, raw_record, KafkaClients, KafkaProducer, REQUEST_TIMEOUT};
+use crate::cluster::kafka::{kafka_error, raw_record, watermarks, KafkaClients, KafkaProducer};
 use crate::cluster::memory::MemoryCluster;
 use crate::cluster::Cluster;
 use crate::codec::Codec;
@@ -343,10 +343,8 @@ fn execute_on_kafka(
     let mut tpl = TopicPartitionList::new();
     for (topic, partitions) in clients.topics()?.into_iter().filter(|(t, _)| sinks.contains(t)) {
         for p in 0..partitions as i32 {
-            let (_, high) = output
-                .fetch_watermarks(&topic, p, REQUEST_TIMEOUT)
-                .map_err(|e| kafka_error(&format!("cannot read the end of {topic}-{p}"), e))?;
-            tpl.add_partition_offset(&topic, p, Offset::Offset(high))
+            let (_, high) = watermarks(&output, &topic, p as u32)?;
+            tpl.add_partition_offset(&topic, p, Offset::Offset(high as i64))
                 .map_err(|e| kafka_error("assign", e))?;
         }
     }

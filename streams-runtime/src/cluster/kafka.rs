@@ -237,13 +237,11 @@ impl KafkaClients {
         // Partition → its end when reading started; empty partitions are done already.
         let mut ends: BTreeMap<u32, i64> = BTreeMap::new();
         for &p in partitions {
-            let (low, high) = consumer
-                .fetch_watermarks(topic, p as i32, REQUEST_TIMEOUT)
-                .map_err(|e| kafka_error(&format!("cannot read the end of {topic}-{p}"), e))?;
+            let (low, high) = watermarks(consumer, topic, p)?;
             if high > low {
                 tpl.add_partition_offset(topic, p as i32, Offset::Beginning)
                     .map_err(|e| kafka_error("cannot assign", e))?;
-                ends.insert(p, high);
+                ends.insert(p, high as i64);
             }
         }
         if ends.is_empty() {
@@ -272,6 +270,29 @@ impl KafkaClients {
         }
         consumer.unassign().map_err(|e| kafka_error("cannot unassign", e))?;
         Ok(read)
+    }
+}
+
+/// The first and next offsets of a partition, read from the broker. A reply without valid
+/// offsets (the partition's leader not known yet) is retried, never taken for an empty
+/// partition.
+pub fn watermarks<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partition: u32,
+) -> Result<(u64, u64), StreamsError> {
+    let started = std::time::Instant::now();
+    loop {
+        match consumer.fetch_watermarks(topic, partition as i32, REQUEST_TIMEOUT) {
+            Ok((low, high)) if low >= 0 && high >= 0 => return Ok((low as u64, high as u64)),
+            Ok(_) if started.elapsed() < REQUEST_TIMEOUT => std::thread::sleep(Duration::from_millis(50)),
+            Ok((low, high)) => {
+                return Err(StreamsError::Kafka(format!(
+                    "the broker gave no valid offsets for {topic}-{partition} ({low}, {high})"
+                )))
+            }
+            Err(e) => return Err(kafka_error(&format!("cannot read the offsets of {topic}-{partition}"), e)),
+        }
     }
 }
 

@@ -20,7 +20,9 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use super::plan::{Plan, TaskSpec};
 use super::thread::{now_ms, process_buffered, Input, FETCH};
 use super::Shared;
-use crate::cluster::kafka::{kafka_error, raw_record, KafkaClients, KafkaProducer, REQUEST_TIMEOUT};
+use crate::cluster::kafka::{
+    kafka_error, raw_record, watermarks, KafkaClients, KafkaProducer, REQUEST_TIMEOUT,
+};
 use crate::config::OnDecodeError;
 use crate::error::StreamsError;
 use crate::graph::{changelog_topic, Graph};
@@ -385,12 +387,7 @@ impl KafkaThread {
                     });
                 i.position = match offset {
                     Some(o) => o,
-                    None => {
-                        let (low, _) = consumer
-                            .fetch_watermarks(&i.topic, i.partition as i32, REQUEST_TIMEOUT)
-                            .map_err(|e| kafka_error("cannot read a partition's start", e))?;
-                        low.max(0) as u64
-                    }
+                    None => watermarks(consumer, &i.topic, i.partition)?.0,
                 };
             }
         }
@@ -474,10 +471,10 @@ fn ready<C: ConsumerContext>(t: &mut KafkaTask, consumer: &BaseConsumer<C>) -> b
         let fresh = end.filter(|(at, _)| at.elapsed() < END_FRESH);
         let high = match fresh {
             Some((_, high)) => high,
-            None => match consumer.fetch_watermarks(&i.topic, i.partition as i32, Duration::from_secs(5)) {
+            None => match watermarks(consumer, &i.topic, i.partition) {
                 Ok((_, high)) => {
-                    *end = Some((Instant::now(), high.max(0) as u64));
-                    high.max(0) as u64
+                    *end = Some((Instant::now(), high));
+                    high
                 }
                 Err(_) => return false,
             },

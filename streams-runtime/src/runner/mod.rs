@@ -15,9 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::Consumer as _;
-
-use crate::cluster::kafka::KafkaClients;
+use crate::cluster::kafka::{watermarks, KafkaClients};
 use crate::cluster::Cluster;
 use crate::config::StreamsConfig;
 use crate::config::{OnDecodeError, ProcessingGuarantee};
@@ -243,8 +241,7 @@ impl KafkaStreams {
                 (
                     partitions_of(&plan.tasks),
                     Box::new(move |t: &str, p: u32| {
-                        ends.fetch_watermarks(t, p as i32, Duration::from_secs(5))
-                            .map_or(u64::MAX, |(_, high)| high.max(0) as u64)
+                        watermarks(&ends, t, p).map_or(u64::MAX, |(_, high)| high)
                     }),
                 )
             }
