@@ -43,6 +43,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
+# A broker for tests and demos, whose records carry event times years in the past: keep them.
+log.retention.ms=-1
 PROPS
   if [ ! -f "$data/meta.properties" ]; then
     java_run kafka.tools.StorageTool format --standalone -t "$(java_run kafka.tools.StorageTool random-uuid)" \

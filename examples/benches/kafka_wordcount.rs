@@ -1,7 +1,8 @@
 //! Word count end to end on a real broker, against the pipe limit.
 //!
 //! The input (lines of `synthetic_text`, null keys) is written to a 4-partition topic first.
-//! Each run then reads all of it: word count with 1 and 2 stream threads, and a bare rdkafka
+//! Each run then reads all of it: word count with 1 and 2 stream threads (and 1 thread
+//! exactly-once, committing every 100 ms), and a bare rdkafka
 //! loop that consumes every line and produces it unchanged (no processing: the most any
 //! application can do with these clients on this broker). A run's time goes from the moment
 //! its first input record is consumed to the broker's append time of its last output record
@@ -44,7 +45,8 @@ impl Bench {
     fn create(&self, topic: &str, partitions: i32, log_append_time: bool) {
         let admin: AdminClient<DefaultClientContext> =
             ClientConfig::new().set("bootstrap.servers", &self.bootstrap).create().unwrap();
-        let mut t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        // Event times are in the past: no time-based retention.
+        let mut t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1)).set("retention.ms", "-1");
         if log_append_time {
             t = t.set("message.timestamp.type", "LogAppendTime");
         }
@@ -72,12 +74,12 @@ impl Bench {
 
     /// Seconds from the first input record consumed to the last output appended, and how
     /// many count and changelog records were written.
-    fn word_count(&self, input: &str, threads: usize) -> (f64, usize) {
-        let (app, output) =
-            (format!("bench-wc{threads}-{}", self.tag), format!("bench-wc{threads}-out-{}", self.tag));
+    fn word_count(&self, input: &str, threads: usize, guarantee: &str) -> (f64, usize) {
+        let name = format!("bench-wc{threads}-{guarantee}");
+        let (app, output) = (format!("{name}-{}", self.tag), format!("{name}-out-{}", self.tag));
         self.create(&output, 4, true);
         let mut config = self.config(&app);
-        config.set("num.stream.threads", threads.to_string());
+        config.set("num.stream.threads", threads.to_string()).set("processing.guarantee", guarantee);
         let b = streams_runtime::StreamsBuilder::new();
         b.stream::<(), String>(input)
             .flat_map_values(|line| wordcount::words(&line))
@@ -189,12 +191,12 @@ fn main() {
     println!(
         "bare rdkafka pipe (consume + produce, no processing): {pipe_s:.2} s, {pipe_rate:.0} lines/s, {pipe_io:.0} broker records/s"
     );
-    for threads in [1, 2] {
-        let (s, written) = bench.word_count(&input, threads);
+    for (threads, guarantee) in [(1, "at_least_once"), (2, "at_least_once"), (1, "exactly_once_v2")] {
+        let (s, written) = bench.word_count(&input, threads, guarantee);
         let rate = lines.len() as f64 / s;
         let io = (lines.len() + 2 * words + written) as f64 / s;
         println!(
-            "word count, {threads} thread(s): {s:.2} s, {rate:.0} lines/s = {:.0} words/s ({:.1} % of the pipe's lines/s); {io:.0} broker records/s ({:.0} % of the pipe's)",
+            "word count, {threads} thread(s), {guarantee}: {s:.2} s, {rate:.0} lines/s = {:.0} words/s ({:.1} % of the pipe's lines/s); {io:.0} broker records/s ({:.0} % of the pipe's)",
             words as f64 / s,
             100.0 * rate / pipe_rate,
             100.0 * io / pipe_io

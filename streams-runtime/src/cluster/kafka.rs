@@ -102,17 +102,42 @@ impl KafkaClients {
 
     /// A producer placing keyed records as Java clients do (`murmur2_random`).
     pub fn producer(&self, client_id: &str) -> Result<KafkaProducer, StreamsError> {
-        let config = self.config(
-            "producer",
-            &[
-                ("client.id", client_id),
-                ("partitioner", "murmur2_random"),
-                ("linger.ms", "5"),
-                ("acks", "all"),
-            ],
-        );
-        let inner = BaseProducer::from_config_and_context(&config, DeliveryErrors::default())
-            .map_err(|e| kafka_error("cannot create a producer", e))?;
+        self.producer_with(client_id, &[])
+    }
+
+    /// A transactional producer (exactly-once), its transactions initialized and one begun.
+    /// As in Kafka Streams, `transaction.timeout.ms` is 10 s: a crashed instance's open
+    /// transaction holds back readers for at most that long.
+    pub fn transactional_producer(
+        &self,
+        client_id: &str,
+        transactional_id: &str,
+    ) -> Result<KafkaProducer, StreamsError> {
+        let producer = self.producer_with(
+            client_id,
+            &[("transactional.id", transactional_id), ("transaction.timeout.ms", "10000")],
+        )?;
+        producer
+            .inner
+            .init_transactions(REQUEST_TIMEOUT)
+            .map_err(|e| kafka_error("cannot init transactions", e))?;
+        producer.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))?;
+        Ok(producer)
+    }
+
+    fn producer_with(&self, client_id: &str, extra: &[(&str, &str)]) -> Result<KafkaProducer, StreamsError> {
+        let mut defaults = vec![
+            ("client.id", client_id),
+            ("partitioner", "murmur2_random"),
+            ("linger.ms", "5"),
+            ("acks", "all"),
+        ];
+        defaults.extend_from_slice(extra);
+        let inner = BaseProducer::from_config_and_context(
+            &self.config("producer", &defaults),
+            DeliveryErrors::default(),
+        )
+        .map_err(|e| kafka_error("cannot create a producer", e))?;
         Ok(KafkaProducer { inner })
     }
 
@@ -135,7 +160,8 @@ impl KafkaClients {
     }
 
     /// Creates topics (name, partitions, compacted) that do not exist yet, with
-    /// `replication.factor` (default -1: the broker's default).
+    /// `replication.factor` (-1: the broker's default). Compacted topics are changelogs;
+    /// the others keep every record (`retention.ms` = -1).
     pub async fn create_topics(
         &self,
         topics: &[(String, u32, bool)],
@@ -151,7 +177,9 @@ impl KafkaClients {
                 if *compacted {
                     t.set("cleanup.policy", "compact")
                 } else {
-                    t
+                    // Kept until deleted on purpose, as Kafka Streams keeps repartition topics:
+                    // time-based retention would drop records whose event time is old.
+                    t.set("retention.ms", "-1")
                 }
             })
             .collect();
@@ -250,22 +278,34 @@ impl KafkaClients {
         consumer.assign(&tpl).map_err(|e| kafka_error(&format!("cannot read `{topic}`"), e))?;
         let mut read = 0u64;
         let started = std::time::Instant::now();
+        let topic_name: Arc<str> = Arc::from(topic);
         while !ends.is_empty() {
-            match consumer.poll(Duration::from_millis(500)) {
+            match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
                     let partition = m.partition() as u32;
                     let offset = m.offset();
-                    apply(raw_record(&m, topic.into()))?;
+                    apply(raw_record(&m, topic_name.clone()))?;
                     read += 1;
                     if ends.get(&partition).is_some_and(|end| offset + 1 >= *end) {
                         ends.remove(&partition);
+                    }
+                    if read.is_multiple_of(100_000) {
+                        tracing::info!(topic, records = read, "reading");
                     }
                 }
                 Some(Err(e)) => return Err(kafka_error(&format!("cannot read `{topic}`"), e)),
                 None if started.elapsed() > REQUEST_TIMEOUT * 4 => {
                     return Err(StreamsError::Kafka(format!("reading `{topic}` to its end timed out")))
                 }
-                None => {}
+                None => {
+                    // A partition may end with transaction markers, which are never handed
+                    // out as records but move the consumer's position past them.
+                    let positions = consumer.position().map_err(|e| kafka_error("position", e))?;
+                    ends.retain(|p, end| {
+                        let at = positions.find_partition(topic, *p as i32).map(|e| e.offset());
+                        !matches!(at, Some(Offset::Offset(o)) if o >= *end)
+                    });
+                }
             }
         }
         consumer.unassign().map_err(|e| kafka_error("cannot unassign", e))?;
@@ -283,16 +323,18 @@ pub fn watermarks<C: ConsumerContext>(
 ) -> Result<(u64, u64), StreamsError> {
     let started = std::time::Instant::now();
     loop {
-        match consumer.fetch_watermarks(topic, partition as i32, REQUEST_TIMEOUT) {
+        // Right after a topic is created its leader may not be known yet: retried.
+        let error = match consumer.fetch_watermarks(topic, partition as i32, REQUEST_TIMEOUT) {
             Ok((low, high)) if low >= 0 && high >= 0 => return Ok((low as u64, high as u64)),
-            Ok(_) if started.elapsed() < REQUEST_TIMEOUT => std::thread::sleep(Duration::from_millis(50)),
-            Ok((low, high)) => {
-                return Err(StreamsError::Kafka(format!(
-                    "the broker gave no valid offsets for {topic}-{partition} ({low}, {high})"
-                )))
-            }
-            Err(e) => return Err(kafka_error(&format!("cannot read the offsets of {topic}-{partition}"), e)),
+            Ok((low, high)) => format!("no valid offsets ({low}, {high})"),
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() > REQUEST_TIMEOUT {
+            return Err(StreamsError::Kafka(format!(
+                "cannot read the offsets of {topic}-{partition}: {error}"
+            )));
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -388,9 +430,41 @@ impl KafkaProducer {
     /// Waits until every queued record is acknowledged; fails if any was not.
     pub fn flush(&self) -> Result<(), StreamsError> {
         self.inner.flush(REQUEST_TIMEOUT * 4).map_err(|e| kafka_error("cannot flush the producer", e))?;
+        self.delivery_error()
+    }
+
+    fn delivery_error(&self) -> Result<(), StreamsError> {
         match self.inner.context().first.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(e) => Err(StreamsError::Kafka(e)),
             None => Ok(()),
         }
+    }
+
+    /// Commits the open transaction with the consumer positions `offsets` of the group
+    /// `group` (KIP-447: a zombie of an older group generation is fenced), then begins the
+    /// next one. Every record sent since the last commit becomes visible to `read_committed`
+    /// consumers together with the offsets, or none does.
+    pub fn commit_transaction(
+        &self,
+        offsets: &TopicPartitionList,
+        group: &rdkafka::consumer::ConsumerGroupMetadata,
+    ) -> Result<(), StreamsError> {
+        if offsets.count() > 0 {
+            self.inner
+                .send_offsets_to_transaction(offsets, group, REQUEST_TIMEOUT)
+                .map_err(|e| kafka_error("cannot add offsets to the transaction", e))?;
+        }
+        self.inner
+            .commit_transaction(REQUEST_TIMEOUT * 2)
+            .map_err(|e| kafka_error("cannot commit the transaction", e))?;
+        self.delivery_error()?;
+        self.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))
+    }
+
+    /// Aborts the open transaction: nothing sent since the last commit becomes visible.
+    pub fn abort_transaction(&self) -> Result<(), StreamsError> {
+        self.inner
+            .abort_transaction(REQUEST_TIMEOUT)
+            .map_err(|e| kafka_error("cannot abort the transaction", e))
     }
 }

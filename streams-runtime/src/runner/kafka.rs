@@ -52,6 +52,8 @@ struct Worker {
     pending: Option<Vec<(String, u32)>>,
     producer: KafkaProducer,
     application_id: String,
+    /// `exactly_once_v2`: output, changelogs and input offsets commit in one transaction.
+    exactly_once: bool,
     error: Option<StreamsError>,
 }
 
@@ -78,8 +80,9 @@ impl RecordCollector for ProducerCollector<'_> {
 }
 
 impl Worker {
-    /// At-least-once commit: caches flushed downstream and changelogs written, every record
-    /// acknowledged, then the processed positions committed for the group.
+    /// Caches flushed downstream and changelogs written; then, at-least-once, every record
+    /// acknowledged and the processed positions committed for the group; exactly-once, the
+    /// positions added to the producer's transaction and the transaction committed.
     fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), StreamsError> {
         let mut collector = ProducerCollector { producer: &self.producer, error: None };
         let wall_clock = now_ms();
@@ -109,6 +112,12 @@ impl Worker {
                     .add_partition_offset(&i.topic, i.partition as i32, Offset::Offset(i.position as i64))
                     .map_err(|e| kafka_error("cannot commit", e))?;
             }
+        }
+        if self.exactly_once {
+            let group = consumer
+                .group_metadata()
+                .ok_or_else(|| StreamsError::Kafka("the consumer has no group metadata".into()))?;
+            return self.producer.commit_transaction(&offsets, &group);
         }
         self.producer.flush()?;
         if offsets.count() > 0 {
@@ -174,6 +183,7 @@ pub(crate) struct KafkaThread {
     pub(crate) policy: OnDecodeError,
     pub(crate) commit_interval: Duration,
     pub(crate) cache_capacity: usize,
+    pub(crate) exactly_once: bool,
     pub(crate) globals: Arc<GlobalStores>,
     pub(crate) flushed_epoch: Arc<AtomicU64>,
     pub(crate) shared: Arc<Shared>,
@@ -197,18 +207,32 @@ impl KafkaThread {
     }
 
     fn run_tasks(&self) -> Result<(), StreamsError> {
+        let producer = if self.exactly_once {
+            // Kafka Streams' EOS v2 name: application, process, thread.
+            let process = format!("{:x}{:x}", std::process::id(), now_ms());
+            let id = format!("{}-{process}-{}", self.application_id, self.id + 1);
+            self.clients.transactional_producer(&self.client_id("producer"), &id)?
+        } else {
+            self.clients.producer(&self.client_id("producer"))?
+        };
         let worker = Arc::new(Mutex::new(Worker {
             tasks: BTreeMap::new(),
             suspended: BTreeMap::new(),
             pending: None,
-            producer: self.clients.producer(&self.client_id("producer"))?,
+            producer,
             application_id: self.application_id.clone(),
+            exactly_once: self.exactly_once,
             error: None,
         }));
         let handler = RebalanceHandler { worker: worker.clone(), thread: self.id };
+        let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
         let consumer = self.clients.consumer_with(
             &self.client_id("consumer"),
-            &[("group.id", &self.application_id), ("partition.assignment.strategy", "range")],
+            &[
+                ("group.id", &self.application_id),
+                ("partition.assignment.strategy", "range"),
+                ("isolation.level", isolation),
+            ],
             handler,
         )?;
         let restore = self.clients.plain_consumer(&self.client_id("restore-consumer"))?;
@@ -250,12 +274,21 @@ impl KafkaThread {
                     break;
                 }
                 let Some(&(sub, input)) = route.get(m.topic()) else { continue };
-                if let Some(t) = w.tasks.get_mut(&(sub, m.partition() as u32)) {
-                    let i = &mut t.inputs[input];
-                    // Records before the position were processed already (a resumed task).
-                    if m.offset() as u64 >= i.position {
-                        i.buffer.push_back(raw_record(&m, i.topic.clone()));
+                match w.tasks.get_mut(&(sub, m.partition() as u32)) {
+                    Some(t) => {
+                        let i = &mut t.inputs[input];
+                        // Records before the position were processed already (a resumed task).
+                        if m.offset() as u64 >= i.position {
+                            i.buffer.push_back(raw_record(&m, i.topic.clone()));
+                        }
                     }
+                    None => tracing::warn!(
+                        thread = self.id,
+                        topic = m.topic(),
+                        partition = m.partition(),
+                        offset = m.offset(),
+                        "dropped a record of a partition without a task"
+                    ),
                 }
                 polled += 1;
             }
@@ -296,7 +329,7 @@ impl KafkaThread {
                 // Commit what was processed before the failing record, nothing past it.
                 break w.commit(&consumer).and(Err(e));
             }
-            self.publish_positions(&w);
+            self.publish_positions(&w, consumer.position().ok().as_ref());
             let epoch = self.shared.flush_epoch.load(Ordering::SeqCst);
             if last_commit.elapsed() >= self.commit_interval
                 || epoch > self.flushed_epoch.load(Ordering::SeqCst)
@@ -309,18 +342,36 @@ impl KafkaThread {
             }
             self.idle.store(!progressed, Ordering::SeqCst);
         };
+        if result.is_err() && self.exactly_once {
+            // Whatever the failed commit left open must not become visible.
+            let w = lock(&worker);
+            if let Err(e) = w.producer.abort_transaction() {
+                tracing::warn!(thread = self.id, error = %e, "abort failed");
+            }
+            drop(w);
+            lock(&worker).tasks.clear();
+        }
         // Leave the group now, so the partitions move at once (the revocation commits again).
         consumer.unsubscribe();
         self.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
         result
     }
 
-    fn publish_positions(&self, w: &Worker) {
+    /// Publishes how far each input is processed. An input with nothing buffered counts as
+    /// far as the consumer's position, which moves past transaction markers.
+    fn publish_positions(&self, w: &Worker, consumer_positions: Option<&TopicPartitionList>) {
         let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
         positions.clear();
         for t in w.tasks.values() {
             for i in &t.inputs {
-                positions.insert((i.topic.to_string(), i.partition), i.position);
+                let fetched = consumer_positions
+                    .filter(|_| i.buffer.is_empty())
+                    .and_then(|tpl| tpl.find_partition(&i.topic, i.partition as i32))
+                    .and_then(|e| match e.offset() {
+                        Offset::Offset(o) => Some(o as u64),
+                        _ => None,
+                    });
+                positions.insert((i.topic.to_string(), i.partition), i.position.max(fetched.unwrap_or(0)));
             }
         }
     }
@@ -392,7 +443,7 @@ impl KafkaThread {
             }
         }
         tracing::info!(thread = self.id, tasks = w.tasks.len(), "assignment taken");
-        self.publish_positions(w);
+        self.publish_positions(w, None);
         Ok(())
     }
 

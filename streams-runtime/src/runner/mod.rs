@@ -97,11 +97,6 @@ impl KafkaStreams {
 
     /// An application running `topology` on the Kafka cluster of `bootstrap.servers`.
     pub fn connect(topology: Topology, config: StreamsConfig) -> Result<Self, StreamsError> {
-        if config.processing_guarantee()? != ProcessingGuarantee::AtLeastOnce {
-            return Err(StreamsError::Config(
-                "`processing.guarantee` = `exactly_once_v2` is not supported on Kafka yet; use `at_least_once`".into(),
-            ));
-        }
         let clients = Arc::new(KafkaClients::new(&config)?);
         Ok(Self::with_backend(topology, config, Backend::Kafka(clients)))
     }
@@ -216,6 +211,7 @@ impl KafkaStreams {
                 let plan = Arc::new(self.prepare_kafka(clients, &application_id).await?);
                 tracing::info!(application_id, tasks = plan.tasks.len(), threads, "starting on Kafka");
                 self.bootstrap_globals_kafka(clients, &settings.globals)?;
+                let exactly_once = self.config.processing_guarantee()? == ProcessingGuarantee::ExactlyOnceV2;
                 for id in 0..threads {
                     let thread = kafka::KafkaThread {
                         id,
@@ -226,6 +222,7 @@ impl KafkaStreams {
                         policy: settings.policy.clone(),
                         commit_interval: settings.commit_interval,
                         cache_capacity: settings.cache_capacity,
+                        exactly_once,
                         globals: settings.globals.clone(),
                         flushed_epoch: Arc::new(AtomicU64::new(0)),
                         shared: self.shared.clone(),
