@@ -10,7 +10,7 @@
 //! revocation, but it does not keep co-partitioned partitions together.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -18,15 +18,12 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::plan::{Plan, TaskSpec};
-use super::thread::{now_ms, process_buffered, Input, FETCH};
-use super::Shared;
+use super::thread::{now_ms, process_buffered, Input, ThreadCommon, FETCH};
 use crate::cluster::kafka::{
     kafka_error, raw_record, watermarks, KafkaClients, KafkaProducer, REQUEST_TIMEOUT,
 };
-use crate::config::OnDecodeError;
 use crate::error::StreamsError;
-use crate::graph::{changelog_topic, Graph};
-use crate::ops::global_table::GlobalStores;
+use crate::graph::changelog_topic;
 use crate::ops::RecordCollector;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
@@ -174,43 +171,28 @@ impl ConsumerContext for RebalanceHandler {
     }
 }
 
+/// A stream thread on Kafka: its tasks come and go with the group's assignments.
 pub(crate) struct KafkaThread {
-    pub(crate) id: usize,
-    pub(crate) graph: Arc<Graph>,
+    pub(crate) common: ThreadCommon,
     pub(crate) clients: Arc<KafkaClients>,
     pub(crate) plan: Arc<Plan>,
-    pub(crate) application_id: String,
-    pub(crate) policy: OnDecodeError,
-    pub(crate) commit_interval: Duration,
-    pub(crate) cache_capacity: usize,
     pub(crate) exactly_once: bool,
-    pub(crate) globals: Arc<GlobalStores>,
-    pub(crate) flushed_epoch: Arc<AtomicU64>,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) idle: Arc<AtomicBool>,
-    /// Processed positions of the partitions this instance's tasks own.
-    pub(crate) positions: Arc<Mutex<BTreeMap<(String, u32), u64>>>,
 }
 
 impl KafkaThread {
     pub(crate) fn run(self) {
-        if let Err(e) = self.run_tasks() {
-            tracing::error!(thread = self.id, error = %e, "stream thread stopped");
-            self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-            self.shared.shutdown.store(true, Ordering::SeqCst);
-        }
-        self.idle.store(true, Ordering::SeqCst);
+        self.common.run_reporting(|| self.run_tasks());
     }
 
     fn client_id(&self, role: &str) -> String {
-        format!("{}-StreamThread-{}-{role}", self.application_id, self.id + 1)
+        format!("{}-StreamThread-{}-{role}", self.common.application_id, self.common.id + 1)
     }
 
     fn run_tasks(&self) -> Result<(), StreamsError> {
         let producer = if self.exactly_once {
             // Kafka Streams' EOS v2 name: application, process, thread.
             let process = format!("{:x}{:x}", std::process::id(), now_ms());
-            let id = format!("{}-{process}-{}", self.application_id, self.id + 1);
+            let id = format!("{}-{process}-{}", self.common.application_id, self.common.id + 1);
             self.clients.transactional_producer(&self.client_id("producer"), &id)?
         } else {
             self.clients.producer(&self.client_id("producer"))?
@@ -220,16 +202,16 @@ impl KafkaThread {
             suspended: BTreeMap::new(),
             pending: None,
             producer,
-            application_id: self.application_id.clone(),
+            application_id: self.common.application_id.clone(),
             exactly_once: self.exactly_once,
             error: None,
         }));
-        let handler = RebalanceHandler { worker: worker.clone(), thread: self.id };
+        let handler = RebalanceHandler { worker: worker.clone(), thread: self.common.id };
         let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
         let consumer = self.clients.consumer_with(
             &self.client_id("consumer"),
             &[
-                ("group.id", &self.application_id),
+                ("group.id", &self.common.application_id),
                 ("partition.assignment.strategy", "range"),
                 ("isolation.level", isolation),
             ],
@@ -250,7 +232,7 @@ impl KafkaThread {
             .collect();
         let mut last_commit = Instant::now();
         let result = loop {
-            if self.shared.shutdown.load(Ordering::SeqCst) {
+            if self.common.shared.shutdown.load(Ordering::SeqCst) {
                 break lock(&worker).commit(&consumer);
             }
             let buffered =
@@ -264,7 +246,7 @@ impl KafkaThread {
                 let m = match message {
                     Ok(m) => m,
                     Err(e) => {
-                        tracing::warn!(thread = self.id, error = %e, "consumer error");
+                        tracing::warn!(thread = self.common.id, error = %e, "consumer error");
                         continue;
                     }
                 };
@@ -283,7 +265,7 @@ impl KafkaThread {
                         }
                     }
                     None => tracing::warn!(
-                        thread = self.id,
+                        thread = self.common.id,
                         topic = m.topic(),
                         partition = m.partition(),
                         offset = m.offset(),
@@ -313,9 +295,9 @@ impl KafkaThread {
                     &mut t.task,
                     &mut t.inputs,
                     stop_when_one_empties,
-                    &self.policy,
+                    &self.common.policy,
                     &mut collector,
-                    &self.shared,
+                    &self.common.shared,
                 ) {
                     Ok(n) => progressed |= n > 0,
                     Err(e) => failed = Some(e),
@@ -330,37 +312,37 @@ impl KafkaThread {
                 break w.commit(&consumer).and(Err(e));
             }
             self.publish_positions(&w, consumer.position().ok().as_ref());
-            let epoch = self.shared.flush_epoch.load(Ordering::SeqCst);
-            if last_commit.elapsed() >= self.commit_interval
-                || epoch > self.flushed_epoch.load(Ordering::SeqCst)
+            let epoch = self.common.shared.flush_epoch.load(Ordering::SeqCst);
+            if last_commit.elapsed() >= self.common.commit_interval
+                || epoch > self.common.flushed_epoch.load(Ordering::SeqCst)
             {
                 if let Err(e) = w.commit(&consumer) {
                     break Err(e);
                 }
                 last_commit = Instant::now();
-                self.flushed_epoch.store(epoch, Ordering::SeqCst);
+                self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
             }
-            self.idle.store(!progressed, Ordering::SeqCst);
+            self.common.idle.store(!progressed, Ordering::SeqCst);
         };
         if result.is_err() && self.exactly_once {
             // Whatever the failed commit left open must not become visible.
             let w = lock(&worker);
             if let Err(e) = w.producer.abort_transaction() {
-                tracing::warn!(thread = self.id, error = %e, "abort failed");
+                tracing::warn!(thread = self.common.id, error = %e, "abort failed");
             }
             drop(w);
             lock(&worker).tasks.clear();
         }
         // Leave the group now, so the partitions move at once (the revocation commits again).
         consumer.unsubscribe();
-        self.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.common.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
         result
     }
 
     /// Publishes how far each input is processed. An input with nothing buffered counts as
     /// far as the consumer's position, which moves past transaction markers.
     fn publish_positions(&self, w: &Worker, consumer_positions: Option<&TopicPartitionList>) {
-        let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut positions = self.common.positions.lock().unwrap_or_else(|p| p.into_inner());
         positions.clear();
         for t in w.tasks.values() {
             for i in &t.inputs {
@@ -397,16 +379,16 @@ impl KafkaThread {
             specs.iter().flat_map(|t| t.inputs.iter().map(|i| (i.clone(), t.partition))).collect();
         for (topic, partition) in assigned.difference(&covered) {
             tracing::warn!(
-                thread = self.id,
+                thread = self.common.id,
                 topic,
                 partition,
                 "assigned a partition without the rest of its task"
             );
         }
         let keep: BTreeSet<(usize, u32)> = specs.iter().map(|s| (s.subtopology, s.partition)).collect();
-        let mut stores = self.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stores = self.common.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
         for key in w.suspended.keys().filter(|k| !keep.contains(k)) {
-            tracing::info!(thread = self.id, subtopology = key.0, partition = key.1, "closing task");
+            tracing::info!(thread = self.common.id, subtopology = key.0, partition = key.1, "closing task");
             stores.remove(key);
         }
         w.suspended.retain(|k, _| keep.contains(k));
@@ -442,23 +424,16 @@ impl KafkaThread {
                 };
             }
         }
-        tracing::info!(thread = self.id, tasks = w.tasks.len(), "assignment taken");
+        tracing::info!(thread = self.common.id, tasks = w.tasks.len(), "assignment taken");
         self.publish_positions(w, None);
         Ok(())
     }
 
     /// Builds a task and restores its stores from their changelogs.
     fn create_task(&self, spec: TaskSpec, restore: &BaseConsumer) -> Result<KafkaTask, StreamsError> {
-        let task = Task::new(
-            &self.graph,
-            spec.subtopology,
-            spec.partition,
-            &self.application_id,
-            self.cache_capacity,
-            &self.globals,
-        );
+        let task = self.common.new_task(&spec);
         for store in task.stores().iter() {
-            let topic = changelog_topic(&self.application_id, store.name());
+            let topic = changelog_topic(&self.common.application_id, store.name());
             let started = Instant::now();
             let records = self.clients.read_to_end(restore, &topic, &[spec.partition], |r| {
                 store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
@@ -474,11 +449,7 @@ impl KafkaThread {
                 );
             }
         }
-        self.shared
-            .stores
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((spec.subtopology, spec.partition), task.stores().clone());
+        self.common.register(&spec, &task);
         let inputs: Vec<Input<RawRecord>> = spec
             .inputs
             .iter()

@@ -26,7 +26,7 @@ use crate::graph::Data;
 use crate::ops::global_table::GlobalStores;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
 use plan::TaskSpec;
-use thread::StreamThread;
+use thread::{StreamThread, ThreadCommon};
 
 /// How long [`KafkaStreams::run`] goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +174,25 @@ impl KafkaStreams {
         let mut idle = Vec::new();
         let mut flushed = Vec::new();
         let mut handles = Vec::new();
+        let mut new_common = |id: usize| {
+            let common = ThreadCommon {
+                id,
+                graph: self.topology.graph.clone(),
+                application_id: application_id.clone(),
+                policy: settings.policy.clone(),
+                commit_interval: settings.commit_interval,
+                cache_capacity: settings.cache_capacity,
+                globals: settings.globals.clone(),
+                flushed_epoch: Arc::new(AtomicU64::new(0)),
+                shared: self.shared.clone(),
+                idle: Arc::new(AtomicBool::new(false)),
+                positions: Arc::default(),
+            };
+            positions.push(common.positions.clone());
+            idle.push(common.idle.clone());
+            flushed.push(common.flushed_epoch.clone());
+            common
+        };
         let (expected, end_offset): (Vec<(String, u32)>, EndOffset) = match &self.backend {
             Backend::Embedded(cluster) => {
                 let tasks = self.prepare(cluster.as_ref(), &application_id)?;
@@ -185,23 +204,7 @@ impl KafkaStreams {
                     assignment[i % threads].push(task);
                 }
                 for (id, specs) in assignment.into_iter().enumerate() {
-                    let thread = StreamThread {
-                        id,
-                        graph: self.topology.graph.clone(),
-                        cluster: cluster.clone(),
-                        application_id: application_id.clone(),
-                        policy: settings.policy.clone(),
-                        commit_interval: settings.commit_interval,
-                        cache_capacity: settings.cache_capacity,
-                        globals: settings.globals.clone(),
-                        flushed_epoch: Arc::new(AtomicU64::new(0)),
-                        shared: self.shared.clone(),
-                        idle: Arc::new(AtomicBool::new(false)),
-                        positions: Arc::default(),
-                    };
-                    positions.push(thread.positions.clone());
-                    idle.push(thread.idle.clone());
-                    flushed.push(thread.flushed_epoch.clone());
+                    let thread = StreamThread { common: new_common(id), cluster: cluster.clone() };
                     handles.push(tokio::task::spawn_blocking(move || thread.run(specs)));
                 }
                 let cluster = cluster.clone();
@@ -214,24 +217,11 @@ impl KafkaStreams {
                 let exactly_once = self.config.processing_guarantee()? == ProcessingGuarantee::ExactlyOnceV2;
                 for id in 0..threads {
                     let thread = kafka::KafkaThread {
-                        id,
-                        graph: self.topology.graph.clone(),
+                        common: new_common(id),
                         clients: clients.clone(),
                         plan: plan.clone(),
-                        application_id: application_id.clone(),
-                        policy: settings.policy.clone(),
-                        commit_interval: settings.commit_interval,
-                        cache_capacity: settings.cache_capacity,
                         exactly_once,
-                        globals: settings.globals.clone(),
-                        flushed_epoch: Arc::new(AtomicU64::new(0)),
-                        shared: self.shared.clone(),
-                        idle: Arc::new(AtomicBool::new(false)),
-                        positions: Arc::default(),
                     };
-                    positions.push(thread.positions.clone());
-                    idle.push(thread.idle.clone());
-                    flushed.push(thread.flushed_epoch.clone());
                     handles.push(tokio::task::spawn_blocking(move || thread.run()));
                 }
                 let ends = clients.plain_consumer(&format!("{application_id}-drain-check"))?;

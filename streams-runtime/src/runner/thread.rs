@@ -96,10 +96,10 @@ impl RecordCollector for ClusterCollector<'_> {
     }
 }
 
-pub(crate) struct StreamThread {
+/// What every stream thread has, on either cluster.
+pub(crate) struct ThreadCommon {
     pub(crate) id: usize,
     pub(crate) graph: Arc<Graph>,
-    pub(crate) cluster: Arc<dyn Cluster>,
     pub(crate) application_id: String,
     pub(crate) policy: OnDecodeError,
     pub(crate) commit_interval: Duration,
@@ -109,7 +109,48 @@ pub(crate) struct StreamThread {
     pub(crate) flushed_epoch: Arc<AtomicU64>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) idle: Arc<AtomicBool>,
+    /// Processed positions of the partitions this thread's tasks read.
     pub(crate) positions: super::Positions,
+}
+
+impl ThreadCommon {
+    /// Runs the thread's loop; a failure stops every thread and is kept for
+    /// `KafkaStreams::run` to return.
+    pub(super) fn run_reporting(&self, body: impl FnOnce() -> Result<(), StreamsError>) {
+        if let Err(e) = body() {
+            tracing::error!(thread = self.id, error = %e, "stream thread stopped");
+            self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+            self.shared.shutdown.store(true, Ordering::SeqCst);
+        }
+        self.idle.store(true, Ordering::SeqCst);
+    }
+
+    /// A new task of this thread (its stores still empty).
+    pub(super) fn new_task(&self, spec: &TaskSpec) -> Task {
+        Task::new(
+            &self.graph,
+            spec.subtopology,
+            spec.partition,
+            &self.application_id,
+            self.cache_capacity,
+            &self.globals,
+        )
+    }
+
+    /// Lists a restored task's stores for interactive queries.
+    pub(super) fn register(&self, spec: &TaskSpec, task: &Task) {
+        self.shared
+            .stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((spec.subtopology, spec.partition), task.stores().clone());
+    }
+}
+
+/// A stream thread on the embedded cluster, with a fixed set of tasks.
+pub(crate) struct StreamThread {
+    pub(crate) common: ThreadCommon,
+    pub(crate) cluster: Arc<dyn Cluster>,
 }
 
 pub(super) fn now_ms() -> i64 {
@@ -118,27 +159,15 @@ pub(super) fn now_ms() -> i64 {
 
 impl StreamThread {
     pub(crate) fn run(self, specs: Vec<TaskSpec>) {
-        if let Err(e) = self.run_tasks(specs) {
-            tracing::error!(thread = self.id, error = %e, "stream thread stopped");
-            self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-            self.shared.shutdown.store(true, Ordering::SeqCst);
-        }
-        self.idle.store(true, Ordering::SeqCst);
+        self.common.run_reporting(|| self.run_tasks(specs));
     }
 
     /// Builds a task, restores its stores from their changelogs and positions its inputs
     /// at the committed offsets.
     fn start_task(&self, spec: TaskSpec) -> RunningTask {
-        let task = Task::new(
-            &self.graph,
-            spec.subtopology,
-            spec.partition,
-            &self.application_id,
-            self.cache_capacity,
-            &self.globals,
-        );
+        let task = self.common.new_task(&spec);
         for store in task.stores().iter() {
-            let topic = changelog_topic(&self.application_id, store.name());
+            let topic = changelog_topic(&self.common.application_id, store.name());
             let end = self.cluster.end_offset(&topic, spec.partition);
             let mut offset = 0;
             while offset < end {
@@ -155,18 +184,17 @@ impl StreamThread {
                 tracing::info!(store = store.name(), partition = spec.partition, records = end, "restored");
             }
         }
-        self.shared
-            .stores
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((spec.subtopology, spec.partition), task.stores().clone());
+        self.common.register(&spec, &task);
         let inputs = spec
             .inputs
             .iter()
             .map(|topic| Input {
                 topic: Arc::from(topic.as_str()),
                 partition: spec.partition,
-                position: self.cluster.committed(&self.application_id, topic, spec.partition).unwrap_or(0),
+                position: self
+                    .cluster
+                    .committed(&self.common.application_id, topic, spec.partition)
+                    .unwrap_or(0),
                 buffer: VecDeque::new(),
             })
             .collect();
@@ -177,7 +205,7 @@ impl StreamThread {
         let mut tasks: Vec<RunningTask> = specs.into_iter().map(|s| self.start_task(s)).collect();
         let mut last_commit = Instant::now();
         loop {
-            if self.shared.shutdown.load(Ordering::SeqCst) {
+            if self.common.shared.shutdown.load(Ordering::SeqCst) {
                 return self.commit(&mut tasks);
             }
             let mut progressed = false;
@@ -192,24 +220,24 @@ impl StreamThread {
                 }
             }
             self.publish_positions(&tasks);
-            let epoch = self.shared.flush_epoch.load(Ordering::SeqCst);
-            if last_commit.elapsed() >= self.commit_interval
-                || epoch > self.flushed_epoch.load(Ordering::SeqCst)
+            let epoch = self.common.shared.flush_epoch.load(Ordering::SeqCst);
+            if last_commit.elapsed() >= self.common.commit_interval
+                || epoch > self.common.flushed_epoch.load(Ordering::SeqCst)
             {
                 self.commit(&mut tasks)?;
                 last_commit = Instant::now();
-                self.flushed_epoch.store(epoch, Ordering::SeqCst);
+                self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
                 continue;
             }
             if progressed {
-                self.idle.store(false, Ordering::SeqCst);
+                self.common.idle.store(false, Ordering::SeqCst);
             } else {
-                self.idle.store(true, Ordering::SeqCst);
+                self.common.idle.store(true, Ordering::SeqCst);
                 self.cluster.wait_for_data(Duration::from_millis(5));
                 if tasks.iter().any(|t| {
                     t.inputs.iter().any(|i| self.cluster.end_offset(&i.topic, i.partition) > i.position)
                 }) {
-                    self.idle.store(false, Ordering::SeqCst);
+                    self.common.idle.store(false, Ordering::SeqCst);
                 }
             }
         }
@@ -229,9 +257,9 @@ impl StreamThread {
             &mut running.task,
             &mut running.inputs,
             false,
-            &self.policy,
+            &self.common.policy,
             &mut collector,
-            &self.shared,
+            &self.common.shared,
         )?;
         match collector.error {
             Some(e) => Err(e),
@@ -240,7 +268,7 @@ impl StreamThread {
     }
 
     fn publish_positions(&self, tasks: &[RunningTask]) {
-        let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut positions = self.common.positions.lock().unwrap_or_else(|p| p.into_inner());
         for t in tasks {
             for i in &t.inputs {
                 positions.insert((i.topic.to_string(), i.partition), i.position);
@@ -263,7 +291,7 @@ impl StreamThread {
         let mut offsets = Vec::new();
         for t in tasks.iter() {
             for (store, batch) in t.task.take_changelogs() {
-                let topic = changelog_topic(&self.application_id, &store);
+                let topic = changelog_topic(&self.common.application_id, &store);
                 for (key, value, timestamp) in batch {
                     self.cluster.produce(
                         &topic,
@@ -277,7 +305,7 @@ impl StreamThread {
             }
             offsets.extend(t.inputs.iter().map(|i| (i.topic.to_string(), i.partition, i.position)));
         }
-        self.cluster.commit(&self.application_id, &offsets);
+        self.cluster.commit(&self.common.application_id, &offsets);
         self.publish_positions(tasks);
         Ok(())
     }
