@@ -244,3 +244,64 @@ fn cli_pace_writes_the_demo_in_real_time_while_the_topology_runs() {
     }
     assert_eq!(last, golden(&["a b", "b c", "c d"]));
 }
+
+/// A left join of `clicks` with `searches` in the second before each click.
+fn click_search_join() -> Topology {
+    let b = StreamsBuilder::new();
+    let searches = b.stream::<String, String>("searches");
+    b.stream::<String, String>("clicks")
+        .left_join_windowed(
+            searches,
+            JoinWindows::within(std::time::Duration::from_secs(1)).after(std::time::Duration::ZERO),
+            |click, search: Option<String>| format!("{click}<-{}", search.unwrap_or_default()),
+        )
+        .to("joined");
+    b.build()
+}
+
+fn send(cluster: &MemoryCluster, topic: &str, key: &str, value: &str, timestamp: i64) {
+    cluster.produce(topic, None, Some(key.into()), Some(value.into()), timestamp, Headers::new()).unwrap();
+}
+
+fn joined(cluster: &MemoryCluster) -> Vec<(String, String, i64)> {
+    cluster
+        .records_in_order("joined")
+        .iter()
+        .map(|r| {
+            let text = |b: &Option<Vec<u8>>| String::from_utf8(b.clone().unwrap()).unwrap();
+            (text(&r.key), text(&r.value), r.timestamp)
+        })
+        .collect()
+}
+
+#[test]
+fn a_restarted_stream_stream_join_keeps_the_records_waiting_for_a_partner() {
+    let cluster = MemoryCluster::new();
+    for t in ["clicks", "searches", "joined"] {
+        cluster.create_topic(t, 1).unwrap();
+    }
+    let run = || {
+        let streams =
+            KafkaStreams::new(click_search_join(), StreamsConfig::new("joins"), Arc::new(cluster.clone()));
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    };
+    // Before the restart: a search, and a click that joins it.
+    send(&cluster, "searches", "u1", "kafka", 1_000);
+    send(&cluster, "clicks", "u1", "page-a", 1_500);
+    run();
+    assert_eq!(joined(&cluster), vec![("u1".into(), "page-a<-kafka".into(), 1_500)]);
+    // After it: a click that joins the search buffered before, and one that finds none and
+    // is emitted once stream time passes its window.
+    send(&cluster, "clicks", "u1", "page-b", 1_900);
+    send(&cluster, "clicks", "u2", "page-c", 2_000);
+    send(&cluster, "clicks", "u3", "later", 5_000);
+    run();
+    assert_eq!(
+        joined(&cluster),
+        vec![
+            ("u1".into(), "page-a<-kafka".into(), 1_500),
+            ("u1".into(), "page-b<-kafka".into(), 1_900),
+            ("u2".into(), "page-c<-".into(), 2_000),
+        ]
+    );
+}

@@ -25,12 +25,12 @@ use crate::ops::select_key::SelectKey;
 use crate::ops::sink::{SinkProc, SinkTarget};
 use crate::ops::source::SourceProc;
 use crate::ops::stream_stream_join::{
-    JoinSideProc, JoinState, JoinWindows, Joiner, LeftInput, RightInput, Side,
+    JoinBufferStore, JoinSideProc, JoinState, JoinWindows, Joiner, LeftInput, RightInput, Side,
 };
 use crate::ops::stream_table_join::StreamTableJoinProc;
 use crate::ops::table_source::{TableSourceProc, UpsertProc};
 use crate::ops::{Nop, Processor, Stage, StageOf, Then};
-use crate::state::StoreKey;
+use crate::state::{StoreCodecs, StoreKey};
 
 /// A stream of records with keys `K` and values `V` (Kafka's `KStream`).
 ///
@@ -607,16 +607,25 @@ where
             (merge, g.new_outlet::<K, R>(true))
         };
         let state_name = this_name;
-        let side = move |side: Side| {
+        let side = move |side: Side, store: String| {
             let (joiner, state_name) = (joiner.clone(), state_name.clone());
             move |tb: &mut TaskBuild<'_>| {
                 let dropped = tb.dropped.clone();
-                let state =
-                    tb.shared(&state_name, || JoinState::new(windows, emit_left, emit_right, dropped));
+                let codecs =
+                    (StoreCodecs::of::<K::Codec, V::Codec>(), StoreCodecs::of::<K::Codec, VO::Codec>());
+                let state = tb.shared(&state_name, || {
+                    JoinState::new(windows, (emit_left, emit_right), dropped, codecs)
+                });
+                let buffer = state.clone();
+                tb.stores.get_or_create(&store, || JoinBufferStore {
+                    name: store.clone(),
+                    side,
+                    state: buffer,
+                });
                 JoinSideProc { side, state, joiner: joiner.clone(), next: tb.downstream::<K, R>(outlet) }
             }
         };
-        let (make_left, make_right) = (side(Side::Left), side(Side::Right));
+        let (make_left, make_right) = (side(Side::Left, this_store), side(Side::Right, other_store));
         left.end_with(move |tb| LeftInput(make_left(tb)));
         right.end_with(move |tb| RightInput(make_right(tb)));
         KStream::new(builder, outlet, merge_node, Nop::new())

@@ -3,6 +3,14 @@
 //! `[t - after, t + before]`. Results carry the larger timestamp of the two. For left and
 //! outer joins, a record that found no partner is emitted with `None` only once its window
 //! has closed (KIP-633), never eagerly. Buffers keep `before + after + grace` of records.
+//!
+//! Each side's buffer is a store with a changelog (`KSTREAM-JOINTHIS-…-store` for the left,
+//! `KSTREAM-JOINOTHER-…`/`OUTEROTHER-…-store` for the right), so a restarted or moved task
+//! keeps the records waiting for a partner. A changelog key is the record's key, timestamp
+//! and sequence number (8 bytes each, big-endian); the value is a flag byte (1: the record
+//! has found a partner) followed by the value's bytes; an expired record is a tombstone.
+//! (Kafka keeps the same records in window stores with 4-byte sequence numbers, and the
+//! unmatched ones in a separate `KSTREAM-OUTERSHARED` store.)
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +21,7 @@ use rustc_hash::FxHashMap;
 use super::{Context, Processor};
 use crate::graph::Data;
 use crate::record::{Headers, Record};
-use crate::state::StoreKey;
+use crate::state::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
 
 /// The join window (Kafka's `JoinWindows`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,14 +84,19 @@ pub(crate) struct JoinState<K, L, R> {
     emit_left: bool,
     emit_right: bool,
     dropped: Arc<AtomicU64>,
+    left_codecs: StoreCodecs<K, L>,
+    right_codecs: StoreCodecs<K, R>,
+    /// Per side (left, right): buffered records whose changelog entry must be written
+    /// (added, found a partner, or expired).
+    changed: [Vec<(K, i64, u64)>; 2],
 }
 
 impl<K: StoreKey, L: Data, R: Data> JoinState<K, L, R> {
     pub(crate) fn new(
         windows: JoinWindows,
-        emit_left: bool,
-        emit_right: bool,
+        (emit_left, emit_right): (bool, bool),
         dropped: Arc<AtomicU64>,
+        (left_codecs, right_codecs): (StoreCodecs<K, L>, StoreCodecs<K, R>),
     ) -> Self {
         JoinState {
             windows,
@@ -95,6 +108,127 @@ impl<K: StoreKey, L: Data, R: Data> JoinState<K, L, R> {
             emit_left,
             emit_right,
             dropped,
+            left_codecs,
+            right_codecs,
+            changed: [Vec::new(), Vec::new()],
+        }
+    }
+
+    /// When a record of `side` at `t` waits no longer for a partner.
+    fn closes(&self, side: Side, t: i64) -> i64 {
+        let ahead = match side {
+            Side::Left => self.windows.after,
+            Side::Right => self.windows.before,
+        };
+        t.saturating_add(ahead).saturating_add(self.windows.grace)
+    }
+
+    fn emits(&self, side: Side) -> bool {
+        match side {
+            Side::Left => self.emit_left,
+            Side::Right => self.emit_right,
+        }
+    }
+}
+
+/// The changelog entry of one buffered record: its current value, or a tombstone if it
+/// expired.
+fn changelog_value<V>(
+    list: Option<&Vec<Buffered<V>>>,
+    seq: u64,
+    encode: fn(&V) -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
+    let b = list?.iter().find(|b| b.seq == seq)?;
+    let mut bytes = vec![u8::from(b.matched)];
+    bytes.extend(encode(&b.value).unwrap_or_default());
+    Some(bytes)
+}
+
+/// Applies a changelog entry to one side's buffer; returns whether the record is there and
+/// still without a partner.
+fn restore_entry<K: StoreKey, V>(
+    buffer: &mut FxHashMap<K, Vec<Buffered<V>>>,
+    key: &K,
+    (timestamp, seq): (i64, u64),
+    value: Option<&[u8]>,
+    decode: fn(Option<&[u8]>) -> Option<V>,
+) -> Option<bool> {
+    let list = buffer.entry(key.clone()).or_default();
+    list.retain(|b| b.seq != seq);
+    let entry = value.and_then(|bytes| {
+        let (flag, rest) = bytes.split_first()?;
+        let value = decode((!rest.is_empty()).then_some(rest))?;
+        Some(Buffered { timestamp, seq, value, matched: *flag == 1 })
+    });
+    let unmatched = entry.as_ref().map(|b| !b.matched);
+    list.extend(entry);
+    if list.is_empty() {
+        buffer.remove(key);
+    }
+    unmatched
+}
+
+/// One side's buffer of a join as a store with a changelog.
+pub(crate) struct JoinBufferStore<K, L, R> {
+    pub(crate) name: String,
+    pub(crate) side: Side,
+    pub(crate) state: Arc<Mutex<JoinState<K, L, R>>>,
+}
+
+impl<K: StoreKey, L: Data, R: Data> StateStore for JoinBufferStore<K, L, R> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn take_changelog(&self) -> ChangelogBatch {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = std::mem::take(&mut state.changed[self.side as usize]);
+        changed
+            .into_iter()
+            .map(|(key, timestamp, seq)| {
+                let mut k = (state.left_codecs.encode_key)(&key).unwrap_or_default();
+                k.extend(timestamp.to_be_bytes());
+                k.extend(seq.to_be_bytes());
+                let value = match self.side {
+                    Side::Left => changelog_value(state.left.get(&key), seq, state.left_codecs.encode_value),
+                    Side::Right => {
+                        changelog_value(state.right.get(&key), seq, state.right_codecs.encode_value)
+                    }
+                };
+                (Some(k), value, timestamp)
+            })
+            .collect()
+    }
+
+    fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, _: i64) {
+        let Some((k, suffix)) = key.filter(|k| k.len() >= 16).map(|k| k.split_at(k.len() - 16)) else {
+            return tracing::warn!(store = %self.name, "skipping a changelog record without a join key");
+        };
+        let timestamp = i64::from_be_bytes(suffix[..8].try_into().expect("8 bytes"));
+        let seq = u64::from_be_bytes(suffix[8..].try_into().expect("8 bytes"));
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(k) = (state.left_codecs.decode_key)((!k.is_empty()).then_some(k)) else {
+            return tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded");
+        };
+        let unmatched = match self.side {
+            Side::Left => {
+                let decode = state.left_codecs.decode_value;
+                restore_entry(&mut state.left, &k, (timestamp, seq), value, decode)
+            }
+            Side::Right => {
+                let decode = state.right_codecs.decode_value;
+                restore_entry(&mut state.right, &k, (timestamp, seq), value, decode)
+            }
+        };
+        state.seq = state.seq.max(seq);
+        let closes = state.closes(self.side, timestamp);
+        if unmatched == Some(true) && state.emits(self.side) {
+            state.pending.insert((closes, seq), (k, self.side, Headers::new()));
+        } else {
+            state.pending.remove(&(closes, seq));
+        }
+        if unmatched.is_some() {
+            state.observed = state.observed.max(timestamp);
         }
     }
 }
@@ -141,7 +275,7 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
         state.seq += 1;
         let seq = state.seq;
         let mut matched = false;
-        let mut partners_matched = Vec::new();
+        let mut partners_matched: Vec<(i64, u64)> = Vec::new();
         {
             let (_, others) = buffers(state);
             if let Some(list) = others.get_mut(&key) {
@@ -149,7 +283,7 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
                     matched = true;
                     if !other.matched {
                         other.matched = true;
-                        partners_matched.push((other.timestamp.saturating_add(0), other.seq));
+                        partners_matched.push((other.timestamp, other.seq));
                     }
                     let out = join(self, value.clone(), other.value.clone());
                     let ts = t.max(other.timestamp);
@@ -162,6 +296,13 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
         }
         // Partners that now matched no longer wait to be emitted unmatched.
         state.pending.retain(|(_, s), _| !partners_matched.iter().any(|(_, seq)| seq == s));
+        let other_side = match self.side {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        };
+        state.changed[other_side as usize]
+            .extend(partners_matched.into_iter().map(|(ts, seq)| (key.clone(), ts, seq)));
+        state.changed[self.side as usize].push((key.clone(), t, seq));
         if emits_unmatched && !matched {
             state.pending.insert(
                 (t.saturating_add(ahead).saturating_add(grace), seq),
@@ -200,15 +341,28 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
         let horizon = state.observed.saturating_sub(w.before.saturating_add(w.after).saturating_add(w.grace));
         let pending_seqs: Vec<u64> = state.pending.keys().map(|(_, s)| *s).collect();
         let keep = |b_ts: i64, b_seq: u64| b_ts >= horizon || pending_seqs.contains(&b_seq);
-        for list in state.left.values_mut() {
-            list.retain(|b| keep(b.timestamp, b.seq));
-        }
-        for list in state.right.values_mut() {
-            list.retain(|b| keep(b.timestamp, b.seq));
-        }
-        state.left.retain(|_, l| !l.is_empty());
-        state.right.retain(|_, r| !r.is_empty());
+        let JoinState { left, right, changed, .. } = state;
+        expire(left, &keep, &mut changed[Side::Left as usize]);
+        expire(right, &keep, &mut changed[Side::Right as usize]);
     }
+}
+
+/// Drops buffered records `keep` rejects, noting them for a changelog tombstone.
+fn expire<K: StoreKey, V>(
+    buffer: &mut FxHashMap<K, Vec<Buffered<V>>>,
+    keep: &impl Fn(i64, u64) -> bool,
+    changed: &mut Vec<(K, i64, u64)>,
+) {
+    for (key, list) in buffer.iter_mut() {
+        list.retain(|b| {
+            let kept = keep(b.timestamp, b.seq);
+            if !kept {
+                changed.push((key.clone(), b.timestamp, b.seq));
+            }
+            kept
+        });
+    }
+    buffer.retain(|_, l| !l.is_empty());
 }
 
 /// The left input.
