@@ -265,3 +265,55 @@ fn the_runner_bootstraps_global_tables_before_processing() {
         cluster.records_in_order("shipments").into_iter().filter_map(|r| r.value).collect();
     assert_eq!(out, vec![b"jp to Japan".to_vec()]);
 }
+
+#[test]
+fn the_runner_keeps_a_global_table_up_to_date_while_it_runs() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use streams_runtime::cluster::memory::MemoryCluster;
+    use streams_runtime::cluster::Cluster;
+    use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig};
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic("countries", 1).unwrap();
+    cluster.create_topic("orders", 2).unwrap();
+    let send = |topic: &str, key: &str, value: &str, ts: i64| {
+        cluster.produce(topic, None, Some(key.into()), Some(value.into()), ts, Headers::new()).unwrap();
+    };
+    send("countries", "jp", "Japan", 1);
+    send("orders", "o1", "jp", 2);
+    let streams = Arc::new(KafkaStreams::new(
+        global_join(),
+        StreamsConfig::new("global-live"),
+        Arc::new(cluster.clone()),
+    ));
+    let input = streams.open_input();
+    let running = {
+        let streams = streams.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained))
+        })
+    };
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    wait_for("the first shipment", &|| cluster.records_in_order("shipments").len() == 1);
+    // The table changes while the application runs; the next order sees the new value.
+    send("countries", "jp", "Nippon", 3);
+    let store = "countries-STATE-STORE-0000000000";
+    wait_for("the global store to change", &|| {
+        streams
+            .key_value_store::<String, String>(store)
+            .unwrap_or_default()
+            .contains(&("jp".into(), "Nippon".into()))
+    });
+    send("orders", "o2", "jp", 4);
+    drop(input);
+    running.join().unwrap().unwrap();
+    let out: Vec<Vec<u8>> =
+        cluster.records_in_order("shipments").into_iter().filter_map(|r| r.value).collect();
+    assert_eq!(out, vec![b"jp to Japan".to_vec(), b"jp to Nippon".to_vec()]);
+}

@@ -384,3 +384,38 @@ fn the_three_examples_write_the_same_output_through_kafka() {
     }
     eprintln!("output records through Kafka: {sizes:?}");
 }
+
+#[test]
+fn a_global_table_is_bootstrapped_and_kept_up_to_date_on_kafka() {
+    let (countries, orders, shipments) = (unique("countries"), unique("orders"), unique("shipments"));
+    create_topics(&[&countries, &shipments], 1);
+    create_topics(&[&orders], 2);
+    let b = StreamsBuilder::new();
+    let table = b.global_table::<String, String>(&countries);
+    b.stream::<String, String>(&orders)
+        .join_global(table, |_order, country| country.clone(), |order, name| format!("{order} to {name}"))
+        .to(&shipments);
+    let record = |k: &str, v: &str, ts: i64| (Some(k.as_bytes().to_vec()), Some(v.as_bytes().to_vec()), ts);
+    // The order comes first in time; the table is still read before it is processed.
+    produce(&orders, &[record("o1", "jp", 1)]);
+    produce(&countries, &[record("jp", "Japan", 100)]);
+    let streams = Arc::new(KafkaStreams::connect(b.build(), config(&unique("global-app"))).unwrap());
+    let input = streams.open_input();
+    let running = {
+        let streams = streams.clone();
+        std::thread::spawn(move || block_on_multi(streams.run(RunMode::UntilDrained)))
+    };
+    wait_until("the first shipment", Duration::from_secs(60), || read_all(&shipments).len() == 1);
+    produce(&countries, &[record("jp", "Nippon", 200)]);
+    wait_until("the global store to change", Duration::from_secs(30), || {
+        streams
+            .key_value_store::<String, String>(&format!("{countries}-STATE-STORE-0000000000"))
+            .unwrap_or_default()
+            .contains(&("jp".into(), "Nippon".into()))
+    });
+    produce(&orders, &[record("o2", "jp", 300)]);
+    drop(input);
+    running.join().unwrap().unwrap();
+    let out: Vec<Vec<u8>> = read_all(&shipments).into_iter().filter_map(|r| r.value).collect();
+    assert_eq!(out, vec![b"jp to Japan".to_vec(), b"jp to Nippon".to_vec()]);
+}

@@ -6,6 +6,7 @@
 //! processed positions are committed for the group `application.id`. A task restores its
 //! stores from their changelogs before it processes anything.
 
+mod global;
 mod kafka;
 mod plan;
 mod thread;
@@ -15,7 +16,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::cluster::kafka::{watermarks, KafkaClients};
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::cluster::kafka::{kafka_error, watermarks, KafkaClients};
 use crate::cluster::Cluster;
 use crate::config::StreamsConfig;
 use crate::config::{OnDecodeError, ProcessingGuarantee};
@@ -25,6 +29,7 @@ use crate::graph::changelog_topic;
 use crate::graph::Data;
 use crate::ops::global_table::GlobalStores;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
+use global::{GlobalInput, GlobalThread};
 use plan::TaskSpec;
 use thread::{StreamThread, ThreadCommon};
 
@@ -49,8 +54,11 @@ pub(crate) struct Shared {
     pub(crate) error: Mutex<Option<StreamsError>>,
 }
 
+/// An offset per topic partition.
+type PartitionOffsets = BTreeMap<(String, u32), u64>;
+
 /// Processed positions of the partitions one thread's tasks read.
-type Positions = Arc<Mutex<BTreeMap<(String, u32), u64>>>;
+type Positions = Arc<Mutex<PartitionOffsets>>;
 
 /// The end offset of a topic partition.
 type EndOffset = Box<dyn Fn(&str, u32) -> u64 + Send + Sync>;
@@ -135,8 +143,8 @@ impl KafkaStreams {
         self.shared.processed.load(Ordering::Relaxed)
     }
 
-    /// A read-only snapshot of a key-value store, merged over this instance's tasks
-    /// (Kafka's interactive queries).
+    /// A read-only snapshot of a key-value store, merged over this instance's tasks, or of a
+    /// global table's store (Kafka's interactive queries).
     pub fn key_value_store<K: StoreKey, V: Data>(&self, name: &str) -> Option<Vec<(K, V)>> {
         let registries = self.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
         let stores: Vec<_> =
@@ -193,12 +201,20 @@ impl KafkaStreams {
             flushed.push(common.flushed_epoch.clone());
             common
         };
-        let (expected, end_offset): (Vec<(String, u32)>, EndOffset) = match &self.backend {
+        let mut global = None;
+        // Global stores answer interactive queries too (under a key no task has).
+        self.shared
+            .stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((usize::MAX, 0), settings.globals.stores.clone());
+        let (mut expected, end_offset): (Vec<(String, u32)>, EndOffset) = match &self.backend {
             Backend::Embedded(cluster) => {
                 let tasks = self.prepare(cluster.as_ref(), &application_id)?;
                 let expected = partitions_of(&tasks);
                 tracing::info!(application_id, tasks = tasks.len(), threads, "starting");
-                self.bootstrap_globals_embedded(cluster.as_ref(), &settings.globals)?;
+                let from = self.bootstrap_globals_embedded(cluster.as_ref(), &settings.globals)?;
+                global = Some((GlobalInput::Embedded(cluster.clone()), from));
                 let mut assignment: Vec<Vec<TaskSpec>> = vec![Vec::new(); threads];
                 for (i, task) in tasks.into_iter().enumerate() {
                     assignment[i % threads].push(task);
@@ -213,7 +229,11 @@ impl KafkaStreams {
             Backend::Kafka(clients) => {
                 let plan = Arc::new(self.prepare_kafka(clients, &application_id).await?);
                 tracing::info!(application_id, tasks = plan.tasks.len(), threads, "starting on Kafka");
-                self.bootstrap_globals_kafka(clients, &settings.globals)?;
+                if !self.topology.graph.globals.is_empty() {
+                    let (consumer, from) =
+                        self.bootstrap_globals_kafka(clients, &settings.globals, &application_id)?;
+                    global = Some((GlobalInput::Kafka(consumer), from));
+                }
                 let exactly_once = self.config.processing_guarantee()? == ProcessingGuarantee::ExactlyOnceV2;
                 for id in 0..threads {
                     let thread = kafka::KafkaThread {
@@ -233,6 +253,19 @@ impl KafkaStreams {
                 )
             }
         };
+        if let Some((input, from)) = global.filter(|(_, from)| !from.is_empty()) {
+            expected.extend(from.keys().cloned());
+            let thread = GlobalThread {
+                input,
+                globals: settings.globals.clone(),
+                shared: self.shared.clone(),
+                idle: Arc::new(AtomicBool::new(false)),
+                positions: Arc::new(Mutex::new(from)),
+            };
+            positions.push(thread.positions.clone());
+            idle.push(thread.idle.clone());
+            handles.push(tokio::task::spawn_blocking(move || thread.run()));
+        }
         let drained = || {
             let mut all: BTreeMap<(String, u32), u64> = BTreeMap::new();
             for p in &positions {
@@ -283,11 +316,13 @@ impl KafkaStreams {
     }
 
     /// Global tables on the embedded cluster: every partition read before any task starts.
+    /// Returns where the global thread goes on from.
     fn bootstrap_globals_embedded(
         &self,
         cluster: &dyn Cluster,
         globals: &GlobalStores,
-    ) -> Result<(), StreamsError> {
+    ) -> Result<PartitionOffsets, StreamsError> {
+        let mut positions = BTreeMap::new();
         for g in &self.topology.graph.globals {
             let n = cluster
                 .partitions(&g.topic)
@@ -304,31 +339,43 @@ impl KafkaStreams {
                     }
                     offset += batch.len() as u64;
                 }
+                positions.insert((g.topic.clone(), partition), offset);
             }
         }
-        Ok(())
+        Ok(positions)
     }
 
     /// Global tables on Kafka: every partition read to its end before any task starts.
+    /// Returns a consumer assigned every global partition from (at most) where the bootstrap
+    /// stopped, and those offsets (a record read twice is applied again, in order, which
+    /// leaves a table as it was).
     fn bootstrap_globals_kafka(
         &self,
         clients: &KafkaClients,
         globals: &GlobalStores,
-    ) -> Result<(), StreamsError> {
-        if self.topology.graph.globals.is_empty() {
-            return Ok(());
-        }
+        application_id: &str,
+    ) -> Result<(BaseConsumer, PartitionOffsets), StreamsError> {
         let existing = clients.topics()?;
-        let consumer = clients.plain_consumer("streams-global-consumer")?;
+        let consumer = clients.plain_consumer(&format!("{application_id}-global-consumer"))?;
+        let mut positions = BTreeMap::new();
         for g in &self.topology.graph.globals {
             let n =
                 existing.get(&g.topic).ok_or_else(|| StreamsError::MissingSourceTopic(g.topic.clone()))?;
             let partitions: Vec<u32> = (0..*n).collect();
+            for &p in &partitions {
+                positions.insert((g.topic.clone(), p), watermarks(&consumer, &g.topic, p)?.1);
+            }
             let read =
                 clients.read_to_end(&consumer, &g.topic, &partitions, |raw| globals.apply(&raw).map(drop))?;
             tracing::info!(topic = %g.topic, records = read, "global table loaded");
         }
-        Ok(())
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), offset) in &positions {
+            tpl.add_partition_offset(topic, *partition as i32, Offset::Offset(*offset as i64))
+                .map_err(|e| kafka_error("cannot assign", e))?;
+        }
+        consumer.assign(&tpl).map_err(|e| kafka_error("cannot read the global topics", e))?;
+        Ok((consumer, positions))
     }
 
     /// The Kafka layout: topics read from the cluster's metadata, sink and dead-letter
