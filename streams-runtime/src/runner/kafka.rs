@@ -235,82 +235,23 @@ impl KafkaThread {
             if self.common.shared.shutdown.load(Ordering::SeqCst) {
                 break lock(&worker).commit(&consumer);
             }
-            let buffered =
-                lock(&worker).tasks.values().any(|t| t.inputs.iter().any(|i| !i.buffer.is_empty()));
-            let mut wait = if buffered { Duration::ZERO } else { Duration::from_millis(10) };
-            let mut polled = 0;
-            let mut failure = None;
-            while polled < FETCH {
-                let Some(message) = consumer.poll(wait) else { break };
-                wait = Duration::ZERO;
-                let m = match message {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::warn!(thread = self.common.id, error = %e, "consumer error");
-                        continue;
-                    }
-                };
-                let mut w = lock(&worker);
-                if let Err(e) = self.take_assignment(&mut w, &consumer, &restore) {
-                    failure = Some(e);
-                    break;
-                }
-                let Some(&(sub, input)) = route.get(m.topic()) else { continue };
-                match w.tasks.get_mut(&(sub, m.partition() as u32)) {
-                    Some(t) => {
-                        let i = &mut t.inputs[input];
-                        // Records before the position were processed already (a resumed task).
-                        if m.offset() as u64 >= i.position {
-                            i.buffer.push_back(raw_record(&m, i.topic.clone()));
-                        }
-                    }
-                    None => tracing::warn!(
-                        thread = self.common.id,
-                        topic = m.topic(),
-                        partition = m.partition(),
-                        offset = m.offset(),
-                        "dropped a record of a partition without a task"
-                    ),
-                }
-                polled += 1;
-            }
+            let polled = match self.poll_records(&worker, &consumer, &restore, &route) {
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
             let mut w = lock(&worker);
-            if let Some(e) = failure.or_else(|| w.error.take()) {
+            if let Some(e) = w.error.take() {
                 break Err(e);
             }
             if let Err(e) = self.take_assignment(&mut w, &consumer, &restore) {
                 break Err(e);
             }
             w.producer.poll();
-            let mut progressed = polled > 0;
-            let mut failed = None;
-            let Worker { tasks, producer, .. } = &mut *w;
-            for t in tasks.values_mut() {
-                if !ready(t, &consumer) {
-                    continue;
-                }
-                let mut collector = ProducerCollector { producer, error: None };
-                let stop_when_one_empties = t.inputs.len() > 1;
-                match process_buffered(
-                    &mut t.task,
-                    &mut t.inputs,
-                    stop_when_one_empties,
-                    &self.common.policy,
-                    &mut collector,
-                    &self.common.shared,
-                ) {
-                    Ok(n) => progressed |= n > 0,
-                    Err(e) => failed = Some(e),
-                }
-                if let Some(e) = failed.take().or(collector.error) {
-                    failed = Some(e);
-                    break;
-                }
-            }
-            if let Some(e) = failed {
+            let processed = match self.process_ready(&mut w, &consumer) {
+                Ok(n) => n,
                 // Commit what was processed before the failing record, nothing past it.
-                break w.commit(&consumer).and(Err(e));
-            }
+                Err(e) => break w.commit(&consumer).and(Err(e)),
+            };
             self.publish_positions(&w, consumer.position().ok().as_ref());
             let epoch = self.common.shared.flush_epoch.load(Ordering::SeqCst);
             if last_commit.elapsed() >= self.common.commit_interval
@@ -322,7 +263,7 @@ impl KafkaThread {
                 last_commit = Instant::now();
                 self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
             }
-            self.common.idle.store(!progressed, Ordering::SeqCst);
+            self.common.idle.store(polled == 0 && processed == 0, Ordering::SeqCst);
         };
         if result.is_err() && self.exactly_once {
             // Whatever the failed commit left open must not become visible.
@@ -337,6 +278,82 @@ impl KafkaThread {
         consumer.unsubscribe();
         self.common.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
         result
+    }
+
+    /// Moves up to a batch of fetched records into their tasks' input buffers (waiting a
+    /// little if no task has any). Rebalances happen inside `poll`; an assignment is taken
+    /// before the next record is placed.
+    fn poll_records<C: ConsumerContext>(
+        &self,
+        worker: &Mutex<Worker>,
+        consumer: &BaseConsumer<C>,
+        restore: &BaseConsumer,
+        route: &HashMap<&str, (usize, usize)>,
+    ) -> Result<usize, StreamsError> {
+        let buffered = lock(worker).tasks.values().any(|t| t.inputs.iter().any(|i| !i.buffer.is_empty()));
+        let mut wait = if buffered { Duration::ZERO } else { Duration::from_millis(10) };
+        let mut polled = 0;
+        while polled < FETCH {
+            let Some(message) = consumer.poll(wait) else { break };
+            wait = Duration::ZERO;
+            let m = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(thread = self.common.id, error = %e, "consumer error");
+                    continue;
+                }
+            };
+            let mut w = lock(worker);
+            self.take_assignment(&mut w, consumer, restore)?;
+            let Some(&(sub, input)) = route.get(m.topic()) else { continue };
+            match w.tasks.get_mut(&(sub, m.partition() as u32)) {
+                Some(t) => {
+                    let i = &mut t.inputs[input];
+                    // Records before the position were processed already (a resumed task).
+                    if m.offset() as u64 >= i.position {
+                        i.buffer.push_back(raw_record(&m, i.topic.clone()));
+                    }
+                }
+                None => tracing::warn!(
+                    thread = self.common.id,
+                    topic = m.topic(),
+                    partition = m.partition(),
+                    offset = m.offset(),
+                    "dropped a record of a partition without a task"
+                ),
+            }
+            polled += 1;
+        }
+        Ok(polled)
+    }
+
+    /// Processes a batch of every task that is ready; returns how many records.
+    fn process_ready<C: ConsumerContext>(
+        &self,
+        w: &mut Worker,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<usize, StreamsError> {
+        let mut processed = 0;
+        let Worker { tasks, producer, .. } = w;
+        for t in tasks.values_mut() {
+            if !ready(t, consumer) {
+                continue;
+            }
+            let mut collector = ProducerCollector { producer, error: None };
+            let stop_when_one_empties = t.inputs.len() > 1;
+            processed += process_buffered(
+                &mut t.task,
+                &mut t.inputs,
+                stop_when_one_empties,
+                &self.common.policy,
+                &mut collector,
+                &self.common.shared,
+            )?;
+            if let Some(e) = collector.error {
+                return Err(e);
+            }
+        }
+        Ok(processed)
     }
 
     /// Publishes how far each input is processed. An input with nothing buffered counts as
