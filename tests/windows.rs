@@ -220,3 +220,24 @@ fn sliding_windows_are_inclusive_and_created_per_record() {
         .collect();
     assert_eq!(out, vec![((10_000, 20_000), 1), ((20_000, 30_000), 3), ((20_001, 30_001), 2)]);
 }
+
+#[test]
+fn windowed_keys_are_partitioned_by_their_inner_key_as_kafkas_windowed_stream_partitioner() {
+    use streams_runtime::partitioner::partition_for_key;
+    let driver = TestDriver::new(counts(TimeWindows::of(FIVE).advance_by(Duration::from_secs(1)), false))
+        .with_topic_partitions("counts", 4);
+    let events = driver.input::<String, i64>("events");
+    for (i, key) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().enumerate() {
+        events.pipe(key.to_string(), 1, 1_000 * i as i64);
+    }
+    let raw = driver.output::<TimeWindowed<String>, i64>("counts").raw();
+    assert_eq!(raw.len(), 30, "hopping windows from time 0 on: 1 + 2 + 3 + 4 + 5 + 5 + 5 + 5");
+    for r in &raw {
+        let key = r.key.as_deref().unwrap();
+        let inner = &key[..key.len() - 8];
+        // All windows of a key together, where a plain `String` key would go.
+        assert_eq!(r.partition, partition_for_key(inner, 4), "{:?}", String::from_utf8_lossy(inner));
+    }
+    // Hashing the whole windowed key would have spread one key's windows.
+    assert!(raw.iter().any(|r| r.partition != partition_for_key(r.key.as_deref().unwrap(), 4)));
+}

@@ -138,7 +138,7 @@ impl KafkaClients {
             DeliveryErrors::default(),
         )
         .map_err(|e| kafka_error("cannot create a producer", e))?;
-        Ok(KafkaProducer { inner })
+        Ok(KafkaProducer { inner, partitions: Mutex::default() })
     }
 
     fn admin(&self) -> Result<AdminClient<DefaultClientContext>, StreamsError> {
@@ -380,6 +380,8 @@ impl ProducerContext for DeliveryErrors {
 /// flush was not acknowledged.
 pub struct KafkaProducer {
     inner: BaseProducer<DeliveryErrors>,
+    /// Partition counts of the topics written to by partition.
+    partitions: Mutex<BTreeMap<String, u32>>,
 }
 
 impl KafkaProducer {
@@ -420,6 +422,27 @@ impl KafkaProducer {
                 Err((e, _)) => return Err(kafka_error(&format!("cannot write to `{topic}`"), e)),
             }
         }
+    }
+
+    /// The partition count of `topic` (read from the broker once).
+    pub fn partitions(&self, topic: &str) -> Result<u32, StreamsError> {
+        let mut known = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = known.get(topic) {
+            return Ok(*n);
+        }
+        let metadata = self
+            .inner
+            .client()
+            .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+            .map_err(|e| kafka_error(&format!("cannot read the metadata of `{topic}`"), e))?;
+        let n = metadata
+            .topics()
+            .first()
+            .map(|t| t.partitions().len() as u32)
+            .filter(|n| *n > 0)
+            .ok_or_else(|| StreamsError::MissingSinkTopic(topic.to_string()))?;
+        known.insert(topic.to_string(), n);
+        Ok(n)
     }
 
     /// Serves delivery reports without waiting.

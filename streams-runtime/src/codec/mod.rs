@@ -41,6 +41,14 @@ pub trait Codec: 'static {
     /// Deserializes bytes (`None` for null).
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError>;
 
+    /// The part of an encoded key that chooses its partition when it is written to a sink,
+    /// if not the whole key: a windowed key's inner key, as Kafka's
+    /// `WindowedStreamPartitioner` hashes it, so all windows of a key land together.
+    fn partition_key(encoded: &[u8]) -> Option<&[u8]> {
+        let _ = encoded;
+        None
+    }
+
     /// A human-readable name for messages, such as `String` or `Json<Trade>`.
     fn name() -> String {
         std::any::type_name::<Self>().to_string()

@@ -68,6 +68,9 @@ where
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError> {
         decode_time::<KC>(bytes, None)
     }
+    fn partition_key(encoded: &[u8]) -> Option<&[u8]> {
+        encoded.len().checked_sub(8).map(|n| &encoded[..n])
+    }
     fn name() -> String {
         format!("TimeWindowed<{}>", KC::name())
     }
@@ -87,6 +90,9 @@ where
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError> {
         decode_time::<KC>(bytes, Some(SIZE_MS))
+    }
+    fn partition_key(encoded: &[u8]) -> Option<&[u8]> {
+        encoded.len().checked_sub(8).map(|n| &encoded[..n])
     }
     fn name() -> String {
         format!("TimeWindowedOf<{}, {SIZE_MS}>", KC::name())
@@ -113,6 +119,9 @@ where
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError> {
         let (key, [end, start]) = split_tail::<2>(bytes, "session-windowed")?;
         Ok(Windowed { key: KC::decode(Some(key))?, window: SessionWindow { start, end } })
+    }
+    fn partition_key(encoded: &[u8]) -> Option<&[u8]> {
+        encoded.len().checked_sub(16).map(|n| &encoded[..n])
     }
     fn name() -> String {
         format!("SessionWindowed<{}>", KC::name())

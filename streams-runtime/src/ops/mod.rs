@@ -51,6 +51,18 @@ pub trait RecordCollector {
         timestamp: i64,
         headers: &Headers,
     );
+
+    /// Sends encoded bytes to the partition murmur2 of `partition_key` chooses (a part of
+    /// the key: see [`Codec::partition_key`](crate::codec::Codec::partition_key)).
+    fn send_partitioned_by(
+        &mut self,
+        topic: &str,
+        partition_key: &[u8],
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    );
 }
 
 /// What an operator may know and do besides its record: the record's origin, time, output.

@@ -44,10 +44,14 @@ where
         };
         let Record { key, value, timestamp, headers } = record;
         let (key, value) = (KC::encode_owned(key), VC::encode_owned(value));
-        match (&self.target, topic) {
-            (_, Some(topic)) => ctx.collector.send(&topic, key, value, timestamp, &headers),
-            (SinkTarget::Topic(topic), None) => ctx.collector.send(topic, key, value, timestamp, &headers),
+        let topic = match (&self.target, &topic) {
+            (_, Some(topic)) => topic.as_str(),
+            (SinkTarget::Topic(topic), None) => topic.as_str(),
             (SinkTarget::Extract(_), None) => unreachable!("extracted above"),
+        };
+        match key.as_deref().and_then(KC::partition_key).map(<[u8]>::to_vec) {
+            Some(by) => ctx.collector.send_partitioned_by(topic, &by, key, value, timestamp, &headers),
+            None => ctx.collector.send(topic, key, value, timestamp, &headers),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::cluster::kafka::{
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
 use crate::ops::RecordCollector;
+use crate::partitioner::partition_for_key;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
 
@@ -71,6 +72,24 @@ impl RecordCollector for ProducerCollector<'_> {
     ) {
         if let Err(e) = self.producer.send(topic, None, key.as_deref(), value.as_deref(), timestamp, headers)
         {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn send_partitioned_by(
+        &mut self,
+        topic: &str,
+        partition_key: &[u8],
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    ) {
+        let sent = self.producer.partitions(topic).and_then(|n| {
+            let partition = partition_for_key(partition_key, n);
+            self.producer.send(topic, Some(partition), key.as_deref(), value.as_deref(), timestamp, headers)
+        });
+        if let Err(e) = sent {
             self.error.get_or_insert(e);
         }
     }

@@ -11,6 +11,7 @@ use crate::config::OnDecodeError;
 use crate::error::StreamsError;
 use crate::graph::{changelog_topic, Graph};
 use crate::ops::RecordCollector;
+use crate::partitioner::partition_for_key;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
 
@@ -91,6 +92,21 @@ impl RecordCollector for ClusterCollector<'_> {
         headers: &Headers,
     ) {
         if let Err(e) = self.cluster.produce(topic, None, key, value, timestamp, headers.clone()) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn send_partitioned_by(
+        &mut self,
+        topic: &str,
+        partition_key: &[u8],
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    ) {
+        let partition = self.cluster.partitions(topic).map(|n| partition_for_key(partition_key, n));
+        if let Err(e) = self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
             self.error.get_or_insert(e);
         }
     }

@@ -158,6 +158,19 @@ impl RecordCollector for Topics {
     ) {
         self.append(topic, key, value, timestamp, headers.clone());
     }
+
+    fn send_partitioned_by(
+        &mut self,
+        topic: &str,
+        partition_key: &[u8],
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    ) {
+        let partition = crate::partitioner::partition_for_key(partition_key, self.partition_count(topic));
+        self.append_to(topic, Some(partition), key, value, timestamp, headers.clone());
+    }
 }
 
 struct State {
