@@ -39,10 +39,30 @@ use std::marker::PhantomData;
 
 use crate::record::{Headers, Record};
 
+/// How a produced record's partition is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement<'a> {
+    /// As Kafka's producer does: murmur2 of the key bytes (null keys round-robin).
+    ByKey,
+    /// murmur2 of these bytes, a part of the key (see
+    /// [`Codec::partition_key`](crate::codec::Codec::partition_key)).
+    By(&'a [u8]),
+}
+
 /// Where produced records go: the test driver's topics, or a cluster's producer.
 pub trait RecordCollector {
-    /// Sends encoded bytes to `topic`; the collector picks the partition from the key bytes
-    /// with Kafka's murmur2 partitioner.
+    /// Sends encoded bytes to `topic`, to the partition `placement` chooses.
+    fn send_placed(
+        &mut self,
+        topic: &str,
+        placement: Placement<'_>,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    );
+
+    /// Sends encoded bytes to `topic`, placed by the key bytes.
     fn send(
         &mut self,
         topic: &str,
@@ -50,19 +70,9 @@ pub trait RecordCollector {
         value: Option<Vec<u8>>,
         timestamp: i64,
         headers: &Headers,
-    );
-
-    /// Sends encoded bytes to the partition murmur2 of `partition_key` chooses (a part of
-    /// the key: see [`Codec::partition_key`](crate::codec::Codec::partition_key)).
-    fn send_partitioned_by(
-        &mut self,
-        topic: &str,
-        partition_key: &[u8],
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
-        timestamp: i64,
-        headers: &Headers,
-    );
+    ) {
+        self.send_placed(topic, Placement::ByKey, key, value, timestamp, headers);
+    }
 }
 
 /// What an operator may know and do besides its record: the record's origin, time, output.

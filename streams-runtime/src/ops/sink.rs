@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::{Context, Processor};
+use super::{Context, Placement, Processor};
 use crate::codec::Codec;
 use crate::record::Record;
 
@@ -49,9 +49,8 @@ where
             (SinkTarget::Topic(topic), None) => topic.as_str(),
             (SinkTarget::Extract(_), None) => unreachable!("extracted above"),
         };
-        match key.as_deref().and_then(KC::partition_key).map(<[u8]>::to_vec) {
-            Some(by) => ctx.collector.send_partitioned_by(topic, &by, key, value, timestamp, &headers),
-            None => ctx.collector.send(topic, key, value, timestamp, &headers),
-        }
+        let by = key.as_deref().and_then(KC::partition_key).map(<[u8]>::to_vec);
+        let placement = by.as_deref().map_or(Placement::ByKey, Placement::By);
+        ctx.collector.send_placed(topic, placement, key, value, timestamp, &headers);
     }
 }

@@ -24,7 +24,7 @@ use crate::cluster::kafka::{
 };
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
-use crate::ops::RecordCollector;
+use crate::ops::{Placement, RecordCollector};
 use crate::partitioner::partition_for_key;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
@@ -62,33 +62,23 @@ struct ProducerCollector<'a> {
 }
 
 impl RecordCollector for ProducerCollector<'_> {
-    fn send(
+    fn send_placed(
         &mut self,
         topic: &str,
+        placement: Placement<'_>,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,
         headers: &Headers,
     ) {
-        if let Err(e) = self.producer.send(topic, None, key.as_deref(), value.as_deref(), timestamp, headers)
-        {
-            self.error.get_or_insert(e);
-        }
-    }
-
-    fn send_partitioned_by(
-        &mut self,
-        topic: &str,
-        partition_key: &[u8],
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
-        timestamp: i64,
-        headers: &Headers,
-    ) {
-        let sent = self.producer.partitions(topic).and_then(|n| {
-            let partition = partition_for_key(partition_key, n);
-            self.producer.send(topic, Some(partition), key.as_deref(), value.as_deref(), timestamp, headers)
-        });
+        let partition = match placement {
+            Placement::ByKey => Ok(None),
+            Placement::By(bytes) => {
+                self.producer.partitions(topic).map(|n| Some(partition_for_key(bytes, n)))
+            }
+        };
+        let sent = partition
+            .and_then(|p| self.producer.send(topic, p, key.as_deref(), value.as_deref(), timestamp, headers));
         if let Err(e) = sent {
             self.error.get_or_insert(e);
         }

@@ -10,7 +10,7 @@ use crate::cluster::Cluster;
 use crate::config::OnDecodeError;
 use crate::error::StreamsError;
 use crate::graph::{changelog_topic, Graph};
-use crate::ops::RecordCollector;
+use crate::ops::{Placement, RecordCollector};
 use crate::partitioner::partition_for_key;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
@@ -83,29 +83,19 @@ struct ClusterCollector<'a> {
 }
 
 impl RecordCollector for ClusterCollector<'_> {
-    fn send(
+    fn send_placed(
         &mut self,
         topic: &str,
+        placement: Placement<'_>,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,
         headers: &Headers,
     ) {
-        if let Err(e) = self.cluster.produce(topic, None, key, value, timestamp, headers.clone()) {
-            self.error.get_or_insert(e);
-        }
-    }
-
-    fn send_partitioned_by(
-        &mut self,
-        topic: &str,
-        partition_key: &[u8],
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
-        timestamp: i64,
-        headers: &Headers,
-    ) {
-        let partition = self.cluster.partitions(topic).map(|n| partition_for_key(partition_key, n));
+        let partition = match placement {
+            Placement::ByKey => None,
+            Placement::By(bytes) => self.cluster.partitions(topic).map(|n| partition_for_key(bytes, n)),
+        };
         if let Err(e) = self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
             self.error.get_or_insert(e);
         }

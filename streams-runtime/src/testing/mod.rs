@@ -30,8 +30,8 @@ use crate::state::{KeyValueStore, StoreKey};
 
 /// The `application.id` of a driver unless set otherwise.
 pub const DEFAULT_APPLICATION_ID: &str = "test";
-use crate::ops::RecordCollector;
-use crate::partitioner::choose_partition;
+use crate::ops::{Placement, RecordCollector};
+use crate::partitioner::{choose_partition, partition_for_key};
 use crate::record::{Headers, RawRecord, Record};
 use crate::task::{reads, Task};
 
@@ -148,28 +148,20 @@ impl Topics {
 }
 
 impl RecordCollector for Topics {
-    fn send(
+    fn send_placed(
         &mut self,
         topic: &str,
+        placement: Placement<'_>,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,
         headers: &Headers,
     ) {
-        self.append(topic, key, value, timestamp, headers.clone());
-    }
-
-    fn send_partitioned_by(
-        &mut self,
-        topic: &str,
-        partition_key: &[u8],
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
-        timestamp: i64,
-        headers: &Headers,
-    ) {
-        let partition = crate::partitioner::partition_for_key(partition_key, self.partition_count(topic));
-        self.append_to(topic, Some(partition), key, value, timestamp, headers.clone());
+        let partition = match placement {
+            Placement::ByKey => None,
+            Placement::By(bytes) => Some(partition_for_key(bytes, self.partition_count(topic))),
+        };
+        self.append_to(topic, partition, key, value, timestamp, headers.clone());
     }
 }
 
