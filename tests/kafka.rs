@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
 use streams_runtime::{KafkaStreams, RunMode, StreamsConfig};
+use streams_tests::golden_counts;
 use streams_tests::kafka::*;
 
 #[test]

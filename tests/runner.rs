@@ -9,18 +9,7 @@ use streams_runtime::cluster::Cluster;
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
 use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig, StreamsError};
-
-fn golden(lines: &[&str]) -> BTreeMap<String, i64> {
-    let mut counts = BTreeMap::new();
-    for line in lines {
-        for w in wordcount::words(line) {
-            if !w.is_empty() && w != "the" {
-                *counts.entry(w).or_insert(0) += 1;
-            }
-        }
-    }
-    counts
-}
+use streams_tests::golden_counts;
 
 fn load(cluster: &MemoryCluster, lines: &[&str], from_ts: i64) {
     for (i, line) in lines.iter().enumerate() {
@@ -57,7 +46,7 @@ fn final_counts(cluster: &MemoryCluster, partitions: u32) -> BTreeMap<String, i6
 }
 
 #[test]
-fn word_count_on_four_partitions_and_two_threads_is_golden() {
+fn word_count_on_four_partitions_and_two_threads_is_golden_counts() {
     let cluster = MemoryCluster::with_auto_create(Some(4));
     cluster.create_topic(wordcount::INPUT, 4).unwrap();
     load(&cluster, wordcount::SAMPLE, 0);
@@ -65,14 +54,14 @@ fn word_count_on_four_partitions_and_two_threads_is_golden() {
     config.set("num.stream.threads", "2");
     let streams = run(&cluster, config);
     assert_eq!(cluster.partitions("wc-KSTREAM-AGGREGATE-STATE-STORE-0000000004-repartition"), Some(4));
-    assert_eq!(final_counts(&cluster, 4), golden(wordcount::SAMPLE));
+    assert_eq!(final_counts(&cluster, 4), golden_counts(wordcount::SAMPLE));
     // Interactive query: the store, read-only, from the running application.
     let store: BTreeMap<String, i64> = streams
         .key_value_store::<String, i64>("KSTREAM-AGGREGATE-STATE-STORE-0000000004")
         .unwrap()
         .into_iter()
         .collect();
-    assert_eq!(store, golden(wordcount::SAMPLE));
+    assert_eq!(store, golden_counts(wordcount::SAMPLE));
 }
 
 #[test]
@@ -103,7 +92,7 @@ fn a_restarted_application_restores_its_state_and_continues_from_its_commits() {
     // A new instance: stores start empty, are restored from the changelog topics, and
     // input resumes at the committed offsets.
     let streams = run(&cluster, StreamsConfig::new("restart"));
-    assert_eq!(final_counts(&cluster, 2), golden(wordcount::SAMPLE));
+    assert_eq!(final_counts(&cluster, 2), golden_counts(wordcount::SAMPLE));
     assert!(streams.processed_records() > 0);
     let changelog = cluster.records_in_order("restart-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog");
     assert!(!changelog.is_empty());
@@ -186,7 +175,7 @@ fn cli_replays_text_and_jsonl_files_and_prints_every_sink_record() {
         assert!(line.starts_with("{\"topic\":"), "field order: {line}");
         last.insert(v["key"].as_str().unwrap().to_string(), v["value"].as_i64().unwrap());
     }
-    assert_eq!(last, golden(&["to be or not to be", "the end"]));
+    assert_eq!(last, golden_counts(&["to be or not to be", "the end"]));
 
     let jsonl = dir.join("lines.jsonl");
     std::fs::write(&jsonl, "{\"value\": \"b a\", \"timestamp\": 5}\n{\"key\": null, \"value\": \"a\"}\n")
@@ -242,7 +231,7 @@ fn cli_pace_writes_the_demo_in_real_time_while_the_topology_runs() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         last.insert(v["key"].as_str().unwrap().to_string(), v["value"].as_i64().unwrap());
     }
-    assert_eq!(last, golden(&["a b", "b c", "c d"]));
+    assert_eq!(last, golden_counts(&["a b", "b c", "c d"]));
 }
 
 /// A left join of `clicks` with `searches` in the second before each click.

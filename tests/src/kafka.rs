@@ -116,19 +116,6 @@ pub fn wordcount_topology(input: &str, output: &str) -> Topology {
     b.build()
 }
 
-/// The count of every word in `lines`, computed directly.
-pub fn golden_counts(lines: &[String]) -> BTreeMap<String, i64> {
-    let mut counts = BTreeMap::new();
-    for line in lines {
-        for w in examples::wordcount::words(line) {
-            if !w.is_empty() && w != "the" {
-                *counts.entry(w).or_insert(0) += 1;
-            }
-        }
-    }
-    counts
-}
-
 /// `n` lines of text drawn from the word count sample, varied so counts differ by key.
 pub fn text_lines(n: usize) -> Vec<String> {
     let sample = examples::wordcount::SAMPLE;

@@ -25,3 +25,16 @@ pub fn split_merge_by_hand() -> streams_runtime::Topology {
     negative.merge(positive).to("absolute");
     b.build()
 }
+
+/// The count of every word in `lines`, computed directly.
+pub fn golden_counts<S: AsRef<str>>(lines: &[S]) -> std::collections::BTreeMap<String, i64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in lines {
+        for w in examples::wordcount::words(line.as_ref()) {
+            if !w.is_empty() && w != "the" {
+                *counts.entry(w).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}

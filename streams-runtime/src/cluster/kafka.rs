@@ -58,11 +58,6 @@ impl KafkaClients {
         Ok(KafkaClients { bootstrap, common, by_role })
     }
 
-    /// The bootstrap servers.
-    pub fn bootstrap_servers(&self) -> &str {
-        &self.bootstrap
-    }
-
     /// A client configuration for `role` (`consumer`, `producer` or `admin`): the defaults
     /// given here, overridden by the user's keys for that role.
     pub fn config(&self, role: &str, defaults: &[(&str, &str)]) -> ClientConfig {

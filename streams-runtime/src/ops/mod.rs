@@ -41,12 +41,22 @@ use crate::record::{Headers, Record};
 
 /// How a produced record's partition is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement<'a> {
+pub enum Placement {
     /// As Kafka's producer does: murmur2 of the key bytes (null keys round-robin).
     ByKey,
-    /// murmur2 of these bytes, a part of the key (see
+    /// murmur2 of the key's first `n` bytes (a windowed key's inner key, see
     /// [`Codec::partition_key`](crate::codec::Codec::partition_key)).
-    By(&'a [u8]),
+    ByKeyPrefix(usize),
+}
+
+impl Placement {
+    /// The bytes to hash when they are not the producer's choice: `None` places by key.
+    pub fn hashed(self, key: Option<&[u8]>) -> Option<&[u8]> {
+        match self {
+            Placement::ByKey => None,
+            Placement::ByKeyPrefix(n) => key.map(|k| &k[..n.min(k.len())]),
+        }
+    }
 }
 
 /// Where produced records go: the test driver's topics, or a cluster's producer.
@@ -55,7 +65,7 @@ pub trait RecordCollector {
     fn send_placed(
         &mut self,
         topic: &str,
-        placement: Placement<'_>,
+        placement: Placement,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,

@@ -49,8 +49,10 @@ where
             (SinkTarget::Topic(topic), None) => topic.as_str(),
             (SinkTarget::Extract(_), None) => unreachable!("extracted above"),
         };
-        let by = key.as_deref().and_then(KC::partition_key).map(<[u8]>::to_vec);
-        let placement = by.as_deref().map_or(Placement::ByKey, Placement::By);
+        let placement = key
+            .as_deref()
+            .and_then(KC::partition_key)
+            .map_or(Placement::ByKey, |b| Placement::ByKeyPrefix(b.len()));
         ctx.collector.send_placed(topic, placement, key, value, timestamp, &headers);
     }
 }

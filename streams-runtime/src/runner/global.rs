@@ -72,12 +72,16 @@ impl GlobalThread {
 
     fn poll_kafka(&self, consumer: &BaseConsumer) -> Result<usize, StreamsError> {
         let mut applied = 0;
+        let mut topic: Option<Arc<str>> = None;
         while applied < 1_000 {
             let wait = if applied == 0 { Duration::from_millis(10) } else { Duration::ZERO };
             let Some(message) = consumer.poll(wait) else { break };
             let m = message.map_err(|e| kafka_error("cannot read a global topic", e))?;
-            let topic: Arc<str> = Arc::from(m.topic());
-            self.globals.apply(&raw_record(&m, topic))?;
+            let name = match &topic {
+                Some(t) if **t == *m.topic() => t.clone(),
+                _ => topic.insert(Arc::from(m.topic())).clone(),
+            };
+            self.globals.apply(&raw_record(&m, name))?;
             self.positions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

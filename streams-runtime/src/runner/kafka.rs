@@ -65,17 +65,15 @@ impl RecordCollector for ProducerCollector<'_> {
     fn send_placed(
         &mut self,
         topic: &str,
-        placement: Placement<'_>,
+        placement: Placement,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,
         headers: &Headers,
     ) {
-        let partition = match placement {
-            Placement::ByKey => Ok(None),
-            Placement::By(bytes) => {
-                self.producer.partitions(topic).map(|n| Some(partition_for_key(bytes, n)))
-            }
+        let partition = match placement.hashed(key.as_deref()) {
+            None => Ok(None),
+            Some(b) => self.producer.partitions(topic).map(|n| Some(partition_for_key(b, n))),
         };
         let sent = partition
             .and_then(|p| self.producer.send(topic, p, key.as_deref(), value.as_deref(), timestamp, headers));

@@ -86,16 +86,15 @@ impl RecordCollector for ClusterCollector<'_> {
     fn send_placed(
         &mut self,
         topic: &str,
-        placement: Placement<'_>,
+        placement: Placement,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,
         headers: &Headers,
     ) {
-        let partition = match placement {
-            Placement::ByKey => None,
-            Placement::By(bytes) => self.cluster.partitions(topic).map(|n| partition_for_key(bytes, n)),
-        };
+        let partition = placement
+            .hashed(key.as_deref())
+            .and_then(|b| self.cluster.partitions(topic).map(|n| partition_for_key(b, n)));
         if let Err(e) = self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
             self.error.get_or_insert(e);
         }

@@ -151,16 +151,14 @@ impl RecordCollector for Topics {
     fn send_placed(
         &mut self,
         topic: &str,
-        placement: Placement<'_>,
+        placement: Placement,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,
         headers: &Headers,
     ) {
-        let partition = match placement {
-            Placement::ByKey => None,
-            Placement::By(bytes) => Some(partition_for_key(bytes, self.partition_count(topic))),
-        };
+        let partition =
+            placement.hashed(key.as_deref()).map(|b| partition_for_key(b, self.partition_count(topic)));
         self.append_to(topic, partition, key, value, timestamp, headers.clone());
     }
 }
