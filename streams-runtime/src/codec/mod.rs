@@ -41,6 +41,13 @@ pub trait Codec: 'static {
     /// Deserializes bytes (`None` for null).
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError>;
 
+    /// Whether `value` is Kafka's null (it encodes as `None`): operators that drop null keys
+    /// or values, as Kafka's do, ask this. Only codecs that can hold null override it.
+    fn is_null(value: &Self::Value) -> bool {
+        let _ = value;
+        false
+    }
+
     /// The part of an encoded key that chooses its partition when it is written to a sink,
     /// if not the whole key: a windowed key's inner key, as Kafka's
     /// `WindowedStreamPartitioner` hashes it, so all windows of a key land together.

@@ -23,6 +23,9 @@ impl Codec for () {
     fn encode(_: &()) -> Option<Vec<u8>> {
         None
     }
+    fn is_null(_: &()) -> bool {
+        true
+    }
     fn decode(bytes: Option<&[u8]>) -> Result<(), CodecError> {
         match bytes {
             None => Ok(()),
@@ -175,6 +178,9 @@ impl<C: Codec> Codec for Option<C> {
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Option<C::Value>, CodecError> {
         bytes.map(|b| C::decode(Some(b))).transpose()
+    }
+    fn is_null(v: &Option<C::Value>) -> bool {
+        v.as_ref().is_none_or(C::is_null)
     }
     fn name() -> String {
         format!("Option<{}>", C::name())

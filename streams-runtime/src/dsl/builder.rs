@@ -152,7 +152,7 @@ impl StreamsBuilder {
         let node = g.add_node(name, NodeKind::Source(topics.clone()), &[]);
         let outlet = g.new_outlet::<KC::Value, VC::Value>(false);
         let factory: crate::graph::SourceFactory = Arc::new(move |tb| {
-            Box::new(SourceProc::<KC, VC> { next: tb.downstream(outlet), _codecs: PhantomData })
+            Box::new(SourceProc::<KC, VC>::new(tb.downstream(outlet), tb.dropped.clone()))
         });
         g.sources.push(SourceSpec { node, topics, factory });
         drop(g);

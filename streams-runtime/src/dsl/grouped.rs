@@ -8,7 +8,7 @@ use super::windowed::FixedWindows;
 use super::{KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
-use crate::ops::aggregate::{reducer, Aggregator, StreamAggregateProc};
+use crate::ops::aggregate::{reducer, Aggregator, Nulls, StreamAggregateProc};
 use crate::ops::repartition::ChangeCodec;
 use crate::ops::table_aggregate::{Fold, TableAggregateProc};
 use crate::ops::{Nop, StageOf};
@@ -95,6 +95,7 @@ where
         let stream = self.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
             let store = tb.key_value_store::<K::Codec, A::Codec>(store);
             StreamAggregateProc {
+                nulls: Nulls::of::<K::Codec, V::Codec>(tb.dropped.clone()),
                 store: store.clone(),
                 aggregator: aggregator.clone(),
                 send_old_values: false,

@@ -190,7 +190,7 @@ where
             let source_node = g.add_node(source_name, NodeKind::Source(topics.clone()), &[]);
             let outlet = g.new_outlet::<K, V>(false);
             let factory: crate::graph::SourceFactory = Arc::new(move |tb| {
-                Box::new(SourceProc::<KC, VC> { next: tb.downstream(outlet), _codecs: PhantomData })
+                Box::new(SourceProc::<KC, VC>::new(tb.downstream(outlet), tb.dropped.clone()))
             });
             g.sources.push(SourceSpec { node: source_node, topics, factory });
             g.internal_topics.push(topic.clone());

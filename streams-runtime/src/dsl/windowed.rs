@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::ops::aggregate::{reducer, Aggregator};
-use crate::ops::session_aggregate::{Merger, SessionAggregateProc};
+use crate::ops::session_aggregate::{Merger, SessionAdd, SessionAggregateProc, SessionInit};
 use crate::ops::sliding_aggregate::SlidingAggregateProc;
 use crate::ops::window_aggregate::WindowAggregateProc;
 use crate::ops::{Processor, StageOf};
@@ -173,16 +173,28 @@ where
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,
         M: Fn(&K, A, A) -> A + Send + Sync + 'static,
     {
+        let init = Arc::new(init);
+        let start: SessionInit<A> = Arc::new(move || Some(init()));
+        let (init, add_init) = (start.clone(), start);
+        let add: SessionAdd<K, V, A> =
+            Arc::new(move |k, v, a| add(k, v, a.or_else(|| add_init()).expect("aggregate starts from init")));
+        let merge: Merger<K, A> = Arc::new(move |k, a, b| match a {
+            Some(a) => merge(k, a, b),
+            None => b,
+        });
+        self.aggregate_with(("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-"), init, add, merge)
+    }
+
+    fn aggregate_with<A: DefaultCodec>(
+        self,
+        (store_prefix, processor_prefix): (&str, &str),
+        init: SessionInit<A>,
+        add: SessionAdd<K, V, A>,
+        merge: Merger<K, A>,
+    ) -> KTable<Windowed<K, SessionWindow>, A, MayDelete> {
         let windows = self.windows;
-        let (init, add, merge): (
-            Arc<dyn Fn() -> A + Send + Sync>,
-            Arc<dyn Fn(&K, V, A) -> A + Send + Sync>,
-            Merger<K, A>,
-        ) = (Arc::new(init), Arc::new(add), Arc::new(merge));
-        let stream = self.grouped.aggregate_node(
-            "KSTREAM-AGGREGATE-STATE-STORE-",
-            "KSTREAM-AGGREGATE-",
-            move |tb, store, next| SessionAggregateProc {
+        let stream = self.grouped.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
+            SessionAggregateProc {
                 windows,
                 store: tb.session_store::<K::Codec, A::Codec>(store),
                 init: init.clone(),
@@ -191,8 +203,8 @@ where
                 observed: i64::MIN,
                 dropped: tb.dropped.clone(),
                 next,
-            },
-        );
+            }
+        });
         KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
     }
 
@@ -201,14 +213,22 @@ where
         self.aggregate(|| 0, |_, _, n| n + 1, |_, a, b| a + b)
     }
 
-    /// Combines each session's values with `f(aggregate, value)` (also to merge sessions).
+    /// Combines each session's values with `f(aggregate, value)`, starting from the first
+    /// value (also to merge sessions: `f(merged, session)`, as Kafka's reduce merger).
     pub fn reduce<F>(self, f: F) -> KTable<Windowed<K, SessionWindow>, V, MayDelete>
     where
-        V: Default,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
         let f = Arc::new(f);
         let g = f.clone();
-        self.aggregate(V::default, move |_, v, a| f(a, v), move |_, a, b| g(a, b))
+        let add: SessionAdd<K, V, V> = Arc::new(move |_, v, a| match a {
+            Some(a) => f(a, v),
+            None => v,
+        });
+        let merge: Merger<K, V> = Arc::new(move |_, a, b| match a {
+            Some(a) => g(a, b),
+            None => b,
+        });
+        self.aggregate_with(("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-"), Arc::new(|| None), add, merge)
     }
 }

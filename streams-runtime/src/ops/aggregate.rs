@@ -2,10 +2,12 @@
 //! into the key's aggregate in a store and emit the new aggregate. The result's timestamp is
 //! the largest input timestamp of the key.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::cache::SharedEmitter;
 use super::{Context, Processor};
+use crate::codec::Codec;
 use crate::graph::Data;
 use crate::record::{Change, Record};
 use crate::state::{KeyValueStore, StoreKey};
@@ -14,6 +16,9 @@ use crate::state::{KeyValueStore, StoreKey};
 pub(crate) type Aggregator<K, V, A> = Arc<dyn Fn(&K, V, Option<A>) -> A + Send + Sync>;
 
 pub(crate) struct StreamAggregateProc<K, V, A> {
+    /// Whether a key or a value is null: such records are dropped and counted, as Kafka's
+    /// `KStreamAggregate` and `KStreamReduce` drop them.
+    pub(crate) nulls: Nulls<K, V>,
     pub(crate) store: Arc<KeyValueStore<K, A>>,
     pub(crate) aggregator: Aggregator<K, V, A>,
     pub(crate) send_old_values: bool,
@@ -22,6 +27,9 @@ pub(crate) struct StreamAggregateProc<K, V, A> {
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for StreamAggregateProc<K, V, A> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        if self.nulls.drops(ctx, &record.key, Some(&record.value)) {
+            return;
+        }
         let Record { key, value, timestamp, headers } = record;
         let mut old_out = None;
         let (new, timestamp) = self.store.update(&key, |old| {
@@ -37,6 +45,36 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for StreamAggregateProc<K, V
         let change = Change { new: Some(new), old: old_out };
         let mut emitter = self.emitter.lock().unwrap_or_else(|p| p.into_inner());
         emitter.emit(ctx, Record { key, value: change, timestamp, headers });
+    }
+}
+
+/// Which keys and values are Kafka's null, from their codecs, and the count of records
+/// dropped for holding one.
+pub(crate) struct Nulls<K, V> {
+    pub(crate) key: fn(&K) -> bool,
+    pub(crate) value: fn(&V) -> bool,
+    pub(crate) dropped: Arc<AtomicU64>,
+}
+
+impl<K, V> Nulls<K, V> {
+    pub(crate) fn of<KC: Codec<Value = K>, VC: Codec<Value = V>>(dropped: Arc<AtomicU64>) -> Self {
+        Nulls { key: KC::is_null, value: VC::is_null, dropped }
+    }
+
+    /// Whether to drop a record with this key (and value, if given): true, and counted, if
+    /// either is null.
+    pub(crate) fn drops(&self, ctx: &Context<'_>, key: &K, value: Option<&V>) -> bool {
+        let null = (self.key)(key) || value.is_some_and(|v| (self.value)(v));
+        if null {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                topic = ctx.topic(),
+                partition = ctx.partition(),
+                offset = ctx.offset(),
+                "skipping a record with a null key or value"
+            );
+        }
+        null
     }
 }
 

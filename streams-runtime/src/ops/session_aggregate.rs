@@ -1,7 +1,8 @@
-//! Session-windowed aggregations: a record joins every session of its key within the gap,
-//! merging them into one (the merged-away sessions are deleted downstream), unless the
-//! merged session has already closed (stream time `> end + grace`), in which case the record
-//! is dropped and counted.
+//! Session-windowed aggregations, as Kafka's `KStreamSessionWindowAggregate`: a record joins
+//! every session of its key within the inactivity gap, merging them into one; each
+//! merged-away session is deleted downstream (a tombstone) before the merged one is sent.
+//! A record whose merged session has closed (its end before stream time − grace − gap) is
+//! dropped and counted.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,14 +14,19 @@ use crate::state::session::SessionStore;
 use crate::state::StoreKey;
 use crate::windows::{SessionWindow, SessionWindows, Windowed};
 
-/// Merges two sessions' aggregates.
-pub(crate) type Merger<K, A> = Arc<dyn Fn(&K, A, A) -> A + Send + Sync>;
+/// The first aggregate of a session: `Some(init())` for `aggregate`, `None` for `reduce`
+/// (whose first value is the aggregate, as Kafka's reduce initializer returns null).
+pub(crate) type SessionInit<A> = Arc<dyn Fn() -> Option<A> + Send + Sync>;
+/// Adds a record's value to an aggregate.
+pub(crate) type SessionAdd<K, V, A> = Arc<dyn Fn(&K, V, Option<A>) -> A + Send + Sync>;
+/// Folds a found session's aggregate into the one being built.
+pub(crate) type Merger<K, A> = Arc<dyn Fn(&K, Option<A>, A) -> A + Send + Sync>;
 
 pub(crate) struct SessionAggregateProc<K, V, A> {
     pub(crate) windows: SessionWindows,
     pub(crate) store: Arc<SessionStore<K, A>>,
-    pub(crate) init: Arc<dyn Fn() -> A + Send + Sync>,
-    pub(crate) add: Arc<dyn Fn(&K, V, A) -> A + Send + Sync>,
+    pub(crate) init: SessionInit<A>,
+    pub(crate) add: SessionAdd<K, V, A>,
     pub(crate) merge: Merger<K, A>,
     pub(crate) observed: i64,
     pub(crate) dropped: Arc<AtomicU64>,
@@ -31,11 +37,12 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SessionAggregateProc<K, 
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
         self.observed = self.observed.max(timestamp);
-        let close = self.observed.saturating_sub(self.windows.grace_ms());
         let gap = self.windows.gap_ms();
+        let close = self.observed.saturating_sub(self.windows.grace_ms()).saturating_sub(gap);
         let merged =
             self.store.take_overlapping(&key, timestamp.saturating_sub(gap), timestamp.saturating_add(gap));
-        let mut window = SessionWindow { start: timestamp, end: timestamp };
+        let single = SessionWindow { start: timestamp, end: timestamp };
+        let mut window = single;
         for (w, _, _) in &merged {
             window.start = window.start.min(w.start);
             window.end = window.end.max(w.end);
@@ -51,36 +58,31 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SessionAggregateProc<K, 
                 partition = ctx.partition(),
                 offset = ctx.offset(),
                 timestamp,
-                "dropping a record late for its session (stream time past session end + grace)"
+                "dropping a record late for its session (its end before stream time - grace - gap)"
             );
             return;
         }
         let mut aggregate = (self.init)();
-        let mut ts = timestamp;
-        for (w, a, a_ts) in merged {
-            aggregate = (self.merge)(&key, aggregate, a.clone());
-            ts = ts.max(a_ts);
-            if w != window {
+        for (w, a, _) in merged {
+            aggregate = Some((self.merge)(&key, aggregate, a.clone()));
+            // A record landing exactly on a one-point session overwrites it in place.
+            if window != single {
                 let gone = Windowed { key: key.clone(), window: w };
                 let change = Change { new: None, old: Some(a) };
                 self.next.process(
                     ctx,
-                    Record { key: gone, value: change, timestamp: a_ts, headers: headers.clone() },
+                    Record { key: gone, value: change, timestamp: w.end, headers: headers.clone() },
                 );
             }
         }
-        aggregate = (self.add)(&key, value, aggregate);
-        self.store.put(key.clone(), window, aggregate.clone(), ts);
+        let aggregate = (self.add)(&key, value, aggregate);
+        self.store.put(key.clone(), window, aggregate.clone(), window.end);
         let windowed = Windowed { key, window };
-        self.next.process(
-            ctx,
-            Record {
-                key: windowed,
-                value: Change { new: Some(aggregate), old: None },
-                timestamp: ts,
-                headers,
-            },
-        );
-        self.store.expire_before(self.observed.saturating_sub(gap).saturating_sub(self.windows.grace_ms()));
+        let change = Change { new: Some(aggregate), old: None };
+        self.next.process(ctx, Record { key: windowed, value: change, timestamp: window.end, headers });
+        // Kafka's in-memory session store keeps sessions ending after stream time − retention
+        // (retention = gap + grace).
+        self.store
+            .expire_before(self.observed.saturating_sub(gap).saturating_sub(self.windows.grace_ms()) + 1);
     }
 }

@@ -1,6 +1,8 @@
 //! Sources: decode a topic's bytes with the source's codecs into typed records.
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::{Context, Processor};
 use crate::codec::Codec;
@@ -15,9 +17,29 @@ pub(crate) trait RawProcessor: Send {
 }
 
 /// Decodes with `KC`/`VC` and forwards.
+///
+/// A null key or value that its codec cannot hold (`String`, `i64`, ... rather than
+/// `Option<C>`) is not a decoding error: the record is dropped and counted, as Kafka's
+/// aggregations and joins drop records with null keys (and, where they do, null values).
+/// A codec of `Option<C>` lets the record through, null and all.
 pub(crate) struct SourceProc<KC: Codec, VC: Codec> {
     pub(crate) next: Box<dyn Processor<KC::Value, VC::Value>>,
+    pub(crate) dropped: Arc<AtomicU64>,
     pub(crate) _codecs: PhantomData<fn(KC, VC)>,
+}
+
+impl<KC: Codec, VC: Codec> SourceProc<KC, VC> {
+    pub(crate) fn new(next: Box<dyn Processor<KC::Value, VC::Value>>, dropped: Arc<AtomicU64>) -> Self {
+        SourceProc { next, dropped, _codecs: PhantomData }
+    }
+
+    fn drop_null(&self, raw: &RawRecord, part: RecordPart) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            topic = %raw.topic, partition = raw.partition, offset = raw.offset, ?part,
+            "dropping a record whose null {part:?} its codec cannot hold"
+        );
+    }
 }
 
 fn decode<C: Codec>(raw: &RawRecord, part: RecordPart) -> Result<C::Value, StreamsError> {
@@ -37,8 +59,16 @@ fn decode<C: Codec>(raw: &RawRecord, part: RecordPart) -> Result<C::Value, Strea
 
 impl<KC: Codec, VC: Codec> RawProcessor for SourceProc<KC, VC> {
     fn process_raw(&mut self, ctx: &mut Context<'_>, raw: &RawRecord) -> Result<(), StreamsError> {
-        let key = decode::<KC>(raw, RecordPart::Key)?;
-        let value = decode::<VC>(raw, RecordPart::Value)?;
+        let key = match decode::<KC>(raw, RecordPart::Key) {
+            Ok(key) => key,
+            Err(_) if raw.key.is_none() => return Ok(self.drop_null(raw, RecordPart::Key)),
+            Err(e) => return Err(e),
+        };
+        let value = match decode::<VC>(raw, RecordPart::Value) {
+            Ok(value) => value,
+            Err(_) if raw.value.is_none() => return Ok(self.drop_null(raw, RecordPart::Value)),
+            Err(e) => return Err(e),
+        };
         let record = Record { key, value, timestamp: raw.timestamp, headers: raw.headers.clone() };
         self.next.process(ctx, record);
         Ok(())

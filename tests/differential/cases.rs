@@ -1,0 +1,350 @@
+//! The differential cases: each topology written with our builder, under the name its Java
+//! twin has in `tools/kafka-reference/Differential.java`.
+
+use std::time::Duration;
+
+use streams_runtime::prelude::*;
+
+use crate::generate::{Input, Values};
+
+/// How an output key's bytes read, for messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Keys {
+    Plain,
+    /// `key ++ start`; the window is `size` long.
+    TimeWindowed(i64),
+    /// `key ++ end ++ start`.
+    Session,
+}
+
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) inputs: &'static [Input],
+    pub(crate) topology: fn() -> Topology,
+    pub(crate) keys: Keys,
+    pub(crate) values: Values,
+}
+
+const fn input(topic: &'static str, values: Values, null_values: u32) -> Input {
+    Input { topic, values, null_values }
+}
+
+/// Longs with null values: read as `i64` they are dropped at the source, as Kafka's
+/// non-windowed aggregations drop them.
+const LONGS: &[Input] = &[input("in", Values::Long, 4)];
+/// Longs without null values, for windowed aggregations, which Kafka gives null values to:
+/// the `_nullable` cases read those as `Option<i64>`.
+const WINDOWED: &[Input] = &[input("in", Values::Long, 0)];
+const TABLE: &[Input] = &[input("table", Values::Long, 12)];
+const STREAM_TABLE: &[Input] = &[input("left", Values::Str, 4), input("right", Values::Str, 12)];
+const STREAMS: &[Input] = &[input("left", Values::Str, 4), input("right", Values::Str, 4)];
+const TABLES: &[Input] = &[input("left", Values::Str, 12), input("right", Values::Str, 12)];
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn show(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "null".to_string())
+}
+
+fn longs(b: &StreamsBuilder) -> KStream<String, i64> {
+    b.stream::<String, i64>("in")
+}
+
+fn nullable(b: &StreamsBuilder) -> KStream<String, Option<i64>> {
+    b.stream::<String, Option<i64>>("in")
+}
+
+macro_rules! case {
+    ($name:literal, $inputs:expr, $keys:expr, $values:ident, |$b:ident| $body:expr) => {
+        Case {
+            name: $name,
+            inputs: $inputs,
+            topology: || {
+                let $b = StreamsBuilder::new();
+                $body;
+                $b.build()
+            },
+            keys: $keys,
+            values: Values::$values,
+        }
+    };
+}
+
+fn stream_stream(b: &StreamsBuilder, kind: &str, windows: JoinWindows) {
+    let (l, r) = (b.stream::<String, String>("left"), b.stream::<String, String>("right"));
+    match kind {
+        "inner" => l.join_windowed(r, windows, |a, c| format!("{a}+{c}")).to("out"),
+        "left" => l.left_join_windowed(r, windows, |a, c| format!("{a}+{}", show(c))).to("out"),
+        _ => l.outer_join_windowed(r, windows, |a, c| format!("{}+{}", show(a), show(c))).to("out"),
+    }
+}
+
+fn table_table(b: &StreamsBuilder, kind: &str, filtered: bool) {
+    let (l, r) = (b.table::<String, String>("left"), b.table::<String, String>("right"));
+    let (l, r) = if filtered {
+        (l.filter(|_, v| !v.ends_with('3')), r.map_values(|v| v.to_uppercase()).filter(|_, v| v.len() > 2))
+    } else {
+        (l, r)
+    };
+    match kind {
+        "inner" => l.join(r, |a, c| format!("{a}+{c}")).to_stream().to("out"),
+        "left" => l.left_join(r, |a, c| format!("{a}+{}", show(c))).to_stream().to("out"),
+        _ => l.outer_join(r, |a, c| format!("{}+{}", show(a), show(c))).to_stream().to("out"),
+    }
+}
+
+fn group3(v: i64) -> String {
+    format!("g{}", v.rem_euclid(3))
+}
+
+pub(crate) fn all() -> Vec<Case> {
+    use Keys::*;
+    vec![
+        // null keys pass through stateless operators: `Option<String>` sees them
+        case!("filter_map_values", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, i64>("in")
+            .filter(|_, v| *v > 0)
+            .map_values(|v| v * 2)
+            .to("out")),
+        // stream aggregations
+        case!("count", LONGS, Plain, Long, |b| longs(&b).group_by_key().count().to_stream().to("out")),
+        case!("reduce_max", LONGS, Plain, Long, |b| longs(&b)
+            .group_by_key()
+            .reduce(i64::max)
+            .to_stream()
+            .to("out")),
+        case!("aggregate_sum", LONGS, Plain, Long, |b| longs(&b)
+            .group_by_key()
+            .aggregate(|| 0, |_, v, a| a + v)
+            .to_stream()
+            .to("out")),
+        case!("group_by_count", LONGS, Plain, Long, |b| longs(&b)
+            .group_by(|k, _| format!("g{}", k.as_bytes()[k.len() - 1] % 2))
+            .count()
+            .to_stream()
+            .to("out")),
+        // time windows
+        case!("tumbling_count", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("tumbling_count_grace", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)).grace(ms(50)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("hopping_reduce_max", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)).advance_by(ms(30)).grace(ms(20)))
+            .reduce(i64::max)
+            .to_stream()
+            .to("out")),
+        case!("hopping_aggregate_sum", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)).advance_by(ms(50)))
+            .aggregate(|| 0, |_, v, a| a + v)
+            .to_stream()
+            .to("out")),
+        case!("tumbling_suppress", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)).grace(ms(20)))
+            .emit_on_close()
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("hopping_emit_on_close", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)).advance_by(ms(50)).grace(ms(20)))
+            .emit_on_close()
+            .count()
+            .to_stream()
+            .to("out")),
+        // sliding windows
+        case!("sliding_count", WINDOWED, TimeWindowed(50), Long, |b| longs(&b)
+            .group_by_key()
+            .sliding(SlidingWindows::with_difference(ms(50)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("sliding_count_grace", WINDOWED, TimeWindowed(50), Long, |b| longs(&b)
+            .group_by_key()
+            .sliding(SlidingWindows::with_difference(ms(50)).grace(ms(30)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("sliding_reduce_max", WINDOWED, TimeWindowed(40), Long, |b| longs(&b)
+            .group_by_key()
+            .sliding(SlidingWindows::with_difference(ms(40)).grace(ms(20)))
+            .reduce(i64::max)
+            .to_stream()
+            .to("out")),
+        case!("sliding_aggregate_sum", WINDOWED, TimeWindowed(60), Long, |b| longs(&b)
+            .group_by_key()
+            .sliding(SlidingWindows::with_difference(ms(60)).grace(ms(100)))
+            .aggregate(|| 0, |_, v, a| a + v)
+            .to_stream()
+            .to("out")),
+        // session windows
+        case!("session_count", WINDOWED, Session, Long, |b| longs(&b)
+            .group_by_key()
+            .session(SessionWindows::with_inactivity_gap(ms(40)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("session_count_grace", WINDOWED, Session, Long, |b| longs(&b)
+            .group_by_key()
+            .session(SessionWindows::with_inactivity_gap(ms(40)).grace(ms(30)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("session_reduce_max", WINDOWED, Session, Long, |b| longs(&b)
+            .group_by_key()
+            .session(SessionWindows::with_inactivity_gap(ms(30)).grace(ms(10)))
+            .reduce(i64::max)
+            .to_stream()
+            .to("out")),
+        case!("session_aggregate_sum", WINDOWED, Session, Long, |b| longs(&b)
+            .group_by_key()
+            .session(SessionWindows::with_inactivity_gap(ms(30)).grace(ms(20)))
+            .aggregate(|| 0, |_, v, a| a + v, |_, a, c| a + c)
+            .to_stream()
+            .to("out")),
+        // null values: `Option<i64>` sees them
+        case!("count_nullable", LONGS, Plain, Long, |b| nullable(&b)
+            .group_by_key()
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("tumbling_count_nullable", LONGS, TimeWindowed(100), Long, |b| nullable(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("hopping_aggregate_sum_nullable", LONGS, TimeWindowed(100), Long, |b| nullable(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)).advance_by(ms(50)).grace(ms(10)))
+            .aggregate(|| 0, |_, v, a| a + v.unwrap_or(0))
+            .to_stream()
+            .to("out")),
+        case!("sliding_count_nullable", LONGS, TimeWindowed(50), Long, |b| nullable(&b)
+            .group_by_key()
+            .sliding(SlidingWindows::with_difference(ms(50)).grace(ms(30)))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("session_count_nullable", LONGS, Session, Long, |b| nullable(&b)
+            .group_by_key()
+            .session(SessionWindows::with_inactivity_gap(ms(40)).grace(ms(30)))
+            .count()
+            .to_stream()
+            .to("out")),
+        // stream-table and stream-globaltable joins
+        case!("stream_table_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.table::<String, String>("right");
+            b.stream::<String, String>("left").join(t, |l, r| format!("{l}+{r}")).to("out")
+        }),
+        case!("stream_table_left_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.table::<String, String>("right");
+            b.stream::<String, String>("left").left_join(t, |l, r| format!("{l}+{}", show(r))).to("out")
+        }),
+        case!("stream_global_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.global_table::<String, String>("right");
+            b.stream::<String, String>("left")
+                .join_global(t, |k, _| k.clone(), |l, r| format!("{l}+{r}"))
+                .to("out")
+        }),
+        case!("stream_global_left_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.global_table::<String, String>("right");
+            b.stream::<String, String>("left")
+                .left_join_global(t, |k, _| k.clone(), |l, r| format!("{l}+{}", show(r)))
+                .to("out")
+        }),
+        // stream-stream joins
+        case!("stream_stream_join", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "inner",
+            JoinWindows::within(ms(50))
+        )),
+        case!("stream_stream_join_grace", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "inner",
+            JoinWindows::within(ms(50)).grace(ms(30))
+        )),
+        case!("stream_stream_left_join", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "left",
+            JoinWindows::within(ms(50)).grace(ms(20))
+        )),
+        case!("stream_stream_outer_join", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "outer",
+            JoinWindows::within(ms(50)).grace(ms(20))
+        )),
+        case!("stream_stream_left_join_no_grace", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "left",
+            JoinWindows::within(ms(30))
+        )),
+        case!("stream_stream_join_asymmetric", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "inner",
+            JoinWindows::within(ms(40)).grace(ms(20)).after(ms(10))
+        )),
+        case!("stream_stream_left_join_asymmetric", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "left",
+            JoinWindows::within(ms(40)).grace(ms(20)).before(ms(5))
+        )),
+        case!("stream_stream_outer_join_asymmetric", STREAMS, Plain, Str, |b| stream_stream(
+            &b,
+            "outer",
+            JoinWindows::within(ms(40)).grace(ms(20)).after(ms(0))
+        )),
+        // table-table joins
+        case!("table_table_join", TABLES, Plain, Str, |b| table_table(&b, "inner", false)),
+        case!("table_table_left_join", TABLES, Plain, Str, |b| table_table(&b, "left", false)),
+        case!("table_table_outer_join", TABLES, Plain, Str, |b| table_table(&b, "outer", false)),
+        case!("table_table_join_filtered", TABLES, Plain, Str, |b| table_table(&b, "inner", true)),
+        case!("table_table_left_join_filtered", TABLES, Plain, Str, |b| table_table(&b, "left", true)),
+        case!("table_table_outer_join_filtered", TABLES, Plain, Str, |b| table_table(&b, "outer", true)),
+        case!("table_table_join_group_by_count", TABLES, Plain, Long, |b| {
+            let (l, r) = (b.table::<String, String>("left"), b.table::<String, String>("right"));
+            l.left_join(r, |a, c| format!("{a}+{}", show(c)))
+                .group_by(|_, v| (format!("g{}", v.len() % 3), v.clone()))
+                .count()
+                .to_stream()
+                .to("out")
+        }),
+        // table group_by
+        case!("table_group_by_count", TABLE, Plain, Long, |b| b
+            .table::<String, i64>("table")
+            .group_by(|_, v| (group3(*v), *v))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("table_group_by_reduce", TABLE, Plain, Long, |b| b
+            .table::<String, i64>("table")
+            .group_by(|_, v| (group3(*v), *v))
+            .reduce(|a, v| a + v, |a, v| a - v)
+            .to_stream()
+            .to("out")),
+        case!("table_group_by_aggregate", TABLE, Plain, Long, |b| b
+            .table::<String, i64>("table")
+            .group_by(|k, v| (format!("{}{}", &k[..1], v.rem_euclid(2)), *v))
+            .aggregate(|| 0, |_, v, a| a + v, |_, v, a| a - v)
+            .to_stream()
+            .to("out")),
+        case!("table_filter_map_values", TABLE, Plain, Long, |b| b
+            .table::<String, i64>("table")
+            .filter(|_, v| v % 2 == 0)
+            .map_values(|v| v * 10)
+            .to_stream()
+            .to("out")),
+    ]
+}

@@ -1,0 +1,257 @@
+//! The differential test: the same random inputs through Kafka Streams 4.4's own
+//! `TopologyTestDriver` (`tools/kafka-reference/differential.sh`) and through our `TestDriver`,
+//! compared byte for byte, record by record, with the input after which each record came out.
+//!
+//! Prints one line per case, then a libtest-style summary line. `DIFFERENTIAL_CASES=name,name` runs only those cases;
+//! `DIFFERENTIAL_RECORDS=n` changes the records per seed.
+
+mod cases;
+mod generate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+use streams_runtime::{Headers, TestDriver};
+
+use cases::{Case, Keys};
+use generate::{InputRecord, Values};
+
+const SEEDS: [u64; 3] = [1, 2, 3];
+const RECORDS: usize = 600;
+const APPLICATION_ID: &str = "diff";
+
+/// Cases known to differ from Kafka Streams, each with what differs. The test fails when a
+/// case differs that is not listed here, and when a listed case no longer differs (so the
+/// list only shrinks).
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[
+    ("tumbling_suppress", "windows closed by one record come out in another order"),
+    ("hopping_emit_on_close", "windows closed by one record come out in another order"),
+    ("sliding_count", "no window for an in-order record with zero grace"),
+    ("sliding_count_grace", "which windows a record creates"),
+    ("sliding_reduce_max", "which windows a record creates"),
+    ("sliding_aggregate_sum", "which windows a record creates"),
+    ("sliding_count_nullable", "which windows a record creates"),
+    ("stream_table_left_join", "null keys"),
+    ("stream_global_join", "null keys and values"),
+    ("stream_global_left_join", "null keys and values"),
+    ("stream_stream_join", "late records, match order"),
+    ("stream_stream_join_grace", "late records, match order"),
+    ("stream_stream_left_join", "late records, match order, unmatched emission"),
+    ("stream_stream_outer_join", "late records, match order, unmatched emission"),
+    ("stream_stream_left_join_no_grace", "late records, match order, unmatched emission"),
+    ("stream_stream_join_asymmetric", "late records, match order"),
+    ("stream_stream_left_join_asymmetric", "late records, match order, unmatched emission"),
+    ("stream_stream_outer_join_asymmetric", "late records, match order, unmatched emission"),
+    ("table_table_join", "timestamps, forwarded updates and tombstones"),
+    ("table_table_left_join", "timestamps, forwarded updates and tombstones"),
+    ("table_table_outer_join", "timestamps, forwarded updates and tombstones"),
+    ("table_table_join_filtered", "timestamps, forwarded updates and tombstones"),
+    ("table_table_left_join_filtered", "timestamps, forwarded updates and tombstones"),
+    ("table_table_outer_join_filtered", "timestamps, forwarded updates and tombstones"),
+    ("table_table_join_group_by_count", "timestamps, forwarded updates and tombstones"),
+    ("table_group_by_count", "an update within one group is two changes"),
+    ("table_group_by_reduce", "an update within one group is two changes"),
+    ("table_group_by_aggregate", "an update within one group is two changes"),
+];
+
+fn hex(bytes: Option<&[u8]>) -> Value {
+    match bytes {
+        None => Value::Null,
+        Some(b) => Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+    }
+}
+
+fn unhex(v: &Value) -> Option<Vec<u8>> {
+    let s = v.as_str()?;
+    Some((0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect())
+}
+
+/// Runs `case` on our `TestDriver` over `input`: the output records, as the Java side writes them.
+fn run_ours(case: &Case, input: &[InputRecord]) -> Vec<Value> {
+    let driver = TestDriver::new((case.topology)()).with_application_id(APPLICATION_ID);
+    let is_input = |t: &str| case.inputs.iter().any(|i| i.topic == t);
+    let mut read: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, record) in input.iter().enumerate() {
+        let result = driver.input::<(), ()>(record.topic).try_pipe_raw(
+            record.key_bytes(),
+            record.value_bytes(),
+            record.timestamp,
+            Headers::new(),
+        );
+        for topic in driver.topics() {
+            if is_input(&topic) || topic.starts_with(&format!("{APPLICATION_ID}-")) {
+                continue;
+            }
+            let raw = driver.output::<(), ()>(&topic).raw();
+            let seen = read.entry(topic.clone()).or_default();
+            for r in &raw[*seen..] {
+                out.push(json!({
+                    "in": i, "topic": topic, "key": hex(r.key.as_deref()),
+                    "value": hex(r.value.as_deref()), "timestamp": r.timestamp,
+                }));
+            }
+            *seen = raw.len();
+        }
+        if let Err(e) = result {
+            out.push(json!({ "in": i, "error": e.to_string() }));
+        }
+    }
+    out
+}
+
+/// An output record as a person reads it: keys and values decoded by the case's formats.
+fn readable(case: &Case, record: &Value) -> String {
+    if let Some(e) = record.get("error") {
+        return format!("after input {}: error {e}", record["in"]);
+    }
+    let key = match unhex(&record["key"]) {
+        None => "null".to_string(),
+        Some(b) => match case.keys {
+            Keys::Plain => String::from_utf8_lossy(&b).into_owned(),
+            Keys::TimeWindowed(size) if b.len() >= 8 => {
+                let (k, start) = b.split_at(b.len() - 8);
+                let start = i64::from_be_bytes(start.try_into().expect("8 bytes"));
+                format!("{}@[{start},{})", String::from_utf8_lossy(k), start + size)
+            }
+            Keys::Session if b.len() >= 16 => {
+                let (k, tail) = b.split_at(b.len() - 16);
+                let end = i64::from_be_bytes(tail[..8].try_into().expect("8 bytes"));
+                let start = i64::from_be_bytes(tail[8..].try_into().expect("8 bytes"));
+                format!("{}@[{start},{end}]", String::from_utf8_lossy(k))
+            }
+            _ => format!("{b:?}"),
+        },
+    };
+    let value = match unhex(&record["value"]) {
+        None => "null".to_string(),
+        Some(b) => match case.values {
+            Values::Long if b.len() == 8 => i64::from_be_bytes(b.try_into().expect("8 bytes")).to_string(),
+            _ => String::from_utf8_lossy(&b).into_owned(),
+        },
+    };
+    format!("after input {}: {} {key} = {value} @{}", record["in"], record["topic"], record["timestamp"])
+}
+
+fn input_line(r: &InputRecord) -> String {
+    format!("{} {} = {} @{}", r.topic, r.key.as_deref().unwrap_or("null"), r.value, r.timestamp)
+}
+
+/// The first difference between Kafka's output and ours, described with the inputs around it.
+fn first_difference(case: &Case, input: &[InputRecord], kafka: &[Value], ours: &[Value]) -> Option<String> {
+    let at = (0..kafka.len().max(ours.len())).find(|&i| kafka.get(i) != ours.get(i))?;
+    let show = |v: Option<&Value>| v.map_or("nothing".to_string(), |v| readable(case, v));
+    let input_at = |v: Option<&Value>| v.and_then(|v| v["in"].as_u64()).map(|i| i as usize);
+    let last_input = input_at(kafka.get(at)).into_iter().chain(input_at(ours.get(at))).min().unwrap_or(0);
+    let from = last_input.saturating_sub(8);
+    let recent: Vec<String> = (from..=last_input.min(input.len() - 1))
+        .map(|i| format!("      {i}: {}", input_line(&input[i])))
+        .collect();
+    Some(format!(
+        "output record {at}:\n    kafka: {}\n    ours:  {}\n    inputs {from}..={last_input}:\n{}",
+        show(kafka.get(at)),
+        show(ours.get(at)),
+        recent.join("\n")
+    ))
+}
+
+fn reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/kafka-reference")
+}
+
+fn run_kafka(dir: &Path) {
+    let script = reference_dir().join("differential.sh");
+    let status = Command::new(&script).arg(dir).status().unwrap_or_else(|e| {
+        panic!("cannot run {}: {e} (the differential test needs Java 17+ and Maven)", script.display())
+    });
+    assert!(status.success(), "{} failed: {status}", script.display());
+}
+
+fn read_lines(path: &Path) -> Vec<Value> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// A plain `main` (`harness = false`), so each case's line is printed as it is judged; the
+/// last line has libtest's form: identical cases pass, known differences are ignored.
+fn main() {
+    let only: Option<Vec<String>> =
+        std::env::var("DIFFERENTIAL_CASES").ok().map(|s| s.split(',').map(str::to_string).collect());
+    let records: usize =
+        std::env::var("DIFFERENTIAL_RECORDS").ok().and_then(|s| s.parse().ok()).unwrap_or(RECORDS);
+    let cases: Vec<Case> = cases::all()
+        .into_iter()
+        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|n| n == c.name)))
+        .collect();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("differential");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a directory for the cases");
+    let mut inputs = BTreeMap::new();
+    for case in &cases {
+        for seed in SEEDS {
+            let input = generate::records(case.inputs, seed, records);
+            let lines: Vec<String> = input.iter().map(|r| r.to_json().to_string()).collect();
+            std::fs::write(dir.join(format!("{}@{seed}.in.jsonl", case.name)), lines.join("\n") + "\n")
+                .expect("the input file");
+            inputs.insert((case.name, seed), input);
+        }
+    }
+    run_kafka(&dir);
+
+    let (mut identical, mut known_different, mut failures) = (0, 0, Vec::new());
+    for case in &cases {
+        let mut difference = None;
+        let mut outputs = 0;
+        for seed in SEEDS {
+            let input = &inputs[&(case.name, seed)];
+            let kafka = read_lines(&dir.join(format!("{}@{seed}.out.jsonl", case.name)));
+            let ours = run_ours(case, input);
+            outputs += kafka.len();
+            if let Some(d) = first_difference(case, input, &kafka, &ours) {
+                difference = Some(format!("seed {seed}, {d}"));
+                break;
+            }
+        }
+        let known = KNOWN_DIFFERENT.iter().find(|(n, _)| *n == case.name);
+        match (&difference, known) {
+            (None, None) => {
+                identical += 1;
+                println!(
+                    "differential {:<40} identical ({} seeds x {records} records, {outputs} outputs)",
+                    case.name,
+                    SEEDS.len()
+                );
+            }
+            (None, Some(_)) => {
+                println!("differential {:<40} identical, but listed in KNOWN_DIFFERENT", case.name);
+                failures.push(format!("{} is identical now: remove it from KNOWN_DIFFERENT", case.name));
+            }
+            (Some(d), Some((_, why))) => {
+                known_different += 1;
+                println!("differential {:<40} DIFFERENT (known: {why})\n  {d}", case.name);
+            }
+            (Some(d), None) => {
+                println!("differential {:<40} DIFFERENT\n  {d}", case.name);
+                failures.push(format!("{} differs from Kafka Streams", case.name));
+            }
+        }
+    }
+    println!("differential: {identical} of {} cases identical to Kafka Streams 4.4.0", cases.len());
+    for f in &failures {
+        println!("  {f}");
+    }
+    let status = if failures.is_empty() { "ok" } else { "FAILED" };
+    println!(
+        "\ntest result: {status}. {identical} passed; {} failed; {known_different} ignored (known to differ); 0 measured; 0 filtered out",
+        failures.len()
+    );
+    if !failures.is_empty() {
+        std::process::exit(1);
+    }
+}

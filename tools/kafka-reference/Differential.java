@@ -1,0 +1,365 @@
+// The reference side of the differential test (tests/differential): runs each named topology on
+// Kafka Streams' own TopologyTestDriver over a JSON-lines input and writes what came out.
+//
+//   java -cp 'target/lib/*' Differential.java DIR
+//
+// reads every DIR/<case>@<seed>.in.jsonl, one record a line:
+//   {"topic":"in","key":"k1"|null,"value":12|"x3"|null,"timestamp":1000}
+// (a JSON number is written as a Long, 8 bytes big-endian; a string as UTF-8; null stays null)
+// and writes DIR/<case>@<seed>.out.jsonl, one output record a line, in emission order:
+//   {"in":7,"topic":"out","key":"6b31...","value":"0000...","timestamp":1000}
+// where "in" is the input line after which the record came out and key/value are the bytes in
+// hex (null stays null), so the comparison is byte for byte. Topics other than the inputs and
+// the internal ones are outputs; after each input they are read in the order of their names.
+//
+// Settings: record cache 0 (every update is emitted) and windowed aggregations with
+// emitStrategy(onWindowClose) checked on every record (Kafka throttles that check by wall
+// clock, every 1 s by default; the driver's clock does not move). The Rust twins of these
+// topologies are in tests/differential/cases.rs, under the same names.
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.EmitStrategy;
+import org.apache.kafka.streams.kstream.GlobalKTable;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.KGroupedStream;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.KTable;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.SessionWindows;
+import org.apache.kafka.streams.kstream.SlidingWindows;
+import org.apache.kafka.streams.kstream.StreamJoined;
+import org.apache.kafka.streams.kstream.Suppressed;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.WindowedSerdes;
+import org.apache.kafka.streams.test.TestRecord;
+
+public class Differential {
+    static final Serde<String> S = Serdes.String();
+    static final Serde<Long> L = Serdes.Long();
+    static final String APPLICATION_ID = "diff";
+
+    static Duration ms(long n) {
+        return Duration.ofMillis(n);
+    }
+
+    static String show(Object o) {
+        return o == null ? "null" : o.toString();
+    }
+
+    // ---- the cases -------------------------------------------------------------------------
+
+    static final Map<String, Supplier<Topology>> CASES = new LinkedHashMap<>();
+
+    static void add(String name, Supplier<Topology> topology) {
+        CASES.put(name, topology);
+    }
+
+    static KGroupedStream<String, Long> grouped(StreamsBuilder b) {
+        return b.stream("in", Consumed.with(S, L)).groupByKey(Grouped.with(S, L));
+    }
+
+    static Topology build(java.util.function.Consumer<StreamsBuilder> f) {
+        StreamsBuilder b = new StreamsBuilder();
+        f.accept(b);
+        return b.build();
+    }
+
+    static final Serde<org.apache.kafka.streams.kstream.Windowed<String>> SESSION =
+        WindowedSerdes.sessionWindowedSerdeFrom(String.class);
+
+    static Serde<org.apache.kafka.streams.kstream.Windowed<String>> timeWindowed(long size) {
+        return WindowedSerdes.timeWindowedSerdeFrom(String.class, size);
+    }
+
+    static {
+        // stateless
+        add("filter_map_values", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .filter((k, v) -> v != null && v > 0)
+            .mapValues(v -> v * 2)
+            .to("out", Produced.with(S, L))));
+
+        // stream aggregations
+        add("count", () -> build(b -> grouped(b).count().toStream().to("out", Produced.with(S, L))));
+        add("reduce_max", () -> build(b -> grouped(b).reduce(Math::max).toStream().to("out", Produced.with(S, L))));
+        add("aggregate_sum", () -> build(b -> grouped(b)
+            .aggregate(() -> 0L, (k, v, a) -> a + v, Materialized.with(S, L))
+            .toStream().to("out", Produced.with(S, L))));
+        add("group_by_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .groupBy((k, v) -> k == null ? null : "g" + k.charAt(k.length() - 1) % 2, Grouped.with(S, L))
+            .count().toStream().to("out", Produced.with(S, L))));
+
+        // time windows
+        add("tumbling_count", () -> build(b -> grouped(b).windowedBy(TimeWindows.ofSizeWithNoGrace(ms(100)))
+            .count().toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("tumbling_count_grace", () -> build(b -> grouped(b).windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(50)))
+            .count().toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("hopping_reduce_max", () -> build(b -> grouped(b)
+            .windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(20)).advanceBy(ms(30)))
+            .reduce(Math::max).toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("hopping_aggregate_sum", () -> build(b -> grouped(b)
+            .windowedBy(TimeWindows.ofSizeWithNoGrace(ms(100)).advanceBy(ms(50)))
+            .aggregate(() -> 0L, (k, v, a) -> a + v, Materialized.with(S, L))
+            .toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("tumbling_suppress", () -> build(b -> grouped(b)
+            .windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(20)))
+            .count()
+            .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+            .toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("hopping_emit_on_close", () -> build(b -> grouped(b)
+            .windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(20)).advanceBy(ms(50)))
+            .emitStrategy(EmitStrategy.onWindowClose())
+            .count().toStream().to("out", Produced.with(timeWindowed(100), L))));
+
+        // sliding windows (a window [start, start + difference], both ends included)
+        add("sliding_count", () -> build(b -> grouped(b)
+            .windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(ms(50)))
+            .count().toStream().to("out", Produced.with(timeWindowed(50), L))));
+        add("sliding_count_grace", () -> build(b -> grouped(b)
+            .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(50), ms(30)))
+            .count().toStream().to("out", Produced.with(timeWindowed(50), L))));
+        add("sliding_reduce_max", () -> build(b -> grouped(b)
+            .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(40), ms(20)))
+            .reduce(Math::max).toStream().to("out", Produced.with(timeWindowed(40), L))));
+        add("sliding_aggregate_sum", () -> build(b -> grouped(b)
+            .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(60), ms(100)))
+            .aggregate(() -> 0L, (k, v, a) -> a + v, Materialized.with(S, L))
+            .toStream().to("out", Produced.with(timeWindowed(60), L))));
+
+        // session windows
+        add("session_count", () -> build(b -> grouped(b)
+            .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(ms(40)))
+            .count().toStream().to("out", Produced.with(SESSION, L))));
+        add("session_count_grace", () -> build(b -> grouped(b)
+            .windowedBy(SessionWindows.ofInactivityGapAndGrace(ms(40), ms(30)))
+            .count().toStream().to("out", Produced.with(SESSION, L))));
+        add("session_reduce_max", () -> build(b -> grouped(b)
+            .windowedBy(SessionWindows.ofInactivityGapAndGrace(ms(30), ms(10)))
+            .reduce(Math::max).toStream().to("out", Produced.with(SESSION, L))));
+        add("session_aggregate_sum", () -> build(b -> grouped(b)
+            .windowedBy(SessionWindows.ofInactivityGapAndGrace(ms(30), ms(20)))
+            .aggregate(() -> 0L, (k, v, a) -> a + v, (k, a1, a2) -> a1 + a2, Materialized.with(S, L))
+            .toStream().to("out", Produced.with(SESSION, L))));
+
+        // null values reach windowed aggregations (Kafka drops only null keys there)
+        add("count_nullable", () -> build(b -> grouped(b).count().toStream().to("out", Produced.with(S, L))));
+        add("tumbling_count_nullable", () -> build(b -> grouped(b).windowedBy(TimeWindows.ofSizeWithNoGrace(ms(100)))
+            .count().toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("hopping_aggregate_sum_nullable", () -> build(b -> grouped(b)
+            .windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(10)).advanceBy(ms(50)))
+            .aggregate(() -> 0L, (k, v, a) -> v == null ? a : a + v, Materialized.with(S, L))
+            .toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("sliding_count_nullable", () -> build(b -> grouped(b)
+            .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(50), ms(30)))
+            .count().toStream().to("out", Produced.with(timeWindowed(50), L))));
+        add("session_count_nullable", () -> build(b -> grouped(b)
+            .windowedBy(SessionWindows.ofInactivityGapAndGrace(ms(40), ms(30)))
+            .count().toStream().to("out", Produced.with(SESSION, L))));
+
+        // stream-table and stream-globaltable joins
+        add("stream_table_join", () -> build(b -> {
+            KTable<String, String> t = b.table("right", Consumed.with(S, S));
+            b.stream("left", Consumed.with(S, S)).join(t, (l, r) -> l + "+" + r).to("out", Produced.with(S, S));
+        }));
+        add("stream_table_left_join", () -> build(b -> {
+            KTable<String, String> t = b.table("right", Consumed.with(S, S));
+            b.stream("left", Consumed.with(S, S)).leftJoin(t, (l, r) -> l + "+" + show(r)).to("out", Produced.with(S, S));
+        }));
+        add("stream_global_join", () -> build(b -> {
+            GlobalKTable<String, String> t = b.globalTable("right", Consumed.with(S, S));
+            b.stream("left", Consumed.with(S, S)).join(t, (k, v) -> k, (l, r) -> l + "+" + r).to("out", Produced.with(S, S));
+        }));
+        add("stream_global_left_join", () -> build(b -> {
+            GlobalKTable<String, String> t = b.globalTable("right", Consumed.with(S, S));
+            b.stream("left", Consumed.with(S, S)).leftJoin(t, (k, v) -> k, (l, r) -> l + "+" + show(r)).to("out", Produced.with(S, S));
+        }));
+
+        // stream-stream joins
+        streamStream("stream_stream_join", "inner", JoinWindows.ofTimeDifferenceWithNoGrace(ms(50)));
+        streamStream("stream_stream_join_grace", "inner", JoinWindows.ofTimeDifferenceAndGrace(ms(50), ms(30)));
+        streamStream("stream_stream_left_join", "left", JoinWindows.ofTimeDifferenceAndGrace(ms(50), ms(20)));
+        streamStream("stream_stream_outer_join", "outer", JoinWindows.ofTimeDifferenceAndGrace(ms(50), ms(20)));
+        streamStream("stream_stream_left_join_no_grace", "left", JoinWindows.ofTimeDifferenceWithNoGrace(ms(30)));
+        streamStream("stream_stream_join_asymmetric", "inner", JoinWindows.ofTimeDifferenceAndGrace(ms(40), ms(20)).after(ms(10)));
+        streamStream("stream_stream_left_join_asymmetric", "left", JoinWindows.ofTimeDifferenceAndGrace(ms(40), ms(20)).before(ms(5)));
+        streamStream("stream_stream_outer_join_asymmetric", "outer", JoinWindows.ofTimeDifferenceAndGrace(ms(40), ms(20)).after(ms(0)));
+
+        // table-table joins
+        tableTable("table_table_join", "inner", false);
+        tableTable("table_table_left_join", "left", false);
+        tableTable("table_table_outer_join", "outer", false);
+        tableTable("table_table_join_filtered", "inner", true);
+        tableTable("table_table_left_join_filtered", "left", true);
+        tableTable("table_table_outer_join_filtered", "outer", true);
+        add("table_table_join_group_by_count", () -> build(b -> {
+            KTable<String, String> l = b.table("left", Consumed.with(S, S));
+            KTable<String, String> r = b.table("right", Consumed.with(S, S));
+            l.leftJoin(r, (a, c) -> a + "+" + show(c))
+                .groupBy((k, v) -> KeyValue.pair("g" + v.length() % 3, v), Grouped.with(S, S))
+                .count().toStream().to("out", Produced.with(S, L));
+        }));
+
+        // table group_by
+        add("table_group_by_count", () -> build(b -> b.table("table", Consumed.with(S, L))
+            .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))
+            .count().toStream().to("out", Produced.with(S, L))));
+        add("table_group_by_reduce", () -> build(b -> b.table("table", Consumed.with(S, L))
+            .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))
+            .reduce((a, v) -> a + v, (a, v) -> a - v).toStream().to("out", Produced.with(S, L))));
+        add("table_group_by_aggregate", () -> build(b -> b.table("table", Consumed.with(S, L))
+            .groupBy((k, v) -> KeyValue.pair(k.substring(0, 1) + Math.floorMod(v, 2), v), Grouped.with(S, L))
+            .aggregate(() -> 0L, (k, v, a) -> a + v, (k, v, a) -> a - v, Materialized.with(S, L))
+            .toStream().to("out", Produced.with(S, L))));
+        add("table_filter_map_values", () -> build(b -> b.table("table", Consumed.with(S, L))
+            .filter((k, v) -> v % 2 == 0)
+            .mapValues(v -> v * 10)
+            .toStream().to("out", Produced.with(S, L))));
+    }
+
+    static void streamStream(String name, String kind, JoinWindows windows) {
+        add(name, () -> build(b -> {
+            KStream<String, String> l = b.stream("left", Consumed.with(S, S));
+            KStream<String, String> r = b.stream("right", Consumed.with(S, S));
+            StreamJoined<String, String, String> serdes = StreamJoined.with(S, S, S);
+            KStream<String, String> out = switch (kind) {
+                case "inner" -> l.join(r, (a, c) -> a + "+" + c, windows, serdes);
+                case "left" -> l.leftJoin(r, (a, c) -> a + "+" + show(c), windows, serdes);
+                default -> l.outerJoin(r, (a, c) -> show(a) + "+" + show(c), windows, serdes);
+            };
+            out.to("out", Produced.with(S, S));
+        }));
+    }
+
+    static void tableTable(String name, String kind, boolean filtered) {
+        add(name, () -> build(b -> {
+            KTable<String, String> l = b.table("left", Consumed.with(S, S));
+            KTable<String, String> r = b.table("right", Consumed.with(S, S));
+            if (filtered) {
+                l = l.filter((k, v) -> !v.endsWith("3"));
+                r = r.mapValues(v -> v.toUpperCase()).filter((k, v) -> v.length() > 2);
+            }
+            KTable<String, String> out = switch (kind) {
+                case "inner" -> l.join(r, (a, c) -> a + "+" + c);
+                case "left" -> l.leftJoin(r, (a, c) -> a + "+" + show(c));
+                default -> l.outerJoin(r, (a, c) -> show(a) + "+" + show(c));
+            };
+            out.toStream().to("out", Produced.with(S, S));
+        }));
+    }
+
+    // ---- the driver ------------------------------------------------------------------------
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HexFormat HEX = HexFormat.of();
+
+    static byte[] encode(JsonNode v) {
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (v.isNumber()) {
+            return java.nio.ByteBuffer.allocate(8).putLong(v.asLong()).array();
+        }
+        return v.asText().getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String hex(byte[] bytes) {
+        return bytes == null ? null : HEX.formatHex(bytes);
+    }
+
+    static void run(String caseName, Path input, Path output) throws Exception {
+        Supplier<Topology> topology = CASES.get(caseName);
+        if (topology == null) {
+            throw new IllegalArgumentException("no case named " + caseName);
+        }
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+        props.put("__emit.interval.ms.kstreams.windowed.aggregation__", 0L);
+        List<JsonNode> records = new ArrayList<>();
+        for (String line : Files.readAllLines(input)) {
+            if (!line.isBlank()) {
+                records.add(JSON.readTree(line));
+            }
+        }
+        TreeSet<String> inputs = new TreeSet<>();
+        records.forEach(r -> inputs.add(r.get("topic").asText()));
+        StringBuilder out = new StringBuilder();
+        try (TopologyTestDriver driver = new TopologyTestDriver(topology.get(), props, Instant.ofEpochMilli(0))) {
+            Map<String, TestInputTopic<byte[], byte[]>> in = new LinkedHashMap<>();
+            for (String t : inputs) {
+                in.put(t, driver.createInputTopic(t, new ByteArraySerializer(), new ByteArraySerializer()));
+            }
+            for (int i = 0; i < records.size(); i++) {
+                JsonNode r = records.get(i);
+                in.get(r.get("topic").asText()).pipeInput(new TestRecord<>(
+                    encode(r.get("key")), encode(r.get("value")), null, r.get("timestamp").asLong()));
+                TreeSet<String> produced = new TreeSet<>(driver.producedTopicNames());
+                for (String t : produced) {
+                    if (inputs.contains(t) || t.startsWith(APPLICATION_ID + "-")) {
+                        continue;
+                    }
+                    TestOutputTopic<byte[], byte[]> o =
+                        driver.createOutputTopic(t, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                    for (TestRecord<byte[], byte[]> rec : o.readRecordsToList()) {
+                        ObjectNode n = JSON.createObjectNode();
+                        n.put("in", i);
+                        n.put("topic", t);
+                        n.put("key", hex(rec.key()));
+                        n.put("value", hex(rec.value()));
+                        n.put("timestamp", rec.timestamp());
+                        out.append(JSON.writeValueAsString(n)).append('\n');
+                    }
+                }
+            }
+        }
+        Files.writeString(output, out.toString());
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        List<Path> inputs;
+        try (Stream<Path> files = Files.list(dir)) {
+            inputs = files.filter(p -> p.getFileName().toString().endsWith(".in.jsonl")).sorted().toList();
+        }
+        for (Path p : inputs) {
+            String file = p.getFileName().toString();
+            String stem = file.substring(0, file.length() - ".in.jsonl".length());
+            String caseName = stem.contains("@") ? stem.substring(0, stem.indexOf('@')) : stem;
+            run(caseName, p, dir.resolve(stem + ".out.jsonl"));
+        }
+        if (args.length > 1 && args[1].equals("--list")) {
+            CASES.keySet().forEach(System.out::println);
+        }
+    }
+}
