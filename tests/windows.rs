@@ -97,11 +97,40 @@ fn emit_on_close_emits_each_window_exactly_once_when_it_closes() {
     assert_eq!(unread(&mut out), vec![(("a".into(), 0, i64::MAX), 2), (("b".into(), 0, i64::MAX), 1)]);
     input.pipe("b".into(), 1, 7_000);
     assert!(unread(&mut out).is_empty(), "each window is emitted once");
-    input.pipe("b".into(), 1, 20_000); // closes [5000, 10000)
+    input.pipe("b".into(), 1, 11_000); // closes [5000, 10000)
     assert_eq!(
         unread(&mut out),
         vec![(("a".into(), 5_000, i64::MAX), 1), (("b".into(), 5_000, i64::MAX), 2)]
     );
+}
+
+/// Kafka's `EmitStrategy.onWindowClose()` reads closed windows from its window store, which
+/// no longer shows windows starting more than size + grace before the newest window: when
+/// stream time jumps that far, the skipped window is never emitted. `suppress(untilWindowCloses)`
+/// buffers every result and emits them all.
+#[test]
+fn a_jump_in_stream_time_skips_windows_on_close_but_not_when_suppressed() {
+    let windows = TimeWindows::of(FIVE).grace(Duration::from_secs(1));
+    let suppressed = {
+        let b = StreamsBuilder::new();
+        b.stream::<String, i64>("events")
+            .group_by_key()
+            .window(windows)
+            .suppress_until_close()
+            .count()
+            .to_stream()
+            .to("counts");
+        b.build()
+    };
+    for (topology, expected) in
+        [(counts(windows, true), vec![]), (suppressed, vec![(("a".into(), 0, i64::MAX), 1)])]
+    {
+        let driver = TestDriver::new(topology);
+        let input = driver.input::<String, i64>("events");
+        input.pipe("a".into(), 1, 1_000);
+        input.pipe("b".into(), 1, 20_000); // newest window starts at 20000: [0, 5000) is out of view
+        assert_eq!(read(&driver), expected);
+    }
 }
 
 #[test]
@@ -136,15 +165,20 @@ fn window_stores_write_kafkas_changelog_key_layout() {
     assert_eq!(changelog, vec![(key, 1)]);
 }
 
+/// Kafka's window stores keep time by the newest window *start* written, and hide windows
+/// starting at or before that minus the retention (size + grace).
 #[test]
 fn windows_expire_after_size_plus_grace() {
     let driver = TestDriver::new(counts(TimeWindows::of(FIVE).grace(Duration::from_secs(1)), false));
     let input = driver.input::<String, i64>("events");
+    let starts = || -> Vec<i64> {
+        driver.window_store::<String, i64>("counts").unwrap().iter().map(|(w, _)| w.window.start).collect()
+    };
     input.pipe("a".into(), 1, 1_000);
     input.pipe("a".into(), 1, 6_001);
-    let starts: Vec<i64> =
-        driver.window_store::<String, i64>("counts").unwrap().iter().map(|(w, _)| w.window.start).collect();
-    assert_eq!(starts, vec![5_000], "window 0 is gone once stream time passed 5000 + 1000");
+    assert_eq!(starts(), vec![0, 5_000], "the newest start is 5000: window 0 is within 6000 of it");
+    input.pipe("a".into(), 1, 10_000);
+    assert_eq!(starts(), vec![5_000, 10_000], "the newest start is 10000: window 0 is gone");
 }
 
 #[test]
@@ -211,14 +245,17 @@ fn sliding_windows_are_inclusive_and_created_per_record() {
     let driver = TestDriver::new(b.build());
     let input = driver.input::<String, i64>("events");
     input.pipe("k".into(), 1, 20_000); // left window [10000, 20000]: 1
-    input.pipe("k".into(), 2, 30_000); // [20000, 30000] includes both ends: 1 + 2; right window of 20000: [20001, 30001]: 2
+                                       // The previous record's right window [20001, 30001] first (2), then the new record's left
+                                       // window [20000, 30000], which includes both ends (1 + 2): Kafka's order
+                                       // (`KStreamSlidingWindowAggregate.createWindows`).
+    input.pipe("k".into(), 2, 30_000);
     let out: Vec<((i64, i64), i64)> = driver
         .output::<TimeWindowedOf<String, 10_000>, i64>("sums")
         .read_key_values()
         .into_iter()
         .map(|(w, v)| ((w.window.start, w.window.end), v))
         .collect();
-    assert_eq!(out, vec![((10_000, 20_000), 1), ((20_000, 30_000), 3), ((20_001, 30_001), 2)]);
+    assert_eq!(out, vec![((10_000, 20_000), 1), ((20_001, 30_001), 2), ((20_000, 30_000), 3)]);
 }
 
 #[test]

@@ -153,7 +153,14 @@ pub(crate) fn all() -> Vec<Case> {
         case!("tumbling_suppress", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
             .group_by_key()
             .window(TimeWindows::of(ms(100)).grace(ms(20)))
-            .emit_on_close()
+            .suppress_until_close()
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("hopping_suppress", WINDOWED, TimeWindowed(100), Long, |b| longs(&b)
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)).advance_by(ms(50)).grace(ms(20)))
+            .suppress_until_close()
             .count()
             .to_stream()
             .to("out")),

@@ -78,7 +78,7 @@ impl Rng {
 }
 
 /// `count` records over `inputs`: keys `k0`..`k5` (3 % null), stream time moving forward by
-/// 0–15 ms a record, 15 % of records out of order by up to 120 ms and 2 % by 400 ms (late past
+/// 0–15 ms a record (1 % of records after a 200–500 ms jump), 15 % of records out of order by up to 120 ms and 2 % by 400 ms (late past
 /// every window's grace), long values in -20..20 and string values `x0`..`x19`.
 pub(crate) fn records(inputs: &[Input], seed: u64, count: usize) -> Vec<InputRecord> {
     let mut rng = Rng::new(seed);
@@ -87,6 +87,10 @@ pub(crate) fn records(inputs: &[Input], seed: u64, count: usize) -> Vec<InputRec
         .map(|_| {
             let input = inputs[rng.below(inputs.len() as u64) as usize];
             time += rng.below(16) as i64;
+            if rng.percent(1) {
+                // A quiet spell: stream time jumps past whole windows.
+                time += 200 + rng.below(300) as i64;
+            }
             let timestamp = match rng.below(100) {
                 0..=1 => time - 400,
                 2..=16 => time - rng.below(121) as i64,

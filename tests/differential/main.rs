@@ -26,13 +26,6 @@ const APPLICATION_ID: &str = "diff";
 /// case differs that is not listed here, and when a listed case no longer differs (so the
 /// list only shrinks).
 const KNOWN_DIFFERENT: &[(&str, &str)] = &[
-    ("tumbling_suppress", "windows closed by one record come out in another order"),
-    ("hopping_emit_on_close", "windows closed by one record come out in another order"),
-    ("sliding_count", "no window for an in-order record with zero grace"),
-    ("sliding_count_grace", "which windows a record creates"),
-    ("sliding_reduce_max", "which windows a record creates"),
-    ("sliding_aggregate_sum", "which windows a record creates"),
-    ("sliding_count_nullable", "which windows a record creates"),
     ("stream_table_left_join", "null keys"),
     ("stream_global_join", "null keys and values"),
     ("stream_global_left_join", "null keys and values"),

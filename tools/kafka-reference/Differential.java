@@ -136,6 +136,11 @@ public class Differential {
             .count()
             .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
             .toStream().to("out", Produced.with(timeWindowed(100), L))));
+        add("hopping_suppress", () -> build(b -> grouped(b)
+            .windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(20)).advanceBy(ms(50)))
+            .count()
+            .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+            .toStream().to("out", Produced.with(timeWindowed(100), L))));
         add("hopping_emit_on_close", () -> build(b -> grouped(b)
             .windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(20)).advanceBy(ms(50)))
             .emitStrategy(EmitStrategy.onWindowClose())

@@ -142,6 +142,7 @@ pub(crate) const STAGES: &[StageSpec] = &[
     StageSpec { options: GRACE, ..stage("sliding", &[Grouped], SlidingWindowed, &[Duration], "sliding") },
     StageSpec { options: GRACE, ..stage("session", &[Grouped], SessionWindowed, &[Duration], "session") },
     stage("emit_on_close", &[Windowed], Windowed, &[], "emit_on_close"),
+    stage("suppress_until_close", &[Windowed], Windowed, &[], "suppress_until_close"),
     stage("count", AGGREGATED, Table, &[], "count"),
     StageSpec {
         args_for: &[(

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
-use crate::ops::aggregate::{reducer, Aggregator};
+use crate::ops::aggregate::{reducer, Aggregator, Nulls};
 use crate::ops::session_aggregate::{Merger, SessionAdd, SessionAggregateProc, SessionInit};
 use crate::ops::sliding_aggregate::SlidingAggregateProc;
-use crate::ops::window_aggregate::WindowAggregateProc;
+use crate::ops::window_aggregate::{Emit, WindowAggregateProc};
 use crate::ops::{Processor, StageOf};
 use crate::state::StoreKey;
 use crate::windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Windowed};
@@ -34,7 +34,7 @@ impl FixedWindows {
 pub struct TimeWindowedKStream<K, V, S> {
     grouped: KGroupedStream<K, V, S>,
     windows: FixedWindows,
-    emit_on_close: bool,
+    emit: Emit,
 }
 
 impl<K, V, S> TimeWindowedKStream<K, V, S>
@@ -44,7 +44,7 @@ where
     S: StageOf<K, V>,
 {
     pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: FixedWindows) -> Self {
-        TimeWindowedKStream { grouped, windows, emit_on_close: false }
+        TimeWindowedKStream { grouped, windows, emit: Emit::EveryUpdate }
     }
 
     /// Names the window store.
@@ -54,17 +54,32 @@ where
     }
 
     /// Emits each window's result once, when it closes (stream time reaches its end plus
-    /// grace), instead of on every update: Kafka's `suppress(untilWindowCloses)` and
-    /// `EmitStrategy.onWindowClose()`.
+    /// grace), instead of on every update: Kafka's `EmitStrategy.onWindowClose()`. As in
+    /// Kafka, a window that stream time jumps past by more than size + grace in one step is
+    /// never emitted; [`Self::suppress_until_close`] emits every window.
     ///
     /// # Panics
     /// On sliding windows, which emit on every update only.
-    pub fn emit_on_close(mut self) -> Self {
+    pub fn emit_on_close(self) -> Self {
+        self.emitting(Emit::OnWindowClose, "emit_on_close")
+    }
+
+    /// Emits each window's final result once, when it closes: Kafka's
+    /// `suppress(Suppressed.untilWindowCloses(BufferConfig.unbounded()))` on the windowed
+    /// table. Every window is emitted, ordered by window end, then key.
+    ///
+    /// # Panics
+    /// On sliding windows, which emit on every update only.
+    pub fn suppress_until_close(self) -> Self {
+        self.emitting(Emit::Suppressed, "suppress_until_close")
+    }
+
+    fn emitting(mut self, emit: Emit, stage: &str) -> Self {
         assert!(
             matches!(self.windows, FixedWindows::Time(_)),
-            "`emit_on_close` is for time windows (`window(...)`)"
+            "`{stage}` is for time windows (`window(...)`)"
         );
-        self.emit_on_close = true;
+        self.emit = emit;
         self
     }
 
@@ -75,7 +90,7 @@ where
         aggregator: Aggregator<K, V, A>,
     ) -> KTable<Windowed<K>, A, NeverDeletes> {
         let windows = self.windows;
-        let emit_on_close = self.emit_on_close;
+        let emit = self.emit;
         let size = windows.size_ms();
         let stream = self.grouped.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
             let store = tb.window_store::<K::Codec, A::Codec>(store, size);
@@ -84,9 +99,10 @@ where
                     windows,
                     store,
                     aggregator: aggregator.clone(),
-                    emit_on_close,
+                    emit,
                     observed: i64::MIN,
                     emitted_before: i64::MIN,
+                    largest_start: i64::MIN,
                     dropped: tb.dropped.clone(),
                     next,
                 }),
@@ -94,9 +110,10 @@ where
                     windows,
                     store,
                     aggregator: aggregator.clone(),
+                    nulls: Nulls::of::<K::Codec, V::Codec>(tb.dropped.clone()),
                     observed: i64::MIN,
+                    largest_start: i64::MIN,
                     dropped: tb.dropped.clone(),
-                    buffer: Default::default(),
                     next,
                 }),
             };

@@ -1,7 +1,7 @@
 //! Windowed aggregations (`count`, `reduce`, `aggregate` after `window(...)`): each record is
 //! folded into every window it belongs to, unless the window has closed (stream time
 //! `>= end + grace`), in which case it is dropped, counted and logged. Results are
-//! forwarded on every update, or once per window when it closes (`emit_on_close`).
+//! forwarded on every update, or once per window when it closes ([`Emit`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,15 +14,33 @@ use crate::state::window::WindowStore;
 use crate::state::StoreKey;
 use crate::windows::{TimeWindows, Windowed};
 
+/// When a windowed aggregation emits its results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Emit {
+    /// On every update.
+    EveryUpdate,
+    /// Once per window when it closes, as Kafka's `EmitStrategy.onWindowClose()`: windows the
+    /// store no longer shows when they close (stream time jumped past them by more than the
+    /// retention) are never emitted.
+    OnWindowClose,
+    /// Once per window when it closes, as Kafka's `suppress(untilWindowCloses(unbounded()))`:
+    /// every window's final result, however far stream time jumps.
+    Suppressed,
+}
+
 pub(crate) struct WindowAggregateProc<K, V, A> {
     pub(crate) windows: TimeWindows,
     pub(crate) store: Arc<WindowStore<K, A>>,
     pub(crate) aggregator: Aggregator<K, V, A>,
-    pub(crate) emit_on_close: bool,
+    pub(crate) emit: Emit,
     /// The largest timestamp this operator has seen (Kafka's `observedStreamTime`).
     pub(crate) observed: i64,
     /// Windows starting before this were emitted on close already.
     pub(crate) emitted_before: i64,
+    /// The largest window start written: the window store's own clock, as Kafka's window
+    /// stores keep it; windows starting more than the retention (size + grace) before it
+    /// are no longer seen.
+    pub(crate) largest_start: i64,
     pub(crate) dropped: Arc<AtomicU64>,
     pub(crate) next: Box<dyn Processor<Windowed<K>, Change<A>>>,
 }
@@ -46,6 +64,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
                 );
                 continue;
             }
+            self.largest_start = self.largest_start.max(window.start);
             let (new, ts) = self.store.update(&key, window.start, |old| {
                 let (old, old_ts) = match old {
                     Some((a, ts)) => (Some(a), ts),
@@ -53,7 +72,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
                 };
                 ((self.aggregator)(&key, value.clone(), old), timestamp.max(old_ts))
             });
-            if !self.emit_on_close {
+            if self.emit == Emit::EveryUpdate {
                 let windowed = Windowed { key: key.clone(), window };
                 let change = Change { new: Some(new), old: None };
                 self.next.process(
@@ -62,10 +81,17 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
                 );
             }
         }
-        if self.emit_on_close {
-            // Windows with end <= close have closed: start <= close - size.
+        let visible = self.largest_start.saturating_sub(self.windows.retention_ms()).saturating_add(1);
+        if self.emit != Emit::EveryUpdate {
+            // Windows with end <= close have closed: start <= close - size. Under
+            // `OnWindowClose`, as in Kafka's `KStreamWindowAggregate`, a closed window the store
+            // no longer shows is never emitted.
             let closed_before = close.saturating_sub(self.windows.size_ms()).saturating_add(1);
-            for (windowed, value, ts) in self.store.windows_between(self.emitted_before, closed_before) {
+            let from = match self.emit {
+                Emit::OnWindowClose => self.emitted_before.max(visible),
+                _ => self.emitted_before,
+            };
+            for (windowed, value, ts) in self.store.windows_between_in_key_order(from, closed_before) {
                 let change = Change { new: Some(value), old: None };
                 self.next.process(
                     ctx,
@@ -74,7 +100,9 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
             }
             self.emitted_before = self.emitted_before.max(closed_before);
         }
-        // A window is kept until stream time passes its end + grace.
-        self.store.expire_before(self.observed.saturating_sub(self.windows.retention_ms()).saturating_add(1));
+        // Suppressed windows are kept until emitted.
+        let keep_from =
+            if self.emit == Emit::Suppressed { visible.min(self.emitted_before) } else { visible };
+        self.store.expire_before(keep_from);
     }
 }

@@ -89,6 +89,19 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         new
     }
 
+    /// The windows of `key` with `from <= start <= to`, by start: (start, value, timestamp).
+    pub(crate) fn fetch(&self, key: &K, from: i64, to: i64) -> Vec<(i64, V, i64)> {
+        if from > to {
+            return Vec::new();
+        }
+        let inner = self.lock();
+        inner
+            .slots
+            .range(from..=to)
+            .filter_map(|(&start, slot)| slot.values.get(key).map(|(v, ts)| (start, v.clone(), *ts)))
+            .collect()
+    }
+
     /// Drops windows starting before `start`.
     pub(crate) fn expire_before(&self, start: i64) {
         let mut inner = self.lock();
@@ -121,6 +134,19 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
             }
         }
         out
+    }
+
+    /// Windows with `from <= start < to`, by start then by the key's bytes: the order of
+    /// Kafka's window-store `fetchAll`, in which `KStreamWindowAggregate` emits closed windows
+    /// (and `suppress(untilWindowCloses)` releases them, by window end then key bytes).
+    pub(crate) fn windows_between_in_key_order(&self, from: i64, to: i64) -> Vec<(Windowed<K>, V, i64)> {
+        let mut out: Vec<_> = self
+            .windows_between(from, to)
+            .into_iter()
+            .map(|(w, v, ts)| ((w.window.start, (self.codecs.encode_key)(&w.key)), (w, v, ts)))
+            .collect();
+        out.sort_by(|(a, _), (b, _)| a.cmp(b));
+        out.into_iter().map(|(_, w)| w).collect()
     }
 }
 
