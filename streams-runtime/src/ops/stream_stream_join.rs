@@ -1,16 +1,29 @@
-//! Stream-stream windowed joins: a left record at `t` joins the right records of its key in
-//! `[t - before, t + after]`, and a right record at `t` the left records in
-//! `[t - after, t + before]`. Results carry the larger timestamp of the two. For left and
-//! outer joins, a record that found no partner is emitted with `None` only once its window
-//! has closed (KIP-633), never eagerly. Buffers keep `before + after + grace` of records.
+//! Stream-stream windowed joins, as Kafka's `KStreamKStreamJoin` (with `KStreamJoinWindow`
+//! and the `KSTREAM-OUTERSHARED` store of left and outer joins), step by step:
+//!
+//! - a left record at `t` joins the right records of its key in `[t - before, t + after]`, a
+//!   right record at `t` the left records in `[t - after, t + before]`, in the partners'
+//!   timestamp order; results carry the larger timestamp of the two;
+//! - each side's records are kept in a window buffer; as in Kafka's window store, a fetch
+//!   sees only records newer than (the side's newest timestamp) − (before + after + grace),
+//!   and a late record is still written, and still probes the other side;
+//! - stream time is shared by both sides and moves on every record, null key or not;
+//! - a left (or, in an outer join, right) record that finds no partner is emitted with `None`
+//!   at once if its own window has already closed (`t + after < stream time`), else it waits
+//!   in the outer store, ordered by timestamp, side (right first) and key bytes; a record with
+//!   that stream time as its timestamp emits the waiting records whose window has closed
+//!   (KIP-633). A partner arriving later removes every waiting record of that key, side and
+//!   timestamp (Kafka deletes the whole list);
+//! - a null key on the outer side is joined with `None` at once (KIP-962); other records with
+//!   a null key or value are dropped and counted.
 //!
 //! Each side's buffer is a store with a changelog (`KSTREAM-JOINTHIS-…-store` for the left,
 //! `KSTREAM-JOINOTHER-…`/`OUTEROTHER-…-store` for the right), so a restarted or moved task
 //! keeps the records waiting for a partner. A changelog key is the record's key, timestamp
 //! and sequence number (8 bytes each, big-endian); the value is a flag byte (1: the record
-//! has found a partner) followed by the value's bytes; an expired record is a tombstone.
+//! waits in the outer store) followed by the value's bytes; an expired record is a tombstone.
 //! (Kafka keeps the same records in window stores with 4-byte sequence numbers, and the
-//! unmatched ones in a separate `KSTREAM-OUTERSHARED` store.)
+//! waiting ones in a separate `KSTREAM-OUTERSHARED` store.)
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,6 +68,11 @@ impl JoinWindows {
         self.grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         self
     }
+
+    /// How long the window buffers keep a record: Kafka's join window store retention.
+    fn retention(&self) -> i64 {
+        self.before.saturating_add(self.after).saturating_add(self.grace)
+    }
 }
 
 /// Which side a record came from.
@@ -64,69 +82,160 @@ pub(crate) enum Side {
     Right,
 }
 
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
+    }
+}
+
 struct Buffered<V> {
     timestamp: i64,
     seq: u64,
     value: V,
-    matched: bool,
+    /// Whether the record waits in the outer store.
+    waiting: bool,
 }
 
-/// Both sides' buffers and the unmatched records waiting for their window to close.
+/// One side's window buffer: per key, records by (timestamp, sequence number).
+struct Buffer<K, V> {
+    records: FxHashMap<K, Vec<Buffered<V>>>,
+    /// The newest timestamp written (the window store's clock).
+    observed: i64,
+}
+
+impl<K: StoreKey, V: Data> Buffer<K, V> {
+    fn new() -> Self {
+        Buffer { records: Default::default(), observed: i64::MIN }
+    }
+
+    fn insert(&mut self, key: K, entry: Buffered<V>) {
+        self.observed = self.observed.max(entry.timestamp);
+        let list = self.records.entry(key).or_default();
+        let at = list.partition_point(|b| (b.timestamp, b.seq) <= (entry.timestamp, entry.seq));
+        list.insert(at, entry);
+    }
+
+    /// The records of `key` in `[from, to]` a fetch sees, oldest first.
+    fn fetch(&self, key: &K, from: i64, to: i64, retention: i64) -> impl Iterator<Item = &Buffered<V>> {
+        let visible = self.observed.saturating_sub(retention).saturating_add(1);
+        let from = from.max(visible);
+        self.records.get(key).into_iter().flatten().filter(move |b| b.timestamp >= from && b.timestamp <= to)
+    }
+
+    fn get_mut(&mut self, key: &K, seq: u64) -> Option<&mut Buffered<V>> {
+        self.records.get_mut(key)?.iter_mut().find(|b| b.seq == seq)
+    }
+
+    /// Forgets records no fetch can see that do not wait in the outer store.
+    fn expire(&mut self, retention: i64, changed: &mut Vec<(K, i64, u64)>) {
+        let visible = self.observed.saturating_sub(retention).saturating_add(1);
+        for (key, list) in self.records.iter_mut() {
+            list.retain(|b| {
+                let kept = b.timestamp >= visible || b.waiting;
+                if !kept {
+                    changed.push((key.clone(), b.timestamp, b.seq));
+                }
+                kept
+            });
+        }
+        self.records.retain(|_, l| !l.is_empty());
+    }
+}
+
+/// A key of the outer store in Kafka's byte order (`TimestampedKeyAndJoinSideSerializer`):
+/// timestamp (big-endian, so compared unsigned), side (right 0, left 1), key bytes.
+type OuterKey = (u64, u8, Vec<u8>);
+
+fn outer_key(timestamp: i64, side: Side, key: Option<Vec<u8>>) -> OuterKey {
+    (timestamp as u64, u8::from(side == Side::Left), key.unwrap_or_default())
+}
+
+/// Both sides' buffers, the outer store and the time they share (Kafka's `TimeTracker`).
 pub(crate) struct JoinState<K, L, R> {
     windows: JoinWindows,
-    left: FxHashMap<K, Vec<Buffered<L>>>,
-    right: FxHashMap<K, Vec<Buffered<R>>>,
-    /// Unmatched records of the sides that emit them (left and outer joins), by the time
-    /// their window closes.
-    pending: BTreeMap<(i64, u64), (K, Side, Headers)>,
-    observed: i64,
+    left: Buffer<K, L>,
+    right: Buffer<K, R>,
+    /// The records waiting to be emitted without a partner (left and outer joins only).
+    outer: BTreeMap<OuterKey, Vec<(K, u64)>>,
+    stream_time: i64,
+    /// A lower bound of the outer store's timestamps (Kafka's `TimeTracker.minTime`).
+    min_time: i64,
     seq: u64,
-    emit_left: bool,
-    emit_right: bool,
+    /// Which sides emit records without a partner: (left, right).
+    outer_sides: (bool, bool),
     dropped: Arc<AtomicU64>,
     left_codecs: StoreCodecs<K, L>,
     right_codecs: StoreCodecs<K, R>,
-    /// Per side (left, right): buffered records whose changelog entry must be written
-    /// (added, found a partner, or expired).
+    /// Per side (left, right): buffered records whose changelog entry must be written.
     changed: [Vec<(K, i64, u64)>; 2],
+    /// Records since the buffers were last swept for expired records.
+    since_sweep: u32,
 }
 
 impl<K: StoreKey, L: Data, R: Data> JoinState<K, L, R> {
     pub(crate) fn new(
         windows: JoinWindows,
-        (emit_left, emit_right): (bool, bool),
+        outer_sides: (bool, bool),
         dropped: Arc<AtomicU64>,
         (left_codecs, right_codecs): (StoreCodecs<K, L>, StoreCodecs<K, R>),
     ) -> Self {
         JoinState {
             windows,
-            left: Default::default(),
-            right: Default::default(),
-            pending: BTreeMap::new(),
-            observed: i64::MIN,
+            left: Buffer::new(),
+            right: Buffer::new(),
+            outer: BTreeMap::new(),
+            // Kafka's `ConsumerRecord.NO_TIMESTAMP`; not restored after a restart, as in Kafka.
+            stream_time: -1,
+            min_time: i64::MAX,
             seq: 0,
-            emit_left,
-            emit_right,
+            outer_sides,
             dropped,
             left_codecs,
             right_codecs,
             changed: [Vec::new(), Vec::new()],
+            since_sweep: 0,
         }
     }
 
-    /// When a record of `side` at `t` waits no longer for a partner.
-    fn closes(&self, side: Side, t: i64) -> i64 {
-        let ahead = match side {
-            Side::Left => self.windows.after,
-            Side::Right => self.windows.before,
-        };
-        t.saturating_add(ahead).saturating_add(self.windows.grace)
+    fn has_outer_store(&self) -> bool {
+        self.outer_sides.0 || self.outer_sides.1
     }
 
-    fn emits(&self, side: Side) -> bool {
+    fn encode_key(&self, key: &K) -> Option<Vec<u8>> {
+        (self.left_codecs.encode_key)(key)
+    }
+
+    /// Marks the buffered record waiting or not, for its changelog entry.
+    fn set_waiting(&mut self, side: Side, key: &K, seq: u64, waiting: bool) {
+        let entry = match side {
+            Side::Left => self.left.get_mut(key, seq).map(|b| (b.timestamp, &mut b.waiting)),
+            Side::Right => self.right.get_mut(key, seq).map(|b| (b.timestamp, &mut b.waiting)),
+        };
+        if let Some((timestamp, flag)) = entry {
+            *flag = waiting;
+            self.changed[side as usize].push((key.clone(), timestamp, seq));
+        }
+    }
+
+    /// Removes a whole list of the outer store (Kafka's `put(key, null)` on a list store).
+    fn remove_outer(&mut self, key: &OuterKey) {
+        let side = if key.1 == 1 { Side::Left } else { Side::Right };
+        for (k, seq) in self.outer.remove(key).unwrap_or_default() {
+            self.set_waiting(side, &k, seq, false);
+        }
+    }
+
+    /// The joined value of a waiting record: `joiner(left, None)` or `joiner(None, right)`.
+    fn waiting_value(&self, side: Side, key: &K, seq: u64) -> Option<(Option<L>, Option<R>)> {
+        fn find<K: StoreKey, V: Data>(buffer: &Buffer<K, V>, key: &K, seq: u64) -> Option<V> {
+            buffer.records.get(key)?.iter().find(|b| b.seq == seq).map(|b| b.value.clone())
+        }
         match side {
-            Side::Left => self.emit_left,
-            Side::Right => self.emit_right,
+            Side::Left => find(&self.left, key, seq).map(|l| (Some(l), None)),
+            Side::Right => find(&self.right, key, seq).map(|r| (None, Some(r))),
         }
     }
 }
@@ -139,33 +248,36 @@ fn changelog_value<V>(
     encode: fn(&V) -> Option<Vec<u8>>,
 ) -> Option<Vec<u8>> {
     let b = list?.iter().find(|b| b.seq == seq)?;
-    let mut bytes = vec![u8::from(b.matched)];
+    let mut bytes = vec![u8::from(b.waiting)];
     bytes.extend(encode(&b.value).unwrap_or_default());
     Some(bytes)
 }
 
 /// Applies a changelog entry to one side's buffer; returns whether the record is there and
-/// still without a partner.
-fn restore_entry<K: StoreKey, V>(
-    buffer: &mut FxHashMap<K, Vec<Buffered<V>>>,
+/// waiting in the outer store.
+fn restore_entry<K: StoreKey, V: Data>(
+    buffer: &mut Buffer<K, V>,
     key: &K,
     (timestamp, seq): (i64, u64),
     value: Option<&[u8]>,
     decode: fn(Option<&[u8]>) -> Option<V>,
 ) -> Option<bool> {
-    let list = buffer.entry(key.clone()).or_default();
-    list.retain(|b| b.seq != seq);
+    if let Some(list) = buffer.records.get_mut(key) {
+        list.retain(|b| b.seq != seq);
+    }
     let entry = value.and_then(|bytes| {
         let (flag, rest) = bytes.split_first()?;
         let value = decode((!rest.is_empty()).then_some(rest))?;
-        Some(Buffered { timestamp, seq, value, matched: *flag == 1 })
+        Some(Buffered { timestamp, seq, value, waiting: *flag == 1 })
     });
-    let unmatched = entry.as_ref().map(|b| !b.matched);
-    list.extend(entry);
-    if list.is_empty() {
-        buffer.remove(key);
+    let waiting = entry.as_ref().map(|b| b.waiting);
+    if let Some(entry) = entry {
+        buffer.insert(key.clone(), entry);
     }
-    unmatched
+    if buffer.records.get(key).is_some_and(Vec::is_empty) {
+        buffer.records.remove(key);
+    }
+    waiting
 }
 
 /// One side's buffer of a join as a store with a changelog.
@@ -186,13 +298,15 @@ impl<K: StoreKey, L: Data, R: Data> StateStore for JoinBufferStore<K, L, R> {
         changed
             .into_iter()
             .map(|(key, timestamp, seq)| {
-                let mut k = (state.left_codecs.encode_key)(&key).unwrap_or_default();
+                let mut k = state.encode_key(&key).unwrap_or_default();
                 k.extend(timestamp.to_be_bytes());
                 k.extend(seq.to_be_bytes());
                 let value = match self.side {
-                    Side::Left => changelog_value(state.left.get(&key), seq, state.left_codecs.encode_value),
+                    Side::Left => {
+                        changelog_value(state.left.records.get(&key), seq, state.left_codecs.encode_value)
+                    }
                     Side::Right => {
-                        changelog_value(state.right.get(&key), seq, state.right_codecs.encode_value)
+                        changelog_value(state.right.records.get(&key), seq, state.right_codecs.encode_value)
                     }
                 };
                 (Some(k), value, timestamp)
@@ -210,7 +324,7 @@ impl<K: StoreKey, L: Data, R: Data> StateStore for JoinBufferStore<K, L, R> {
         let Some(k) = (state.left_codecs.decode_key)((!k.is_empty()).then_some(k)) else {
             return tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded");
         };
-        let unmatched = match self.side {
+        let waiting = match self.side {
             Side::Left => {
                 let decode = state.left_codecs.decode_value;
                 restore_entry(&mut state.left, &k, (timestamp, seq), value, decode)
@@ -221,14 +335,15 @@ impl<K: StoreKey, L: Data, R: Data> StateStore for JoinBufferStore<K, L, R> {
             }
         };
         state.seq = state.seq.max(seq);
-        let closes = state.closes(self.side, timestamp);
-        if unmatched == Some(true) && state.emits(self.side) {
-            state.pending.insert((closes, seq), (k, self.side, Headers::new()));
-        } else {
-            state.pending.remove(&(closes, seq));
+        let outer = outer_key(timestamp, self.side, state.encode_key(&k));
+        let list = state.outer.entry(outer.clone()).or_default();
+        list.retain(|(_, s)| *s != seq);
+        if waiting == Some(true) {
+            list.push((k, seq));
+            state.min_time = state.min_time.min(timestamp);
         }
-        if unmatched.is_some() {
-            state.observed = state.observed.max(timestamp);
+        if state.outer.get(&outer).is_some_and(Vec::is_empty) {
+            state.outer.remove(&outer);
         }
     }
 }
@@ -244,125 +359,170 @@ pub(crate) struct JoinSideProc<K, L, R, O> {
     pub(crate) next: Box<dyn Processor<K, O>>,
 }
 
+/// A record of either side, as the shared steps see it.
+enum Either<L, R> {
+    Left(L),
+    Right(R),
+}
+
 impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
-    fn on_record<This: Data, Other: Data>(
+    /// Kafka's `KStreamKStreamJoinProcessor.process`, then `KStreamJoinWindow`'s put.
+    fn on_record(
         &mut self,
         ctx: &mut Context<'_>,
-        record: Record<K, This>,
         state: &mut JoinState<K, L, R>,
-        buffers: impl Fn(
-            &mut JoinState<K, L, R>,
-        )
-            -> (&mut FxHashMap<K, Vec<Buffered<This>>>, &mut FxHashMap<K, Vec<Buffered<Other>>>),
-        join: impl Fn(&Self, This, Other) -> O,
-        (back, ahead): (i64, i64),
-        emits_unmatched: bool,
+        record: Record<K, Either<L, R>>,
     ) {
         let Record { key, value, timestamp: t, headers } = record;
-        state.observed = state.observed.max(t);
-        let grace = state.windows.grace;
-        if t.saturating_add(ahead).saturating_add(grace) < state.observed {
+        let side = self.side;
+        let w = state.windows;
+        // This side's window: how far back and ahead its partners may be.
+        let (back, ahead) = match side {
+            Side::Left => (w.before, w.after),
+            Side::Right => (w.after, w.before),
+        };
+        let outer_here = match side {
+            Side::Left => state.outer_sides.0,
+            Side::Right => state.outer_sides.1,
+        };
+        state.stream_time = state.stream_time.max(t);
+        let null_key = (state.left_codecs.key_is_null)(&key);
+        let null_value = match &value {
+            Either::Left(v) => (state.left_codecs.value_is_null)(v),
+            Either::Right(v) => (state.right_codecs.value_is_null)(v),
+        };
+        if outer_here && null_key && !null_value {
+            let out = match value {
+                Either::Left(l) => (self.joiner)(Some(l), None),
+                Either::Right(r) => (self.joiner)(None, Some(r)),
+            };
+            return self.next.process(ctx, Record { key, value: out, timestamp: t, headers });
+        }
+        if null_key || null_value {
             state.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
+            return tracing::debug!(
                 topic = ctx.topic(),
                 partition = ctx.partition(),
                 offset = ctx.offset(),
-                timestamp = t,
-                "dropping a record late for its join window"
+                "skipping a join record with a null key or value"
             );
-            return;
+        }
+        if t == state.stream_time && state.has_outer_store() {
+            self.emit_closed(ctx, state, ahead, &headers);
+        }
+        let (from, to) = ((t - back).max(0), (t + ahead).max(0));
+        let retention = w.retention();
+        let partners: Vec<(i64, Either<L, R>)> = match side {
+            Side::Left => state
+                .right
+                .fetch(&key, from, to, retention)
+                .map(|b| (b.timestamp, Either::Right(b.value.clone())))
+                .collect(),
+            Side::Right => state
+                .left
+                .fetch(&key, from, to, retention)
+                .map(|b| (b.timestamp, Either::Left(b.value.clone())))
+                .collect(),
+        };
+        let unmatched = outer_here && partners.is_empty();
+        let key_bytes = state.encode_key(&key);
+        for (partner_ts, partner) in partners {
+            if state.has_outer_store() {
+                state.remove_outer(&outer_key(partner_ts, side.other(), key_bytes.clone()));
+            }
+            let out = match (&value, partner) {
+                (Either::Left(l), Either::Right(r)) => (self.joiner)(Some(l.clone()), Some(r)),
+                (Either::Right(r), Either::Left(l)) => (self.joiner)(Some(l), Some(r.clone())),
+                _ => unreachable!("partners come from the other side"),
+            };
+            let record = Record {
+                key: key.clone(),
+                value: out,
+                timestamp: t.max(partner_ts),
+                headers: headers.clone(),
+            };
+            self.next.process(ctx, record);
         }
         state.seq += 1;
         let seq = state.seq;
-        let mut matched = false;
-        let mut partners_matched: Vec<(i64, u64)> = Vec::new();
-        {
-            let (_, others) = buffers(state);
-            if let Some(list) = others.get_mut(&key) {
-                for other in list.iter_mut().filter(|o| o.timestamp >= t - back && o.timestamp <= t + ahead) {
-                    matched = true;
-                    if !other.matched {
-                        other.matched = true;
-                        partners_matched.push((other.timestamp, other.seq));
-                    }
-                    let out = join(self, value.clone(), other.value.clone());
-                    let ts = t.max(other.timestamp);
-                    self.next.process(
-                        ctx,
-                        Record { key: key.clone(), value: out, timestamp: ts, headers: headers.clone() },
-                    );
-                }
+        let mut waiting = false;
+        if unmatched {
+            if to < state.stream_time {
+                let out = match &value {
+                    Either::Left(l) => (self.joiner)(Some(l.clone()), None),
+                    Either::Right(r) => (self.joiner)(None, Some(r.clone())),
+                };
+                self.next.process(ctx, Record { key: key.clone(), value: out, timestamp: t, headers });
+            } else {
+                state.min_time = state.min_time.min(t);
+                state.outer.entry(outer_key(t, side, key_bytes)).or_default().push((key.clone(), seq));
+                waiting = true;
             }
         }
-        // Partners that now matched no longer wait to be emitted unmatched.
-        state.pending.retain(|(_, s), _| !partners_matched.iter().any(|(_, seq)| seq == s));
-        let other_side = match self.side {
-            Side::Left => Side::Right,
-            Side::Right => Side::Left,
-        };
-        state.changed[other_side as usize]
-            .extend(partners_matched.into_iter().map(|(ts, seq)| (key.clone(), ts, seq)));
-        state.changed[self.side as usize].push((key.clone(), t, seq));
-        if emits_unmatched && !matched {
-            state.pending.insert(
-                (t.saturating_add(ahead).saturating_add(grace), seq),
-                (key.clone(), self.side, headers),
-            );
+        state.changed[side as usize].push((key.clone(), t, seq));
+        match value {
+            Either::Left(value) => state.left.insert(key, Buffered { timestamp: t, seq, value, waiting }),
+            Either::Right(value) => state.right.insert(key, Buffered { timestamp: t, seq, value, waiting }),
         }
-        let (this, _) = buffers(state);
-        this.entry(key).or_default().push(Buffered { timestamp: t, seq, value, matched });
+        state.since_sweep += 1;
+        if state.since_sweep >= 256 {
+            state.since_sweep = 0;
+            let JoinState { left, right, changed, .. } = state;
+            left.expire(retention, &mut changed[Side::Left as usize]);
+            right.expire(retention, &mut changed[Side::Right as usize]);
+        }
     }
 
-    /// Emits unmatched records whose window has closed, then forgets expired records.
-    fn close_windows(&mut self, ctx: &mut Context<'_>, state: &mut JoinState<K, L, R>) {
-        while let Some((&(closes, seq), _)) = state.pending.first_key_value() {
-            // Kafka emits once stream time has passed the window's end plus grace.
-            if closes >= state.observed {
+    /// Kafka's `emitNonJoinedOuterRecords`: the waiting records whose window has closed, in
+    /// the outer store's order. `ahead` is this side's look-ahead, as Kafka's shortcut uses it.
+    fn emit_closed(
+        &mut self,
+        ctx: &mut Context<'_>,
+        state: &mut JoinState<K, L, R>,
+        ahead: i64,
+        headers: &Headers,
+    ) {
+        let (w, now) = (state.windows, state.stream_time);
+        if state.min_time.saturating_add(ahead).saturating_add(w.grace) >= now {
+            return;
+        }
+        state.min_time = i64::MAX;
+        let (mut left_open, mut right_open) = (false, false);
+        let mut emitted: Vec<OuterKey> = Vec::new();
+        let entries: Vec<(OuterKey, K, u64)> = state
+            .outer
+            .iter()
+            .flat_map(|(ok, list)| list.iter().map(move |(k, seq)| (ok.clone(), k.clone(), *seq)))
+            .collect();
+        for (ok, key, seq) in entries {
+            let timestamp = ok.0 as i64;
+            state.min_time = timestamp;
+            if left_open && right_open {
                 break;
             }
-            let (key, side, headers) = state.pending.remove(&(closes, seq)).expect("first key");
-            let out = match side {
-                Side::Left => state
-                    .left
-                    .get(&key)
-                    .and_then(|l| l.iter().find(|b| b.seq == seq))
-                    .map(|b| ((self.joiner)(Some(b.value.clone()), None), b.timestamp)),
-                Side::Right => state
-                    .right
-                    .get(&key)
-                    .and_then(|r| r.iter().find(|b| b.seq == seq))
-                    .map(|b| ((self.joiner)(None, Some(b.value.clone())), b.timestamp)),
-            };
-            if let Some((value, timestamp)) = out {
-                self.next.process(ctx, Record { key, value, timestamp, headers });
+            let is_left = ok.1 == 1;
+            let look = if is_left { w.after } else { w.before };
+            if timestamp.saturating_add(look).saturating_add(w.grace) >= now {
+                if is_left {
+                    left_open = true;
+                } else {
+                    right_open = true;
+                }
+                continue;
+            }
+            let side = if is_left { Side::Left } else { Side::Right };
+            if let Some((l, r)) = state.waiting_value(side, &key, seq) {
+                let out = (self.joiner)(l, r);
+                self.next.process(ctx, Record { key, value: out, timestamp, headers: headers.clone() });
+            }
+            if emitted.last() != Some(&ok) {
+                emitted.push(ok);
             }
         }
-        let w = state.windows;
-        let horizon = state.observed.saturating_sub(w.before.saturating_add(w.after).saturating_add(w.grace));
-        let pending_seqs: Vec<u64> = state.pending.keys().map(|(_, s)| *s).collect();
-        let keep = |b_ts: i64, b_seq: u64| b_ts >= horizon || pending_seqs.contains(&b_seq);
-        let JoinState { left, right, changed, .. } = state;
-        expire(left, &keep, &mut changed[Side::Left as usize]);
-        expire(right, &keep, &mut changed[Side::Right as usize]);
+        for ok in emitted {
+            state.remove_outer(&ok);
+        }
     }
-}
-
-/// Drops buffered records `keep` rejects, noting them for a changelog tombstone.
-fn expire<K: StoreKey, V>(
-    buffer: &mut FxHashMap<K, Vec<Buffered<V>>>,
-    keep: &impl Fn(i64, u64) -> bool,
-    changed: &mut Vec<(K, i64, u64)>,
-) {
-    for (key, list) in buffer.iter_mut() {
-        list.retain(|b| {
-            let kept = keep(b.timestamp, b.seq);
-            if !kept {
-                changed.push((key.clone(), b.timestamp, b.seq));
-            }
-            kept
-        });
-    }
-    buffer.retain(|_, l| !l.is_empty());
 }
 
 /// The left input.
@@ -374,17 +534,13 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> Processor<K, L> for LeftInput<K, L,
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, L>) {
         let state = self.0.state.clone();
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-        let (before, after, emits) = (state.windows.before, state.windows.after, state.emit_left);
-        self.0.on_record(
-            ctx,
-            record,
-            &mut state,
-            |s| (&mut s.left, &mut s.right),
-            |p, l, r| (p.joiner)(Some(l), Some(r)),
-            (before, after),
-            emits,
-        );
-        self.0.close_windows(ctx, &mut state);
+        let record = Record {
+            key: record.key,
+            value: Either::Left(record.value),
+            timestamp: record.timestamp,
+            headers: record.headers,
+        };
+        self.0.on_record(ctx, &mut state, record);
     }
 }
 
@@ -392,16 +548,12 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> Processor<K, R> for RightInput<K, L
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, R>) {
         let state = self.0.state.clone();
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-        let (before, after, emits) = (state.windows.before, state.windows.after, state.emit_right);
-        self.0.on_record(
-            ctx,
-            record,
-            &mut state,
-            |s| (&mut s.right, &mut s.left),
-            |p, r, l| (p.joiner)(Some(l), Some(r)),
-            (after, before),
-            emits,
-        );
-        self.0.close_windows(ctx, &mut state);
+        let record = Record {
+            key: record.key,
+            value: Either::Right(record.value),
+            timestamp: record.timestamp,
+            headers: record.headers,
+        };
+        self.0.on_record(ctx, &mut state, record);
     }
 }

@@ -31,6 +31,10 @@ pub(crate) struct StoreCodecs<K, V> {
     pub(crate) encode_value: fn(&V) -> Option<Vec<u8>>,
     pub(crate) decode_key: fn(Option<&[u8]>) -> Option<K>,
     pub(crate) decode_value: fn(Option<&[u8]>) -> Option<V>,
+    /// Whether a key is Kafka's null ([`Codec::is_null`]).
+    pub(crate) key_is_null: fn(&K) -> bool,
+    /// Whether a value is Kafka's null.
+    pub(crate) value_is_null: fn(&V) -> bool,
 }
 
 impl<K, V> StoreCodecs<K, V> {
@@ -40,6 +44,8 @@ impl<K, V> StoreCodecs<K, V> {
             encode_value: VC::encode,
             decode_key: |b| KC::decode(b).ok(),
             decode_value: |b| VC::decode(b).ok(),
+            key_is_null: KC::is_null,
+            value_is_null: VC::is_null,
         }
     }
 }
