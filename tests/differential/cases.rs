@@ -263,9 +263,12 @@ pub(crate) fn all() -> Vec<Case> {
             let t = b.table::<String, String>("right");
             b.stream::<String, String>("left").join(t, |l, r| format!("{l}+{r}")).to("out")
         }),
+        // a left join keeps a null key (KIP-962): `Option<String>` keys see it
         case!("stream_table_left_join", STREAM_TABLE, Plain, Str, |b| {
-            let t = b.table::<String, String>("right");
-            b.stream::<String, String>("left").left_join(t, |l, r| format!("{l}+{}", show(r))).to("out")
+            let t = b.table::<Option<String>, String>("right");
+            b.stream::<Option<String>, String>("left")
+                .left_join(t, |l, r| format!("{l}+{}", show(r)))
+                .to("out")
         }),
         case!("stream_global_join", STREAM_TABLE, Plain, Str, |b| {
             let t = b.global_table::<String, String>("right");
@@ -274,8 +277,8 @@ pub(crate) fn all() -> Vec<Case> {
                 .to("out")
         }),
         case!("stream_global_left_join", STREAM_TABLE, Plain, Str, |b| {
-            let t = b.global_table::<String, String>("right");
-            b.stream::<String, String>("left")
+            let t = b.global_table::<Option<String>, String>("right");
+            b.stream::<Option<String>, String>("left")
                 .left_join_global(t, |k, _| k.clone(), |l, r| format!("{l}+{}", show(r)))
                 .to("out")
         }),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::ktable::GetterFactory;
+use super::ktable::{GetterFactory, OldValues};
 use super::{KStream, KTable, MayDelete};
 use crate::codec::Codec;
 use crate::graph::GlobalSpec;
@@ -88,19 +88,23 @@ impl StreamsBuilder {
         let topics = SourceTopics::Names(vec![topic.to_string()]);
         let stream = self.source::<KC, Option<VC>>(topics, Some(source_name));
         let materialized = Arc::new(AtomicBool::new(false));
-        let flag = materialized.clone();
+        let old_values = OldValues::source(materialized.clone());
+        let (flag, send_old) = (materialized.clone(), old_values.flag());
         let store_name = store.clone();
         let table = stream.processor(table_name, vec![], move |tb, next| TableSourceProc {
             store: flag.load(Ordering::Relaxed).then(|| tb.key_value_store::<KC, VC>(&store_name)),
+            send_old_values: send_old.load(Ordering::Relaxed),
+            key_is_null: KC::is_null,
+            dropped: tb.dropped.clone(),
             next,
         });
         let node = table.last_node();
         let store_name = store.clone();
         let getter: GetterFactory<KC::Value, VC::Value> = Arc::new(move |tb| {
             let store = tb.key_value_store::<KC, VC>(&store_name);
-            Box::new(move |k| store.value(k))
+            Box::new(move |k| store.get(k))
         });
-        KTable::new(table, materialized, Some((node, store))).with_getter(getter)
+        KTable::new(table, materialized, Some((node, store))).with_getter(getter).with_old_values(old_values)
     }
 
     /// A global table read from every partition of `topic`, shared by all tasks and joined
@@ -128,7 +132,7 @@ impl StreamsBuilder {
             )
         });
         g.globals.push(GlobalSpec { source, topic: topic.to_string(), install });
-        GlobalKTable { store, _types: PhantomData }
+        GlobalKTable { store, key_is_null: KC::is_null, _types: PhantomData }
     }
 
     fn check_pattern(pattern: &str) {
@@ -170,12 +174,14 @@ impl StreamsBuilder {
 /// [`KStream::join_global`] or [`KStream::left_join_global`].
 pub struct GlobalKTable<K, V> {
     pub(crate) store: String,
+    /// Whether a join key is null (from the table's key codec).
+    pub(crate) key_is_null: fn(&K) -> bool,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V> Clone for GlobalKTable<K, V> {
     fn clone(&self) -> Self {
-        GlobalKTable { store: self.store.clone(), _types: PhantomData }
+        GlobalKTable { store: self.store.clone(), key_is_null: self.key_is_null, _types: PhantomData }
     }
 }
 

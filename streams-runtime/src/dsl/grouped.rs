@@ -1,16 +1,16 @@
 //! Grouped streams and tables: the input of aggregations (`count`, `reduce`, `aggregate`).
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::ktable::GetterFactory;
+use super::ktable::{GetterFactory, OldValues};
 use super::windowed::FixedWindows;
 use super::{KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
 use crate::ops::aggregate::{reducer, Aggregator, Nulls, StreamAggregateProc};
 use crate::ops::repartition::ChangeCodec;
-use crate::ops::table_aggregate::{Fold, TableAggregateProc};
+use crate::ops::table_aggregate::{Add, Fold, TableAggregateProc};
 use crate::ops::{Nop, StageOf};
 use crate::record::Change;
 use crate::state::StoreKey;
@@ -92,17 +92,19 @@ where
         processor_prefix: &str,
         aggregator: Aggregator<K, V, A>,
     ) -> KTable<K, A, NeverDeletes> {
+        let old_values = OldValues::standalone();
+        let send_old = old_values.flag();
         let stream = self.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
             let store = tb.key_value_store::<K::Codec, A::Codec>(store);
             StreamAggregateProc {
                 nulls: Nulls::of::<K::Codec, V::Codec>(tb.dropped.clone()),
                 store: store.clone(),
                 aggregator: aggregator.clone(),
-                send_old_values: false,
+                send_old_values: send_old.load(Ordering::Relaxed),
                 emitter: tb.emitter(store, next),
             }
         });
-        aggregated_table(stream)
+        aggregated_table(stream).with_old_values(old_values)
     }
 
     /// The number of records per key.
@@ -151,7 +153,7 @@ fn aggregated_table<K: DefaultCodec + StoreKey, A: DefaultCodec>(
     let getter_store = store.clone();
     let getter: GetterFactory<K, A> = Arc::new(move |tb| {
         let store = tb.key_value_store::<K::Codec, A::Codec>(&getter_store);
-        Box::new(move |k| store.value(k))
+        Box::new(move |k| store.get(k))
     });
     KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter)
 }
@@ -180,8 +182,7 @@ where
     fn aggregate_with<A: DefaultCodec>(
         self,
         prefix: &str,
-        init: Arc<dyn Fn() -> A + Send + Sync>,
-        add: Fold<K, V, A>,
+        add: Add<K, V, A>,
         subtract: Fold<K, V, A>,
     ) -> KTable<K, A, NeverDeletes> {
         let builder = self.stream.builder().clone();
@@ -189,41 +190,43 @@ where
         let repartitioned = self.stream.repartition::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
         let name = builder.graph.borrow_mut().new_name(prefix);
         let store_name = store.clone();
+        let old_values = OldValues::standalone();
+        let send_old = old_values.flag();
         let stream = repartitioned.processor(name, vec![store], move |tb, next| {
             let store = tb.key_value_store::<K::Codec, A::Codec>(&store_name);
             TableAggregateProc {
                 store: store.clone(),
-                init: init.clone(),
                 add: add.clone(),
                 subtract: subtract.clone(),
+                send_old_values: send_old.load(Ordering::Relaxed),
                 emitter: tb.emitter(store, next),
             }
         });
-        aggregated_table(stream)
+        aggregated_table(stream).with_old_values(old_values)
     }
 
     /// The number of rows per group.
     pub fn count(self) -> KTable<K, i64, NeverDeletes> {
         self.aggregate_with(
             "KTABLE-AGGREGATE-",
-            Arc::new(|| 0),
-            Arc::new(|_, _, n| n + 1),
+            Arc::new(|_, _, n| n.unwrap_or(0) + 1),
             Arc::new(|_, _, n| n - 1),
         )
     }
 
-    /// Combines each group's values: `add(aggregate, new_value)` and
-    /// `subtract(aggregate, old_value)`.
+    /// Combines each group's values: the first value as it is, then `add(aggregate,
+    /// new_value)`, and `subtract(aggregate, old_value)` when a row leaves the group or changes.
     pub fn reduce<F, G>(self, add: F, subtract: G) -> KTable<K, V, NeverDeletes>
     where
-        V: Default,
         F: Fn(V, V) -> V + Send + Sync + 'static,
         G: Fn(V, V) -> V + Send + Sync + 'static,
     {
         self.aggregate_with(
             "KTABLE-REDUCE-",
-            Arc::new(V::default),
-            Arc::new(move |_, v, agg| add(agg, v)),
+            Arc::new(move |_, v, agg| match agg {
+                Some(agg) => add(agg, v),
+                None => v,
+            }),
             Arc::new(move |_, v, agg| subtract(agg, v)),
         )
     }
@@ -237,6 +240,10 @@ where
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,
         G: Fn(&K, V, A) -> A + Send + Sync + 'static,
     {
-        self.aggregate_with("KTABLE-AGGREGATE-", Arc::new(init), Arc::new(add), Arc::new(subtract))
+        self.aggregate_with(
+            "KTABLE-AGGREGATE-",
+            Arc::new(move |k, v, agg| add(k, v, agg.unwrap_or_else(&init))),
+            Arc::new(subtract),
+        )
     }
 }

@@ -27,7 +27,7 @@ use crate::ops::source::SourceProc;
 use crate::ops::stream_stream_join::{
     JoinBufferStore, JoinSideProc, JoinState, JoinWindows, Joiner, LeftInput, RightInput, Side,
 };
-use crate::ops::stream_table_join::StreamTableJoinProc;
+use crate::ops::stream_table_join::{LookupNulls, StreamTableJoinProc};
 use crate::ops::table_source::{TableSourceProc, UpsertProc};
 use crate::ops::{Nop, Processor, Stage, StageOf, Then};
 use crate::state::{StoreCodecs, StoreKey};
@@ -242,13 +242,17 @@ where
             self.share()
         };
         let materialized = Arc::new(AtomicBool::new(false));
-        let flag = materialized.clone();
+        let old_values = crate::dsl::ktable::OldValues::source(materialized.clone());
+        let (flag, send_old) = (materialized.clone(), old_values.flag());
         let store_name = store.clone();
         let table = stream.processor(name, vec![], move |tb, next| {
             UpsertProc(TableSourceProc {
                 store: flag
                     .load(Ordering::Relaxed)
                     .then(|| tb.key_value_store::<K::Codec, V::Codec>(&store_name)),
+                send_old_values: send_old.load(Ordering::Relaxed),
+                key_is_null: <K::Codec as Codec>::is_null,
+                dropped: tb.dropped.clone(),
                 next,
             })
         });
@@ -256,9 +260,9 @@ where
         let store_name = store.clone();
         let getter: crate::dsl::ktable::GetterFactory<K, V> = Arc::new(move |tb| {
             let store = tb.key_value_store::<K::Codec, V::Codec>(&store_name);
-            Box::new(move |k| store.value(k))
+            Box::new(move |k| store.get(k))
         });
-        KTable::new(table, materialized, Some((node, store))).with_getter(getter)
+        KTable::new(table, materialized, Some((node, store))).with_getter(getter).with_old_values(old_values)
     }
 
     /// Ends the chain in front of the processor `end` builds for each task.
@@ -458,7 +462,7 @@ where
     fn join_table<VT: Data, R: Data, T: Tombstones>(
         mut self,
         table: KTable<K, VT, T>,
-        prefix: &str,
+        (prefix, left): (&str, bool),
         joiner: Arc<dyn Fn(V, Option<VT>) -> Option<R> + Send + Sync>,
     ) -> KStream<K, R>
     where
@@ -473,6 +477,13 @@ where
         let stream = self.co_partitioned(&name);
         stream.processor(name, vec![store], move |tb, next| StreamTableJoinProc {
             table: getter(tb),
+            nulls: LookupNulls {
+                key: <K::Codec as Codec>::is_null,
+                value: <V::Codec as Codec>::is_null,
+                join_key: <K::Codec as Codec>::is_null,
+                left,
+                dropped: tb.dropped.clone(),
+            },
             joiner: joiner.clone(),
             next,
         })
@@ -490,7 +501,7 @@ where
         V: DefaultCodec,
         F: Fn(V, VT) -> R + Send + Sync + 'static,
     {
-        self.join_table(table, "KSTREAM-JOIN-", Arc::new(move |v, t| t.map(|t| joiner(v, t))))
+        self.join_table(table, ("KSTREAM-JOIN-", false), Arc::new(move |v, t| t.map(|t| joiner(v, t))))
     }
 
     /// Joins each record with the table's current value of its key, or `None` (Kafka's
@@ -505,23 +516,34 @@ where
         V: DefaultCodec,
         F: Fn(V, Option<VT>) -> R + Send + Sync + 'static,
     {
-        self.join_table(table, "KSTREAM-LEFTJOIN-", Arc::new(move |v, t| Some(joiner(v, t))))
+        self.join_table(table, ("KSTREAM-LEFTJOIN-", true), Arc::new(move |v, t| Some(joiner(v, t))))
     }
 
     fn join_global_with<GK: StoreKey, GV: Data, R: Data>(
         mut self,
         global: GlobalKTable<GK, GV>,
-        prefix: &str,
+        (prefix, left): (&str, bool),
         key_of: Arc<dyn Fn(&K, &V) -> GK + Send + Sync>,
         joiner: Arc<dyn Fn(V, Option<GV>) -> Option<R> + Send + Sync>,
-    ) -> KStream<K, R> {
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec,
+        V: DefaultCodec,
+    {
         let name = {
             let given = self.next_name.take();
             self.builder.graph.borrow_mut().name_or(given, prefix)
         };
-        let store = global.store;
+        let (store, join_key_is_null) = (global.store, global.key_is_null);
         self.processor(name, vec![], move |tb, next| GlobalJoinProc {
             store: tb.global_store::<GK, GV>(&store),
+            nulls: LookupNulls {
+                key: <K::Codec as Codec>::is_null,
+                value: <V::Codec as Codec>::is_null,
+                join_key: join_key_is_null,
+                left,
+                dropped: tb.dropped.clone(),
+            },
             key_of: key_of.clone(),
             joiner: joiner.clone(),
             next,
@@ -537,13 +559,15 @@ where
         joiner: F,
     ) -> KStream<K, R>
     where
+        K: DefaultCodec,
+        V: DefaultCodec,
         KF: Fn(&K, &V) -> GK + Send + Sync + 'static,
         F: Fn(V, GV) -> R + Send + Sync + 'static,
     {
         // Kafka names global-table joins `KSTREAM-LEFTJOIN-` whether inner or left.
         self.join_global_with(
             global,
-            "KSTREAM-LEFTJOIN-",
+            ("KSTREAM-LEFTJOIN-", false),
             Arc::new(key_of),
             Arc::new(move |v, g| g.map(|g| joiner(v, g))),
         )
@@ -557,12 +581,14 @@ where
         joiner: F,
     ) -> KStream<K, R>
     where
+        K: DefaultCodec,
+        V: DefaultCodec,
         KF: Fn(&K, &V) -> GK + Send + Sync + 'static,
         F: Fn(V, Option<GV>) -> R + Send + Sync + 'static,
     {
         self.join_global_with(
             global,
-            "KSTREAM-LEFTJOIN-",
+            ("KSTREAM-LEFTJOIN-", true),
             Arc::new(key_of),
             Arc::new(move |v, g| Some(joiner(v, g))),
         )

@@ -15,7 +15,7 @@ use crate::ops::stream_table_join::Getter;
 use crate::ops::table_filter::TableFilterProc;
 use crate::ops::table_map_values::TableMapValuesProc;
 use crate::ops::table_select::TableSelectProc;
-use crate::ops::table_table_join::TableJoinSideProc;
+use crate::ops::table_table_join::{JoinSide, TableJoinSideProc};
 use crate::ops::to_stream::ToStreamProc;
 use crate::record::Change;
 use crate::state::StoreKey;
@@ -61,7 +61,61 @@ pub struct KTable<K, V, T = MayDelete> {
     source_store: Option<(usize, String)>,
     /// Reads current values (through filters and mappings down from the source's store).
     getter: Option<GetterFactory<K, V>>,
+    /// Whether this table's updates carry old values.
+    old_values: OldValues,
     _t: PhantomData<fn(T)>,
+}
+
+/// Whether a table's updates carry their old values (Kafka's `sendOldValues`): off unless
+/// something downstream asks (a `group_by`, the outer side of a join). Asking turns it on
+/// for this table and every table it derives from, up to the source, which then keeps a
+/// store (Kafka's `KTableImpl.enableSendingOldValues`). Processors read the flag when a task
+/// is built, after the whole topology is.
+#[derive(Clone)]
+pub(crate) struct OldValues {
+    flag: Arc<AtomicBool>,
+    parents: Vec<OldValues>,
+    /// A source's store flag, set along with the flag.
+    materialize: Option<Arc<AtomicBool>>,
+}
+
+impl OldValues {
+    /// A table that derives from none whose old values matter (an aggregation).
+    pub(crate) fn standalone() -> Self {
+        OldValues { flag: Arc::new(AtomicBool::new(false)), parents: Vec::new(), materialize: None }
+    }
+
+    /// A source table: sending old values needs its store.
+    pub(crate) fn source(materialized: Arc<AtomicBool>) -> Self {
+        OldValues { materialize: Some(materialized), ..Self::standalone() }
+    }
+
+    fn derived(parents: Vec<OldValues>) -> Self {
+        OldValues { parents, ..Self::standalone() }
+    }
+
+    pub(crate) fn enable(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+        if let Some(m) = &self.materialize {
+            m.store(true, Ordering::Relaxed);
+        }
+        for p in &self.parents {
+            p.enable();
+        }
+    }
+
+    /// The flag a processor reads when its task is built.
+    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
+        self.flag.clone()
+    }
+}
+
+/// Which table-table join (Kafka's `KTableKTableInnerJoin`, `…LeftJoin`, `…OuterJoin`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TableJoin {
+    Inner,
+    Left,
+    Outer,
 }
 
 impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
@@ -70,7 +124,19 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         materialized: Arc<AtomicBool>,
         source_store: Option<(usize, String)>,
     ) -> Self {
-        KTable { stream, materialized, source_store, getter: None, _t: PhantomData }
+        KTable {
+            stream,
+            materialized,
+            source_store,
+            getter: None,
+            old_values: OldValues::standalone(),
+            _t: PhantomData,
+        }
+    }
+
+    pub(crate) fn with_old_values(mut self, old_values: OldValues) -> Self {
+        self.old_values = old_values;
+        self
     }
 
     pub(crate) fn with_getter(mut self, getter: GetterFactory<K, V>) -> Self {
@@ -91,11 +157,20 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         self,
         other: KTable<K, VO, T2>,
         (this_prefix, other_prefix): (&str, &str),
-        combine: Arc<dyn Fn(Option<V>, Option<VO>) -> Option<R> + Send + Sync>,
+        kind: TableJoin,
+        joiner: Arc<dyn Fn(Option<V>, Option<VO>) -> R + Send + Sync>,
     ) -> KTable<K, R, MayDelete> {
         let builder = self.stream.builder().clone();
         let (this_store, this_getter) = self.materialize();
         let (other_store, other_getter) = other.materialize();
+        // Kafka's `KTableImpl.doJoin`: the outer sides send old values.
+        if kind != TableJoin::Inner {
+            self.old_values.enable();
+        }
+        if kind == TableJoin::Outer {
+            other.old_values.enable();
+        }
+        let old_values = OldValues::derived(vec![self.old_values.clone(), other.old_values.clone()]);
         let (merge, outlet) = {
             let mut g = builder.graph.borrow_mut();
             let (this_name, other_name, merge_name) =
@@ -106,28 +181,49 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             let merge = g.add_node(merge_name, NodeKind::Processor { stores: vec![] }, &[lj, rj]);
             (merge, g.new_outlet::<K, Change<R>>(true))
         };
-        let (c, og) = (combine.clone(), other_getter.clone());
+        // The left table's processor, and the right table's with the joiner reversed.
+        let (this_side, other_side) = match kind {
+            TableJoin::Inner => (JoinSide::Inner, JoinSide::Inner),
+            TableJoin::Left => (JoinSide::Left, JoinSide::Right),
+            TableJoin::Outer => (JoinSide::Outer, JoinSide::Outer),
+        };
+        let (j, og, flag) = (joiner.clone(), other_getter.clone(), old_values.flag());
         self.stream.clone().end_with(move |tb| TableJoinSideProc {
             other: og(tb),
-            combine: c.clone(),
+            joiner: j.clone(),
+            side: this_side,
+            send_old_values: flag.load(Ordering::Relaxed),
             next: tb.downstream(outlet),
         });
-        let (c, tg) = (combine.clone(), this_getter.clone());
+        let (j, tg, flag) = (joiner.clone(), this_getter.clone(), old_values.flag());
         other.stream.clone().end_with(move |tb| TableJoinSideProc {
             other: tg(tb),
-            combine: {
-                let c = c.clone();
-                Arc::new(move |right: Option<VO>, left: Option<V>| c(left, right))
+            joiner: {
+                let j = j.clone();
+                Arc::new(move |right: Option<VO>, left: Option<V>| j(left, right))
             },
+            side: other_side,
+            send_old_values: flag.load(Ordering::Relaxed),
             next: tb.downstream(outlet),
         });
+        // Kafka's `KTableKTable*JoinValueGetter`: the joined row with the larger timestamp.
         let getter: GetterFactory<K, R> = Arc::new(move |tb| {
-            let (l, r, c) = (this_getter(tb), other_getter(tb), combine.clone());
-            Box::new(move |k| c(l(k), r(k)))
+            let (l, r, j) = (this_getter(tb), other_getter(tb), joiner.clone());
+            Box::new(move |k| {
+                let (left, right) = (l(k), r(k));
+                let ts = left.as_ref().map_or(-1, |(_, t)| *t).max(right.as_ref().map_or(-1, |(_, t)| *t));
+                let present = match kind {
+                    TableJoin::Inner => left.is_some() && right.is_some(),
+                    TableJoin::Left => left.is_some(),
+                    TableJoin::Outer => left.is_some() || right.is_some(),
+                };
+                present.then(|| (j(left.map(|(v, _)| v), right.map(|(v, _)| v)), ts))
+            })
         });
         let stream = KStream::new(builder, outlet, merge, crate::ops::Nop::new());
         let mut table = KTable::new(stream, self.materialized.clone(), self.source_store.clone());
         table.getter = Some(getter);
+        table.old_values = old_values;
         table
     }
 
@@ -141,11 +237,11 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     where
         F: Fn(V, VO) -> R + Send + Sync + 'static,
     {
-        let combine = Arc::new(move |l: Option<V>, r: Option<VO>| match (l, r) {
-            (Some(l), Some(r)) => Some(joiner(l, r)),
-            _ => None,
+        let joiner = Arc::new(move |l: Option<V>, r: Option<VO>| match (l, r) {
+            (Some(l), Some(r)) => joiner(l, r),
+            _ => unreachable!("an inner join joins two rows"),
         });
-        self.join_with(other, ("KTABLE-JOINTHIS-", "KTABLE-JOINOTHER-"), combine)
+        self.join_with(other, ("KTABLE-JOINTHIS-", "KTABLE-JOINOTHER-"), TableJoin::Inner, joiner)
     }
 
     /// A row for every row of this table, with the other's value or `None`.
@@ -157,8 +253,9 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     where
         F: Fn(V, Option<VO>) -> R + Send + Sync + 'static,
     {
-        let combine = Arc::new(move |l: Option<V>, r: Option<VO>| l.map(|l| joiner(l, r)));
-        self.join_with(other, ("KTABLE-LEFTTHIS-", "KTABLE-LEFTOTHER-"), combine)
+        let joiner =
+            Arc::new(move |l: Option<V>, r: Option<VO>| joiner(l.expect("a left join has a left row"), r));
+        self.join_with(other, ("KTABLE-LEFTTHIS-", "KTABLE-LEFTOTHER-"), TableJoin::Left, joiner)
     }
 
     /// A row for every key either table has.
@@ -170,11 +267,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     where
         F: Fn(Option<V>, Option<VO>) -> R + Send + Sync + 'static,
     {
-        let combine = Arc::new(move |l: Option<V>, r: Option<VO>| match (l, r) {
-            (None, None) => None,
-            (l, r) => Some(joiner(l, r)),
-        });
-        self.join_with(other, ("KTABLE-OUTERTHIS-", "KTABLE-OUTEROTHER-"), combine)
+        self.join_with(other, ("KTABLE-OUTERTHIS-", "KTABLE-OUTEROTHER-"), TableJoin::Outer, Arc::new(joiner))
     }
 
     /// Names the next operator (Kafka's `Named.as`).
@@ -192,9 +285,11 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         &self,
         stream: KStream<K, Change<V2>>,
         getter: Option<GetterFactory<K, V2>>,
+        old_values: OldValues,
     ) -> KTable<K, V2, T2> {
         let mut table = KTable::new(stream, self.materialized.clone(), self.source_store.clone());
         table.getter = getter;
+        table.old_values = old_values;
         table
     }
 
@@ -204,7 +299,8 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     {
         let name = self.next_name("KTABLE-FILTER-");
         let predicate: Arc<dyn Fn(&K, &V) -> bool + Send + Sync> = Arc::new(predicate);
-        let flag = self.materialized.clone();
+        let old_values = OldValues::derived(vec![self.old_values.clone()]);
+        let flag = old_values.flag();
         let p = predicate.clone();
         let stream = self.stream.clone().processor(name, vec![], move |_, next| TableFilterProc {
             predicate: p.clone(),
@@ -215,10 +311,10 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, V> {
             Arc::new(move |tb| {
                 let (parent, predicate) = (parent(tb), predicate.clone());
-                Box::new(move |k| parent(k).filter(|v| predicate(k, v) != negate))
+                Box::new(move |k| parent(k).filter(|(v, _)| predicate(k, v) != negate))
             })
         });
-        self.derived(stream, getter)
+        self.derived(stream, getter, old_values)
     }
 
     /// Keeps the rows `predicate` accepts; a rejected update deletes its key downstream.
@@ -245,17 +341,20 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         let name = self.next_name("KTABLE-MAPVALUES-");
         let f: Arc<dyn Fn(V) -> U + Send + Sync> = Arc::new(f);
         let g = f.clone();
-        let stream = self
-            .stream
-            .clone()
-            .processor(name, vec![], move |_, next| TableMapValuesProc { f: g.clone(), next });
+        let old_values = OldValues::derived(vec![self.old_values.clone()]);
+        let flag = old_values.flag();
+        let stream = self.stream.clone().processor(name, vec![], move |_, next| TableMapValuesProc {
+            f: g.clone(),
+            send_old_values: flag.load(Ordering::Relaxed),
+            next,
+        });
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, U> {
             Arc::new(move |tb| {
                 let (parent, f) = (parent(tb), f.clone());
-                Box::new(move |k| parent(k).map(|v| f(v)))
+                Box::new(move |k| parent(k).map(|(v, ts)| (f(v), ts)))
             })
         });
-        self.derived(stream, getter)
+        self.derived(stream, getter, old_values)
     }
 
     /// The table's updates as a stream of new values.
@@ -276,10 +375,16 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         if let Some((node, store)) = &self.source_store {
             self.stream.builder().graph.borrow_mut().add_store(*node, store);
         }
+        self.old_values.enable();
         let name = self.next_name("KTABLE-SELECT-");
         let f: Arc<dyn Fn(&K, &V) -> (K2, V2) + Send + Sync> = Arc::new(f);
-        let stream =
-            self.stream.processor(name, vec![], move |_, next| TableSelectProc { f: f.clone(), next });
+        let stream = self.stream.processor(name, vec![], move |tb, next| TableSelectProc {
+            f: f.clone(),
+            key_is_null: <K2::Codec as crate::codec::Codec>::is_null,
+            value_is_null: <V2::Codec as crate::codec::Codec>::is_null,
+            dropped: tb.dropped.clone(),
+            next,
+        });
         KGroupedTable::new(stream)
     }
 }
@@ -289,6 +394,7 @@ impl<K: Data, V: Data, T: Tombstones> Clone for KTable<K, V, T> {
         let mut table =
             KTable::new(self.stream.clone(), self.materialized.clone(), self.source_store.clone());
         table.getter = self.getter.clone();
+        table.old_values = self.old_values.clone();
         table
     }
 }

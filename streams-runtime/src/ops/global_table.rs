@@ -5,6 +5,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::stream_table_join::LookupNulls;
 use super::{Context, Processor};
 use crate::codec::Codec;
 use crate::error::{RecordPart, StreamsError};
@@ -34,6 +35,10 @@ where
             codec,
             source,
         };
+        // A global table drops null keys, as Kafka's `KTableSource`.
+        if raw.key.is_none() {
+            return Ok(());
+        }
         let key = KC::decode(raw.key.as_deref()).map_err(|e| error(RecordPart::Key, KC::name(), e))?;
         match raw.value.as_deref() {
             None => self.store.delete(&key),
@@ -81,6 +86,7 @@ impl GlobalStores {
 /// Joins each stream record with the global table's value under `key_of(key, value)`.
 pub(crate) struct GlobalJoinProc<K, V, GK, GV, R> {
     pub(crate) store: Arc<KeyValueStore<GK, GV>>,
+    pub(crate) nulls: LookupNulls<K, V, GK>,
     pub(crate) key_of: Arc<dyn Fn(&K, &V) -> GK + Send + Sync>,
     pub(crate) joiner: Arc<dyn Fn(V, Option<GV>) -> Option<R> + Send + Sync>,
     pub(crate) next: Box<dyn Processor<K, R>>,
@@ -91,7 +97,11 @@ impl<K: Send, V: Send, GK: StoreKey, GV: crate::graph::Data, R: Send> Processor<
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
-        let found = self.store.value(&(self.key_of)(&key, &value));
+        let join_key = (self.key_of)(&key, &value);
+        if self.nulls.drops(ctx, &key, &value, &join_key) {
+            return;
+        }
+        let found = if (self.nulls.join_key)(&join_key) { None } else { self.store.value(&join_key) };
         if let Some(joined) = (self.joiner)(value, found) {
             self.next.process(ctx, Record { key, value: joined, timestamp, headers });
         }

@@ -26,32 +26,80 @@ impl<KC: Codec, VC: Codec> Processor<KC::Value, VC::Value> for RepartitionSinkPr
     }
 }
 
-/// A table update on a repartition topic: a leading byte says whether the value is added
-/// (`1`) or subtracted (`0`), then the value's bytes. Internal to this library.
+/// A table update on a repartition topic, in Kafka's `ChangedSerializer` layout, so Java
+/// and Rust instances of one application can share the topic: `old ++ 0x00` for a removal,
+/// `new ++ 0x01` for an addition, and `varint(len(new)) ++ new ++ old ++ 0x02` for both
+/// (the varint zigzag-encoded, as Kafka's `ByteUtils.writeVarint`). Reads flags 3–5 too
+/// (the same with an `isLatest` byte before the flag).
 pub(crate) struct ChangeCodec<C>(PhantomData<fn() -> C>);
+
+fn write_varint(value: i32, out: &mut Vec<u8>) {
+    let mut v = ((value << 1) ^ (value >> 31)) as u32;
+    while v & !0x7f != 0 {
+        out.push(((v & 0x7f) | 0x80) as u8);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn read_varint(bytes: &[u8]) -> Result<(i32, usize), CodecError> {
+    let mut value: u32 = 0;
+    for (i, b) in bytes.iter().enumerate().take(5) {
+        value |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((((value >> 1) as i32) ^ -((value & 1) as i32), i + 1));
+        }
+    }
+    Err(CodecError::new("a table update's length is not a valid varint"))
+}
 
 impl<C: Codec> Codec for ChangeCodec<C> {
     type Value = Change<C::Value>;
 
     fn encode(value: &Change<C::Value>) -> Option<Vec<u8>> {
-        let (tag, v) = match (&value.new, &value.old) {
-            (Some(new), _) => (1u8, new),
-            (None, Some(old)) => (0u8, old),
+        let new = value.new.as_ref().map(|v| C::encode(v).unwrap_or_default());
+        let old = value.old.as_ref().map(|v| C::encode(v).unwrap_or_default());
+        let mut out = Vec::new();
+        match (new, old) {
+            (Some(new), Some(old)) => {
+                write_varint(new.len() as i32, &mut out);
+                out.extend(new);
+                out.extend(old);
+                out.push(2);
+            }
+            (Some(new), None) => {
+                out.extend(new);
+                out.push(1);
+            }
+            (None, Some(old)) => {
+                out.extend(old);
+                out.push(0);
+            }
             (None, None) => return None,
-        };
-        let mut out = vec![tag];
-        out.extend(C::encode(v).unwrap_or_default());
+        }
         Some(out)
     }
 
     fn decode(bytes: Option<&[u8]>) -> Result<Change<C::Value>, CodecError> {
-        let Some((tag, rest)) = bytes.and_then(|b| b.split_first()) else {
+        let Some((&flag, rest)) = bytes.and_then(|b| b.split_last()) else {
             return Err(CodecError::new("empty table update on a repartition topic"));
         };
-        let value = C::decode(Some(rest))?;
-        Ok(match tag {
-            1 => Change { new: Some(value), old: None },
-            _ => Change { new: None, old: Some(value) },
+        // Flags 3-5 carry an `isLatest` byte before the flag.
+        let rest = if flag >= 3 { rest.split_last().map(|(_, r)| r).unwrap_or_default() } else { rest };
+        let one = |b: &[u8]| C::decode(Some(b)).map(Some);
+        Ok(match flag {
+            0 | 3 => Change { new: None, old: one(rest)? },
+            1 | 4 => Change { new: one(rest)?, old: None },
+            2 | 5 => {
+                let (len, at) = read_varint(rest)?;
+                let len =
+                    usize::try_from(len).map_err(|_| CodecError::new("negative length in a table update"))?;
+                let (new, old) = rest[at..]
+                    .split_at_checked(len)
+                    .ok_or_else(|| CodecError::new("a table update shorter than its length"))?;
+                Change { new: one(new)?, old: one(old)? }
+            }
+            other => return Err(CodecError::new(format!("unknown table update flag {other}"))),
         })
     }
 

@@ -3,16 +3,49 @@
 //! with a smaller timestamp is seen first). Inner joins drop records without a match; left
 //! joins pass `None`. The result keeps the stream record's timestamp.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Context, Processor};
 use crate::record::Record;
 
-/// Reads a table's current value for a key.
-pub(crate) type Getter<K, V> = Box<dyn Fn(&K) -> Option<V> + Send>;
+/// Reads a table's current value for a key, with its timestamp (Kafka's
+/// `KTableValueGetter`, which answers a `ValueAndTimestamp`).
+pub(crate) type Getter<K, V> = Box<dyn Fn(&K) -> Option<(V, i64)> + Send>;
+
+/// Kafka's `KStreamKTableJoinProcessor.maybeDropRecord`, for table and global-table joins:
+/// a record whose join key or value is null is dropped and counted, except that a left
+/// join keeps a record whose own key is null (KIP-962) and joins it with `None`.
+pub(crate) struct LookupNulls<K, V, JK> {
+    pub(crate) key: fn(&K) -> bool,
+    pub(crate) value: fn(&V) -> bool,
+    pub(crate) join_key: fn(&JK) -> bool,
+    pub(crate) left: bool,
+    pub(crate) dropped: Arc<AtomicU64>,
+}
+
+impl<K, V, JK> LookupNulls<K, V, JK> {
+    pub(crate) fn drops(&self, ctx: &Context<'_>, key: &K, value: &V, join_key: &JK) -> bool {
+        if self.left && (self.key)(key) && !(self.value)(value) {
+            return false;
+        }
+        let drop = (self.join_key)(join_key) || (self.value)(value);
+        if drop {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                topic = ctx.topic(),
+                partition = ctx.partition(),
+                offset = ctx.offset(),
+                "skipping a record with a null join key or value"
+            );
+        }
+        drop
+    }
+}
 
 pub(crate) struct StreamTableJoinProc<K, V, VT, R> {
     pub(crate) table: Getter<K, VT>,
+    pub(crate) nulls: LookupNulls<K, V, K>,
     pub(crate) joiner: Arc<dyn Fn(V, Option<VT>) -> Option<R> + Send + Sync>,
     pub(crate) next: Box<dyn Processor<K, R>>,
 }
@@ -20,7 +53,10 @@ pub(crate) struct StreamTableJoinProc<K, V, VT, R> {
 impl<K: Send, V: Send, VT: Send, R: Send> Processor<K, V> for StreamTableJoinProc<K, V, VT, R> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
-        let found = (self.table)(&key);
+        if self.nulls.drops(ctx, &key, &value, &key) {
+            return;
+        }
+        let found = if (self.nulls.key)(&key) { None } else { (self.table)(&key).map(|(v, _)| v) };
         if let Some(joined) = (self.joiner)(value, found) {
             self.next.process(ctx, Record { key, value: joined, timestamp, headers });
         }

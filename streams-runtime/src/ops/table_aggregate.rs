@@ -1,5 +1,7 @@
-//! Aggregations of a grouped table: the adder folds new values in, the subtractor takes old
-//! values out, so a row moving between groups leaves the old group's aggregate.
+//! Aggregations of a grouped table, as Kafka's `KTableAggregate` and `KTableReduce`: the
+//! subtractor takes the old value out of the group's aggregate (if the group has one), then
+//! the adder folds the new value in (starting from the initializer, or for `reduce` from the
+//! value itself), and the result is emitted once per change.
 
 use std::sync::Arc;
 
@@ -9,34 +11,41 @@ use crate::graph::Data;
 use crate::record::{Change, Record};
 use crate::state::{KeyValueStore, StoreKey};
 
-/// Adds or subtracts one value: `(key, value, aggregate) -> aggregate`.
+/// Adds a value to an aggregate (`None`: the group has none yet).
+pub(crate) type Add<K, V, A> = Arc<dyn Fn(&K, V, Option<A>) -> A + Send + Sync>;
+/// Takes a value out of an aggregate.
 pub(crate) type Fold<K, V, A> = Arc<dyn Fn(&K, V, A) -> A + Send + Sync>;
 
 pub(crate) struct TableAggregateProc<K, V, A> {
     pub(crate) store: Arc<KeyValueStore<K, A>>,
-    pub(crate) init: Arc<dyn Fn() -> A + Send + Sync>,
-    pub(crate) add: Fold<K, V, A>,
+    pub(crate) add: Add<K, V, A>,
     pub(crate) subtract: Fold<K, V, A>,
+    /// Whether the previous aggregate is forwarded too (Kafka's `sendOldValues`).
+    pub(crate) send_old_values: bool,
     pub(crate) emitter: SharedEmitter<K, A>,
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, Change<V>> for TableAggregateProc<K, V, A> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
         let Record { key, value: Change { new, old }, timestamp, headers } = record;
-        let (previous, previous_ts) = match self.store.get(&key) {
-            Some((a, ts)) => (Some(a), ts),
-            None => (None, i64::MIN),
-        };
-        let mut agg = previous.clone().unwrap_or_else(|| (self.init)());
+        let previous = self.store.get(&key);
+        let mut timestamp = timestamp;
+        let mut agg = previous.as_ref().map(|(a, _)| a.clone());
         if let Some(old) = old {
-            agg = (self.subtract)(&key, old, agg);
+            agg = agg.map(|a| (self.subtract)(&key, old, a));
         }
         if let Some(new) = new {
-            agg = (self.add)(&key, new, agg);
+            agg = Some((self.add)(&key, new, agg));
         }
-        let timestamp = timestamp.max(previous_ts);
+        if let Some((_, previous_ts)) = &previous {
+            timestamp = timestamp.max(*previous_ts);
+        }
+        // Kafka would delete the group and forward a tombstone here; a group only ever has a
+        // value taken out after it was added, so there is always an aggregate.
+        let Some(agg) = agg else { return };
         self.store.put(key.clone(), agg.clone(), timestamp);
-        let change = Change { new: Some(agg), old: previous };
+        let old = previous.map(|(a, _)| a).filter(|_| self.send_old_values);
+        let change = Change { new: Some(agg), old };
         let mut emitter = self.emitter.lock().unwrap_or_else(|p| p.into_inner());
         emitter.emit(ctx, Record { key, value: change, timestamp, headers });
     }

@@ -17,7 +17,8 @@ impl<K: Send, V: Send> Processor<K, Change<V>> for TableFilterProc<K, V> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
         let keep = |v: Option<V>| v.filter(|v| (self.predicate)(&record.key, v) != self.negate);
         let Change { new, old } = record.value;
-        let (new, old) = (keep(new), keep(old));
+        // As Kafka's `KTableFilter`: old values only when they are sent.
+        let (new, old) = (keep(new), keep(old.filter(|_| self.send_old_values)));
         if self.send_old_values && new.is_none() && old.is_none() {
             return;
         }

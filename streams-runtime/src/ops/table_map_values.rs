@@ -7,13 +7,18 @@ use crate::record::{Change, Record};
 
 pub(crate) struct TableMapValuesProc<K, V, U> {
     pub(crate) f: Arc<dyn Fn(V) -> U + Send + Sync>,
+    /// Whether old values are mapped and forwarded (Kafka's `sendOldValues`).
+    pub(crate) send_old_values: bool,
     pub(crate) next: Box<dyn Processor<K, Change<U>>>,
 }
 
 impl<K: Send, V: Send, U: Send> Processor<K, Change<V>> for TableMapValuesProc<K, V, U> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
         let Change { new, old } = record.value;
-        let change = Change { new: new.map(|v| (self.f)(v)), old: old.map(|v| (self.f)(v)) };
+        let change = Change {
+            new: new.map(|v| (self.f)(v)),
+            old: old.filter(|_| self.send_old_values).map(|v| (self.f)(v)),
+        };
         self.next.process(
             ctx,
             Record { key: record.key, value: change, timestamp: record.timestamp, headers: record.headers },

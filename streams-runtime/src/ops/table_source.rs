@@ -3,6 +3,7 @@
 //! downstream needs old values (a `group_by`, a join); otherwise `old` is unknown (`None`),
 //! as in Kafka Streams.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Context, Processor};
@@ -13,12 +14,24 @@ use crate::state::{KeyValueStore, StoreKey};
 pub(crate) struct TableSourceProc<K, V> {
     /// Present when the table is materialized.
     pub(crate) store: Option<Arc<KeyValueStore<K, V>>>,
+    /// Whether updates carry the old value (Kafka's `sendOldValues`).
+    pub(crate) send_old_values: bool,
+    pub(crate) key_is_null: fn(&K) -> bool,
+    pub(crate) dropped: Arc<AtomicU64>,
     pub(crate) next: Box<dyn Processor<K, Change<V>>>,
 }
 
 impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Option<V>>) {
         let Record { key, value, timestamp, headers } = record;
+        if (self.key_is_null)(&key) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return tracing::debug!(
+                topic = ctx.topic(),
+                offset = ctx.offset(),
+                "skipping a table update with a null key"
+            );
+        }
         let old = match &self.store {
             Some(store) => {
                 let old = store.take(&key).map(|(v, _)| v);
@@ -26,13 +39,12 @@ impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
                     Some(v) => store.put(key.clone(), v.clone(), timestamp),
                     None => store.delete(&key),
                 }
-                old
+                old.filter(|_| self.send_old_values)
             }
             None => None,
         };
-        if value.is_none() && old.is_none() && self.store.is_some() {
-            return; // deleting a key the table never had changes nothing
-        }
+        // As Kafka's `KTableSource`, every update is forwarded, even the deletion of a key
+        // the table never had.
         self.next.process(ctx, Record { key, value: Change { new: value, old }, timestamp, headers });
     }
 }

@@ -1,5 +1,10 @@
-//! Table-table joins on primary keys: an update on either side looks the other side up and
-//! emits the new joined row; a deletion on either side deletes the joined row downstream.
+//! Table-table joins on primary keys, as Kafka's `KTableKTableInnerJoin`, `…LeftJoin`,
+//! `…RightJoin` (the right table's side of a left join) and `…OuterJoin`: an update on
+//! one side looks the other side up and forwards the joined row, with the larger of the two
+//! timestamps. Which updates are forwarded, and whether a deletion is, follows each class:
+//! an inner side forwards nothing while the other side has no row; a left or outer side
+//! forwards nothing for an update that carries neither a new nor an old value. Tables have
+//! no null keys (their sources drop them), so neither has a join.
 
 use std::sync::Arc;
 
@@ -7,24 +12,71 @@ use super::stream_table_join::Getter;
 use super::{Context, Processor};
 use crate::record::{Change, Record};
 
+/// Which of Kafka's join processors a side is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum JoinSide {
+    Inner,
+    /// The left table's side of a left join.
+    Left,
+    /// The right table's side of a left join.
+    Right,
+    Outer,
+}
+
 pub(crate) struct TableJoinSideProc<K, This, Other, O> {
     pub(crate) other: Getter<K, Other>,
-    /// Puts this side's and the other side's values in (left, right) order.
-    pub(crate) combine: Arc<dyn Fn(Option<This>, Option<Other>) -> Option<O> + Send + Sync>,
+    /// The joiner with this side's value first; `None` for a missing row.
+    pub(crate) joiner: Arc<dyn Fn(Option<This>, Option<Other>) -> O + Send + Sync>,
+    pub(crate) side: JoinSide,
+    /// Whether old values are joined and forwarded (Kafka's `sendOldValues`).
+    pub(crate) send_old_values: bool,
     pub(crate) next: Box<dyn Processor<K, Change<O>>>,
 }
 
-impl<K: Send, This: Send, Other: Send, O: Send> Processor<K, Change<This>>
+/// Kafka's `UNKNOWN` timestamp of a missing row.
+const UNKNOWN: i64 = -1;
+
+impl<K: Send, This: Clone + Send, Other: Clone + Send, O: Send> Processor<K, Change<This>>
     for TableJoinSideProc<K, This, Other, O>
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<This>>) {
-        let Record { key, value: Change { new, .. }, timestamp, headers } = record;
-        let deleted = new.is_none();
+        let Record { key, value: Change { new, old }, timestamp, headers } = record;
         let other = (self.other)(&key);
-        let joined = (self.combine)(new, other);
-        if joined.is_some() || deleted {
-            self.next
-                .process(ctx, Record { key, value: Change { new: joined, old: None }, timestamp, headers });
-        }
+        let other_ts = other.as_ref().map_or(UNKNOWN, |(_, ts)| *ts);
+        let other = other.map(|(v, _)| v);
+        let join = |this: Option<This>| (self.joiner)(this, other.clone());
+        let send_old = self.send_old_values;
+        let (new, old) = match self.side {
+            JoinSide::Inner => {
+                if other.is_none() {
+                    return;
+                }
+                (new.map(|n| join(Some(n))), old.filter(|_| send_old).map(|o| join(Some(o))))
+            }
+            JoinSide::Left => {
+                if other.is_none() && new.is_none() && old.is_none() {
+                    return;
+                }
+                (new.map(|n| join(Some(n))), old.filter(|_| send_old).map(|o| join(Some(o))))
+            }
+            JoinSide::Right => {
+                if other.is_none() {
+                    return;
+                }
+                // The left row stays, with or without this side's value.
+                (Some(join(new)), send_old.then(|| join(old)))
+            }
+            JoinSide::Outer => {
+                if other.is_none() && new.is_none() && old.is_none() {
+                    return;
+                }
+                let has_other = other.is_some();
+                let new = (has_other || new.is_some()).then(|| join(new));
+                let old = (send_old && (has_other || old.is_some())).then(|| join(old));
+                (new, old)
+            }
+        };
+        let timestamp = timestamp.max(other_ts);
+        self.next.process(ctx, Record { key, value: Change { new, old }, timestamp, headers });
     }
 }
