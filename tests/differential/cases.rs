@@ -38,6 +38,8 @@ const WINDOWED: &[Input] = &[input("in", Values::Long, 0)];
 const TABLE: &[Input] = &[input("table", Values::Long, 12)];
 const STREAM_TABLE: &[Input] = &[input("left", Values::Str, 4), input("right", Values::Str, 12)];
 const STREAMS: &[Input] = &[input("left", Values::Str, 4), input("right", Values::Str, 4)];
+const STREAMS_WITHOUT_NULL_VALUES: &[Input] =
+    &[input("left", Values::Str, 0), input("right", Values::Str, 0)];
 const TABLES: &[Input] = &[input("left", Values::Str, 12), input("right", Values::Str, 12)];
 
 fn ms(n: u64) -> Duration {
@@ -346,6 +348,16 @@ pub(crate) fn all() -> Vec<Case> {
                 .count()
                 .to_stream()
                 .to("out")
+        }),
+        // windowed tables joined (through their window stores)
+        case!("windowed_table_join", STREAMS_WITHOUT_NULL_VALUES, TimeWindowed(100), Str, |b| {
+            let counts = |topic: &str| {
+                b.stream::<String, String>(topic)
+                    .group_by_key()
+                    .window(TimeWindows::of(ms(100)).grace(ms(20)))
+                    .count()
+            };
+            counts("left").join(counts("right"), |x, y| format!("{x}+{y}")).to_stream().to("out")
         }),
         // table group_by
         case!("table_group_by_count", TABLE, Plain, Long, |b| b

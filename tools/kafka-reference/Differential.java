@@ -236,6 +236,15 @@ public class Differential {
                 .count().toStream().to("out", Produced.with(S, L));
         }));
 
+        // windowed tables joined (through their window stores)
+        add("windowed_table_join", () -> build(b -> {
+            KTable<org.apache.kafka.streams.kstream.Windowed<String>, Long> l = b.stream("left", Consumed.with(S, S))
+                .groupByKey(Grouped.with(S, S)).windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(20))).count();
+            KTable<org.apache.kafka.streams.kstream.Windowed<String>, Long> r = b.stream("right", Consumed.with(S, S))
+                .groupByKey(Grouped.with(S, S)).windowedBy(TimeWindows.ofSizeAndGrace(ms(100), ms(20))).count();
+            l.join(r, (x, y) -> x + "+" + y).toStream().to("out", Produced.with(timeWindowed(100), S));
+        }));
+
         // table group_by
         add("table_group_by_count", () -> build(b -> b.table("table", Consumed.with(S, L))
             .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))

@@ -138,18 +138,21 @@ where
     }
 }
 
+/// The node of an aggregation and the name of its store (its first).
+pub(crate) fn aggregation_store<K2: Data, A: Data>(stream: &KStream<K2, Change<A>>) -> (usize, String) {
+    let node = stream.last();
+    let g = stream.builder().graph.borrow();
+    match &g.nodes[node].kind {
+        crate::graph::NodeKind::Processor { stores } => (node, stores[0].clone()),
+        _ => unreachable!("an aggregation node is a processor"),
+    }
+}
+
 /// The table of a key-value aggregation: readable by key through its store.
 fn aggregated_table<K: DefaultCodec + StoreKey, A: DefaultCodec>(
     stream: KStream<K, Change<A>>,
 ) -> KTable<K, A, NeverDeletes> {
-    let node = stream.last();
-    let store = {
-        let g = stream.builder().graph.borrow();
-        match &g.nodes[node].kind {
-            crate::graph::NodeKind::Processor { stores } => stores[0].clone(),
-            _ => unreachable!("an aggregation node is a processor"),
-        }
-    };
+    let (node, store) = aggregation_store(&stream);
     let getter_store = store.clone();
     let getter: GetterFactory<K, A> = Arc::new(move |tb| {
         let store = tb.key_value_store::<K::Codec, A::Codec>(&getter_store);

@@ -4,6 +4,8 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use super::grouped::aggregation_store;
+use super::ktable::GetterFactory;
 use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::ops::aggregate::{reducer, Aggregator, Nulls};
@@ -119,9 +121,16 @@ where
             };
             processor
         });
-        let node = stream.last();
+        let (node, store) = aggregation_store(&stream);
         stream.builder().graph.borrow_mut().window_sizes.push((node, size));
-        KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
+        // Kafka's `KStreamWindowAggregateValueGetter`: a windowed row by key and window start,
+        // so a windowed table can be joined.
+        let getter_store = store.clone();
+        let getter: GetterFactory<Windowed<K>, A> = Arc::new(move |tb| {
+            let store = tb.window_store::<K::Codec, A::Codec>(&getter_store, size);
+            Box::new(move |w: &Windowed<K>| store.get(&w.key, w.window.start))
+        });
+        KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter)
     }
 
     /// The number of records per key and window.
@@ -222,7 +231,14 @@ where
                 next,
             }
         });
-        KTable::new(stream, Arc::new(AtomicBool::new(true)), None)
+        // Kafka's `KTableSessionWindowValueGetter`: a session by key and window.
+        let (node, store) = aggregation_store(&stream);
+        let getter_store = store.clone();
+        let getter: GetterFactory<Windowed<K, SessionWindow>, A> = Arc::new(move |tb| {
+            let store = tb.session_store::<K::Codec, A::Codec>(&getter_store);
+            Box::new(move |w: &Windowed<K, SessionWindow>| store.fetch_session(&w.key, w.window))
+        });
+        KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter)
     }
 
     /// The number of records per session.

@@ -59,6 +59,12 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         list.insert(at, (window, value, timestamp));
     }
 
+    /// The aggregate and timestamp of one session of `key`.
+    pub(crate) fn fetch_session(&self, key: &K, window: SessionWindow) -> Option<(V, i64)> {
+        let inner = self.lock();
+        inner.sessions.get(key)?.iter().find(|(w, _, _)| *w == window).map(|(_, v, ts)| (v.clone(), *ts))
+    }
+
     /// Drops sessions that ended before `end`.
     pub(crate) fn expire_before(&self, end: i64) {
         let mut inner = self.lock();
