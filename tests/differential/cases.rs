@@ -129,9 +129,23 @@ pub(crate) fn all() -> Vec<Case> {
             .aggregate(|| 0, |_, v, a| a + v)
             .to_stream()
             .to("out")),
-        case!("group_by_count", LONGS, Plain, Long, |b| longs(&b)
+        // `Option<i64>`: the null values travel through the repartition topic, as in Kafka
+        case!("group_by_count", LONGS, Plain, Long, |b| nullable(&b)
             .group_by(|k, _| format!("g{}", k.as_bytes()[k.len() - 1] % 2))
             .count()
+            .to_stream()
+            .to("out")),
+        case!("group_by_reduce_max", LONGS, Plain, Long, |b| nullable(&b)
+            .group_by(|k, _| format!("g{}", k.as_bytes()[k.len() - 1] % 3))
+            .reduce(|a, v| a.max(v))
+            .to_stream()
+            .to("out")),
+        // a key from the value: null keys and values get a group (`Option` codecs see them),
+        // then the aggregation drops the null values
+        case!("group_by_aggregate_sum", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .group_by(|_, v| v.map_or("none".to_string(), |v| format!("g{}", v.rem_euclid(4))))
+            .aggregate(|| 0, |_, v, a| a + v.unwrap_or(0))
             .to_stream()
             .to("out")),
         // time windows

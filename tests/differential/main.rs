@@ -53,7 +53,9 @@ fn run_ours(case: &Case, input: &[InputRecord]) -> Vec<Value> {
             Headers::new(),
         );
         for topic in driver.topics() {
-            if is_input(&topic) || topic.starts_with(&format!("{APPLICATION_ID}-")) {
+            let internal =
+                topic.starts_with(&format!("{APPLICATION_ID}-")) && !topic.ends_with("-repartition");
+            if is_input(&topic) || internal {
                 continue;
             }
             let raw = driver.output::<(), ()>(&topic).raw();

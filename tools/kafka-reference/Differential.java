@@ -10,7 +10,8 @@
 //   {"in":7,"topic":"out","key":"6b31...","value":"0000...","timestamp":1000}
 // where "in" is the input line after which the record came out and key/value are the bytes in
 // hex (null stays null), so the comparison is byte for byte. Topics other than the inputs and
-// the internal ones are outputs; after each input they are read in the order of their names.
+// the changelogs are outputs (repartition topics included, so their byte layout is compared
+// too); after each input they are read in the order of their names.
 //
 // Settings: record cache 0 (every update is emitted); windowed aggregations with
 // emitStrategy(onWindowClose) and left/outer stream-stream joins look for closed windows on
@@ -119,6 +120,14 @@ public class Differential {
         add("group_by_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .groupBy((k, v) -> k == null ? null : "g" + k.charAt(k.length() - 1) % 2, Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
+
+        add("group_by_reduce_max", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .groupBy((k, v) -> k == null ? null : "g" + k.charAt(k.length() - 1) % 3, Grouped.with(S, L))
+            .reduce(Math::max).toStream().to("out", Produced.with(S, L))));
+        add("group_by_aggregate_sum", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .groupBy((k, v) -> v == null ? "none" : "g" + Math.floorMod(v, 4), Grouped.with(S, L))
+            .aggregate(() -> 0L, (k, v, a) -> a + v, Materialized.with(S, L))
+            .toStream().to("out", Produced.with(S, L))));
 
         // time windows
         add("tumbling_count", () -> build(b -> grouped(b).windowedBy(TimeWindows.ofSizeWithNoGrace(ms(100)))
@@ -343,7 +352,7 @@ public class Differential {
                     encode(r.get("key")), encode(r.get("value")), null, r.get("timestamp").asLong()));
                 TreeSet<String> produced = new TreeSet<>(driver.producedTopicNames());
                 for (String t : produced) {
-                    if (inputs.contains(t) || t.startsWith(APPLICATION_ID + "-")) {
+                    if (inputs.contains(t) || (t.startsWith(APPLICATION_ID + "-") && !t.endsWith("-repartition"))) {
                         continue;
                     }
                     TestOutputTopic<byte[], byte[]> o =

@@ -189,7 +189,9 @@ where
         subtract: Fold<K, V, A>,
     ) -> KTable<K, A, NeverDeletes> {
         let builder = self.stream.builder().clone();
-        let store = builder.graph.borrow_mut().name_or(self.store_name, &format!("{prefix}STATE-STORE-"));
+        // Kafka names the store `KTABLE-AGGREGATE-STATE-STORE-` for `reduce` too
+        // (`KGroupedTableImpl.reduce` materializes with `AGGREGATE_NAME`).
+        let store = builder.graph.borrow_mut().name_or(self.store_name, "KTABLE-AGGREGATE-STATE-STORE-");
         let repartitioned = self.stream.repartition::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
         let name = builder.graph.borrow_mut().new_name(prefix);
         let store_name = store.clone();
