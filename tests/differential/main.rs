@@ -7,6 +7,7 @@
 
 mod cases;
 mod generate;
+mod runners;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use generate::{InputRecord, Values};
 
 const SEEDS: [u64; 3] = [1, 2, 3];
 const RECORDS: usize = 600;
-const APPLICATION_ID: &str = "diff";
+pub(crate) const APPLICATION_ID: &str = "diff";
 
 /// Cases known to differ from Kafka Streams, each with what differs and the issue that
 /// tracks it. Empty: every case is identical. The test fails when a case differs that is not
@@ -216,6 +217,25 @@ fn main() {
         }
     }
     println!("differential: {identical} of {} cases identical to Kafka Streams 4.4.0", cases.len());
+
+    // The embedded runner agrees with the driver on every aggregation and table case.
+    let mut agreeing = 0;
+    for case in cases.iter().filter(|c| runners::applies(c)) {
+        match runners::compare(case, &inputs[&(case.name, SEEDS[0])]) {
+            Ok(keys) => {
+                agreeing += 1;
+                println!(
+                    "runners      {:<40} the driver's final table, {keys} keys (1 and 4 partitions, 1 and 2 threads)",
+                    case.name
+                );
+            }
+            Err(d) => {
+                println!("runners      {:<40} DIFFERENT: {d}", case.name);
+                failures.push(format!("{}: the embedded runner disagrees with the driver", case.name));
+            }
+        }
+    }
+    identical += agreeing;
     for f in &failures {
         println!("  {f}");
     }

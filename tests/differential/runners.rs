@@ -1,0 +1,99 @@
+//! The runners agree with the driver: each aggregation and table case, run on the embedded
+//! cluster with 1 and 4 partitions and 1 and 2 stream threads (record caches on, so fewer
+//! updates come out), ends with the same table per key as `TestDriver` with as many
+//! partitions. Within a task both see a partition's records in the same order, so windows,
+//! grace and late records are judged alike; only the interleaving of tasks differs, which
+//! the final tables of these cases do not depend on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use streams_runtime::cluster::memory::MemoryCluster;
+use streams_runtime::cluster::Cluster;
+use streams_runtime::record::RawRecord;
+use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig, TestDriver};
+
+use crate::cases::Case;
+use crate::generate::InputRecord;
+use crate::APPLICATION_ID;
+
+/// Cases whose final table does not depend on how tasks interleave: aggregations and
+/// tables. Joins of a stream with a table or another stream answer as of each record's
+/// arrival, which differs between a driver and threads, and are left to the driver.
+pub(crate) fn applies(case: &Case) -> bool {
+    !["filter_map_values", "stream_"].iter().any(|p| case.name.starts_with(p))
+}
+
+/// The last value of each key on `out` (a tombstone removes the key).
+fn final_table(records: impl IntoIterator<Item = RawRecord>) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut table = BTreeMap::new();
+    for r in records {
+        let key = r.key.clone().unwrap_or_default();
+        match r.value {
+            Some(v) => table.insert(key, v),
+            None => table.remove(&key),
+        };
+    }
+    table
+}
+
+fn on_driver(case: &Case, input: &[InputRecord], partitions: u32) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let driver =
+        TestDriver::new((case.topology)()).with_application_id(APPLICATION_ID).with_partitions(partitions);
+    for r in input {
+        driver
+            .input::<(), ()>(r.topic)
+            .try_pipe_raw(r.key_bytes(), r.value_bytes(), r.timestamp, Headers::new())
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    }
+    final_table(driver.output::<(), ()>("out").raw())
+}
+
+fn on_runner(
+    case: &Case,
+    input: &[InputRecord],
+    partitions: u32,
+    threads: u32,
+) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let cluster = MemoryCluster::with_auto_create(Some(partitions));
+    for i in case.inputs {
+        cluster.create_topic(i.topic, partitions).expect("a new topic");
+    }
+    for r in input {
+        cluster
+            .produce(r.topic, None, r.key_bytes(), r.value_bytes(), r.timestamp, Headers::new())
+            .expect("the embedded cluster takes every record");
+    }
+    let mut config = StreamsConfig::new(APPLICATION_ID);
+    config.set("num.stream.threads", &threads.to_string());
+    let streams = KafkaStreams::new((case.topology)(), config, Arc::new(cluster.clone()));
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime.block_on(streams.run(RunMode::UntilDrained)).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    final_table(cluster.records_in_order("out"))
+}
+
+/// Compares the runner with the driver for every partition and thread count: the number of
+/// keys in the final table, or the first disagreement.
+pub(crate) fn compare(case: &Case, input: &[InputRecord]) -> Result<usize, String> {
+    let mut keys = 0;
+    for partitions in [1, 4] {
+        let expected = on_driver(case, input, partitions);
+        keys = expected.len();
+        for threads in [1, 2] {
+            let got = on_runner(case, input, partitions, threads);
+            if got != expected {
+                let differing = expected
+                    .keys()
+                    .chain(got.keys())
+                    .find(|k| expected.get(*k) != got.get(*k))
+                    .map(|k| String::from_utf8_lossy(k).into_owned());
+                return Err(format!(
+                    "{partitions} partitions, {threads} threads: {} keys on the driver, {} on the runner; first differing key {differing:?}",
+                    expected.len(),
+                    got.len()
+                ));
+            }
+        }
+    }
+    Ok(keys)
+}
