@@ -2,11 +2,13 @@
 //! `TopologyTestDriver` (`tools/kafka-reference/differential.sh`) and through our `TestDriver`,
 //! compared byte for byte, record by record, with the input after which each record came out.
 //!
-//! Prints one line per case, then a libtest-style summary line. `DIFFERENTIAL_CASES=name,name` runs only those cases;
-//! `DIFFERENTIAL_RECORDS=n` changes the records per seed.
+//! Prints one line per case, then a libtest-style summary line. `DIFFERENTIAL_CASES=name,name`
+//! runs only those cases; `DIFFERENTIAL_RECORDS=n` changes the records per seed;
+//! `DIFFERENTIAL_MINIMIZE=1` shrinks each differing input to a few records and prints them.
 
 mod cases;
 mod generate;
+mod minimize;
 mod runners;
 
 use std::collections::BTreeMap;
@@ -189,6 +191,17 @@ fn main() {
             outputs += kafka.len();
             if let Some(d) = first_difference(case, input, &kafka, &ours) {
                 difference = Some(format!("seed {seed}, {d}"));
+                if std::env::var_os("DIFFERENTIAL_MINIMIZE").is_some() {
+                    let (small, runs) = minimize::minimize(case, input, &dir.join("minimize"));
+                    let lines: Vec<String> =
+                        small.iter().map(|r| format!("      {}", input_line(r))).collect();
+                    println!(
+                        "  {}: {} records still differ (after {runs} Kafka runs):",
+                        case.name,
+                        small.len()
+                    );
+                    println!("{}", lines.join("\n"));
+                }
                 break;
             }
         }
