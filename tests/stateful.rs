@@ -235,3 +235,32 @@ fn to_table_keeps_the_latest_value_per_key() {
         driver.output::<String, i64>("total").read_key_values().into_iter().map(|(_, v)| v).collect();
     assert_eq!(totals.last(), Some(&25));
 }
+
+/// Kafka's aggregations drop records with a null key or value (`KStreamAggregate`), counted
+/// in the dropped-records sensor. A codec that cannot hold null drops them at the source; an
+/// `Option` codec lets them reach the aggregation, which drops them: either way they are
+/// counted, and neither is a decoding error.
+#[test]
+fn null_keys_and_values_are_dropped_and_counted_as_kafka_drops_them() {
+    let string_keys = {
+        let b = StreamsBuilder::new();
+        b.stream::<String, i64>("in").group_by_key().count().to_stream().to("counts");
+        b.build()
+    };
+    let option_keys = {
+        let b = StreamsBuilder::new();
+        b.stream::<Option<String>, Option<i64>>("in").group_by_key().count().to_stream().to("counts");
+        b.build()
+    };
+    for topology in [string_keys, option_keys] {
+        let driver = TestDriver::new(topology);
+        let input = driver.input::<(), ()>("in");
+        let one = Some(1i64.to_be_bytes().to_vec());
+        input.try_pipe_raw(None, one.clone(), 1, Headers::new()).unwrap();
+        input.try_pipe_raw(Some(b"a".to_vec()), None, 2, Headers::new()).unwrap();
+        input.try_pipe_raw(Some(b"a".to_vec()), one, 3, Headers::new()).unwrap();
+        let counts = driver.output::<Bytes, i64>("counts").read_key_values();
+        assert_eq!(counts, vec![(b"a".to_vec(), 1)]);
+        assert_eq!((driver.dropped_records(), driver.skipped_records()), (2, 0));
+    }
+}
