@@ -65,7 +65,7 @@ fn on_runner(
             .expect("the embedded cluster takes every record");
     }
     let mut config = StreamsConfig::new(APPLICATION_ID);
-    config.set("num.stream.threads", &threads.to_string());
+    config.set("num.stream.threads", threads.to_string());
     let streams = KafkaStreams::new((case.topology)(), config, Arc::new(cluster.clone()));
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(streams.run(RunMode::UntilDrained)).unwrap_or_else(|e| panic!("{}: {e}", case.name));

@@ -61,12 +61,18 @@ impl<KC: Codec, VC: Codec> RawProcessor for SourceProc<KC, VC> {
     fn process_raw(&mut self, ctx: &mut Context<'_>, raw: &RawRecord) -> Result<(), StreamsError> {
         let key = match decode::<KC>(raw, RecordPart::Key) {
             Ok(key) => key,
-            Err(_) if raw.key.is_none() => return Ok(self.drop_null(raw, RecordPart::Key)),
+            Err(_) if raw.key.is_none() => {
+                self.drop_null(raw, RecordPart::Key);
+                return Ok(());
+            }
             Err(e) => return Err(e),
         };
         let value = match decode::<VC>(raw, RecordPart::Value) {
             Ok(value) => value,
-            Err(_) if raw.value.is_none() => return Ok(self.drop_null(raw, RecordPart::Value)),
+            Err(_) if raw.value.is_none() => {
+                self.drop_null(raw, RecordPart::Value);
+                return Ok(());
+            }
             Err(e) => return Err(e),
         };
         let record = Record { key, value, timestamp: raw.timestamp, headers: raw.headers.clone() };
