@@ -108,7 +108,101 @@ fn group3(v: i64) -> String {
     format!("g{}", v.rem_euclid(3))
 }
 
+/// Some cases again, written with `topology!`: the macro's expansion is judged too.
+fn macro_cases() -> Vec<Case> {
+    let case = |name, inputs, topology, keys, values| Case { name, inputs, topology, keys, values };
+    vec![
+        case(
+            "session_count_grace_macro",
+            WINDOWED,
+            || {
+                topology! {
+                    stream::<String, i64>("in") |> group_by_key |> session(40ms, grace = 30ms) |> count |> to_stream |> to("out");
+                }
+            },
+            Keys::Session,
+            Values::Long,
+        ),
+        case(
+            "hopping_emit_on_close_macro",
+            WINDOWED,
+            || {
+                topology! {
+                    stream::<String, i64>("in")
+                        |> group_by_key
+                        |> window(100ms, 50ms, grace = 20ms)
+                        |> emit_on_close
+                        |> count
+                        |> to_stream
+                        |> to("out");
+                }
+            },
+            Keys::TimeWindowed(100),
+            Values::Long,
+        ),
+        case(
+            "sliding_reduce_max_macro",
+            WINDOWED,
+            || {
+                topology! {
+                    stream::<String, i64>("in") |> group_by_key |> sliding(40ms, grace = 20ms) |> reduce(i64::max) |> to_stream |> to("out");
+                }
+            },
+            Keys::TimeWindowed(40),
+            Values::Long,
+        ),
+        case(
+            "stream_stream_outer_join_macro",
+            STREAMS,
+            || {
+                topology! {
+                    let l = stream::<Option<String>, Option<String>>("left");
+                    let r = stream::<Option<String>, Option<String>>("right");
+                    l |> outer_join(r, within(50ms, grace = 20ms), |a, c| format!("{}+{}", show(a.flatten()), show(c.flatten())))
+                        |> to("out");
+                }
+            },
+            Keys::Plain,
+            Values::Str,
+        ),
+        case(
+            "table_table_left_join_macro",
+            TABLES,
+            || {
+                topology! {
+                    let l = table::<String, String>("left");
+                    let r = table::<String, String>("right");
+                    l |> left_join(r, |a, c| format!("{a}+{}", show(c))) |> to_stream |> to("out");
+                }
+            },
+            Keys::Plain,
+            Values::Str,
+        ),
+        case(
+            "table_group_by_reduce_macro",
+            TABLE,
+            || {
+                topology! {
+                    table::<String, i64>("table")
+                        |> group_by(|_, v| (group3(*v), *v))
+                        |> reduce(|a, v| a + v, |a, v| a - v)
+                        |> to_stream
+                        |> to("out");
+                }
+            },
+            Keys::Plain,
+            Values::Long,
+        ),
+    ]
+}
+
 pub(crate) fn all() -> Vec<Case> {
+    let mut cases = builder_cases();
+    cases.extend(macro_cases());
+    cases
+}
+
+fn builder_cases() -> Vec<Case> {
     use Keys::*;
     vec![
         // null keys pass through stateless operators: `Option<String>` sees them

@@ -25,8 +25,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeSet;
@@ -269,6 +269,14 @@ public class Differential {
             .filter((k, v) -> v % 2 == 0)
             .mapValues(v -> v * 10)
             .toStream().to("out", Produced.with(S, L))));
+    }
+
+    static {
+        // The same topologies, written with `topology!` on the Rust side.
+        for (String name : List.of("session_count_grace", "hopping_emit_on_close", "sliding_reduce_max",
+                                   "stream_stream_outer_join", "table_table_left_join", "table_group_by_reduce")) {
+            add(name + "_macro", CASES.get(name));
+        }
     }
 
     static void streamStream(String name, String kind, JoinWindows windows) {
