@@ -467,6 +467,42 @@ fn builder_cases() -> Vec<Case> {
             };
             counts("left").join(counts("right"), |x, y| format!("{x}+{y}")).to_stream().to("out")
         }),
+        // a stream as a table (a null value deletes); a re-keyed stream joined; merged streams
+        case!("stream_to_table", LONGS, Plain, Long, |b| nullable(&b)
+            .to_table()
+            .filter(|_, v| v.is_none_or(|v| v % 3 != 0))
+            .to_stream()
+            .to("out")),
+        case!("select_key_table_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.table::<Option<String>, String>("right");
+            b.stream::<Option<String>, Option<String>>("left")
+                .select_key(|_, v| v.as_ref().map(|v| format!("k{}", (v.len() + 2) % 6)))
+                .join(t, |l, r| format!("{}+{r}", show(l)))
+                .to("out")
+        }),
+        case!("select_key_stream_join", STREAMS, Plain, Str, |b| {
+            type Nullable = Option<String>;
+            let r = b
+                .stream::<Nullable, Nullable>("right")
+                .map(|k, v| (v.as_ref().map(|v| format!("k{}", v.len() % 6)), k.clone()));
+            b.stream::<Nullable, Nullable>("left")
+                .select_key(|_, v| v.as_ref().map(|v| format!("k{}", (v.len() + 2) % 6)))
+                .left_join_windowed(r, JoinWindows::within(ms(50)).grace(ms(20)), |a, c| {
+                    format!("{}+{}", show(a), show(c.flatten()))
+                })
+                .to("out")
+        }),
+        case!("merge_flat_map_count", STREAMS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<String>>("left")
+            .merge(b.stream::<Option<String>, Option<String>>("right"))
+            .flat_map(|k, v| match v {
+                None => vec![],
+                Some(v) => vec![(Some(v.clone()), k.clone()), (Some("all".to_string()), Some(v.clone()))],
+            })
+            .group_by_key()
+            .count()
+            .to_stream()
+            .to("out")),
         // table group_by
         case!("table_group_by_count", TABLE, Plain, Long, |b| b
             .table::<String, i64>("table")

@@ -21,7 +21,7 @@ use crate::APPLICATION_ID;
 /// tables. Joins of a stream with a table or another stream answer as of each record's
 /// arrival, which differs between a driver and threads, and are left to the driver.
 pub(crate) fn applies(case: &Case) -> bool {
-    !["filter_map_values", "stream_"].iter().any(|p| case.name.starts_with(p))
+    !["filter_map_values", "stream_", "select_key_"].iter().any(|p| case.name.starts_with(p))
 }
 
 /// The last value of each key on `out` (a tombstone removes the key).

@@ -254,6 +254,34 @@ public class Differential {
             l.join(r, (x, y) -> x + "+" + y).toStream().to("out", Produced.with(timeWindowed(100), S));
         }));
 
+        // a stream as a table; a re-keyed stream joined; merged streams counted
+        add("stream_to_table", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .toTable(Materialized.with(S, L))
+            .filter((k, v) -> v % 3 != 0)
+            .toStream().to("out", Produced.with(S, L))));
+        add("select_key_table_join", () -> build(b -> {
+            KTable<String, String> t = b.table("right", Consumed.with(S, S));
+            b.stream("left", Consumed.with(S, S))
+                .selectKey((k, v) -> v == null ? null : "k" + (v.length() + 2) % 6)
+                .join(t, (l, r) -> l + "+" + r)
+                .to("out", Produced.with(S, S));
+        }));
+        add("select_key_stream_join", () -> build(b -> {
+            KStream<String, String> r = b.stream("right", Consumed.with(S, S))
+                .map((k, v) -> KeyValue.pair(v == null ? null : "k" + v.length() % 6, k));
+            b.stream("left", Consumed.with(S, S))
+                .selectKey((k, v) -> v == null ? null : "k" + (v.length() + 2) % 6)
+                .leftJoin(r, (a, c) -> a + "+" + show(c), JoinWindows.ofTimeDifferenceAndGrace(ms(50), ms(20)),
+                    StreamJoined.with(S, S, S))
+                .to("out", Produced.with(S, S));
+        }));
+        add("merge_flat_map_count", () -> build(b -> b.stream("left", Consumed.with(S, S))
+            .merge(b.stream("right", Consumed.with(S, S)))
+            .flatMap((k, v) -> v == null ? List.<KeyValue<String, String>>of()
+                : List.of(KeyValue.pair(v, k), KeyValue.pair("all", v)))
+            .groupByKey(Grouped.with(S, S))
+            .count().toStream().to("out", Produced.with(S, L))));
+
         // table group_by
         add("table_group_by_count", () -> build(b -> b.table("table", Consumed.with(S, L))
             .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))
@@ -338,6 +366,9 @@ public class Differential {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+        // For the repartition topics of operators that take no serdes (selectKey then join).
+        props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+        props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
         props.put("__emit.interval.ms.kstreams.windowed.aggregation__", 0L);
         props.put("__emit.interval.ms.kstreams.outer.join.spurious.results.fix__", 0L);
         List<JsonNode> records = new ArrayList<>();

@@ -113,6 +113,11 @@ where
         self.last
     }
 
+    /// The name of the stream's last node (Kafka's `KStreamImpl.name`).
+    fn node_name(&self) -> String {
+        self.builder.graph.borrow().nodes[self.last].name.clone()
+    }
+
     pub(crate) fn builder(&self) -> &StreamsBuilder {
         &self.builder
     }
@@ -174,6 +179,22 @@ where
         KC: Codec<Value = K>,
         VC: Codec<Value = V>,
     {
+        self.repartition_keeping::<KC, VC>(base, null_key_filter, false)
+    }
+
+    /// As [`Self::repartition`]; `keep_null_keys` for a repartition that feeds a left or outer
+    /// join, which Kafka leaves unfiltered (`InternalStreamsBuilder.rewriteRepartitionNodes`
+    /// skips repartitions upstream of a `NULL_KEY_RELAXED_JOIN`).
+    pub(crate) fn repartition_keeping<KC, VC>(
+        self,
+        base: &str,
+        null_key_filter: bool,
+        keep_null_keys: bool,
+    ) -> KStream<K, V>
+    where
+        KC: Codec<Value = K>,
+        VC: Codec<Value = V>,
+    {
         let builder = self.builder.clone();
         let topic = format!("{base}-repartition");
         let (source_node, outlet) = {
@@ -198,6 +219,7 @@ where
         };
         self.end_with(move |tb| RepartitionSinkProc::<KC, VC> {
             topic: tb.topic(&topic),
+            keep_null_keys,
             _codecs: PhantomData,
         });
         KStream::new(builder, outlet, source_node, Nop::new())
@@ -447,13 +469,13 @@ where
 
     /// This stream, repartitioned if its key changed (for a join); the base name of the
     /// repartition topic is `name`.
-    fn co_partitioned(self, name: &str) -> KStream<K, V>
+    fn co_partitioned(self, name: &str, keep_null_keys: bool) -> KStream<K, V>
     where
         K: DefaultCodec,
         V: DefaultCodec,
     {
         if self.repartition_required {
-            self.repartition::<K::Codec, V::Codec>(name, true)
+            self.repartition_keeping::<K::Codec, V::Codec>(name, true, keep_null_keys)
         } else {
             self.share()
         }
@@ -469,12 +491,14 @@ where
         K: DefaultCodec + StoreKey,
         V: DefaultCodec,
     {
-        let name = {
-            let given = self.next_name.take();
-            self.builder.graph.borrow_mut().name_or(given, prefix)
-        };
+        // As `KStreamImpl.join(KTable)`: a re-keyed stream is repartitioned first, through a
+        // topic named after the join's given name or else after the stream's last node.
+        let given = self.next_name.take();
+        let repartition = given.clone().unwrap_or_else(|| self.node_name());
+        let builder = self.builder.clone();
+        let stream = self.co_partitioned(&repartition, left);
+        let name = builder.graph.borrow_mut().name_or(given, prefix);
         let (store, getter) = table.materialize();
-        let stream = self.co_partitioned(&name);
         stream.processor(name, vec![store], move |tb, next| StreamTableJoinProc {
             table: getter(tb),
             nulls: LookupNulls {
@@ -609,6 +633,12 @@ where
         S2: StageOf<K, VO>,
     {
         let builder = self.builder.clone();
+        // As `KStreamImpl.doJoin`: re-keyed sides are repartitioned first, through topics
+        // named after each side's last node.
+        let (this_repartition, other_repartition) = (self.node_name(), other.node_name());
+        let relaxed = emit_left || emit_right;
+        let left = self.co_partitioned(&this_repartition, relaxed);
+        let right = other.co_partitioned(&other_repartition, relaxed);
         let (this_windowed, other_windowed, this_name, other_name, merge_name) = {
             let mut g = builder.graph.borrow_mut();
             (
@@ -620,8 +650,6 @@ where
             )
         };
         let (this_store, other_store) = (format!("{this_name}-store"), format!("{other_name}-store"));
-        let left = self.co_partitioned(&this_name);
-        let right = other.co_partitioned(&other_name);
         let (merge_node, outlet) = {
             let mut g = builder.graph.borrow_mut();
             let p = |stores: &str| NodeKind::Processor { stores: vec![stores.to_string()] };

@@ -1,6 +1,7 @@
 //! Repartitioning: records whose key changed are written to an internal topic
 //! `<application.id>-<name>-repartition`, keyed anew, and read back by the next
-//! sub-topology. Records with a null key are dropped on the way (they have no partition).
+//! sub-topology. Records with a null key are dropped on the way, except before a left or
+//! outer join, which joins them (KIP-962).
 
 use std::marker::PhantomData;
 
@@ -12,17 +13,20 @@ use crate::record::{Change, Record};
 /// Writes records to a repartition topic with codecs `KC`/`VC`.
 pub(crate) struct RepartitionSinkProc<KC, VC> {
     pub(crate) topic: String,
+    /// Whether null keys go through too (the repartition feeds a left or outer join).
+    pub(crate) keep_null_keys: bool,
     pub(crate) _codecs: PhantomData<fn(KC, VC)>,
 }
 
 impl<KC: Codec, VC: Codec> Processor<KC::Value, VC::Value> for RepartitionSinkProc<KC, VC> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, VC::Value>) {
         let Record { key, value, timestamp, headers } = record;
-        let Some(key) = KC::encode_owned(key) else {
+        let key = KC::encode_owned(key);
+        if key.is_none() && !self.keep_null_keys {
             tracing::debug!(topic = %self.topic, "dropping a record with a null key before repartitioning");
             return;
-        };
-        ctx.collector.send(&self.topic, Some(key), VC::encode_owned(value), timestamp, &headers);
+        }
+        ctx.collector.send(&self.topic, key, VC::encode_owned(value), timestamp, &headers);
     }
 }
 
