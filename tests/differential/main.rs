@@ -1,6 +1,7 @@
 //! The differential test: the same random inputs through Kafka Streams 4.4's own
 //! `TopologyTestDriver` (`tools/kafka-reference/differential.sh`) and through our `TestDriver`,
-//! compared byte for byte, record by record, with the input after which each record came out.
+//! compared byte for byte, record by record, with the input after which each record came out;
+//! and each topology's `describe()` text against Kafka's.
 //!
 //! Prints one line per case, then a libtest-style summary line. `DIFFERENTIAL_CASES=name,name`
 //! runs only those cases; `DIFFERENTIAL_RECORDS=n` changes the records per seed;
@@ -203,6 +204,15 @@ fn main() {
                     println!("{}", lines.join("\n"));
                 }
                 break;
+            }
+        }
+        if difference.is_none() {
+            // The topology's description too: node names, stores, topics, sub-topologies.
+            let kafka = std::fs::read_to_string(dir.join(format!("{}.describe.txt", case.name)))
+                .expect("Kafka's description of the case");
+            let ours = (case.topology)().describe().to_string();
+            if kafka.trim_end() != ours.trim_end() {
+                difference = Some(format!("describe() differs:\n--- kafka\n{kafka}\n--- ours\n{ours}"));
             }
         }
         let known = KNOWN_DIFFERENT.iter().find(|(n, _)| *n == case.name);

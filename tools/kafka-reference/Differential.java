@@ -13,6 +13,8 @@
 // the changelogs are outputs (repartition topics included, so their byte layout is compared
 // too); after each input they are read in the order of their names.
 //
+// Each case's describe() text goes to DIR/<case>.describe.txt.
+//
 // Settings: record cache 0 (every update is emitted); windowed aggregations with
 // emitStrategy(onWindowClose) and left/outer stream-stream joins look for closed windows on
 // every record (Kafka throttles those checks by wall clock, every 1 s by default, and the
@@ -380,7 +382,12 @@ public class Differential {
         TreeSet<String> inputs = new TreeSet<>();
         records.forEach(r -> inputs.add(r.get("topic").asText()));
         StringBuilder out = new StringBuilder();
-        try (TopologyTestDriver driver = new TopologyTestDriver(topology.get(), props, Instant.ofEpochMilli(0))) {
+        Topology built = topology.get();
+        Path describe = output.resolveSibling(caseName + ".describe.txt");
+        if (!Files.exists(describe)) {
+            Files.writeString(describe, built.describe().toString());
+        }
+        try (TopologyTestDriver driver = new TopologyTestDriver(built, props, Instant.ofEpochMilli(0))) {
             Map<String, TestInputTopic<byte[], byte[]>> in = new LinkedHashMap<>();
             for (String t : inputs) {
                 in.put(t, driver.createInputTopic(t, new ByteArraySerializer(), new ByteArraySerializer()));

@@ -653,10 +653,20 @@ where
         let (merge_node, outlet) = {
             let mut g = builder.graph.borrow_mut();
             let p = |stores: &str| NodeKind::Processor { stores: vec![stores.to_string()] };
+            // Left and outer joins list Kafka's shared outer store too, named after the left
+            // join node (`KSTREAM-OUTERSHARED-<n>-store`); here its records wait in the two
+            // buffers, flagged in their changelogs.
+            let shared = emit_left.then(|| {
+                let digits = this_name.rsplit('-').next().unwrap_or_default();
+                format!("KSTREAM-OUTERSHARED-{digits}-store")
+            });
+            let joining = |store: &str| NodeKind::Processor {
+                stores: std::iter::once(store.to_string()).chain(shared.clone()).collect(),
+            };
             let lw = g.add_node(this_windowed, p(&this_store), &[left.last]);
             let rw = g.add_node(other_windowed, p(&other_store), &[right.last]);
-            let lj = g.add_node(this_name.clone(), p(&other_store), &[lw]);
-            let rj = g.add_node(other_name, p(&this_store), &[rw]);
+            let lj = g.add_node(this_name.clone(), joining(&other_store), &[lw]);
+            let rj = g.add_node(other_name, joining(&this_store), &[rw]);
             let merge = g.add_node(merge_name, NodeKind::Processor { stores: vec![] }, &[lj, rj]);
             (merge, g.new_outlet::<K, R>(true))
         };

@@ -156,7 +156,6 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     fn join_with<VO: Data, T2: Tombstones, R: Data>(
         self,
         other: KTable<K, VO, T2>,
-        (this_prefix, other_prefix): (&str, &str),
         kind: TableJoin,
         joiner: Arc<dyn Fn(Option<V>, Option<VO>) -> R + Send + Sync>,
     ) -> KTable<K, R, MayDelete> {
@@ -173,8 +172,10 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         let old_values = OldValues::derived(vec![self.old_values.clone(), other.old_values.clone()]);
         let (merge, outlet) = {
             let mut g = builder.graph.borrow_mut();
-            let (this_name, other_name, merge_name) =
-                (g.new_name(this_prefix), g.new_name(other_prefix), g.new_name("KTABLE-MERGE-"));
+            // Kafka's `KTableImpl.doJoin` names the merge first, and its sides `KTABLE-JOINTHIS-`
+            // and `KTABLE-JOINOTHER-` whatever the join.
+            let merge_name = g.new_name("KTABLE-MERGE-");
+            let (this_name, other_name) = (g.new_name("KTABLE-JOINTHIS-"), g.new_name("KTABLE-JOINOTHER-"));
             let p = |store: &str| NodeKind::Processor { stores: vec![store.to_string()] };
             let lj = g.add_node(this_name, p(&other_store), &[self.stream.last()]);
             let rj = g.add_node(other_name, p(&this_store), &[other.stream.last()]);
@@ -241,7 +242,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             (Some(l), Some(r)) => joiner(l, r),
             _ => unreachable!("an inner join joins two rows"),
         });
-        self.join_with(other, ("KTABLE-JOINTHIS-", "KTABLE-JOINOTHER-"), TableJoin::Inner, joiner)
+        self.join_with(other, TableJoin::Inner, joiner)
     }
 
     /// A row for every row of this table, with the other's value or `None`.
@@ -255,7 +256,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     {
         let joiner =
             Arc::new(move |l: Option<V>, r: Option<VO>| joiner(l.expect("a left join has a left row"), r));
-        self.join_with(other, ("KTABLE-LEFTTHIS-", "KTABLE-LEFTOTHER-"), TableJoin::Left, joiner)
+        self.join_with(other, TableJoin::Left, joiner)
     }
 
     /// A row for every key either table has.
@@ -267,7 +268,17 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     where
         F: Fn(Option<V>, Option<VO>) -> R + Send + Sync + 'static,
     {
-        self.join_with(other, ("KTABLE-OUTERTHIS-", "KTABLE-OUTEROTHER-"), TableJoin::Outer, Arc::new(joiner))
+        self.join_with(other, TableJoin::Outer, Arc::new(joiner))
+    }
+
+    /// A `KTABLE-SUPPRESS-` node with its `KTABLE-SUPPRESS-STATE-STORE-` (named in Kafka's
+    /// order) that passes updates on: the suppression itself happens upstream.
+    pub(crate) fn suppress_node(mut self) -> Self {
+        let name = self.next_name("KTABLE-SUPPRESS-");
+        let store = self.stream.builder().graph.borrow_mut().new_name("KTABLE-SUPPRESS-STATE-STORE-");
+        self.stream =
+            self.stream.clone().processor(name, vec![store], |_, next| crate::ops::PassThrough { next });
+        self
     }
 
     /// Names the next operator (Kafka's `Named.as`).

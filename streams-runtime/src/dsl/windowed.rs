@@ -130,7 +130,14 @@ where
             let store = tb.window_store::<K::Codec, A::Codec>(&getter_store, size);
             Box::new(move |w: &Windowed<K>| store.get(&w.key, w.window.start))
         });
-        KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter)
+        let table =
+            KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter);
+        if emit == Emit::Suppressed {
+            // Kafka's `KTable.suppress` is a node of its own with a buffer store; here the
+            // aggregation holds the results back, and this node passes them on.
+            return table.suppress_node();
+        }
+        table
     }
 
     /// The number of records per key and window.
