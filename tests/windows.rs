@@ -278,3 +278,39 @@ fn windowed_keys_are_partitioned_by_their_inner_key_as_kafkas_windowed_stream_pa
     // Hashing the whole windowed key would have spread one key's windows.
     assert!(raw.iter().any(|r| r.partition != partition_for_key(r.key.as_deref().unwrap(), 4)));
 }
+
+/// A timestamp near `i64::MAX` ends its window sequence instead of overflowing into an
+/// endless loop.
+#[test]
+fn a_timestamp_near_the_end_of_time_terminates() {
+    let windows = TimeWindows::of(FIVE).advance_by(Duration::from_secs(1));
+    let starts: Vec<i64> = windows.windows_for(i64::MAX - 10).map(|w| w.start).collect();
+    assert_eq!(starts.len(), 5);
+    assert!(starts.iter().all(|s| *s <= i64::MAX - 10));
+    let driver = TestDriver::new(counts(windows, false));
+    driver.input::<String, i64>("events").pipe("k".into(), 1, i64::MAX - 10);
+    assert_eq!(read(&driver).len(), 5);
+}
+
+/// Sliding and session windows and windowed joins at the end of time: no arithmetic
+/// overflows (tests run with overflow checks on), every record is processed.
+#[test]
+fn every_windowed_operator_takes_a_timestamp_at_the_end_of_time() {
+    let b = StreamsBuilder::new();
+    let events = b.stream::<String, i64>("events");
+    let grouped = || events.clone().group_by_key();
+    grouped().sliding(SlidingWindows::with_difference(FIVE)).count().to_stream().to("sliding");
+    grouped().session(SessionWindows::with_inactivity_gap(FIVE)).count().to_stream().to("sessions");
+    events
+        .clone()
+        .outer_join_windowed(events.clone(), JoinWindows::within(FIVE), |a, b| a.unwrap_or(0) + b.unwrap_or(0))
+        .to("joined");
+    let driver = TestDriver::new(b.build());
+    let input = driver.input::<String, i64>("events");
+    for ts in [i64::MAX - 1, i64::MAX, 0, i64::MAX] {
+        input.pipe("k".into(), 1, ts);
+    }
+    assert!(!driver.output::<SessionWindowed<String>, Option<i64>>("sessions").read_key_values().is_empty());
+    assert!(!driver.output::<TimeWindowed<String>, i64>("sliding").read_key_values().is_empty());
+    assert!(!driver.output::<String, i64>("joined").read_key_values().is_empty());
+}

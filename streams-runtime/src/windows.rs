@@ -100,10 +100,13 @@ impl TimeWindows {
 
     /// The windows a record at `timestamp` belongs to, earliest first (Kafka's
     /// `TimeWindows.windowsFor`).
+    ///
+    /// No step overflows: near `i64::MAX` the sequence ends where the next start would not
+    /// fit, and window ends saturate (Kafka's loop would wrap around instead).
     pub fn windows_for(&self, timestamp: i64) -> impl Iterator<Item = Window> + '_ {
-        let first = (0i64.max(timestamp - self.size + self.advance) / self.advance) * self.advance;
-        (0..)
-            .map(move |i| first + i * self.advance)
+        let earliest = timestamp.saturating_sub(self.size).saturating_add(self.advance);
+        let first = (0i64.max(earliest) / self.advance) * self.advance;
+        std::iter::successors(Some(first), move |start| start.checked_add(self.advance))
             .take_while(move |start| *start <= timestamp)
             .map(move |start| Window { start, end: start.saturating_add(self.size) })
     }

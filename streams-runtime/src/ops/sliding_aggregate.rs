@@ -66,7 +66,7 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
     }
 
     fn forward(&mut self, ctx: &mut Context<'_>, step: &Step<'_, K, V>, start: i64, agg: A, timestamp: i64) {
-        let window = Window { start, end: start + self.d() };
+        let window = Window { start, end: start.saturating_add(self.d()) };
         let change = Change { new: Some(agg), old: None };
         let key = Windowed { key: step.key.clone(), window };
         self.next.process(ctx, Record { key, value: change, timestamp, headers: step.headers.clone() });
@@ -75,7 +75,7 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
     /// Kafka's `updateWindowAndForward`: adds the record to the window (`None`: a new one,
     /// from the initializer) unless the window has closed.
     fn update(&mut self, ctx: &mut Context<'_>, step: &Step<'_, K, V>, start: i64, old: Option<Agg<A>>) {
-        if start + self.d() < step.close {
+        if start.saturating_add(self.d()) < step.close {
             self.drop_late(ctx, step.t);
             return;
         }
@@ -87,8 +87,9 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
 
     /// Kafka's `createCurrentRecordRightWindow`: the later records' aggregate, as it is.
     fn create_right_window(&mut self, ctx: &mut Context<'_>, step: &Step<'_, K, V>, right: Agg<A>) {
-        self.put(step.key, step.t + 1, right.clone());
-        self.forward(ctx, step, step.t + 1, right.0, right.1);
+        let start = step.t.saturating_add(1);
+        self.put(step.key, start, right.clone());
+        self.forward(ctx, step, start, right.0, right.1);
     }
 
     fn drop_late(&self, ctx: &Context<'_>, timestamp: i64) {
@@ -109,11 +110,15 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
         let (mut left, mut right): (Option<Agg<A>>, Option<Agg<A>>) = (None, None);
         let (mut left_created, mut right_created) = (false, false);
         let mut previous: Option<i64> = None;
-        for (start, agg) in self.fetch(step.key, (t - 2 * d).max(0), t + 1).into_iter().rev() {
+        for (start, agg) in self
+            .fetch(step.key, t.saturating_sub(d.saturating_mul(2)).max(0), t.saturating_add(1))
+            .into_iter()
+            .rev()
+        {
             starts.insert(start);
-            let end = start + d;
+            let end = start.saturating_add(d);
             let latest = agg.1;
-            if start == t + 1 {
+            if start == t.saturating_add(1) {
                 right_created = true;
             } else if end > t {
                 if right.is_none() {
@@ -150,16 +155,16 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
         let (t, d) = (step.t, self.d());
         if let Some(p) = previous {
             // The previous record's right window, if missing and holding this record.
-            if !starts.contains(&(p + 1)) && p + 1 + d >= t {
+            if !starts.contains(&(p + 1)) && (p + 1).saturating_add(d) >= t {
                 self.update(ctx, step, p + 1, None);
             }
         }
         if !left_created {
             let from_left = match (previous, left) {
-                (Some(p), Some((agg, _))) if t - d <= p => Some((agg, t)),
+                (Some(p), Some((agg, _))) if t.saturating_sub(d) <= p => Some((agg, t)),
                 _ => None,
             };
-            self.update(ctx, step, t - d, from_left);
+            self.update(ctx, step, t.saturating_sub(d), from_left);
         }
         if let Some(right) = right.filter(|(_, ts)| !right_created && *ts > t) {
             self.create_right_window(ctx, step, right);
@@ -173,7 +178,7 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
         let (mut combined, mut right): (Option<Agg<A>>, Option<Agg<A>>) = (None, None);
         let mut right_created = false;
         let mut previous = None;
-        for (start, agg) in self.fetch(step.key, 0, t + 1) {
+        for (start, agg) in self.fetch(step.key, 0, t.saturating_add(1)) {
             starts.insert(start);
             if start == 0 {
                 if agg.1 < t {
@@ -183,7 +188,7 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
             } else if start <= t {
                 right = Some(agg.clone());
                 self.update(ctx, step, start, Some(agg));
-            } else if start == t + 1 {
+            } else if start == t.saturating_add(1) {
                 right_created = true;
             }
         }

@@ -410,7 +410,7 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
         if t == state.stream_time && state.has_outer_store() {
             self.emit_closed(ctx, state, ahead, &headers);
         }
-        let (from, to) = ((t - back).max(0), (t + ahead).max(0));
+        let (from, to) = (t.saturating_sub(back).max(0), t.saturating_add(ahead).max(0));
         let retention = w.retention();
         let partners: Vec<(i64, Either<L, R>)> = match side {
             Side::Left => state
