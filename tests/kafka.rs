@@ -420,3 +420,59 @@ fn a_global_table_is_bootstrapped_and_kept_up_to_date_on_kafka() {
     let out: Vec<Vec<u8>> = read_all(&shipments).into_iter().filter_map(|r| r.value).collect();
     assert_eq!(out, vec![b"jp to Japan".to_vec(), b"jp to Nippon".to_vec()]);
 }
+
+/// Two instances on a broker of the test's own, which is stopped while they work and started
+/// again 15 s later, twice (a rolling restart of a one-broker cluster): the application
+/// carries on. Returns the words counted twice; prints how long output took to resume after
+/// the last restart.
+fn survive_broker_restarts(broker: &OwnBroker, tag: &str, settings: &[&str]) -> i64 {
+    let (input, output, app) =
+        (unique(&format!("{tag}-in")), unique(&format!("{tag}-out")), unique(&format!("{tag}-app")));
+    create_topics(&[&input, &output], 4);
+    let mut a = Instance::start(&app, &input, &output, settings);
+    let mut b = Instance::start(&app, &input, &output, settings);
+    wait_until("both instances have tasks", Duration::from_secs(60), || {
+        a.logged("assignment taken") && b.logged("assignment taken")
+    });
+    let lines = text_lines(20_000);
+    produce(&input, &line_records(&lines, 1_000));
+    wait_until("counting starts", Duration::from_secs(30), || !final_counts(&output).0.is_empty());
+    for _ in 0..2 {
+        broker.stop();
+        std::thread::sleep(Duration::from_secs(15));
+        broker.restart();
+    }
+    let restarted = Instant::now();
+    let before = final_counts(&output).1;
+    let mut resumed = None;
+    let golden = golden_counts(&lines);
+    wait_until("every word is counted after the restarts", Duration::from_secs(240), || {
+        let (counts, records) = final_counts(&output);
+        if resumed.is_none() && records > before {
+            resumed = Some(restarted.elapsed());
+        }
+        golden.iter().all(|(w, n)| counts.get(w).is_some_and(|c| c >= n))
+    });
+    for (name, instance) in [("A", &mut a), ("B", &mut b)] {
+        let exited = instance.child.try_wait().unwrap();
+        assert!(exited.is_none(), "instance {name} exited ({exited:?}): {:?}", instance.log.lock().unwrap());
+    }
+    a.terminate();
+    b.terminate();
+    let counts = final_counts(&output).0;
+    let extra: i64 = counts.values().sum::<i64>() - golden.values().sum::<i64>();
+    eprintln!(
+        "{tag}: two broker restarts: output resumed {:?} after the broker answered; {extra} words counted twice out of {}",
+        resumed,
+        golden.values().sum::<i64>()
+    );
+    extra
+}
+
+#[test]
+fn the_application_survives_broker_restarts() {
+    let broker = OwnBroker::start(19392);
+    use_own_broker(&broker.bootstrap());
+    assert_eq!(survive_broker_restarts(&broker, "eos-restart", &["processing.guarantee=exactly_once_v2"]), 0);
+    assert!(survive_broker_restarts(&broker, "alos-restart", &[]) >= 0);
+}

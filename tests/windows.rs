@@ -303,7 +303,9 @@ fn every_windowed_operator_takes_a_timestamp_at_the_end_of_time() {
     grouped().session(SessionWindows::with_inactivity_gap(FIVE)).count().to_stream().to("sessions");
     events
         .clone()
-        .outer_join_windowed(events.clone(), JoinWindows::within(FIVE), |a, b| a.unwrap_or(0) + b.unwrap_or(0))
+        .outer_join_windowed(events.clone(), JoinWindows::within(FIVE), |a, b| {
+            a.unwrap_or(0) + b.unwrap_or(0)
+        })
         .to("joined");
     let driver = TestDriver::new(b.build());
     let input = driver.input::<String, i64>("events");

@@ -7,11 +7,25 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use streams_runtime::cluster::kafka::KafkaClients;
 use streams_runtime::{Headers, RawRecord, StreamsConfig, Topology};
 
-/// The broker's address: `KAFKA_BOOTSTRAP`, which `scripts/kafka-broker.sh run` sets.
+thread_local! {
+    /// A broker of this thread's own (a fault test that restarts it), instead of the shared one.
+    static OWN_BROKER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Makes this thread's helpers use the broker at `bootstrap` instead of the shared one.
+pub fn use_own_broker(bootstrap: &str) {
+    OWN_BROKER.with(|b| *b.borrow_mut() = Some(bootstrap.to_string()));
+}
+
+/// The broker's address: the thread's own broker if it set one, else `KAFKA_BOOTSTRAP`, which
+/// `scripts/kafka-broker.sh run` sets.
 ///
 /// # Panics
 /// If it is not set: these tests need a broker, and do not pass without one.
 pub fn bootstrap() -> String {
+    if let Some(own) = OWN_BROKER.with(|b| b.borrow().clone()) {
+        return own;
+    }
     std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| {
         panic!(
             "KAFKA_BOOTSTRAP is not set: run the tests with a broker, \
@@ -125,4 +139,51 @@ pub fn text_lines(n: usize) -> Vec<String> {
 /// Lines as null-keyed `String` records, a millisecond apart.
 pub fn line_records(lines: &[String], from_ts: i64) -> Vec<Encoded> {
     lines.iter().enumerate().map(|(i, l)| (None, Some(l.as_bytes().to_vec()), from_ts + i as i64)).collect()
+}
+
+/// A broker of a test's own, started (and stopped when dropped) by `scripts/kafka-broker.sh`
+/// on its own ports, so that a test can stop and start it while others use the shared one.
+pub struct OwnBroker {
+    port: u16,
+}
+
+impl OwnBroker {
+    /// Starts a broker on 127.0.0.1:`port` (its controller on `port + 1`).
+    pub fn start(port: u16) -> OwnBroker {
+        let broker = OwnBroker { port };
+        broker.run_script("start");
+        broker
+    }
+
+    /// Its `host:port`.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it (SIGTERM, as a rolling restart does).
+    pub fn stop(&self) {
+        self.run_script("stop");
+    }
+
+    /// Starts it again, with the data it had.
+    pub fn restart(&self) {
+        self.run_script("start");
+    }
+
+    fn run_script(&self, what: &str) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka-broker.sh");
+        let status = std::process::Command::new(script)
+            .arg(what)
+            .env("PORT", self.port.to_string())
+            .env("CONTROLLER_PORT", (self.port + 1).to_string())
+            .status()
+            .expect("run scripts/kafka-broker.sh");
+        assert!(status.success(), "scripts/kafka-broker.sh {what} failed on port {}", self.port);
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        self.run_script("stop");
+    }
 }

@@ -288,6 +288,10 @@ impl KafkaClients {
                         tracing::info!(topic, records = read, "reading");
                     }
                 }
+                // The broker away for a moment (a restart): librdkafka reconnects by itself.
+                Some(Err(e)) if started.elapsed() < REQUEST_TIMEOUT * 4 => {
+                    tracing::warn!(topic, error = %e, "reading a changelog: retrying");
+                }
                 Some(Err(e)) => return Err(kafka_error(&format!("cannot read `{topic}`"), e)),
                 None if started.elapsed() > REQUEST_TIMEOUT * 4 => {
                     return Err(StreamsError::Kafka(format!("reading `{topic}` to its end timed out")))
@@ -451,6 +455,11 @@ impl KafkaProducer {
         self.delivery_error()
     }
 
+    /// Forgets delivery failures reported so far (those of records a recovery sends again).
+    pub fn clear_delivery_error(&self) {
+        self.inner.context().first.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     fn delivery_error(&self) -> Result<(), StreamsError> {
         match self.inner.context().first.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(e) => Err(StreamsError::Kafka(e)),
@@ -476,6 +485,11 @@ impl KafkaProducer {
             .commit_transaction(REQUEST_TIMEOUT * 2)
             .map_err(|e| kafka_error("cannot commit the transaction", e))?;
         self.delivery_error()?;
+        self.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))
+    }
+
+    /// Begins the next transaction (after an abort).
+    pub fn begin_transaction(&self) -> Result<(), StreamsError> {
         self.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))
     }
 

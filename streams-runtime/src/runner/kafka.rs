@@ -53,6 +53,8 @@ struct Worker {
     /// `exactly_once_v2`: output, changelogs and input offsets commit in one transaction.
     exactly_once: bool,
     error: Option<StreamsError>,
+    /// The tasks are being rebuilt: a revocation meanwhile commits nothing.
+    recovering: bool,
 }
 
 /// Sends produced records through the thread's producer; the first failure is kept.
@@ -151,6 +153,9 @@ impl ConsumerContext for RebalanceHandler {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let mut w = lock(&self.worker);
+            if w.recovering {
+                return;
+            }
             tracing::info!(thread = self.thread, partitions = tpl.count(), "partitions revoked; committing");
             if let Err(e) = w.commit(consumer) {
                 w.error.get_or_insert(e);
@@ -195,15 +200,65 @@ impl KafkaThread {
         format!("{}-StreamThread-{}-{role}", self.common.application_id, self.common.id + 1)
     }
 
-    fn run_tasks(&self) -> Result<(), StreamsError> {
-        let producer = if self.exactly_once {
-            // Kafka Streams' EOS v2 name: application, process, thread.
-            let process = format!("{:x}{:x}", std::process::id(), now_ms());
-            let id = format!("{}-{process}-{}", self.common.application_id, self.common.id + 1);
-            self.clients.transactional_producer(&self.client_id("producer"), &id)?
+    /// The thread's producer; exactly-once, transactional with Kafka Streams' EOS v2 id
+    /// (application, process, thread), the same for a replacement, which fences the old one.
+    fn new_producer(&self, transactional_id: &str) -> Result<KafkaProducer, StreamsError> {
+        if self.exactly_once {
+            self.clients.transactional_producer(&self.client_id("producer"), transactional_id)
         } else {
-            self.clients.producer(&self.client_id("producer"))?
-        };
+            self.clients.producer(&self.client_id("producer"))
+        }
+    }
+
+    /// After a failed commit, poll or assignment (the broker away, a transaction that timed
+    /// out, a fenced producer), as Kafka Streams answers `TaskCorruptedException` and
+    /// `TaskMigratedException`: the open transaction is aborted (or the producer replaced,
+    /// which aborts it), every task is closed dirty and built again from its changelogs, and
+    /// the consumer goes back to the committed offsets. At-least-once, what the failed
+    /// commit may have lost is processed again.
+    fn recover<C: ConsumerContext>(
+        &self,
+        w: &mut Worker,
+        consumer: &BaseConsumer<C>,
+        restore: &BaseConsumer,
+        transactional_id: &str,
+    ) -> Result<(), StreamsError> {
+        if self.exactly_once {
+            let aborted = w.producer.abort_transaction().and_then(|()| w.producer.begin_transaction());
+            if let Err(e) = aborted {
+                tracing::warn!(thread = self.common.id, error = %e, "cannot abort; replacing the producer");
+                w.producer = self.new_producer(transactional_id)?;
+            }
+        }
+        // Delivery reports of what was sent before are stale now (purged by the abort, or
+        // sent again from the committed offsets).
+        w.producer.poll();
+        w.producer.clear_delivery_error();
+        w.tasks.clear();
+        w.suspended.clear();
+        w.error = None;
+        let assignment = consumer.assignment().map_err(|e| kafka_error("cannot read the assignment", e))?;
+        w.pending = Some(
+            assignment.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect(),
+        );
+        self.take_assignment(w, consumer, restore)?;
+        for t in w.tasks.values() {
+            for i in &t.inputs {
+                consumer
+                    .seek(&i.topic, i.partition as i32, Offset::Offset(i.position as i64), REQUEST_TIMEOUT)
+                    .map_err(|e| kafka_error("cannot go back to the committed offset", e))?;
+            }
+        }
+        w.recovering = false;
+        tracing::info!(thread = self.common.id, tasks = w.tasks.len(), "tasks rebuilt from their changelogs");
+        Ok(())
+    }
+
+    fn run_tasks(&self) -> Result<(), StreamsError> {
+        // Kafka Streams' EOS v2 name: application, process, thread.
+        let process = format!("{:x}{:x}", std::process::id(), now_ms());
+        let transactional_id = format!("{}-{process}-{}", self.common.application_id, self.common.id + 1);
+        let producer = self.new_producer(&transactional_id)?;
         let worker = Arc::new(Mutex::new(Worker {
             tasks: BTreeMap::new(),
             suspended: BTreeMap::new(),
@@ -212,6 +267,7 @@ impl KafkaThread {
             application_id: self.common.application_id.clone(),
             exactly_once: self.exactly_once,
             error: None,
+            recovering: false,
         }));
         let handler = RebalanceHandler { worker: worker.clone(), thread: self.common.id };
         let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
@@ -238,20 +294,51 @@ impl KafkaThread {
             .flat_map(|(sub, ts)| ts.iter().enumerate().map(move |(i, t)| (t.as_str(), (sub, i))))
             .collect();
         let mut last_commit = Instant::now();
+        // Since when, and why, the tasks need rebuilding (see `recover`).
+        let mut broken: Option<(Instant, StreamsError)> = None;
         let result = loop {
+            if let Some((since, error)) = broken.take() {
+                if since.elapsed() > TASK_TIMEOUT {
+                    break Err(error);
+                }
+                // Keep the consumer served (group membership, coordinator, rebalances);
+                // what it hands out now is read again from the committed offsets.
+                lock(&worker).recovering = true;
+                for _ in 0..10 {
+                    if let Some(Err(e)) = consumer.poll(Duration::from_millis(50)) {
+                        tracing::debug!(thread = self.common.id, error = %e, "consumer error while recovering");
+                    }
+                }
+                let mut w = lock(&worker);
+                match self.recover(&mut w, &consumer, &restore, &transactional_id) {
+                    Ok(()) => last_commit = Instant::now(),
+                    Err(e) => {
+                        tracing::warn!(thread = self.common.id, error = %e, "cannot rebuild the tasks yet; retrying");
+                        drop(w);
+                        std::thread::sleep(Duration::from_secs(1));
+                        broken = Some((since, error));
+                    }
+                }
+                continue;
+            }
             if self.common.shared.shutdown.load(Ordering::SeqCst) {
                 break lock(&worker).commit(&consumer);
             }
             let polled = match self.poll_records(&worker, &consumer, &restore, &route) {
                 Ok(n) => n,
-                Err(e) => break Err(e),
+                Err(e) => {
+                    broken = Some(self.broken(e));
+                    continue;
+                }
             };
             let mut w = lock(&worker);
             if let Some(e) = w.error.take() {
-                break Err(e);
+                broken = Some(self.broken(e));
+                continue;
             }
             if let Err(e) = self.take_assignment(&mut w, &consumer, &restore) {
-                break Err(e);
+                broken = Some(self.broken(e));
+                continue;
             }
             w.producer.poll();
             let processed = match self.process_ready(&mut w, &consumer) {
@@ -265,7 +352,8 @@ impl KafkaThread {
                 || epoch > self.common.flushed_epoch.load(Ordering::SeqCst)
             {
                 if let Err(e) = w.commit(&consumer) {
-                    break Err(e);
+                    broken = Some(self.broken(e));
+                    continue;
                 }
                 last_commit = Instant::now();
                 self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
@@ -285,6 +373,17 @@ impl KafkaThread {
         consumer.unsubscribe();
         self.common.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
         result
+    }
+
+    /// Notes a failure the tasks are to be rebuilt after.
+    fn broken(&self, error: StreamsError) -> (Instant, StreamsError) {
+        tracing::warn!(
+            thread = self.common.id,
+            error = %error,
+            "closing the tasks dirty; they will be rebuilt from their changelogs"
+        );
+        self.common.idle.store(false, Ordering::SeqCst);
+        (Instant::now(), error)
     }
 
     /// Moves up to a batch of fetched records into their tasks' input buffers (waiting a
@@ -432,9 +531,7 @@ impl KafkaThread {
                 tpl.add_partition(&i.topic, i.partition as i32);
             }
         }
-        let committed = consumer
-            .committed_offsets(tpl, REQUEST_TIMEOUT)
-            .map_err(|e| kafka_error("cannot read committed offsets", e))?;
+        let committed = committed_offsets(consumer, tpl)?;
         for t in w.tasks.values_mut() {
             for i in &mut t.inputs {
                 let offset =
@@ -486,6 +583,29 @@ impl KafkaThread {
             .collect();
         let ends = vec![None; inputs.len()];
         Ok(KafkaTask { spec, task, inputs, ends })
+    }
+}
+
+/// How long the tasks may stay broken (the broker away) before the thread gives up: Kafka
+/// Streams' `task.timeout.ms` default.
+const TASK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The group's committed offsets of `tpl`, asked again while the broker does not answer
+/// (after a restart the group coordinator takes a moment to load).
+fn committed_offsets<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    tpl: TopicPartitionList,
+) -> Result<TopicPartitionList, StreamsError> {
+    let started = Instant::now();
+    loop {
+        match consumer.committed_offsets(tpl.clone(), REQUEST_TIMEOUT) {
+            Ok(committed) => return Ok(committed),
+            Err(e) if started.elapsed() < REQUEST_TIMEOUT * 2 => {
+                tracing::warn!(error = %e, "cannot read committed offsets yet; retrying");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(kafka_error("cannot read committed offsets", e)),
+        }
     }
 }
 
