@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
-use streams_runtime::{RawRecord, StreamsError};
+use streams_runtime::{RawRecord, StreamsConfig, StreamsError};
 
 fn passthrough() -> Topology {
     let b = StreamsBuilder::new();
@@ -162,4 +162,53 @@ fn sources_of_one_subtopology_must_be_copartitioned() {
         err.to_string(),
         "topics `left` (2 partitions) and `right` (3 partitions) must have the same partition count"
     );
+}
+
+fn doubled() -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in").map_values(|v| v * 2).to("out");
+    b.build()
+}
+
+/// A negative timestamp means "none" (an old producer): as Kafka's `FailOnInvalidTimestamp`,
+/// an error naming the record, unless another extractor is configured.
+#[test]
+fn a_negative_timestamp_fails_unless_an_extractor_says_otherwise() {
+    let driver = TestDriver::new(doubled());
+    driver.input::<String, i64>("in").pipe("a".into(), 1, 5);
+    let error =
+        driver.input::<String, i64>("in").try_pipe_record(Record::new("b".into(), 2, -1)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the record at in-0 offset 1 has an invalid (negative) timestamp -1; set `default.timestamp.extractor` \
+         to `LogAndSkipOnInvalidTimestamp` or `UsePartitionTimeOnInvalidTimestamp` to process such records"
+    );
+
+    let driver = TestDriver::new(doubled()).on_invalid_timestamp(OnInvalidTimestamp::SkipAndCount);
+    let input = driver.input::<String, i64>("in");
+    input.pipe_all([("a".into(), 1, 5), ("b".into(), 2, -1), ("c".into(), 3, 7)]);
+    assert_eq!(driver.output::<String, i64>("out").read_all(), vec![("a".into(), 2, 5), ("c".into(), 6, 7)]);
+    assert_eq!(driver.skipped_records(), 1);
+
+    let driver = TestDriver::new(doubled()).on_invalid_timestamp(OnInvalidTimestamp::UsePartitionTime);
+    let input = driver.input::<String, i64>("in");
+    assert!(input.try_pipe_record(Record::new("z".into(), 0, -5)).is_err(), "no partition time yet");
+    input.pipe_all([("a".into(), 1, 9), ("b".into(), 2, 4), ("c".into(), 3, -1)]);
+    let out = driver.output::<String, i64>("out").read_all();
+    assert_eq!(out, vec![("a".into(), 2, 9), ("b".into(), 4, 4), ("c".into(), 6, 9)]);
+}
+
+#[test]
+fn the_timestamp_extractor_is_configured_by_kafkas_class_names() {
+    let mut config = StreamsConfig::new("app");
+    assert_eq!(config.on_invalid_timestamp().unwrap(), OnInvalidTimestamp::Fail);
+    config.set(
+        "default.timestamp.extractor",
+        "org.apache.kafka.streams.processor.LogAndSkipOnInvalidTimestamp",
+    );
+    assert_eq!(config.on_invalid_timestamp().unwrap(), OnInvalidTimestamp::SkipAndCount);
+    config.set("default.timestamp.extractor", "UsePartitionTimeOnInvalidTimestamp");
+    assert_eq!(config.on_invalid_timestamp().unwrap(), OnInvalidTimestamp::UsePartitionTime);
+    config.set("default.timestamp.extractor", "WallclockTimestampExtractor");
+    assert!(config.on_invalid_timestamp().is_err());
 }

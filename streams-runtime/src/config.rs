@@ -15,6 +15,28 @@ pub enum OnDecodeError {
     DeadLetter(String),
 }
 
+/// What to do with a record whose timestamp is negative (Kafka's
+/// `default.timestamp.extractor`: such a timestamp means "none", from an old producer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnInvalidTimestamp {
+    /// Stop with an error naming the topic, partition and offset (`FailOnInvalidTimestamp`).
+    #[default]
+    Fail,
+    /// Log it, count it in `skipped_records`, and go on (`LogAndSkipOnInvalidTimestamp`).
+    SkipAndCount,
+    /// Give it the largest timestamp seen so far on its partition, or fail if there is none
+    /// yet (`UsePartitionTimeOnInvalidTimestamp`).
+    UsePartitionTime,
+}
+
+/// How a task treats records it cannot take as they are.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordPolicy {
+    pub(crate) decode: OnDecodeError,
+    pub(crate) timestamps: OnInvalidTimestamp,
+}
+
 /// Header names on dead-lettered records (KIP-1034's names).
 pub mod dlq_headers {
     /// The error's kind.
@@ -146,6 +168,24 @@ impl StreamsConfig {
         };
         let bytes: usize = self.parse(key, 10 * 1024 * 1024)?;
         Ok(bytes / 128)
+    }
+
+    /// The invalid-timestamp policy: `default.timestamp.extractor` (`FailOnInvalidTimestamp`,
+    /// the default; `LogAndSkipOnInvalidTimestamp`; `UsePartitionTimeOnInvalidTimestamp`;
+    /// Kafka's class names, with or without their package).
+    pub fn on_invalid_timestamp(&self) -> Result<OnInvalidTimestamp, StreamsError> {
+        match self.get("default.timestamp.extractor") {
+            None => Ok(OnInvalidTimestamp::Fail),
+            Some(e) if e.ends_with("FailOnInvalidTimestamp") => Ok(OnInvalidTimestamp::Fail),
+            Some(e) if e.ends_with("LogAndSkipOnInvalidTimestamp") => Ok(OnInvalidTimestamp::SkipAndCount),
+            Some(e) if e.ends_with("UsePartitionTimeOnInvalidTimestamp") => {
+                Ok(OnInvalidTimestamp::UsePartitionTime)
+            }
+            Some(other) => Err(StreamsError::Config(format!(
+                "default.timestamp.extractor `{other}` is not one of `FailOnInvalidTimestamp`, \
+                 `LogAndSkipOnInvalidTimestamp`, `UsePartitionTimeOnInvalidTimestamp`"
+            ))),
+        }
     }
 
     /// The decode-error policy: `deserialization.exception.handler` (`LogAndFail…`,

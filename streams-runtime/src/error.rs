@@ -66,6 +66,22 @@ pub enum StreamsError {
         /// What the codec said.
         source: CodecError,
     },
+    /// A record's timestamp is negative (Kafka's `FailOnInvalidTimestamp`).
+    #[error(
+        "the record at {topic}-{partition} offset {offset} has an invalid (negative) timestamp {timestamp}; \
+         set `default.timestamp.extractor` to `LogAndSkipOnInvalidTimestamp` or \
+         `UsePartitionTimeOnInvalidTimestamp` to process such records"
+    )]
+    InvalidTimestamp {
+        /// The topic the record came from.
+        topic: String,
+        /// Its partition.
+        partition: u32,
+        /// Its offset.
+        offset: u64,
+        /// The timestamp.
+        timestamp: i64,
+    },
     /// A topology is not valid (for example a topic read by two sources).
     #[error("invalid topology: {0}")]
     InvalidTopology(String),

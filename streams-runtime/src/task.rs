@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use crate::config::{dlq_headers, OnDecodeError};
+use crate::config::{dlq_headers, OnDecodeError, OnInvalidTimestamp, RecordPolicy};
 use crate::error::StreamsError;
 use crate::graph::{Graph, SourceTopics, TaskBuild};
 use crate::ops::cache::Flush;
@@ -50,6 +50,8 @@ pub(crate) struct Task {
     partition: u32,
     stream_time: i64,
     skipped: u64,
+    /// Per input topic, the largest valid timestamp read (Kafka's partition time).
+    partition_times: rustc_hash::FxHashMap<std::sync::Arc<str>, i64>,
 }
 
 impl Task {
@@ -85,6 +87,7 @@ impl Task {
             partition,
             stream_time: i64::MIN,
             skipped: 0,
+            partition_times: Default::default(),
         }
     }
 
@@ -132,9 +135,39 @@ impl Task {
         &mut self,
         raw: &RawRecord,
         wall_clock: i64,
-        policy: &OnDecodeError,
+        policy: &RecordPolicy,
         collector: &mut dyn RecordCollector,
     ) -> Result<(), StreamsError> {
+        let retimed;
+        let raw = if raw.timestamp >= 0 {
+            let time = self.partition_times.entry(raw.topic.clone()).or_insert(raw.timestamp);
+            *time = (*time).max(raw.timestamp);
+            raw
+        } else {
+            let partition_time = self.partition_times.get(&raw.topic).copied();
+            match (policy.timestamps, partition_time) {
+                (OnInvalidTimestamp::UsePartitionTime, Some(t)) => {
+                    retimed = RawRecord { timestamp: t, ..raw.clone() };
+                    &retimed
+                }
+                (OnInvalidTimestamp::SkipAndCount, _) => {
+                    self.skipped += 1;
+                    tracing::warn!(
+                        topic = %raw.topic, partition = raw.partition, offset = raw.offset, timestamp = raw.timestamp,
+                        "skipping a record with an invalid (negative) timestamp"
+                    );
+                    return Ok(());
+                }
+                _ => {
+                    return Err(StreamsError::InvalidTimestamp {
+                        topic: raw.topic.to_string(),
+                        partition: raw.partition,
+                        offset: raw.offset,
+                        timestamp: raw.timestamp,
+                    })
+                }
+            }
+        };
         self.stream_time = self.stream_time.max(raw.timestamp);
         let Some((_, source)) = self.sources.iter_mut().find(|(t, _)| t.matches(&raw.topic)) else {
             return Err(StreamsError::UnknownTopic(raw.topic.to_string()));
@@ -150,7 +183,7 @@ impl Task {
         let Err(error) = source.process_raw(&mut ctx, raw) else {
             return Ok(());
         };
-        match policy {
+        match &policy.decode {
             OnDecodeError::Fail => Err(error),
             OnDecodeError::SkipAndCount => {
                 self.skipped += 1;

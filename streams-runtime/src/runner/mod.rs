@@ -22,7 +22,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::cluster::kafka::{kafka_error, watermarks, KafkaClients};
 use crate::cluster::Cluster;
 use crate::config::StreamsConfig;
-use crate::config::{OnDecodeError, ProcessingGuarantee};
+use crate::config::{OnDecodeError, ProcessingGuarantee, RecordPolicy};
 use crate::dsl::Topology;
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
@@ -71,7 +71,7 @@ enum Backend {
 
 /// What every stream thread is configured with.
 struct ThreadSettings {
-    policy: OnDecodeError,
+    policy: RecordPolicy,
     commit_interval: Duration,
     cache_capacity: usize,
     globals: Arc<GlobalStores>,
@@ -173,7 +173,10 @@ impl KafkaStreams {
         let application_id = self.config.application_id()?.to_string();
         let threads = self.config.num_stream_threads()?;
         let settings = ThreadSettings {
-            policy: self.config.on_decode_error()?,
+            policy: RecordPolicy {
+                decode: self.config.on_decode_error()?,
+                timestamps: self.config.on_invalid_timestamp()?,
+            },
             commit_interval: self.config.commit_interval()?,
             cache_capacity: self.config.cache_capacity()?,
             globals: Arc::new(self.topology.graph.global_stores()),

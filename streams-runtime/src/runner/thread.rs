@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::Shared;
 use crate::cluster::Cluster;
-use crate::config::OnDecodeError;
+use crate::config::RecordPolicy;
 use crate::error::StreamsError;
 use crate::graph::{changelog_topic, Graph};
 use crate::ops::{Placement, RecordCollector};
@@ -41,7 +41,7 @@ pub(super) fn process_buffered<R: std::borrow::Borrow<RawRecord>>(
     task: &mut Task,
     inputs: &mut [Input<R>],
     stop_when_one_empties: bool,
-    policy: &OnDecodeError,
+    policy: &RecordPolicy,
     collector: &mut dyn RecordCollector,
     shared: &Shared,
 ) -> Result<usize, StreamsError> {
@@ -106,7 +106,7 @@ pub(crate) struct ThreadCommon {
     pub(crate) id: usize,
     pub(crate) graph: Arc<Graph>,
     pub(crate) application_id: String,
-    pub(crate) policy: OnDecodeError,
+    pub(crate) policy: RecordPolicy,
     pub(crate) commit_interval: Duration,
     pub(crate) cache_capacity: usize,
     pub(crate) globals: Arc<crate::ops::global_table::GlobalStores>,

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::codec::Codec;
-use crate::config::OnDecodeError;
+use crate::config::{OnDecodeError, RecordPolicy};
 use crate::dsl::Topology;
 use crate::error::StreamsError;
 use crate::graph::{changelog_topic, Data, Graph, SourceTopics};
@@ -169,7 +169,7 @@ struct State {
     application_id: String,
     topics: Topics,
     tasks: FxHashMap<(usize, u32), Task>,
-    policy: OnDecodeError,
+    policy: RecordPolicy,
     wall_clock: i64,
 }
 
@@ -273,7 +273,7 @@ impl TestDriver {
                 },
                 topology,
                 tasks: FxHashMap::default(),
-                policy: OnDecodeError::default(),
+                policy: RecordPolicy::default(),
                 wall_clock: 0,
             })),
         }
@@ -351,7 +351,14 @@ impl TestDriver {
 
     /// What to do with records that cannot be decoded.
     pub fn on_decode_error(self, policy: OnDecodeError) -> Self {
-        self.state.borrow_mut().policy = policy;
+        self.state.borrow_mut().policy.decode = policy;
+        self
+    }
+
+    /// What to do with records whose timestamp is negative (Kafka's
+    /// `default.timestamp.extractor`; fail, by default).
+    pub fn on_invalid_timestamp(self, policy: crate::config::OnInvalidTimestamp) -> Self {
+        self.state.borrow_mut().policy.timestamps = policy;
         self
     }
 
