@@ -301,6 +301,14 @@ impl KafkaThread {
                 if since.elapsed() > TASK_TIMEOUT {
                     break Err(error);
                 }
+                if self.common.shared.shutdown.load(Ordering::SeqCst) {
+                    // Nothing since the last commit is committed: the next owner redoes it.
+                    tracing::warn!(thread = self.common.id, error = %error, "stopping with the tasks closed dirty");
+                    if self.exactly_once {
+                        let _ = lock(&worker).producer.abort_transaction();
+                    }
+                    break Ok(());
+                }
                 // Keep the consumer served (group membership, coordinator, rebalances);
                 // what it hands out now is read again from the committed offsets.
                 lock(&worker).recovering = true;
