@@ -446,13 +446,37 @@ fn survive_broker_restarts(broker: &OwnBroker, tag: &str, settings: &[&str]) -> 
     let before = final_counts(&output).1;
     let mut resumed = None;
     let golden = golden_counts(&lines);
-    wait_until("every word is counted after the restarts", Duration::from_secs(240), || {
+    let started = Instant::now();
+    loop {
         let (counts, records) = final_counts(&output);
         if resumed.is_none() && records > before {
             resumed = Some(restarted.elapsed());
         }
-        golden.iter().all(|(w, n)| counts.get(w).is_some_and(|c| c >= n))
-    });
+        if golden.iter().all(|(w, n)| counts.get(w).is_some_and(|c| c >= n)) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(240) {
+            let short: Vec<_> =
+                golden.iter().filter(|(w, n)| counts.get(*w).is_none_or(|c| c < *n)).take(5).collect();
+            let notable = |i: &Instance| -> Vec<String> {
+                i.log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| !l.contains("INFO") || l.contains("assign") || l.contains("rebuilt"))
+                    .rev()
+                    .take(30)
+                    .cloned()
+                    .collect()
+            };
+            panic!(
+                "{tag}: not every word counted 240 s after the restarts; short: {short:?}\nA: {:#?}\nB: {:#?}",
+                notable(&a),
+                notable(&b)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     for (name, instance) in [("A", &mut a), ("B", &mut b)] {
         let exited = instance.child.try_wait().unwrap();
         assert!(exited.is_none(), "instance {name} exited ({exited:?}): {:?}", instance.log.lock().unwrap());
@@ -473,6 +497,11 @@ fn survive_broker_restarts(broker: &OwnBroker, tag: &str, settings: &[&str]) -> 
 fn the_application_survives_broker_restarts() {
     let broker = OwnBroker::start(19392);
     use_own_broker(&broker.bootstrap());
-    assert_eq!(survive_broker_restarts(&broker, "eos-restart", &["processing.guarantee=exactly_once_v2"]), 0);
+    if std::env::var("FAULT_ONLY").as_deref() != Ok("alos") {
+        assert_eq!(
+            survive_broker_restarts(&broker, "eos-restart", &["processing.guarantee=exactly_once_v2"]),
+            0
+        );
+    }
     assert!(survive_broker_restarts(&broker, "alos-restart", &[]) >= 0);
 }

@@ -242,13 +242,6 @@ impl KafkaThread {
             assignment.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect(),
         );
         self.take_assignment(w, consumer, restore)?;
-        for t in w.tasks.values() {
-            for i in &t.inputs {
-                consumer
-                    .seek(&i.topic, i.partition as i32, Offset::Offset(i.position as i64), REQUEST_TIMEOUT)
-                    .map_err(|e| kafka_error("cannot go back to the committed offset", e))?;
-            }
-        }
         w.recovering = false;
         tracing::info!(thread = self.common.id, tasks = w.tasks.len(), "tasks rebuilt from their changelogs");
         Ok(())
@@ -551,6 +544,16 @@ impl KafkaThread {
                     Some(o) => o,
                     None => watermarks(consumer, &i.topic, i.partition)?.0,
                 };
+            }
+        }
+        // The consumer fetches from each task's position: records it handed out before
+        // (dropped while no task had the partition, or read past during a recovery) come again.
+        for t in w.tasks.values() {
+            for i in &t.inputs {
+                let at = Offset::Offset(i.position as i64);
+                if let Err(e) = consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
+                    tracing::warn!(thread = self.common.id, topic = %i.topic, partition = i.partition, error = %e, "cannot seek");
+                }
             }
         }
         tracing::info!(thread = self.common.id, tasks = w.tasks.len(), "assignment taken");
