@@ -498,7 +498,7 @@ fn the_application_survives_broker_restarts() {
     let broker = OwnBroker::start(19392);
     use_own_broker(&broker.bootstrap());
     assert_eq!(survive_broker_restarts(&broker, "eos-restart", &["processing.guarantee=exactly_once_v2"]), 0);
-    // At-least-once too with `FAULT_ALOS=1` (scripts/fault-runs.sh): it stalled in 2 of 4
+    // At-least-once too with `FAULT_ALOS=1` (scripts/fault-runs.sh): it stalled in 2 of 5
     // runs under the full suite's load before the consumer was made to seek to every task's
     // position; it stays out of CI until the script shows it steady.
     if std::env::var_os("FAULT_ALOS").is_some() {
