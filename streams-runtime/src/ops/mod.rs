@@ -159,6 +159,25 @@ where
 {
 }
 
+/// Counts a record a windowed operator drops for arriving after its window closed, and says
+/// where it came from.
+pub(crate) fn drop_late(
+    dropped: &std::sync::atomic::AtomicU64,
+    ctx: &Context<'_>,
+    timestamp: i64,
+    window: &str,
+) {
+    dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(
+        topic = ctx.topic(),
+        partition = ctx.partition(),
+        offset = ctx.offset(),
+        timestamp,
+        window,
+        "dropping a record late for its window"
+    );
+}
+
 /// A node that passes records on as they are (for nodes Kafka has and whose work happens
 /// elsewhere here).
 pub(crate) struct PassThrough<K, V> {

@@ -4,7 +4,7 @@
 //! A record whose merged session has closed (its end before stream time − grace − gap) is
 //! dropped and counted.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use super::{Context, Processor};
@@ -52,15 +52,8 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SessionAggregateProc<K, 
             for (w, a, ts) in merged {
                 self.store.put(key.clone(), w, a, ts);
             }
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
-                topic = ctx.topic(),
-                partition = ctx.partition(),
-                offset = ctx.offset(),
-                timestamp,
-                "dropping a record late for its session (its end before stream time - grace - gap)"
-            );
-            return;
+            // Its end before stream time - grace - gap.
+            return super::drop_late(&self.dropped, ctx, timestamp, "session");
         }
         let mut aggregate = (self.init)();
         for (w, a, _) in merged {

@@ -11,7 +11,7 @@
 //! (2d + grace), so windows are looked up through the same horizon.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use super::aggregate::{Aggregator, Nulls};
@@ -93,14 +93,7 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
     }
 
     fn drop_late(&self, ctx: &Context<'_>, timestamp: i64) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(
-            topic = ctx.topic(),
-            partition = ctx.partition(),
-            offset = ctx.offset(),
-            timestamp,
-            "dropping a record late for a sliding window"
-        );
+        super::drop_late(&self.dropped, ctx, timestamp, "sliding");
     }
 
     /// Kafka's `processReverse`: the windows from `t - 2d` to `t + 1`, newest first.

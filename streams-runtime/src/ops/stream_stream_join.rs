@@ -425,7 +425,8 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
                 .collect(),
         };
         let unmatched = outer_here && partners.is_empty();
-        let key_bytes = state.encode_key(&key);
+        // The outer store's key, only where there is one (left and outer joins).
+        let key_bytes = if state.has_outer_store() { state.encode_key(&key) } else { None };
         for (partner_ts, partner) in partners {
             if state.has_outer_store() {
                 state.remove_outer(&outer_key(partner_ts, side.other(), key_bytes.clone()));
