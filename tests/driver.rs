@@ -212,3 +212,69 @@ fn the_timestamp_extractor_is_configured_by_kafkas_class_names() {
     config.set("default.timestamp.extractor", "WallclockTimestampExtractor");
     assert!(config.on_invalid_timestamp().is_err());
 }
+
+/// Divides 100 by the value: a zero makes the closure panic (an `ArithmeticException` in Java).
+fn dividing() -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in").map_values(|v| 100 / v).to("out");
+    b.build()
+}
+
+fn records_with_a_zero() -> Vec<(String, i64, i64)> {
+    vec![("a".into(), 5, 1), ("b".into(), 0, 2), ("c".into(), 4, 3)]
+}
+
+/// A panicking closure is a processing error of its record (KIP-1033): by default it fails
+/// naming the record; `LogAndContinue` skips and counts it; a dead-letter topic gets its bytes.
+#[test]
+fn a_panicking_closure_fails_its_record_or_is_skipped_or_dead_lettered_as_configured() {
+    let driver = TestDriver::new(dividing());
+    let input = driver.input::<String, i64>("in");
+    input.pipe("a".into(), 5, 1);
+    let error = input.try_pipe_record(Record::new("b".into(), 0, 2)).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.starts_with("processing the record at in-0 offset 1 failed: attempt to divide by zero;")
+            && text.contains("`processing.exception.handler`"),
+        "{text}"
+    );
+    input.pipe("c".into(), 4, 3);
+    assert_eq!(
+        driver.output::<String, i64>("out").read_key_values(),
+        vec![("a".into(), 20), ("c".into(), 25)]
+    );
+
+    let driver = TestDriver::new(dividing()).on_processing_error(OnProcessingError::SkipAndCount);
+    driver.input::<String, i64>("in").pipe_all(records_with_a_zero());
+    assert_eq!(driver.skipped_records(), 1);
+    assert_eq!(
+        driver.output::<String, i64>("out").read_key_values(),
+        vec![("a".into(), 20), ("c".into(), 25)]
+    );
+
+    let driver = TestDriver::new(dividing()).on_processing_error(OnProcessingError::DeadLetter("dlq".into()));
+    driver.input::<String, i64>("in").pipe_all(records_with_a_zero());
+    assert_eq!(driver.output::<String, i64>("out").read_key_values().len(), 2);
+    let dlq = driver.output::<Bytes, Bytes>("dlq").raw();
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].value.as_deref(), Some(&0i64.to_be_bytes()[..]));
+    let header = |k: &str| String::from_utf8(dlq[0].headers.last(k).unwrap().unwrap().to_vec()).unwrap();
+    assert_eq!(header("__streams.errors.exception"), "ProcessingException");
+    assert_eq!(header("__streams.errors.offset"), "1");
+    assert!(header("__streams.errors.message").contains("divide by zero"));
+}
+
+#[test]
+fn the_processing_exception_handler_is_configured_by_kafkas_class_names() {
+    let mut config = StreamsConfig::new("app");
+    assert_eq!(config.on_processing_error().unwrap(), OnProcessingError::Fail);
+    config.set(
+        "processing.exception.handler",
+        "org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler",
+    );
+    assert_eq!(config.on_processing_error().unwrap(), OnProcessingError::SkipAndCount);
+    config.set("errors.dead.letter.queue.topic.name", "dlq");
+    assert_eq!(config.on_processing_error().unwrap(), OnProcessingError::DeadLetter("dlq".into()));
+    config.set("errors.dead.letter.queue.topic.name", "").set("processing.exception.handler", "Ignore");
+    assert!(config.on_processing_error().is_err());
+}

@@ -469,6 +469,11 @@ fn survive_broker_restarts(broker: &OwnBroker, tag: &str, settings: &[&str]) -> 
                     .cloned()
                     .collect()
             };
+            for (name, i) in [("A", &a), ("B", &b)] {
+                let path = std::env::temp_dir().join(format!("{tag}-{name}.log"));
+                let _ = std::fs::write(&path, i.log.lock().unwrap().join("\n"));
+                eprintln!("{tag}: instance {name}'s log is in {}", path.display());
+            }
             panic!(
                 "{tag}: not every word counted 240 s after the restarts; short: {short:?}\nA: {:#?}\nB: {:#?}",
                 notable(&a),

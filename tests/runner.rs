@@ -1,6 +1,7 @@
 //! The runner on the embedded cluster, and the standard command line.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use examples::wordcount;
@@ -8,7 +9,7 @@ use streams_runtime::cluster::memory::MemoryCluster;
 use streams_runtime::cluster::Cluster;
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
-use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig, StreamsError};
+use streams_runtime::{Headers, KafkaStreams, RunMode, StreamsConfig, StreamsError, ThreadResponse};
 use streams_tests::golden_counts;
 
 fn load(cluster: &MemoryCluster, lines: &[&str], from_ts: i64) {
@@ -293,4 +294,128 @@ fn a_restarted_stream_stream_join_keeps_the_records_waiting_for_a_partner() {
             ("u2".into(), "page-c<-".into(), 2_000),
         ]
     );
+}
+
+/// Word count whose closures panic once: before the count (`in_record`: the word "panic" in
+/// its line) or after it, where the record cache's flush at commit runs them (`at_flush`:
+/// the word "flush" counted).
+fn word_count_that_panics_once(in_record: Arc<AtomicBool>, at_flush: Arc<AtomicBool>) -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<(), String>(wordcount::INPUT)
+        .flat_map_values(move |line| {
+            if line.contains("panic") && in_record.swap(false, AtomicOrdering::SeqCst) {
+                panic!("a closure failed on `{line}`");
+            }
+            wordcount::words(&line)
+        })
+        .filter(|_, w| !w.is_empty() && w != "the")
+        .select_key(|_, w| w.clone())
+        .group_by_key()
+        .count()
+        .to_stream()
+        .map_values(move |n| {
+            // Only a cache flush forwards while the poisoned flag is set (see the test).
+            if at_flush.swap(false, AtomicOrdering::SeqCst) {
+                panic!("a closure failed while the cache was flushed");
+            }
+            n
+        })
+        .to(wordcount::OUTPUT);
+    b.build()
+}
+
+const PANIC_LINES: [&str; 4] = ["one panic here", "two words", "flush the cache", "one more panic"];
+
+fn run_to_end(streams: &KafkaStreams) -> Result<(), StreamsError> {
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained))
+}
+
+/// By default a panicking closure stops the run (Kafka's `LogAndFailProcessingExceptionHandler`
+/// and `SHUTDOWN_CLIENT`): `run` returns the error naming the record, and does not hang.
+#[test]
+fn a_panicking_closure_stops_the_run_naming_its_record() {
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    load(&cluster, &PANIC_LINES, 0);
+    let topology = word_count_that_panics_once(Arc::new(AtomicBool::new(true)), Arc::default());
+    let mut config = StreamsConfig::new("panic-stop");
+    config.set("num.stream.threads", "2");
+    let streams = KafkaStreams::new(topology, config, Arc::new(cluster.clone()));
+    let err = run_to_end(&streams).unwrap_err();
+    assert!(
+        matches!(&err, StreamsError::Processing { topic, offset: 0, message, .. }
+            if topic == wordcount::INPUT && message == "a closure failed on `one panic here`"),
+        "{err}"
+    );
+}
+
+/// With `ReplaceThread`, a failed thread is replaced: its tasks are rebuilt from their
+/// changelogs and go on from the committed offsets, whether the panic hit a record or a
+/// cache flush.
+#[test]
+fn a_replaced_thread_rebuilds_its_tasks_and_loses_nothing() {
+    for (tag, in_record, at_flush) in [("record", true, false), ("flush", false, true)] {
+        let cluster = MemoryCluster::with_auto_create(Some(4));
+        cluster.create_topic(wordcount::INPUT, 4).unwrap();
+        load(&cluster, &PANIC_LINES, 0);
+        let at_flush = Arc::new(AtomicBool::new(at_flush));
+        let topology = word_count_that_panics_once(Arc::new(AtomicBool::new(in_record)), at_flush.clone());
+        let mut config = StreamsConfig::new(&format!("panic-replace-{tag}"));
+        config.set("num.stream.threads", "2");
+        let mut streams = KafkaStreams::new(topology, config, Arc::new(cluster.clone()));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let errors = seen.clone();
+        streams.set_uncaught_exception_handler(move |e| {
+            errors.lock().unwrap().push(e.to_string());
+            ThreadResponse::ReplaceThread
+        });
+        run_to_end(&streams).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{tag}: {seen:?}");
+        match tag {
+            "record" => assert!(seen[0].contains("a closure failed on `one panic here`"), "{seen:?}"),
+            _ => assert!(
+                seen[0].contains("panicked: a closure failed while the cache was flushed"),
+                "{seen:?}"
+            ),
+        }
+        assert_eq!(streams.replaced_threads(), 1);
+        let (counts, golden) = (final_counts(&cluster, 4), golden_counts(&PANIC_LINES));
+        if tag == "record" {
+            // The failed thread committed up to the failing record: nothing is redone.
+            assert_eq!(counts, golden, "{tag}");
+        } else {
+            // A panic in a commit leaves it undone: at-least-once, what the thread processed
+            // since its last commit is processed again (as Kafka Streams' dirty close), and
+            // nothing is lost.
+            assert_eq!(counts.keys().collect::<Vec<_>>(), golden.keys().collect::<Vec<_>>());
+            assert!(golden.iter().all(|(w, n)| counts[w] >= *n), "{tag}: {counts:?}");
+        }
+    }
+}
+
+/// `LogAndContinueProcessingExceptionHandler`: the failed record is skipped and counted; the
+/// run goes on.
+#[test]
+fn log_and_continue_skips_the_record_whose_closure_panicked() {
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic(wordcount::INPUT, 1).unwrap();
+    load(&cluster, &PANIC_LINES, 0);
+    let topology = word_count_that_panics_once(Arc::new(AtomicBool::new(true)), Arc::default());
+    let mut config = StreamsConfig::new("panic-continue");
+    config.set("processing.exception.handler", "LogAndContinueProcessingExceptionHandler");
+    let streams = KafkaStreams::new(topology, config, Arc::new(cluster.clone()));
+    run_to_end(&streams).unwrap();
+    assert_eq!(streams.skipped_records(), 1);
+    assert_eq!(final_counts(&cluster, 1), golden_counts(&PANIC_LINES[1..]));
+}
+
+/// Values out of range are refused before anything is allocated for them.
+#[test]
+fn cli_refuses_partitions_and_threads_out_of_range() {
+    for args in [["--partitions", "100000000"], ["--set", "num.stream.threads=100000000"]] {
+        let (code, out) = cli(&args, true);
+        assert_eq!(code, std::process::ExitCode::FAILURE, "{args:?}");
+        assert!(out.is_empty());
+    }
 }

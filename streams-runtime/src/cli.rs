@@ -148,6 +148,10 @@ impl Demo {
     }
 }
 
+/// The most partitions `--partitions` gives a topic (Kafka advises against more than a few
+/// thousand per broker; the embedded cluster holds each one in memory).
+const MAX_PARTITIONS: u32 = 10_000;
+
 /// Parses the command line and runs `topology` as `application_id`; `demo` writes the
 /// example's own data when no `--input` is given.
 pub fn run(application_id: &str, topology: Topology, demo: impl FnOnce(&Demo) + Send) -> ExitCode {
@@ -240,8 +244,11 @@ fn execute(
     if let Some(servers) = &args.bootstrap_servers {
         config.set("bootstrap.servers", servers);
     }
-    if args.partitions == 0 {
-        return Err(StreamsError::Usage("`--partitions` must be at least 1".into()));
+    if args.partitions == 0 || args.partitions > MAX_PARTITIONS {
+        return Err(StreamsError::Usage(format!(
+            "`--partitions` = {}: it must be between 1 and {MAX_PARTITIONS}",
+            args.partitions
+        )));
     }
     if config.bootstrap_servers().is_some() {
         return execute_on_kafka(topology, demo, &args, config, out);

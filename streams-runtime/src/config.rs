@@ -30,11 +30,32 @@ pub enum OnInvalidTimestamp {
     UsePartitionTime,
 }
 
+/// What to do when processing a record fails: a user closure (or a codec encoding its
+/// result) panics. Kafka's `processing.exception.handler` (KIP-1033), plus the dead-letter
+/// queue of KIP-1034.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnProcessingError {
+    /// Stop with an error naming the topic, partition and offset
+    /// (`LogAndFailProcessingExceptionHandler`): the stream thread's uncaught-exception
+    /// handler decides what happens next.
+    #[default]
+    Fail,
+    /// Log it, count it in `skipped_records`, and go on with the next record
+    /// (`LogAndContinueProcessingExceptionHandler`). What the record did before the failure
+    /// (state updated, records forwarded) stays, as in Kafka Streams.
+    SkipAndCount,
+    /// Send the input record's original bytes to this topic, with headers saying why, count
+    /// it, and go on.
+    DeadLetter(String),
+}
+
 /// How a task treats records it cannot take as they are.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RecordPolicy {
     pub(crate) decode: OnDecodeError,
     pub(crate) timestamps: OnInvalidTimestamp,
+    pub(crate) processing: OnProcessingError,
 }
 
 /// Header names on dead-lettered records (KIP-1034's names).
@@ -118,6 +139,31 @@ impl StreamsConfig {
         }
     }
 
+    /// Logs each key that no part of this runtime reads, as Kafka logs unused configs ("The
+    /// configuration 'x' was supplied but isn't a known config."), with the known key it is
+    /// closest to; and each Kafka Streams key this runtime does not act on. Returns the
+    /// unknown keys.
+    pub fn log_unknown_keys(&self) -> Vec<String> {
+        let mut unknown = Vec::new();
+        for key in self.values.keys() {
+            if KNOWN.contains(&key.as_str()) || CLIENT_PREFIXES.iter().any(|p| key.starts_with(p)) {
+                continue;
+            }
+            if IGNORED.contains(&key.as_str()) {
+                tracing::warn!("The configuration '{key}' is a Kafka Streams config this runtime does not use; it has no effect.");
+                continue;
+            }
+            match closest_known(key) {
+                Some(close) => tracing::warn!(
+                    "The configuration '{key}' was supplied but isn't a known config. Did you mean '{close}'?"
+                ),
+                None => tracing::warn!("The configuration '{key}' was supplied but isn't a known config."),
+            }
+            unknown.push(key.clone());
+        }
+        unknown
+    }
+
     /// `application.id` (required): the consumer group and the prefix of internal topics.
     pub fn application_id(&self) -> Result<&str, StreamsError> {
         self.get("application.id").ok_or_else(|| StreamsError::Config("`application.id` is required".into()))
@@ -128,11 +174,13 @@ impl StreamsConfig {
         self.get("bootstrap.servers").filter(|s| !s.is_empty())
     }
 
-    /// `num.stream.threads` (default 1).
+    /// `num.stream.threads` (default 1, at most [`MAX_STREAM_THREADS`]).
     pub fn num_stream_threads(&self) -> Result<usize, StreamsError> {
         let n: usize = self.parse("num.stream.threads", 1)?;
-        if n == 0 {
-            return Err(StreamsError::Config("`num.stream.threads` must be at least 1".into()));
+        if n == 0 || n > MAX_STREAM_THREADS {
+            return Err(StreamsError::Config(format!(
+                "`num.stream.threads` = {n}: it must be between 1 and {MAX_STREAM_THREADS}"
+            )));
         }
         Ok(n)
     }
@@ -188,6 +236,36 @@ impl StreamsConfig {
         }
     }
 
+    /// The processing-error policy: `processing.exception.handler`
+    /// (`LogAndFailProcessingExceptionHandler`, the default, or
+    /// `LogAndContinueProcessingExceptionHandler`, with or without their package), and the
+    /// dead-letter topic `errors.dead.letter.queue.topic.name`, which takes precedence.
+    pub fn on_processing_error(&self) -> Result<OnProcessingError, StreamsError> {
+        if let Some(topic) = self.get("errors.dead.letter.queue.topic.name").filter(|t| !t.is_empty()) {
+            return Ok(OnProcessingError::DeadLetter(topic.to_string()));
+        }
+        match self.get("processing.exception.handler") {
+            None => Ok(OnProcessingError::Fail),
+            Some(h) if h.ends_with("LogAndFailProcessingExceptionHandler") => Ok(OnProcessingError::Fail),
+            Some(h) if h.ends_with("LogAndContinueProcessingExceptionHandler") => {
+                Ok(OnProcessingError::SkipAndCount)
+            }
+            Some(other) => Err(StreamsError::Config(format!(
+                "`processing.exception.handler` = `{other}`; expected \
+                 `LogAndFailProcessingExceptionHandler` or `LogAndContinueProcessingExceptionHandler`"
+            ))),
+        }
+    }
+
+    /// The policies a task applies to records it cannot take as they are.
+    pub(crate) fn record_policy(&self) -> Result<RecordPolicy, StreamsError> {
+        Ok(RecordPolicy {
+            decode: self.on_decode_error()?,
+            timestamps: self.on_invalid_timestamp()?,
+            processing: self.on_processing_error()?,
+        })
+    }
+
     /// The decode-error policy: `deserialization.exception.handler` (`LogAndFail…`,
     /// `LogAndContinue…`, or `fail` / `continue`), and the dead-letter topic
     /// `errors.dead.letter.queue.topic.name`, which takes precedence.
@@ -206,5 +284,103 @@ impl StreamsConfig {
                 "`deserialization.exception.handler` = `{other}`; expected `LogAndFailExceptionHandler` or `LogAndContinueExceptionHandler`"
             ))),
         }
+    }
+}
+
+/// The most stream threads one instance runs (each is an OS thread with its own clients).
+pub const MAX_STREAM_THREADS: usize = 1_024;
+
+/// Every key this runtime reads.
+const KNOWN: &[&str] = &[
+    "application.id",
+    "bootstrap.servers",
+    "num.stream.threads",
+    "processing.guarantee",
+    "commit.interval.ms",
+    "statestore.cache.max.bytes",
+    "cache.max.bytes.buffering",
+    "default.timestamp.extractor",
+    "deserialization.exception.handler",
+    "default.deserialization.exception.handler",
+    "processing.exception.handler",
+    "errors.dead.letter.queue.topic.name",
+    "replication.factor",
+];
+
+/// Prefixes of keys passed on to the Kafka clients.
+const CLIENT_PREFIXES: &[&str] = &["consumer.", "producer.", "admin.", "security.", "sasl.", "ssl."];
+
+/// Kafka Streams keys this runtime accepts but does not act on (yet).
+const IGNORED: &[&str] = &[
+    "application.server",
+    "client.id",
+    "state.dir",
+    "num.standby.replicas",
+    "topology.optimization",
+    "max.task.idle.ms",
+    "task.timeout.ms",
+    "default.key.serde",
+    "default.value.serde",
+    "production.exception.handler",
+    "metrics.recording.level",
+    "acceptable.recovery.lag",
+    "max.warmup.replicas",
+    "probing.rebalance.interval.ms",
+    "rack.aware.assignment.tags",
+    "window.size.ms",
+    "windowstore.changelog.additional.retention.ms",
+    "poll.ms",
+    "buffered.records.per.partition",
+    "state.cleanup.delay.ms",
+];
+
+/// The known key at the smallest edit distance from `key`, if it is close (a typo).
+fn closest_known(key: &str) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .chain(IGNORED)
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 5))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over bytes.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_key_is_unknown_and_the_closest_known_key_is_named() {
+        let mut c = StreamsConfig::new("app");
+        c.set("comit.interval.ms", "100").set("consumer.fetch.max.bytes", "1").set("state.dir", "/tmp");
+        c.set("colour", "blue");
+        assert_eq!(c.log_unknown_keys(), vec!["colour".to_string(), "comit.interval.ms".to_string()]);
+        assert_eq!(closest_known("comit.interval.ms"), Some("commit.interval.ms"));
+        assert_eq!(closest_known("num.streams.threads"), Some("num.stream.threads"));
+        assert_eq!(closest_known("colour"), None);
+    }
+
+    #[test]
+    fn stream_threads_out_of_range_are_refused_with_a_message() {
+        let mut c = StreamsConfig::new("app");
+        c.set("num.stream.threads", "100000000");
+        let e = c.num_stream_threads().unwrap_err().to_string();
+        assert_eq!(e, "configuration: `num.stream.threads` = 100000000: it must be between 1 and 1024");
     }
 }

@@ -82,6 +82,32 @@ pub enum StreamsError {
         /// The timestamp.
         timestamp: i64,
     },
+    /// Processing a record failed: a user closure, or a codec encoding what it returned,
+    /// panicked (Kafka's processing exceptions, KIP-1033).
+    #[error(
+        "processing the record at {topic}-{partition} offset {offset} failed: {message}; \
+         set `processing.exception.handler` to `LogAndContinueProcessingExceptionHandler` to skip \
+         such records, or `errors.dead.letter.queue.topic.name` to send them to a dead-letter topic"
+    )]
+    Processing {
+        /// The topic the record came from.
+        topic: String,
+        /// Its partition.
+        partition: u32,
+        /// Its offset.
+        offset: u64,
+        /// What the panic said.
+        message: String,
+    },
+    /// A stream thread panicked outside the processing of one record (flushing a cache, a
+    /// commit).
+    #[error("stream thread {thread} panicked: {message}")]
+    ThreadPanicked {
+        /// The thread's index, from 1 as in its name.
+        thread: usize,
+        /// What the panic said.
+        message: String,
+    },
     /// A topology is not valid (for example a topic read by two sources).
     #[error("invalid topology: {0}")]
     InvalidTopology(String),
@@ -116,4 +142,15 @@ pub enum StreamsError {
         /// Its partition count.
         right_partitions: u32,
     },
+}
+
+/// What a panic carried, as text.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
 }

@@ -24,13 +24,13 @@ pub mod windows;
 
 #[doc(inline)]
 pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
-pub use config::{OnDecodeError, OnInvalidTimestamp, StreamsConfig};
+pub use config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, StreamsConfig};
 pub use dsl::{BranchedKStream, Branches, GlobalKTable, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
 pub use graph::TopologyDescription;
 pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
-pub use runner::{InputGuard, KafkaStreams, RunMode};
+pub use runner::{InputGuard, KafkaStreams, RunMode, ThreadResponse};
 #[doc(inline)]
 pub use streams_macros::{topology, Json};
 pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};
@@ -39,7 +39,7 @@ pub use windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Wi
 /// Everything a topology file needs: `use streams_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::codec::{Bytes, Codec, DefaultCodec, Json, SessionWindowed, TimeWindowed, TimeWindowedOf};
-    pub use crate::config::{OnDecodeError, OnInvalidTimestamp};
+    pub use crate::config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError};
     pub use crate::dsl::{KStream, StreamsBuilder, Topology};
     pub use crate::ops::stream_stream_join::JoinWindows;
     pub use crate::record::{Headers, Record};

@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use crate::config::{dlq_headers, OnDecodeError, OnInvalidTimestamp, RecordPolicy};
+use crate::config::{dlq_headers, OnDecodeError, OnInvalidTimestamp, OnProcessingError, RecordPolicy};
 use crate::error::StreamsError;
 use crate::graph::{Graph, SourceTopics, TaskBuild};
 use crate::ops::cache::Flush;
@@ -180,29 +180,68 @@ impl Task {
             wall_clock,
             collector,
         };
-        let Err(error) = source.process_raw(&mut ctx, raw) else {
-            return Ok(());
-        };
-        match &policy.decode {
-            OnDecodeError::Fail => Err(error),
-            OnDecodeError::SkipAndCount => {
-                self.skipped += 1;
-                tracing::warn!(%error, "skipping a record that cannot be decoded");
-                Ok(())
-            }
-            OnDecodeError::DeadLetter(dlq) => {
-                self.skipped += 1;
-                tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record that cannot be decoded to the dead-letter topic");
-                let mut headers = raw.headers.clone();
-                headers
-                    .add(dlq_headers::EXCEPTION, Some(b"DeserializationException".to_vec()))
-                    .add(dlq_headers::MESSAGE, Some(error.to_string().into_bytes()))
-                    .add(dlq_headers::TOPIC, Some(raw.topic.as_bytes().to_vec()))
-                    .add(dlq_headers::PARTITION, Some(raw.partition.to_string().into_bytes()))
-                    .add(dlq_headers::OFFSET, Some(raw.offset.to_string().into_bytes()));
-                collector.send(dlq, raw.key.clone(), raw.value.clone(), raw.timestamp, &headers);
-                Ok(())
+        // A panic in a user closure (or a codec encoding what it returned) is this record's
+        // processing error, as an exception thrown by a processor is in Kafka Streams.
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.process_raw(&mut ctx, raw)));
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error @ StreamsError::Deserialization { .. })) => match &policy.decode {
+                OnDecodeError::Fail => Err(error),
+                OnDecodeError::SkipAndCount => {
+                    self.skipped += 1;
+                    tracing::warn!(%error, "skipping a record that cannot be decoded");
+                    Ok(())
+                }
+                OnDecodeError::DeadLetter(dlq) => {
+                    self.skipped += 1;
+                    tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record that cannot be decoded to the dead-letter topic");
+                    dead_letter(collector, dlq, raw, "DeserializationException", &error);
+                    Ok(())
+                }
+            },
+            Ok(Err(error)) => Err(error),
+            Err(panic) => {
+                let error = StreamsError::Processing {
+                    topic: raw.topic.to_string(),
+                    partition: raw.partition,
+                    offset: raw.offset,
+                    message: crate::error::panic_message(panic.as_ref()),
+                };
+                match &policy.processing {
+                    OnProcessingError::Fail => Err(error),
+                    OnProcessingError::SkipAndCount => {
+                        self.skipped += 1;
+                        tracing::warn!(%error, "skipping a record whose processing failed");
+                        Ok(())
+                    }
+                    OnProcessingError::DeadLetter(dlq) => {
+                        self.skipped += 1;
+                        tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record whose processing failed to the dead-letter topic");
+                        dead_letter(collector, dlq, raw, "ProcessingException", &error);
+                        Ok(())
+                    }
+                }
             }
         }
     }
+}
+
+/// Sends `raw`'s original bytes to the dead-letter topic `dlq`, with KIP-1034's headers saying
+/// what failed and where the record came from.
+fn dead_letter(
+    collector: &mut dyn RecordCollector,
+    dlq: &str,
+    raw: &RawRecord,
+    exception: &str,
+    error: &StreamsError,
+) {
+    let mut headers = raw.headers.clone();
+    headers
+        .add(dlq_headers::EXCEPTION, Some(exception.as_bytes().to_vec()))
+        .add(dlq_headers::MESSAGE, Some(error.to_string().into_bytes()))
+        .add(dlq_headers::TOPIC, Some(raw.topic.as_bytes().to_vec()))
+        .add(dlq_headers::PARTITION, Some(raw.partition.to_string().into_bytes()))
+        .add(dlq_headers::OFFSET, Some(raw.offset.to_string().into_bytes()));
+    collector.send(dlq, raw.key.clone(), raw.value.clone(), raw.timestamp, &headers);
 }

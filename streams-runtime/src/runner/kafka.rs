@@ -193,7 +193,11 @@ pub(crate) struct KafkaThread {
 
 impl KafkaThread {
     pub(crate) fn run(self) {
-        self.common.run_reporting(|| self.run_tasks());
+        // Kafka Streams' EOS v2 name: application, process, thread. A replacement thread
+        // keeps it, so its producer fences the failed one's and aborts what it left open.
+        let process = format!("{:x}{:x}", std::process::id(), now_ms());
+        let transactional_id = format!("{}-{process}-{}", self.common.application_id, self.common.id + 1);
+        self.common.run_reporting(|| self.run_tasks(&transactional_id));
     }
 
     fn client_id(&self, role: &str) -> String {
@@ -247,11 +251,8 @@ impl KafkaThread {
         Ok(())
     }
 
-    fn run_tasks(&self) -> Result<(), StreamsError> {
-        // Kafka Streams' EOS v2 name: application, process, thread.
-        let process = format!("{:x}{:x}", std::process::id(), now_ms());
-        let transactional_id = format!("{}-{process}-{}", self.common.application_id, self.common.id + 1);
-        let producer = self.new_producer(&transactional_id)?;
+    fn run_tasks(&self, transactional_id: &str) -> Result<(), StreamsError> {
+        let producer = self.new_producer(transactional_id)?;
         let worker = Arc::new(Mutex::new(Worker {
             tasks: BTreeMap::new(),
             suspended: BTreeMap::new(),
@@ -273,7 +274,14 @@ impl KafkaThread {
             ],
             handler,
         )?;
-        let restore = self.clients.plain_consumer(&self.client_id("restore-consumer"))?;
+        // Exactly-once, a changelog is restored up to its last stable offset, without what
+        // aborted transactions wrote (Kafka Streams' restore consumer is `read_committed` too).
+        let restore_id = self.client_id("restore-consumer");
+        let restore = self.clients.consumer_with(
+            &restore_id,
+            &[("group.id", &restore_id), ("isolation.level", isolation)],
+            rdkafka::consumer::DefaultConsumerContext,
+        )?;
         let mut topics: Vec<&str> = self.plan.sources.iter().flatten().map(String::as_str).collect();
         topics.sort_unstable();
         topics.dedup();
@@ -287,6 +295,7 @@ impl KafkaThread {
             .flat_map(|(sub, ts)| ts.iter().enumerate().map(move |(i, t)| (t.as_str(), (sub, i))))
             .collect();
         let mut last_commit = Instant::now();
+        let mut last_status = Instant::now();
         // Since when, and why, the tasks need rebuilding (see `recover`).
         let mut broken: Option<(Instant, StreamsError)> = None;
         let result = loop {
@@ -311,7 +320,7 @@ impl KafkaThread {
                     }
                 }
                 let mut w = lock(&worker);
-                match self.recover(&mut w, &consumer, &restore, &transactional_id) {
+                match self.recover(&mut w, &consumer, &restore, transactional_id) {
                     Ok(()) => last_commit = Instant::now(),
                     Err(e) => {
                         tracing::warn!(thread = self.common.id, error = %e, "cannot rebuild the tasks yet; retrying");
@@ -360,6 +369,10 @@ impl KafkaThread {
                 self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
             }
             self.common.idle.store(polled == 0 && processed == 0, Ordering::SeqCst);
+            if last_status.elapsed() >= STATUS_INTERVAL && tracing::enabled!(tracing::Level::DEBUG) {
+                last_status = Instant::now();
+                self.log_status(&w, &consumer);
+            }
         };
         if result.is_err() && self.exactly_once {
             // Whatever the failed commit left open must not become visible.
@@ -374,6 +387,29 @@ impl KafkaThread {
         consumer.unsubscribe();
         self.common.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
         result
+    }
+
+    /// Where every input of every task stands, against the consumer's fetch position.
+    fn log_status<C: ConsumerContext>(&self, w: &Worker, consumer: &BaseConsumer<C>) {
+        let fetching = consumer.position().ok();
+        for (key, t) in &w.tasks {
+            for i in &t.inputs {
+                let fetch = fetching
+                    .as_ref()
+                    .and_then(|p| p.find_partition(&i.topic, i.partition as i32))
+                    .map(|e| format!("{:?}", e.offset()));
+                tracing::debug!(
+                    thread = self.common.id,
+                    task = ?key,
+                    topic = %i.topic,
+                    partition = i.partition,
+                    position = i.position,
+                    buffered = i.buffer.len(),
+                    fetch = ?fetch,
+                    "status"
+                );
+            }
+        }
     }
 
     /// Notes a failure the tasks are to be rebuilt after.
@@ -596,6 +632,9 @@ impl KafkaThread {
         Ok(KafkaTask { spec, task, inputs, ends })
     }
 }
+
+/// How often the thread logs where its tasks stand (at debug level).
+const STATUS_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How long the tasks may stay broken (the broker away) before the thread gives up: Kafka
 /// Streams' `task.timeout.ms` default.

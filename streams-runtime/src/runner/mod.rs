@@ -52,7 +52,27 @@ pub(crate) struct Shared {
     /// Each running task's stores, by (sub-topology, partition).
     pub(crate) stores: Mutex<BTreeMap<(usize, u32), StoreRegistry>>,
     pub(crate) error: Mutex<Option<StreamsError>>,
+    /// Stream threads replaced after a failure (`ThreadResponse::ReplaceThread`).
+    pub(crate) replaced_threads: AtomicU64,
 }
+
+/// What a stream thread does after an error it could not handle: Kafka's
+/// `StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ThreadResponse {
+    /// Close the thread's tasks dirty and start a new thread in its place: its tasks are
+    /// rebuilt from their changelogs and go on from the last committed offsets.
+    ReplaceThread,
+    /// Stop every thread of this instance; `KafkaStreams::run` returns the error (the
+    /// default, as in Kafka Streams).
+    ShutdownClient,
+}
+
+/// Kafka's `StreamsUncaughtExceptionHandler`: called with the error that stopped a stream
+/// thread (a failed record under `LogAndFail…` handlers, a panic outside a record, a fatal
+/// broker error).
+pub(crate) type UncaughtExceptionHandler = Arc<dyn Fn(&StreamsError) -> ThreadResponse + Send + Sync>;
 
 /// An offset per topic partition.
 type PartitionOffsets = BTreeMap<(String, u32), u64>;
@@ -85,6 +105,7 @@ pub struct KafkaStreams {
     shared: Arc<Shared>,
     /// Producers still writing input: `RunMode::UntilDrained` waits for them.
     open_inputs: Arc<AtomicU64>,
+    uncaught: UncaughtExceptionHandler,
 }
 
 /// Keeps [`RunMode::UntilDrained`] running while a producer is still writing input; drop it
@@ -117,8 +138,32 @@ impl KafkaStreams {
             processed: AtomicU64::new(0),
             stores: Mutex::new(BTreeMap::new()),
             error: Mutex::new(None),
+            replaced_threads: AtomicU64::new(0),
         });
-        KafkaStreams { topology, config, backend, shared, open_inputs: Arc::new(AtomicU64::new(0)) }
+        KafkaStreams {
+            topology,
+            config,
+            backend,
+            shared,
+            open_inputs: Arc::new(AtomicU64::new(0)),
+            uncaught: Arc::new(|_| ThreadResponse::ShutdownClient),
+        }
+    }
+
+    /// Decides what a stream thread does after an error it could not handle (Kafka's
+    /// `setUncaughtExceptionHandler`); without one, the instance shuts down and `run`
+    /// returns the error.
+    pub fn set_uncaught_exception_handler(
+        &mut self,
+        handler: impl Fn(&StreamsError) -> ThreadResponse + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.uncaught = Arc::new(handler);
+        self
+    }
+
+    /// Stream threads replaced after a failure so far.
+    pub fn replaced_threads(&self) -> u64 {
+        self.shared.replaced_threads.load(Ordering::Relaxed)
     }
 
     /// Declares input still being written (a paced demo, a producer): the run does not end
@@ -171,12 +216,10 @@ impl KafkaStreams {
     /// partition and processed each to its end: it is meant for one instance alone.
     pub async fn run(&self, mode: RunMode) -> Result<(), StreamsError> {
         let application_id = self.config.application_id()?.to_string();
+        self.config.log_unknown_keys();
         let threads = self.config.num_stream_threads()?;
         let settings = ThreadSettings {
-            policy: RecordPolicy {
-                decode: self.config.on_decode_error()?,
-                timestamps: self.config.on_invalid_timestamp()?,
-            },
+            policy: self.config.record_policy()?,
             commit_interval: self.config.commit_interval()?,
             cache_capacity: self.config.cache_capacity()?,
             globals: Arc::new(self.topology.graph.global_stores()),
@@ -198,6 +241,7 @@ impl KafkaStreams {
                 shared: self.shared.clone(),
                 idle: Arc::new(AtomicBool::new(false)),
                 positions: Arc::default(),
+                uncaught: self.uncaught.clone(),
             };
             positions.push(common.positions.clone());
             idle.push(common.idle.clone());

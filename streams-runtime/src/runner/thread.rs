@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::Shared;
+use super::{Shared, ThreadResponse};
 use crate::cluster::Cluster;
 use crate::config::RecordPolicy;
 use crate::error::StreamsError;
@@ -116,16 +116,35 @@ pub(crate) struct ThreadCommon {
     pub(crate) idle: Arc<AtomicBool>,
     /// Processed positions of the partitions this thread's tasks read.
     pub(crate) positions: super::Positions,
+    /// Decides what a failed thread does next.
+    pub(crate) uncaught: super::UncaughtExceptionHandler,
 }
 
 impl ThreadCommon {
-    /// Runs the thread's loop; a failure stops every thread and is kept for
-    /// `KafkaStreams::run` to return.
-    pub(super) fn run_reporting(&self, body: impl FnOnce() -> Result<(), StreamsError>) {
-        if let Err(e) = body() {
-            tracing::error!(thread = self.id, error = %e, "stream thread stopped");
-            self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+    /// Runs the thread's loop. An error it returns, or a panic that escapes it, goes to the
+    /// uncaught-exception handler: `ReplaceThread` runs the loop again from scratch (its tasks
+    /// closed dirty, rebuilt from their changelogs and the committed offsets);
+    /// `ShutdownClient` stops every thread and keeps the error for `KafkaStreams::run`.
+    pub(super) fn run_reporting(&self, mut body: impl FnMut() -> Result<(), StreamsError>) {
+        loop {
+            let error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut body)) {
+                Ok(Ok(())) => break,
+                Ok(Err(e)) => e,
+                Err(panic) => StreamsError::ThreadPanicked {
+                    thread: self.id + 1,
+                    message: crate::error::panic_message(panic.as_ref()),
+                },
+            };
+            let stopping = self.shared.shutdown.load(Ordering::SeqCst);
+            if !stopping && (self.uncaught)(&error) == ThreadResponse::ReplaceThread {
+                tracing::error!(thread = self.id, %error, "stream thread failed; replacing it");
+                self.shared.replaced_threads.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            tracing::error!(thread = self.id, %error, "stream thread stopped");
+            self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
             self.shared.shutdown.store(true, Ordering::SeqCst);
+            break;
         }
         self.idle.store(true, Ordering::SeqCst);
     }
@@ -164,7 +183,7 @@ pub(super) fn now_ms() -> i64 {
 
 impl StreamThread {
     pub(crate) fn run(self, specs: Vec<TaskSpec>) {
-        self.common.run_reporting(|| self.run_tasks(specs));
+        self.common.run_reporting(|| self.run_tasks(specs.clone()));
     }
 
     /// Builds a task, restores its stores from their changelogs and positions its inputs

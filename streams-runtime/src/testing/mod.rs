@@ -362,6 +362,13 @@ impl TestDriver {
         self
     }
 
+    /// What to do when processing a record panics (Kafka's `processing.exception.handler`;
+    /// fail, by default: `pipe` panics with the error, `try_pipe_record` returns it).
+    pub fn on_processing_error(self, policy: crate::config::OnProcessingError) -> Self {
+        self.state.borrow_mut().policy.processing = policy;
+        self
+    }
+
     /// A typed handle to write into `topic` with codecs `KC` and `VC`.
     pub fn input<KC: Codec, VC: Codec>(&self, topic: &str) -> TestInputTopic<KC, VC> {
         TestInputTopic { state: self.state.clone(), topic: topic.to_string(), _codecs: PhantomData }

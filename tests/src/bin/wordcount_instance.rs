@@ -10,7 +10,10 @@ use streams_tests::kafka;
 fn main() -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
         .try_init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [app, input, output, sets @ ..] = args.as_slice() else {
