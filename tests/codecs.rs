@@ -23,7 +23,7 @@ fn round_trip<C: Codec>(value: C::Value, java_hex: &str)
 where
     C::Value: PartialEq + std::fmt::Debug,
 {
-    let bytes = C::encode(&value);
+    let bytes = C::encode(&value).unwrap();
     assert_eq!(hex(bytes.clone()), java_hex, "{} of {value:?}", C::name());
     assert_eq!(C::decode(bytes.as_deref()).unwrap(), value);
 }
@@ -69,7 +69,7 @@ struct TradeStats {
 #[test]
 fn json_writes_serde_json_and_reads_it_back() {
     let stats = TradeStats { count_trades: 2, min_price: 10.5 };
-    let bytes = Json::<TradeStats>::encode(&stats).unwrap();
+    let bytes = Json::<TradeStats>::encode(&stats).unwrap().unwrap();
     assert_eq!(String::from_utf8(bytes.clone()).unwrap(), r#"{"countTrades":2,"minPrice":10.5}"#);
     assert_eq!(Json::<TradeStats>::decode(Some(&bytes)).unwrap(), stats);
 }
@@ -108,4 +108,69 @@ fn partitions_match_the_java_producer() {
         }
     }
     assert_eq!(expected.lines().count(), 10);
+}
+
+/// A value whose `Serialize` refuses negative numbers, as a hand-written impl may.
+#[derive(Debug, Clone, PartialEq, Deserialize, streams_runtime::Json)]
+struct Fragile(i64);
+
+impl Serialize for Fragile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 < 0 {
+            return Err(serde::ser::Error::custom(format!("{} is negative", self.0)));
+        }
+        s.serialize_i64(self.0)
+    }
+}
+
+/// A value the codec cannot write is an error, not a panic: at a sink it is the processing
+/// error of the record that produced it (skipped under `LogAndContinue`); in a store's
+/// changelog it fails the commit, naming the store.
+#[test]
+fn a_value_its_codec_cannot_write_fails_its_record_or_the_commit_naming_where() {
+    assert!(Json::<Fragile>::encode(&Fragile(-1)).unwrap_err().message().contains("-1 is negative"));
+
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in").map_values(Fragile).to("out");
+    let driver = TestDriver::new(b.build());
+    let input = driver.input::<String, i64>("in");
+    input.pipe("a".into(), 1, 0);
+    let err = input.try_pipe_record(Record::new("b".into(), -2, 1)).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "processing the record at in-0 offset 1 failed: cannot serialize the value for topic `out` \
+             with `Json<Fragile>`: `Json<Fragile>` cannot be written as JSON: -2 is negative"
+        ),
+        "{err}"
+    );
+    input.pipe("c".into(), 3, 2);
+    assert_eq!(
+        driver.output::<String, Json<Fragile>>("out").read_key_values(),
+        vec![("a".into(), Fragile(1)), ("c".into(), Fragile(3))]
+    );
+
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in").map_values(Fragile).to("out");
+    let driver = TestDriver::new(b.build()).on_processing_error(OnProcessingError::SkipAndCount);
+    driver.input::<String, i64>("in").pipe_all([("a".into(), -1, 0), ("b".into(), 2, 1)]);
+    assert_eq!(driver.skipped_records(), 1);
+    assert_eq!(
+        driver.output::<String, Json<Fragile>>("out").read_key_values(),
+        vec![("b".into(), Fragile(2))]
+    );
+
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in")
+        .group_by_key()
+        .aggregate(|| Fragile(0), |_, v, Fragile(sum)| Fragile(sum + v));
+    let driver = TestDriver::new(b.build());
+    let input = driver.input::<String, i64>("in");
+    input.pipe("a".into(), 5, 0);
+    let err = input.try_pipe_record(Record::new("a".into(), -7, 1)).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "cannot serialize the value for the changelog of store `KSTREAM-AGGREGATE-STATE-STORE-"
+        ) && err.ends_with("-2 is negative"),
+        "{err}"
+    );
 }

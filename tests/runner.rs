@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use examples::wordcount;
 use streams_runtime::cluster::memory::MemoryCluster;
@@ -418,4 +419,48 @@ fn cli_refuses_partitions_and_threads_out_of_range() {
         assert_eq!(code, std::process::ExitCode::FAILURE, "{args:?}");
         assert!(out.is_empty());
     }
+}
+
+/// The runner on records whose timestamps are extreme: `i64::MAX` (windows end, the run
+/// terminates) and negative (each `default.timestamp.extractor` as Kafka's).
+#[test]
+fn extreme_timestamps_terminate_and_negative_ones_follow_the_extractor() {
+    let topology = || {
+        let b = StreamsBuilder::new();
+        b.stream::<String, i64>("events")
+            .group_by_key()
+            .window(TimeWindows::of(Duration::from_secs(5)).advance_by(Duration::from_secs(1)))
+            .count()
+            .to_stream()
+            .to_with::<TimeWindowed<String>, i64>("counts");
+        b.build()
+    };
+    let run = |extractor: Option<&str>| {
+        let cluster = MemoryCluster::with_auto_create(Some(1));
+        cluster.create_topic("events", 1).unwrap();
+        for ts in [1_000, i64::MAX - 10, -1, i64::MAX] {
+            let value = Some(1i64.to_be_bytes().to_vec());
+            cluster.produce("events", None, Some(b"k".to_vec()), value, ts, Headers::new()).unwrap();
+        }
+        let mut config = StreamsConfig::new("extreme");
+        if let Some(e) = extractor {
+            config.set("default.timestamp.extractor", e);
+        }
+        let streams = KafkaStreams::new(topology(), config, Arc::new(cluster.clone()));
+        let result = run_to_end(&streams);
+        let windows = cluster.records_in_order("counts").len();
+        (result, streams.skipped_records(), windows)
+    };
+    let (result, _, _) = run(None);
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("events-0 offset 2 has an invalid (negative) timestamp -1"), "{err}");
+    let (result, skipped, windows) = run(Some("LogAndSkipOnInvalidTimestamp"));
+    result.unwrap();
+    assert_eq!(skipped, 1);
+    // 5 windows for the first record; at the end of time only the windows that start there.
+    assert!(windows >= 5, "{windows}");
+    let (result, skipped, with_partition_time) = run(Some("UsePartitionTimeOnInvalidTimestamp"));
+    result.unwrap();
+    assert_eq!(skipped, 0);
+    assert!(with_partition_time > windows, "the negative record counts at the partition time");
 }

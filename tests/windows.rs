@@ -142,12 +142,12 @@ fn windowed_keys_have_kafkas_byte_layout() {
         let (start, end): (i64, i64) = (start.parse().unwrap(), end.parse().unwrap());
         if kind == "time" {
             let windowed = Windowed { key: key.to_string(), window: Window { start, end } };
-            let bytes = TimeWindowed::<String>::encode(&windowed).unwrap();
+            let bytes = TimeWindowed::<String>::encode(&windowed).unwrap().unwrap();
             assert_eq!(hex(bytes.clone()), java, "{kind}");
             assert_eq!(TimeWindowedOf::<String, 5_000>::decode(Some(&bytes)).unwrap(), windowed);
         } else {
             let windowed = Windowed { key: key.to_string(), window: SessionWindow { start, end } };
-            let bytes = SessionWindowed::<String>::encode(&windowed).unwrap();
+            let bytes = SessionWindowed::<String>::encode(&windowed).unwrap().unwrap();
             assert_eq!(hex(bytes.clone()), java, "{kind}");
             assert_eq!(SessionWindowed::<String>::decode(Some(&bytes)).unwrap(), windowed);
         }

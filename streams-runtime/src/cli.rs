@@ -138,7 +138,12 @@ impl Demo {
             }
         }
         self.target
-            .produce(topic, KC::encode(&key), VC::encode(&value), timestamp)
+            .produce(
+                topic,
+                KC::encode(&key).unwrap_or_else(|e| panic!("demo key for `{topic}`: {e}")),
+                VC::encode(&value).unwrap_or_else(|e| panic!("demo value for `{topic}`: {e}")),
+                timestamp,
+            )
             .unwrap_or_else(|e| panic!("demo data for `{topic}`: {e}"));
     }
 

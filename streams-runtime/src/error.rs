@@ -99,6 +99,18 @@ pub enum StreamsError {
         /// What the panic said.
         message: String,
     },
+    /// A key or value could not be written with its codec.
+    #[error("cannot serialize the {part} for {target} with `{codec}`: {source}")]
+    Serialization {
+        /// Where it was to go: a topic, or a store's changelog.
+        target: String,
+        /// Key or value.
+        part: RecordPart,
+        /// The codec that refused it.
+        codec: String,
+        /// What the codec said.
+        source: CodecError,
+    },
     /// A stream thread panicked outside the processing of one record (flushing a cache, a
     /// commit).
     #[error("stream thread {thread} panicked: {message}")]

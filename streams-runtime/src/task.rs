@@ -91,8 +91,13 @@ impl Task {
         }
     }
 
-    /// Forwards everything the record caches hold (part of every commit).
-    pub(crate) fn flush(&mut self, wall_clock: i64, collector: &mut dyn RecordCollector) {
+    /// Forwards everything the record caches hold (part of every commit). Fails if a
+    /// record cannot be written (a codec refused it): the commit does not go through.
+    pub(crate) fn flush(
+        &mut self,
+        wall_clock: i64,
+        collector: &mut dyn RecordCollector,
+    ) -> Result<(), StreamsError> {
         let mut ctx = Context {
             topic: "",
             partition: self.partition,
@@ -100,10 +105,12 @@ impl Task {
             stream_time: self.stream_time,
             wall_clock,
             collector,
+            failed: None,
         };
         for cache in &mut self.caches {
             cache.flush(&mut ctx);
         }
+        ctx.failed.map_or(Ok(()), Err)
     }
 
     /// Records dropped by windowed operators for arriving after their window closed.
@@ -117,12 +124,15 @@ impl Task {
     }
 
     /// Every store's changes since the last commit, by store name.
-    pub(crate) fn take_changelogs(&self) -> Vec<(String, ChangelogBatch)> {
-        self.stores
-            .iter()
-            .map(|s| (s.name().to_string(), s.take_changelog()))
-            .filter(|(_, batch)| !batch.is_empty())
-            .collect()
+    pub(crate) fn take_changelogs(&self) -> Result<Vec<(String, ChangelogBatch)>, StreamsError> {
+        let mut all = Vec::new();
+        for s in self.stores.iter() {
+            let batch = s.take_changelog()?;
+            if !batch.is_empty() {
+                all.push((s.name().to_string(), batch));
+            }
+        }
+        Ok(all)
     }
 
     /// Records skipped or dead-lettered by the decode-error policy.
@@ -179,11 +189,14 @@ impl Task {
             stream_time: self.stream_time,
             wall_clock,
             collector,
+            failed: None,
         };
         // A panic in a user closure (or a codec encoding what it returned) is this record's
         // processing error, as an exception thrown by a processor is in Kafka Streams.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.process_raw(&mut ctx, raw)));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            source.process_raw(&mut ctx, raw)?;
+            ctx.failed.take().map_or(Ok(()), Err)
+        }));
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error @ StreamsError::Deserialization { .. })) => match &policy.decode {
@@ -200,28 +213,43 @@ impl Task {
                     Ok(())
                 }
             },
+            Ok(Err(error @ StreamsError::Serialization { .. })) => {
+                self.processing_failed(raw, error.to_string(), policy, collector)
+            }
             Ok(Err(error)) => Err(error),
             Err(panic) => {
-                let error = StreamsError::Processing {
-                    topic: raw.topic.to_string(),
-                    partition: raw.partition,
-                    offset: raw.offset,
-                    message: crate::error::panic_message(panic.as_ref()),
-                };
-                match &policy.processing {
-                    OnProcessingError::Fail => Err(error),
-                    OnProcessingError::SkipAndCount => {
-                        self.skipped += 1;
-                        tracing::warn!(%error, "skipping a record whose processing failed");
-                        Ok(())
-                    }
-                    OnProcessingError::DeadLetter(dlq) => {
-                        self.skipped += 1;
-                        tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record whose processing failed to the dead-letter topic");
-                        dead_letter(collector, dlq, raw, "ProcessingException", &error);
-                        Ok(())
-                    }
-                }
+                let message = crate::error::panic_message(panic.as_ref());
+                self.processing_failed(raw, message, policy, collector)
+            }
+        }
+    }
+
+    /// Applies the processing-error policy to `raw`, whose processing failed with `message`.
+    fn processing_failed(
+        &mut self,
+        raw: &RawRecord,
+        message: String,
+        policy: &RecordPolicy,
+        collector: &mut dyn RecordCollector,
+    ) -> Result<(), StreamsError> {
+        let error = StreamsError::Processing {
+            topic: raw.topic.to_string(),
+            partition: raw.partition,
+            offset: raw.offset,
+            message,
+        };
+        match &policy.processing {
+            OnProcessingError::Fail => Err(error),
+            OnProcessingError::SkipAndCount => {
+                self.skipped += 1;
+                tracing::warn!(%error, "skipping a record whose processing failed");
+                Ok(())
+            }
+            OnProcessingError::DeadLetter(dlq) => {
+                self.skipped += 1;
+                tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record whose processing failed to the dead-letter topic");
+                dead_letter(collector, dlq, raw, "ProcessingException", &error);
+                Ok(())
             }
         }
     }

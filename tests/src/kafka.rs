@@ -88,7 +88,35 @@ pub fn produce(topic: &str, records: &[Encoded]) {
 
 /// Every record of `topic`, read from the beginning by an independent consumer.
 pub fn read_all(topic: &str) -> Vec<RawRecord> {
-    let clients = clients();
+    read_all_with(topic, clients())
+}
+
+/// Clients whose consumers read only committed transactions (what an exactly-once
+/// application's downstream sees).
+pub fn committed_clients() -> KafkaClients {
+    let mut c = config("test-committed-clients");
+    c.set("consumer.isolation.level", "read_committed");
+    KafkaClients::new(&c).expect("clients")
+}
+
+/// Every committed record of `topic` (aborted transactions left out).
+pub fn read_committed(topic: &str) -> Vec<RawRecord> {
+    read_all_with(topic, committed_clients())
+}
+
+/// Where the committed records of `topic` end, over all its partitions (the sum of their
+/// last stable offsets): it grows whenever a transaction writing to it commits.
+pub fn committed_end(topic: &str) -> u64 {
+    let clients = committed_clients();
+    let Ok(topics) = clients.topics() else { return 0 };
+    let Some(&partitions) = topics.get(topic) else { return 0 };
+    let consumer = clients.plain_consumer(&unique("test-ends")).expect("consumer");
+    (0..partitions)
+        .map(|p| streams_runtime::cluster::kafka::watermarks(&consumer, topic, p).map_or(0, |(_, high)| high))
+        .sum()
+}
+
+fn read_all_with(topic: &str, clients: KafkaClients) -> Vec<RawRecord> {
     let partitions = clients.topics().expect("metadata")[topic];
     let consumer = clients.plain_consumer(&unique("test-reader")).expect("consumer");
     let mut records = Vec::new();
@@ -105,9 +133,17 @@ pub fn read_all(topic: &str) -> Vec<RawRecord> {
 /// The last value of each key of a topic of `String` keys and `i64` values (a count table
 /// written as a stream), and how many records it holds.
 pub fn final_counts(topic: &str) -> (BTreeMap<String, i64>, usize) {
-    let records = read_all(topic);
+    counts_of(&read_all(topic))
+}
+
+/// As [`final_counts`], from committed records only.
+pub fn final_committed_counts(topic: &str) -> (BTreeMap<String, i64>, usize) {
+    counts_of(&read_committed(topic))
+}
+
+fn counts_of(records: &[RawRecord]) -> (BTreeMap<String, i64>, usize) {
     let mut counts = BTreeMap::new();
-    for r in &records {
+    for r in records {
         let key = String::from_utf8(r.key.clone().expect("a key")).expect("utf-8 key");
         let value = i64::from_be_bytes(r.value.clone().expect("a value").try_into().expect("8 bytes"));
         counts.insert(key, value);
@@ -118,9 +154,22 @@ pub fn final_counts(topic: &str) -> (BTreeMap<String, i64>, usize) {
 /// Word count, written with the builder (the same stages as `examples::wordcount`), on
 /// chosen topics.
 pub fn wordcount_topology(input: &str, output: &str) -> Topology {
+    wordcount_topology_panicking_once(input, output, None)
+}
+
+/// Word count whose line-splitting closure panics the first time (in this process) it
+/// meets a line with `word` in it.
+pub fn wordcount_topology_panicking_once(input: &str, output: &str, word: Option<String>) -> Topology {
+    let armed = std::sync::atomic::AtomicBool::new(word.is_some());
     let b = streams_runtime::StreamsBuilder::new();
     b.stream::<(), String>(input)
-        .flat_map_values(|line| examples::wordcount::words(&line))
+        .flat_map_values(move |line| {
+            let hit = word.as_ref().is_some_and(|w| line.split(' ').any(|x| x == w));
+            if hit && armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                panic!("a closure failed on `{line}`");
+            }
+            examples::wordcount::words(&line)
+        })
         .filter(|_, word| !word.is_empty() && word != "the")
         .select_key(|_, word| word.clone())
         .group_by_key()
@@ -168,6 +217,23 @@ impl OwnBroker {
     /// Starts it again, with the data it had.
     pub fn restart(&self) {
         self.run_script("start");
+    }
+
+    /// Freezes it (SIGSTOP) for `how_long`, then lets it go on (SIGCONT): a broker stalled by
+    /// a long GC pause or a frozen VM, its connections open but silent.
+    pub fn freeze(&self, how_long: std::time::Duration) {
+        let home = std::env::var("KAFKA_HOME").unwrap_or_else(|_| {
+            format!("{}/.cache/streams-rs/kafka-4.4.0", std::env::var("HOME").expect("HOME"))
+        });
+        let pid =
+            std::fs::read_to_string(format!("{home}/broker-{}.pid", self.port)).expect("the broker's pid");
+        let signal = |s: &str| {
+            let status = std::process::Command::new("kill").args([s, pid.trim()]).status().expect("kill");
+            assert!(status.success(), "kill {s} {pid}");
+        };
+        signal("-STOP");
+        std::thread::sleep(how_long);
+        signal("-CONT");
     }
 
     fn run_script(&self, what: &str) {

@@ -108,16 +108,22 @@ impl KafkaClients {
         client_id: &str,
         transactional_id: &str,
     ) -> Result<KafkaProducer, StreamsError> {
-        let producer = self.producer_with(
+        let producer = self.uninitialized_transactional_producer(client_id, transactional_id)?;
+        producer.init_transactions()?;
+        Ok(producer)
+    }
+
+    /// A transactional producer that has not talked to the broker yet: nothing happens to
+    /// the transactional id until [`KafkaProducer::init_transactions`].
+    pub(crate) fn uninitialized_transactional_producer(
+        &self,
+        client_id: &str,
+        transactional_id: &str,
+    ) -> Result<KafkaProducer, StreamsError> {
+        self.producer_with(
             client_id,
             &[("transactional.id", transactional_id), ("transaction.timeout.ms", "10000")],
-        )?;
-        producer
-            .inner
-            .init_transactions(REQUEST_TIMEOUT)
-            .map_err(|e| kafka_error("cannot init transactions", e))?;
-        producer.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))?;
-        Ok(producer)
+        )
     }
 
     fn producer_with(&self, client_id: &str, extra: &[(&str, &str)]) -> Result<KafkaProducer, StreamsError> {
@@ -493,10 +499,33 @@ impl KafkaProducer {
         self.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))
     }
 
-    /// Aborts the open transaction: nothing sent since the last commit becomes visible.
-    pub fn abort_transaction(&self) -> Result<(), StreamsError> {
+    /// Fences every earlier producer of the transactional id (their open transactions are
+    /// aborted) and begins a transaction.
+    pub(crate) fn init_transactions(&self) -> Result<(), StreamsError> {
         self.inner
-            .abort_transaction(REQUEST_TIMEOUT)
-            .map_err(|e| kafka_error("cannot abort the transaction", e))
+            .init_transactions(REQUEST_TIMEOUT)
+            .map_err(|e| kafka_error("cannot init transactions", e))?;
+        self.begin_transaction()
+    }
+
+    /// Aborts the open transaction: nothing sent since the last commit becomes visible.
+    ///
+    /// Queued messages are purged first and their delivery reports served here, while
+    /// librdkafka's abort waits for them: a `BaseProducer`'s reports are only served by
+    /// polling, so without this an abort with messages outstanding never completes.
+    pub fn abort_transaction(&self) -> Result<(), StreamsError> {
+        let deadline = std::time::Instant::now() + REQUEST_TIMEOUT;
+        self.inner.purge(rdkafka::producer::PurgeConfig::default().queue());
+        loop {
+            // Serves the delivery reports of purged and in-flight messages.
+            let _ = self.inner.flush(Duration::from_millis(200));
+            match self.inner.abort_transaction(Duration::from_millis(500)) {
+                Ok(()) => return Ok(()),
+                // The abort goes on in the background; calling again resumes it.
+                Err(KafkaError::Transaction(e))
+                    if e.is_retriable() && std::time::Instant::now() < deadline => {}
+                Err(e) => return Err(kafka_error("cannot abort the transaction", e)),
+            }
+        }
     }
 }

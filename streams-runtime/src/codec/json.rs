@@ -23,14 +23,12 @@ where
 {
     type Value = T;
 
-    fn encode(value: &T) -> Option<Vec<u8>> {
-        // Serializing a plain serde type into a Vec cannot fail unless its `Serialize` impl
-        // reports an error itself, which is a bug in that impl.
-        Some(
-            serde_json::to_vec(value).unwrap_or_else(|e| {
-                panic!("`Json<{}>` failed to serialize: {e}", std::any::type_name::<T>())
-            }),
-        )
+    fn encode(value: &T) -> Result<Option<Vec<u8>>, CodecError> {
+        // Fails when the `Serialize` impl reports an error: a map whose keys are not strings,
+        // a custom impl that refuses the value.
+        serde_json::to_vec(value)
+            .map(Some)
+            .map_err(|e| CodecError::new(format!("`{}` cannot be written as JSON: {e}", Self::name())))
     }
 
     fn decode(bytes: Option<&[u8]>) -> Result<T, CodecError> {

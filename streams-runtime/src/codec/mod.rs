@@ -29,12 +29,14 @@ pub trait Codec: 'static {
     /// The plain type closures see.
     type Value: Clone + Send + Sync + 'static;
 
-    /// Serializes `value`; `None` is Kafka's null.
-    fn encode(value: &Self::Value) -> Option<Vec<u8>>;
+    /// Serializes `value`; `Ok(None)` is Kafka's null. An error (a `Serialize` impl that
+    /// refuses the value, such as a map with non-string keys as JSON) is the record's
+    /// processing error: the task's `processing.exception.handler` decides.
+    fn encode(value: &Self::Value) -> Result<Option<Vec<u8>>, CodecError>;
 
     /// Serializes a value the caller gives up, which may reuse its memory (a `String`
     /// becomes its UTF-8 bytes without a copy).
-    fn encode_owned(value: Self::Value) -> Option<Vec<u8>> {
+    fn encode_owned(value: Self::Value) -> Result<Option<Vec<u8>>, CodecError> {
         Self::encode(&value)
     }
 
@@ -65,8 +67,9 @@ pub trait Codec: 'static {
     /// a string when they are UTF-8 and as an array of numbers otherwise.
     fn to_json(value: &Self::Value) -> serde_json::Value {
         match Self::encode(value) {
-            None => serde_json::Value::Null,
-            Some(bytes) => match String::from_utf8(bytes) {
+            Err(e) => serde_json::Value::String(format!("<cannot serialize: {e}>")),
+            Ok(None) => serde_json::Value::Null,
+            Ok(Some(bytes)) => match String::from_utf8(bytes) {
                 Ok(s) => serde_json::Value::String(s),
                 Err(e) => serde_json::Value::from(e.into_bytes()),
             },
@@ -92,7 +95,7 @@ pub(crate) fn bytes_to_json<C: Codec>(bytes: Option<&[u8]>) -> serde_json::Value
 
 /// Bytes of a JSON value written with `C`.
 pub(crate) fn json_to_bytes<C: Codec>(json: &serde_json::Value) -> Result<Option<Vec<u8>>, CodecError> {
-    Ok(C::encode(&C::from_json(json)?))
+    C::encode(&C::from_json(json)?)
 }
 
 /// The codec a value type is written with when a sink names none (`to(topic)`).
@@ -123,6 +126,6 @@ pub trait CodecFor<T>: Codec<Value = T> {}
 impl<C: Codec> CodecFor<C::Value> for C {}
 
 /// Encodes with `C`, for callers that hold a value and a codec type.
-pub fn encode<C: Codec>(value: &C::Value) -> Option<Vec<u8>> {
+pub fn encode<C: Codec>(value: &C::Value) -> Result<Option<Vec<u8>>, CodecError> {
     C::encode(value)
 }

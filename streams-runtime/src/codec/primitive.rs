@@ -20,8 +20,8 @@ fn fixed<const N: usize>(bytes: Option<&[u8]>, codec: &'static str) -> Result<[u
 /// Kafka's `VoidSerializer`: always null.
 impl Codec for () {
     type Value = ();
-    fn encode(_: &()) -> Option<Vec<u8>> {
-        None
+    fn encode(_: &()) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(None)
     }
     fn is_null(_: &()) -> bool {
         true
@@ -52,11 +52,11 @@ impl Codec for () {
 /// Kafka's `StringSerializer` (UTF-8).
 impl Codec for String {
     type Value = String;
-    fn encode(v: &String) -> Option<Vec<u8>> {
-        Some(v.as_bytes().to_vec())
+    fn encode(v: &String) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(Some(v.as_bytes().to_vec()))
     }
-    fn encode_owned(v: String) -> Option<Vec<u8>> {
-        Some(v.into_bytes())
+    fn encode_owned(v: String) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(Some(v.into_bytes()))
     }
     fn decode(bytes: Option<&[u8]>) -> Result<String, CodecError> {
         let bytes = non_null(bytes, "String")?;
@@ -82,8 +82,8 @@ macro_rules! big_endian {
         #[doc = concat!("Kafka's `", $java, "`: big-endian.")]
         impl Codec for $t {
             type Value = $t;
-            fn encode(v: &$t) -> Option<Vec<u8>> {
-                Some(v.to_be_bytes().to_vec())
+            fn encode(v: &$t) -> Result<Option<Vec<u8>>, CodecError> {
+                Ok(Some(v.to_be_bytes().to_vec()))
             }
             fn decode(bytes: Option<&[u8]>) -> Result<$t, CodecError> {
                 Ok(<$t>::from_be_bytes(fixed(bytes, stringify!($t))?))
@@ -119,8 +119,8 @@ big_endian!(
 /// Kafka's `BooleanSerializer`: one byte, 1 or 0.
 impl Codec for bool {
     type Value = bool;
-    fn encode(v: &bool) -> Option<Vec<u8>> {
-        Some(vec![u8::from(*v)])
+    fn encode(v: &bool) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(Some(vec![u8::from(*v)]))
     }
     fn decode(bytes: Option<&[u8]>) -> Result<bool, CodecError> {
         match fixed::<1>(bytes, "bool")? {
@@ -146,11 +146,11 @@ pub struct Bytes;
 
 impl Codec for Bytes {
     type Value = Vec<u8>;
-    fn encode(v: &Vec<u8>) -> Option<Vec<u8>> {
-        Some(v.clone())
+    fn encode(v: &Vec<u8>) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(Some(v.clone()))
     }
-    fn encode_owned(v: Vec<u8>) -> Option<Vec<u8>> {
-        Some(v)
+    fn encode_owned(v: Vec<u8>) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(Some(v))
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Vec<u8>, CodecError> {
         Ok(non_null(bytes, "Bytes")?.to_vec())
@@ -170,11 +170,17 @@ impl Codec for Bytes {
 /// Any codec, plus Kafka's null as `None`.
 impl<C: Codec> Codec for Option<C> {
     type Value = Option<C::Value>;
-    fn encode(v: &Option<C::Value>) -> Option<Vec<u8>> {
-        v.as_ref().and_then(C::encode)
+    fn encode(v: &Option<C::Value>) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(match v {
+            Some(v) => C::encode(v)?,
+            None => None,
+        })
     }
-    fn encode_owned(v: Option<C::Value>) -> Option<Vec<u8>> {
-        v.and_then(C::encode_owned)
+    fn encode_owned(v: Option<C::Value>) -> Result<Option<Vec<u8>>, CodecError> {
+        Ok(match v {
+            Some(v) => C::encode_owned(v)?,
+            None => None,
+        })
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Option<C::Value>, CodecError> {
         bytes.map(|b| C::decode(Some(b))).transpose()

@@ -38,10 +38,10 @@ pub struct TimeWindowed<KC>(PhantomData<fn() -> KC>);
 /// A time-windowed key of windows `SIZE_MS` long: the end decodes as `start + SIZE_MS`.
 pub struct TimeWindowedOf<KC, const SIZE_MS: i64>(PhantomData<fn() -> KC>);
 
-fn encode_time<KC: Codec>(value: &Windowed<KC::Value>) -> Option<Vec<u8>> {
-    let mut out = KC::encode(&value.key).unwrap_or_default();
+fn encode_time<KC: Codec>(value: &Windowed<KC::Value>) -> Result<Option<Vec<u8>>, CodecError> {
+    let mut out = KC::encode(&value.key)?.unwrap_or_default();
     out.extend_from_slice(&value.window.start.to_be_bytes());
-    Some(out)
+    Ok(Some(out))
 }
 
 fn decode_time<KC: Codec>(
@@ -62,7 +62,7 @@ where
     KC::Value: std::hash::Hash + Eq,
 {
     type Value = Windowed<KC::Value>;
-    fn encode(value: &Self::Value) -> Option<Vec<u8>> {
+    fn encode(value: &Self::Value) -> Result<Option<Vec<u8>>, CodecError> {
         encode_time::<KC>(value)
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError> {
@@ -85,7 +85,7 @@ where
     KC::Value: std::hash::Hash + Eq,
 {
     type Value = Windowed<KC::Value>;
-    fn encode(value: &Self::Value) -> Option<Vec<u8>> {
+    fn encode(value: &Self::Value) -> Result<Option<Vec<u8>>, CodecError> {
         encode_time::<KC>(value)
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError> {
@@ -110,11 +110,11 @@ where
     KC::Value: std::hash::Hash + Eq,
 {
     type Value = Windowed<KC::Value, SessionWindow>;
-    fn encode(value: &Self::Value) -> Option<Vec<u8>> {
-        let mut out = KC::encode(&value.key).unwrap_or_default();
+    fn encode(value: &Self::Value) -> Result<Option<Vec<u8>>, CodecError> {
+        let mut out = KC::encode(&value.key)?.unwrap_or_default();
         out.extend_from_slice(&value.window.end.to_be_bytes());
         out.extend_from_slice(&value.window.start.to_be_bytes());
-        Some(out)
+        Ok(Some(out))
     }
     fn decode(bytes: Option<&[u8]>) -> Result<Self::Value, CodecError> {
         let (key, [end, start]) = split_tail::<2>(bytes, "session-windowed")?;

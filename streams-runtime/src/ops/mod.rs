@@ -37,6 +37,8 @@ pub(crate) mod window_aggregate;
 
 use std::marker::PhantomData;
 
+use crate::codec::Codec;
+use crate::error::{RecordPart, StreamsError};
 use crate::record::{Headers, Record};
 
 /// How a produced record's partition is chosen.
@@ -93,9 +95,37 @@ pub struct Context<'a> {
     pub(crate) stream_time: i64,
     pub(crate) wall_clock: i64,
     pub(crate) collector: &'a mut dyn RecordCollector,
+    /// The first record this context could not write (a codec refused it): the record being
+    /// processed failed, for the task's processing-error policy to decide.
+    pub(crate) failed: Option<StreamsError>,
 }
 
 impl Context<'_> {
+    /// A record's key and value encoded for `topic`, or `None` after noting the failure.
+    pub(crate) fn encoded<KC: Codec, VC: Codec>(
+        &mut self,
+        topic: &str,
+        key: KC::Value,
+        value: VC::Value,
+    ) -> Option<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+        let fail = |part, codec: String, source| StreamsError::Serialization {
+            target: format!("topic `{topic}`"),
+            part,
+            codec,
+            source,
+        };
+        let encoded = KC::encode_owned(key).map_err(|e| fail(RecordPart::Key, KC::name(), e)).and_then(|k| {
+            Ok((k, VC::encode_owned(value).map_err(|e| fail(RecordPart::Value, VC::name(), e))?))
+        });
+        match encoded {
+            Ok(kv) => Some(kv),
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                None
+            }
+        }
+    }
+
     /// The topic of the source record being processed.
     pub fn topic(&self) -> &str {
         self.topic

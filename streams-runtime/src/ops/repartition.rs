@@ -21,12 +21,12 @@ pub(crate) struct RepartitionSinkProc<KC, VC> {
 impl<KC: Codec, VC: Codec> Processor<KC::Value, VC::Value> for RepartitionSinkProc<KC, VC> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, VC::Value>) {
         let Record { key, value, timestamp, headers } = record;
-        let key = KC::encode_owned(key);
+        let Some((key, value)) = ctx.encoded::<KC, VC>(&self.topic, key, value) else { return };
         if key.is_none() && !self.keep_null_keys {
             tracing::debug!(topic = %self.topic, "dropping a record with a null key before repartitioning");
             return;
         }
-        ctx.collector.send(&self.topic, key, VC::encode_owned(value), timestamp, &headers);
+        ctx.collector.send(&self.topic, key, value, timestamp, &headers);
     }
 }
 
@@ -60,9 +60,11 @@ fn read_varint(bytes: &[u8]) -> Result<(i32, usize), CodecError> {
 impl<C: Codec> Codec for ChangeCodec<C> {
     type Value = Change<C::Value>;
 
-    fn encode(value: &Change<C::Value>) -> Option<Vec<u8>> {
-        let new = value.new.as_ref().map(|v| C::encode(v).unwrap_or_default());
-        let old = value.old.as_ref().map(|v| C::encode(v).unwrap_or_default());
+    fn encode(value: &Change<C::Value>) -> Result<Option<Vec<u8>>, CodecError> {
+        let one = |v: &Option<C::Value>| -> Result<Option<Vec<u8>>, CodecError> {
+            v.as_ref().map(|v| C::encode(v).map(Option::unwrap_or_default)).transpose()
+        };
+        let (new, old) = (one(&value.new)?, one(&value.old)?);
         let mut out = Vec::new();
         match (new, old) {
             (Some(new), Some(old)) => {
@@ -79,9 +81,9 @@ impl<C: Codec> Codec for ChangeCodec<C> {
                 out.extend(old);
                 out.push(0);
             }
-            (None, None) => return None,
+            (None, None) => return Ok(None),
         }
-        Some(out)
+        Ok(Some(out))
     }
 
     fn decode(bytes: Option<&[u8]>) -> Result<Change<C::Value>, CodecError> {

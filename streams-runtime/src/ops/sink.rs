@@ -43,12 +43,12 @@ where
             SinkTarget::Extract(f) => Some(f(&record.key, &record.value)),
         };
         let Record { key, value, timestamp, headers } = record;
-        let (key, value) = (KC::encode_owned(key), VC::encode_owned(value));
         let topic = match (&self.target, &topic) {
             (_, Some(topic)) => topic.as_str(),
             (SinkTarget::Topic(topic), None) => topic.as_str(),
             (SinkTarget::Extract(_), None) => unreachable!("extracted above"),
         };
+        let Some((key, value)) = ctx.encoded::<KC, VC>(topic, key, value) else { return };
         let placement = key
             .as_deref()
             .and_then(KC::partition_key)

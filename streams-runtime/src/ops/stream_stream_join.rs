@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex};
 use rustc_hash::FxHashMap;
 
 use super::{Context, Processor};
+use crate::error::StreamsError;
 use crate::graph::Data;
 use crate::record::{Headers, Record};
 use crate::state::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
@@ -204,8 +205,9 @@ impl<K: StoreKey, L: Data, R: Data> JoinState<K, L, R> {
         self.outer_sides.0 || self.outer_sides.1
     }
 
+    /// The key's bytes, which order the outer store.
     fn encode_key(&self, key: &K) -> Option<Vec<u8>> {
-        (self.left_codecs.encode_key)(key)
+        self.left_codecs.key_order(key)
     }
 
     /// Marks the buffered record waiting or not, for its changelog entry.
@@ -242,15 +244,16 @@ impl<K: StoreKey, L: Data, R: Data> JoinState<K, L, R> {
 
 /// The changelog entry of one buffered record: its current value, or a tombstone if it
 /// expired.
-fn changelog_value<V>(
+fn changelog_value<K, V>(
     list: Option<&Vec<Buffered<V>>>,
     seq: u64,
-    encode: fn(&V) -> Option<Vec<u8>>,
-) -> Option<Vec<u8>> {
-    let b = list?.iter().find(|b| b.seq == seq)?;
+    store: &str,
+    codecs: &StoreCodecs<K, V>,
+) -> Result<Option<Vec<u8>>, StreamsError> {
+    let Some(b) = list.and_then(|l| l.iter().find(|b| b.seq == seq)) else { return Ok(None) };
     let mut bytes = vec![u8::from(b.waiting)];
-    bytes.extend(encode(&b.value).unwrap_or_default());
-    Some(bytes)
+    bytes.extend(codecs.value_bytes(store, &b.value)?.unwrap_or_default());
+    Ok(Some(bytes))
 }
 
 /// Applies a changelog entry to one side's buffer; returns whether the record is there and
@@ -292,24 +295,25 @@ impl<K: StoreKey, L: Data, R: Data> StateStore for JoinBufferStore<K, L, R> {
         &self.name
     }
 
-    fn take_changelog(&self) -> ChangelogBatch {
+    fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let changed = std::mem::take(&mut state.changed[self.side as usize]);
+        let name = self.name.as_str();
         changed
             .into_iter()
             .map(|(key, timestamp, seq)| {
-                let mut k = state.encode_key(&key).unwrap_or_default();
+                let mut k = state.left_codecs.key_bytes(name, &key)?;
                 k.extend(timestamp.to_be_bytes());
                 k.extend(seq.to_be_bytes());
                 let value = match self.side {
                     Side::Left => {
-                        changelog_value(state.left.records.get(&key), seq, state.left_codecs.encode_value)
+                        changelog_value(state.left.records.get(&key), seq, name, &state.left_codecs)?
                     }
                     Side::Right => {
-                        changelog_value(state.right.records.get(&key), seq, state.right_codecs.encode_value)
+                        changelog_value(state.right.records.get(&key), seq, name, &state.right_codecs)?
                     }
                 };
-                (Some(k), value, timestamp)
+                Ok((Some(k), value, timestamp))
             })
             .collect()
     }

@@ -93,14 +93,14 @@ impl Worker {
         let mut collector = ProducerCollector { producer: &self.producer, error: None };
         let wall_clock = now_ms();
         for t in self.tasks.values_mut() {
-            t.task.flush(wall_clock, &mut collector);
+            t.task.flush(wall_clock, &mut collector)?;
         }
         if let Some(e) = collector.error {
             return Err(e);
         }
         let mut offsets = TopicPartitionList::new();
         for t in self.tasks.values() {
-            for (store, batch) in t.task.take_changelogs() {
+            for (store, batch) in t.task.take_changelogs()? {
                 let topic = changelog_topic(&self.application_id, &store);
                 for (key, value, timestamp) in batch {
                     self.producer.send(
@@ -189,6 +189,9 @@ pub(crate) struct KafkaThread {
     pub(crate) clients: Arc<KafkaClients>,
     pub(crate) plan: Arc<Plan>,
     pub(crate) exactly_once: bool,
+    /// Since when the tasks have been broken, across recreated clients (cleared by the next
+    /// successful commit).
+    pub(crate) broken_since: std::cell::Cell<Option<Instant>>,
 }
 
 impl KafkaThread {
@@ -197,7 +200,18 @@ impl KafkaThread {
         // keeps it, so its producer fences the failed one's and aborts what it left open.
         let process = format!("{:x}{:x}", std::process::id(), now_ms());
         let transactional_id = format!("{}-{process}-{}", self.common.application_id, self.common.id + 1);
-        self.common.run_reporting(|| self.run_tasks(&transactional_id));
+        self.common.run_reporting(|| loop {
+            match self.run_tasks(&transactional_id)? {
+                Exit::Stopped => return Ok(()),
+                // Every client of the thread is new: a fresh group member, a producer that
+                // fences the old one (same transactional id) and aborts what it left open.
+                Exit::ResetClients => tracing::warn!(
+                    thread = self.common.id,
+                    "the tasks could not be rebuilt for {}s; recreating the thread's Kafka clients",
+                    CLIENT_RESET_AFTER.as_secs()
+                ),
+            }
+        });
     }
 
     fn client_id(&self, role: &str) -> String {
@@ -231,7 +245,14 @@ impl KafkaThread {
             let aborted = w.producer.abort_transaction().and_then(|()| w.producer.begin_transaction());
             if let Err(e) = aborted {
                 tracing::warn!(thread = self.common.id, error = %e, "cannot abort; replacing the producer");
-                w.producer = self.new_producer(transactional_id)?;
+                // The old producer is closed (its messages purged) before the new one fences
+                // it: a write of the old one landing after the abort markers would leave a
+                // transaction open on its partition for good (a hanging transaction).
+                let fresh = self
+                    .clients
+                    .uninitialized_transactional_producer(&self.client_id("producer"), transactional_id)?;
+                drop(std::mem::replace(&mut w.producer, fresh));
+                w.producer.init_transactions()?;
             }
         }
         // Delivery reports of what was sent before are stale now (purged by the abort, or
@@ -251,7 +272,7 @@ impl KafkaThread {
         Ok(())
     }
 
-    fn run_tasks(&self, transactional_id: &str) -> Result<(), StreamsError> {
+    fn run_tasks(&self, transactional_id: &str) -> Result<Exit, StreamsError> {
         let producer = self.new_producer(transactional_id)?;
         let worker = Arc::new(Mutex::new(Worker {
             tasks: BTreeMap::new(),
@@ -298,6 +319,8 @@ impl KafkaThread {
         let mut last_status = Instant::now();
         // Since when, and why, the tasks need rebuilding (see `recover`).
         let mut broken: Option<(Instant, StreamsError)> = None;
+        // Since when rebuilding the tasks on these clients has failed.
+        let mut failing_here: Option<Instant> = None;
         let result = loop {
             if let Some((since, error)) = broken.take() {
                 if since.elapsed() > TASK_TIMEOUT {
@@ -309,7 +332,7 @@ impl KafkaThread {
                     if self.exactly_once {
                         let _ = lock(&worker).producer.abort_transaction();
                     }
-                    break Ok(());
+                    break Ok(Exit::Stopped);
                 }
                 // Keep the consumer served (group membership, coordinator, rebalances);
                 // what it hands out now is read again from the committed offsets.
@@ -321,7 +344,20 @@ impl KafkaThread {
                 }
                 let mut w = lock(&worker);
                 match self.recover(&mut w, &consumer, &restore, transactional_id) {
-                    Ok(()) => last_commit = Instant::now(),
+                    Ok(()) => {
+                        last_commit = Instant::now();
+                        failing_here = None;
+                    }
+                    Err(e)
+                        if failing_here.get_or_insert_with(Instant::now).elapsed() > CLIENT_RESET_AFTER =>
+                    {
+                        tracing::warn!(thread = self.common.id, error = %e, "cannot rebuild the tasks");
+                        if self.exactly_once {
+                            let _ = w.producer.abort_transaction();
+                        }
+                        drop(w);
+                        break Ok(Exit::ResetClients);
+                    }
                     Err(e) => {
                         tracing::warn!(thread = self.common.id, error = %e, "cannot rebuild the tasks yet; retrying");
                         drop(w);
@@ -332,7 +368,7 @@ impl KafkaThread {
                 continue;
             }
             if self.common.shared.shutdown.load(Ordering::SeqCst) {
-                break lock(&worker).commit(&consumer);
+                break lock(&worker).commit(&consumer).map(|()| Exit::Stopped);
             }
             let polled = match self.poll_records(&worker, &consumer, &restore, &route) {
                 Ok(n) => n,
@@ -366,6 +402,7 @@ impl KafkaThread {
                     continue;
                 }
                 last_commit = Instant::now();
+                self.broken_since.set(None);
                 self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
             }
             self.common.idle.store(polled == 0 && processed == 0, Ordering::SeqCst);
@@ -414,13 +451,15 @@ impl KafkaThread {
 
     /// Notes a failure the tasks are to be rebuilt after.
     fn broken(&self, error: StreamsError) -> (Instant, StreamsError) {
+        let since = self.broken_since.get().unwrap_or_else(Instant::now);
+        self.broken_since.set(Some(since));
         tracing::warn!(
             thread = self.common.id,
             error = %error,
             "closing the tasks dirty; they will be rebuilt from their changelogs"
         );
         self.common.idle.store(false, Ordering::SeqCst);
-        (Instant::now(), error)
+        (since, error)
     }
 
     /// Moves up to a batch of fetched records into their tasks' input buffers (waiting a
@@ -636,6 +675,22 @@ impl KafkaThread {
 /// How often the thread logs where its tasks stand (at debug level).
 const STATUS_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How a stream thread's run on its Kafka clients ended.
+enum Exit {
+    /// Shut down, as asked.
+    Stopped,
+    /// The tasks could not be rebuilt for [`CLIENT_RESET_AFTER`]: run again on new clients.
+    ResetClients,
+}
+
+/// How long the thread tries to rebuild its tasks on the same clients before it recreates
+/// them (a consumer whose group membership or coordinator is stuck after a broker restart).
+const CLIENT_RESET_AFTER: Duration = Duration::from_secs(30);
+
+/// How long one request for the group's committed offsets may take (it waits while a
+/// transaction holds offsets pending).
+const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long the tasks may stay broken (the broker away) before the thread gives up: Kafka
 /// Streams' `task.timeout.ms` default.
 const TASK_TIMEOUT: Duration = Duration::from_secs(300);
@@ -648,9 +703,9 @@ fn committed_offsets<C: ConsumerContext>(
 ) -> Result<TopicPartitionList, StreamsError> {
     let started = Instant::now();
     loop {
-        match consumer.committed_offsets(tpl.clone(), REQUEST_TIMEOUT) {
+        match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
             Ok(committed) => return Ok(committed),
-            Err(e) if started.elapsed() < REQUEST_TIMEOUT * 2 => {
+            Err(e) if started.elapsed() < COMMITTED_TIMEOUT * 2 => {
                 tracing::warn!(error = %e, "cannot read committed offsets yet; retrying");
                 std::thread::sleep(Duration::from_millis(500));
             }

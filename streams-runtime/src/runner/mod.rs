@@ -288,6 +288,7 @@ impl KafkaStreams {
                         clients: clients.clone(),
                         plan: plan.clone(),
                         exactly_once,
+                        broken_since: std::cell::Cell::new(None),
                     };
                     handles.push(tokio::task::spawn_blocking(move || thread.run()));
                 }

@@ -307,14 +307,14 @@ impl StreamThread {
         let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
         let wall_clock = now_ms();
         for t in tasks.iter_mut() {
-            t.task.flush(wall_clock, &mut collector);
+            t.task.flush(wall_clock, &mut collector)?;
         }
         if let Some(e) = collector.error {
             return Err(e);
         }
         let mut offsets = Vec::new();
         for t in tasks.iter() {
-            for (store, batch) in t.task.take_changelogs() {
+            for (store, batch) in t.task.take_changelogs()? {
                 let topic = changelog_topic(&self.common.application_id, &store);
                 for (key, value, timestamp) in batch {
                     self.cluster.produce(

@@ -9,6 +9,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::codec::Codec;
+use crate::error::{CodecError, RecordPart, StreamsError};
 use crate::graph::Data;
 
 /// Encoded changelog entries: key bytes, value bytes (`None` deletes), timestamp.
@@ -18,8 +19,9 @@ pub(crate) type ChangelogBatch = Vec<(Option<Vec<u8>>, Option<Vec<u8>>, i64)>;
 pub(crate) trait StateStore: Any + Send + Sync {
     /// The store's name.
     fn name(&self) -> &str;
-    /// Changes since the last call, encoded for the changelog.
-    fn take_changelog(&self) -> ChangelogBatch;
+    /// Changes since the last call, encoded for the changelog (an error if a codec refuses
+    /// a key or value).
+    fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError>;
     /// Applies one changelog record (restoration).
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64);
 }
@@ -27,8 +29,10 @@ pub(crate) trait StateStore: Any + Send + Sync {
 /// A store's codecs, as plain functions so that the store's type names only `K` and `V`
 /// (the test driver and interactive queries find stores by those).
 pub(crate) struct StoreCodecs<K, V> {
-    pub(crate) encode_key: fn(&K) -> Option<Vec<u8>>,
-    pub(crate) encode_value: fn(&V) -> Option<Vec<u8>>,
+    pub(crate) encode_key: fn(&K) -> Result<Option<Vec<u8>>, CodecError>,
+    pub(crate) encode_value: fn(&V) -> Result<Option<Vec<u8>>, CodecError>,
+    /// The codecs' names, for errors.
+    pub(crate) names: fn() -> (String, String),
     pub(crate) decode_key: fn(Option<&[u8]>) -> Option<K>,
     pub(crate) decode_value: fn(Option<&[u8]>) -> Option<V>,
     /// Whether a key is Kafka's null ([`Codec::is_null`]).
@@ -42,12 +46,37 @@ impl<K, V> StoreCodecs<K, V> {
         StoreCodecs {
             encode_key: KC::encode,
             encode_value: VC::encode,
+            names: || (KC::name(), VC::name()),
             decode_key: |b| KC::decode(b).ok(),
             decode_value: |b| VC::decode(b).ok(),
             key_is_null: KC::is_null,
             value_is_null: VC::is_null,
         }
     }
+}
+
+impl<K, V> StoreCodecs<K, V> {
+    /// A key's changelog bytes (null as empty), or an error naming the store.
+    pub(crate) fn key_bytes(&self, store: &str, key: &K) -> Result<Vec<u8>, StreamsError> {
+        (self.encode_key)(key)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| changelog_error(store, RecordPart::Key, (self.names)().0, e))
+    }
+
+    /// A value's changelog bytes, or an error naming the store.
+    pub(crate) fn value_bytes(&self, store: &str, value: &V) -> Result<Option<Vec<u8>>, StreamsError> {
+        (self.encode_value)(value).map_err(|e| changelog_error(store, RecordPart::Value, (self.names)().1, e))
+    }
+
+    /// A key's bytes where they only order keys in memory (a key that cannot be encoded
+    /// sorts first; writing it anywhere fails on its own).
+    pub(crate) fn key_order(&self, key: &K) -> Option<Vec<u8>> {
+        (self.encode_key)(key).ok().flatten()
+    }
+}
+
+fn changelog_error(store: &str, part: RecordPart, codec: String, source: CodecError) -> StreamsError {
+    StreamsError::Serialization { target: format!("the changelog of store `{store}`"), part, codec, source }
 }
 
 /// Keys a store can hold.
@@ -153,14 +182,19 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
         &self.name
     }
 
-    fn take_changelog(&self) -> ChangelogBatch {
+    fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
         let mut inner = self.lock();
         let dirty = std::mem::take(&mut inner.dirty);
+        let codecs = &self.codecs;
         dirty
             .into_iter()
-            .map(|k| match inner.map.get(&k) {
-                Some((v, ts)) => ((self.codecs.encode_key)(&k), (self.codecs.encode_value)(v), *ts),
-                None => ((self.codecs.encode_key)(&k), None, 0),
+            .map(|k| {
+                let key = (codecs.encode_key)(&k)
+                    .map_err(|e| changelog_error(&self.name, RecordPart::Key, (codecs.names)().0, e))?;
+                Ok(match inner.map.get(&k) {
+                    Some((v, ts)) => (key, codecs.value_bytes(&self.name, v)?, *ts),
+                    None => (key, None, 0),
+                })
             })
             .collect()
     }

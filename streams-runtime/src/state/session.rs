@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
+use crate::error::StreamsError;
 use crate::graph::Data;
 use crate::windows::{SessionWindow, Windowed};
 
@@ -94,18 +95,18 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
         &self.name
     }
 
-    fn take_changelog(&self) -> ChangelogBatch {
+    fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
         let dirty = std::mem::take(&mut self.lock().dirty);
         dirty
             .into_iter()
             .map(|(k, w, v)| {
-                let mut key = (self.codecs.encode_key)(&k).unwrap_or_default();
+                let mut key = self.codecs.key_bytes(&self.name, &k)?;
                 key.extend_from_slice(&w.end.to_be_bytes());
                 key.extend_from_slice(&w.start.to_be_bytes());
-                match v {
-                    Some((v, ts)) => (Some(key), (self.codecs.encode_value)(&v), ts),
+                Ok(match v {
+                    Some((v, ts)) => (Some(key), self.codecs.value_bytes(&self.name, &v)?, ts),
                     None => (Some(key), None, w.end),
-                }
+                })
             })
             .collect()
     }

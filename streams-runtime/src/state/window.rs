@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{update_in_place, ChangelogBatch, FxBuild, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
+use crate::error::StreamsError;
 use crate::graph::Data;
 use crate::windows::{Window, Windowed};
 
@@ -143,7 +144,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         let mut out: Vec<_> = self
             .windows_between(from, to)
             .into_iter()
-            .map(|(w, v, ts)| ((w.window.start, (self.codecs.encode_key)(&w.key)), (w, v, ts)))
+            .map(|(w, v, ts)| ((w.window.start, self.codecs.key_order(&w.key)), (w, v, ts)))
             .collect();
         out.sort_by(|(a, _), (b, _)| a.cmp(b));
         out.into_iter().map(|(_, w)| w).collect()
@@ -155,19 +156,19 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         &self.name
     }
 
-    fn take_changelog(&self) -> ChangelogBatch {
+    fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
         let mut inner = self.lock();
         let mut batch = Vec::new();
         for (&start, slot) in inner.slots.iter_mut() {
             for k in std::mem::take(&mut slot.dirty) {
                 let Some((v, ts)) = slot.values.get(&k) else { continue };
-                let mut key = (self.codecs.encode_key)(&k).unwrap_or_default();
+                let mut key = self.codecs.key_bytes(&self.name, &k)?;
                 key.extend_from_slice(&start.to_be_bytes());
                 key.extend_from_slice(&0i32.to_be_bytes());
-                batch.push((Some(key), (self.codecs.encode_value)(v), *ts));
+                batch.push((Some(key), self.codecs.value_bytes(&self.name, v)?, *ts));
             }
         }
-        batch
+        Ok(batch)
     }
 
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) {

@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::codec::Codec;
 use crate::config::{OnDecodeError, RecordPolicy};
 use crate::dsl::Topology;
-use crate::error::StreamsError;
+use crate::error::{RecordPart, StreamsError};
 use crate::graph::{changelog_topic, Data, Graph, SourceTopics};
 use crate::state::{KeyValueStore, StoreKey};
 
@@ -229,21 +229,21 @@ impl State {
                 }
             }
         }
-        self.commit();
-        Ok(())
+        self.commit()
     }
 
     /// Kafka's test driver commits after every input record: stores write their changes to
     /// their changelog topics, in the task's partition.
-    fn commit(&mut self) {
+    fn commit(&mut self) -> Result<(), StreamsError> {
         for (&(_, partition), task) in &self.tasks {
-            for (store, batch) in task.take_changelogs() {
+            for (store, batch) in task.take_changelogs()? {
                 let topic = changelog_topic(&self.application_id, &store);
                 for (key, value, timestamp) in batch {
                     self.topics.append_to(&topic, Some(partition), key, value, timestamp, Headers::new());
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -448,12 +448,15 @@ impl<KC: Codec, VC: Codec> TestInputTopic<KC, VC> {
 
     /// Pipes a record, returning what stopped processing, if anything.
     pub fn try_pipe_record(&self, record: Record<KC::Value, VC::Value>) -> Result<(), StreamsError> {
-        self.try_pipe_raw(
-            KC::encode(&record.key),
-            VC::encode(&record.value),
-            record.timestamp,
-            record.headers,
-        )
+        let fail = |part, codec, source| StreamsError::Serialization {
+            target: format!("topic `{}`", self.topic),
+            part,
+            codec,
+            source,
+        };
+        let key = KC::encode(&record.key).map_err(|e| fail(RecordPart::Key, KC::name(), e))?;
+        let value = VC::encode(&record.value).map_err(|e| fail(RecordPart::Value, VC::name(), e))?;
+        self.try_pipe_raw(key, value, record.timestamp, record.headers)
     }
 
     /// Pipes bytes as they are, bypassing the codecs (to test bad input).

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use streams_runtime::{KafkaStreams, RunMode};
+use streams_runtime::{KafkaStreams, RunMode, ThreadResponse};
 use streams_tests::kafka;
 
 fn main() -> ExitCode {
@@ -25,13 +25,20 @@ fn main() -> ExitCode {
         let (k, v) = set.split_once('=').expect("KEY=VALUE");
         config.set(k, v);
     }
-    let streams = match KafkaStreams::connect(kafka::wordcount_topology(input, output), config) {
+    // Fault tests: `PANIC_ONCE_ON=word` makes a closure panic once on a line with that word;
+    // `REPLACE_THREAD=1` replaces a failed stream thread instead of stopping.
+    let topology =
+        kafka::wordcount_topology_panicking_once(input, output, std::env::var("PANIC_ONCE_ON").ok());
+    let mut streams = match KafkaStreams::connect(topology, config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if std::env::var_os("REPLACE_THREAD").is_some() {
+        streams.set_uncaught_exception_handler(|_| ThreadResponse::ReplaceThread);
+    }
     let result = kafka::block_on_multi(streams.run(RunMode::UntilShutdown));
     println!("processed {}", streams.processed_records());
     match result {
