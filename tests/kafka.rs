@@ -66,14 +66,17 @@ impl Instance {
         settings: &[&str],
         env: &[(&str, &str)],
     ) -> Instance {
+        // A quick failover under the classic protocol; the consumer protocol (KIP-848) has
+        // its session timeout on the broker.
+        let classic = !settings.contains(&"consumer.group.protocol=consumer");
+        let quick: &[&str] = if classic {
+            &["consumer.session.timeout.ms=6000", "consumer.heartbeat.interval.ms=500"]
+        } else {
+            &[]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_wordcount_instance"))
-            .args([
-                app,
-                input,
-                output,
-                "consumer.session.timeout.ms=6000",
-                "consumer.heartbeat.interval.ms=500",
-            ])
+            .args([app, input, output])
+            .args(quick)
             .args(settings)
             .env("KAFKA_BOOTSTRAP", bootstrap())
             .envs(env.iter().copied())
@@ -649,4 +652,112 @@ fn exactly_once_survives_instances_killed_and_started_again() {
 fn exactly_once_replaces_a_thread_whose_closure_panicked_counting_nothing_twice() {
     let f = run_fault("eos-panic", EXACTLY_ONCE, Fault::ClosurePanics);
     assert_eq!(f.duplicated, 0);
+}
+
+/// Reads `topic` from its end in the background and notes when each partition's records
+/// arrive, to see how long a partition's output stops.
+struct Tail {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<(i32, Instant)>>,
+}
+
+impl Tail {
+    fn start(topic: &str, partitions: i32) -> Tail {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let consumer = clients().plain_consumer(&unique("test-tail")).unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition_offset(topic, p, Offset::End).unwrap();
+        }
+        consumer.assign(&tpl).unwrap();
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(20)) {
+                    seen.push((rdkafka::Message::partition(&m), Instant::now()));
+                }
+            }
+            seen
+        });
+        Tail { stop, handle }
+    }
+
+    /// Per partition, the longest time without output between `from` and `to`, longest first.
+    fn longest_gaps(self, from: Instant, to: Instant, partitions: i32) -> Vec<Duration> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let seen = self.handle.join().unwrap();
+        let mut gaps: Vec<Duration> = (0..partitions)
+            .map(|p| {
+                let mut last = from;
+                let mut longest = Duration::ZERO;
+                for (_, at) in seen.iter().filter(|(q, at)| *q == p && *at >= from && *at <= to) {
+                    longest = longest.max(at.duration_since(last));
+                    last = *at;
+                }
+                longest.max(to.duration_since(last))
+            })
+            .collect();
+        gaps.sort_unstable_by(|a, b| b.cmp(a));
+        gaps
+    }
+}
+
+/// A third instance joins two that are working. With the classic protocol's eager `range`
+/// assignor every task of every instance pauses for the rebalance; with the consumer protocol
+/// (KIP-848, `consumer.group.protocol=consumer`) only the tasks that move do. Prints, per
+/// protocol, the partitions each staying instance gave up and the longest pause of each
+/// output partition.
+#[test]
+fn a_third_instance_joining_pauses_only_the_tasks_that_move_under_the_consumer_protocol() {
+    for protocol in ["classic", "consumer"] {
+        let tag = format!("join-{protocol}");
+        let (input, output, app) =
+            (unique(&format!("{tag}-in")), unique(&format!("{tag}-out")), unique(&format!("{tag}-app")));
+        create_topics(&[&input, &output], 4);
+        let setting = format!("consumer.group.protocol={protocol}");
+        let settings = [setting.as_str(), "statestore.cache.max.bytes=0"];
+        let a = Instance::start(&app, &input, &output, &settings);
+        let b = Instance::start(&app, &input, &output, &settings);
+        wait_until("both instances have tasks", Duration::from_secs(90), || {
+            a.logged("assignment taken") && b.logged("assignment taken")
+        });
+        let feeder = Feeder::start(&input, None);
+        wait_until("counting starts", Duration::from_secs(60), || !read_all(&output).is_empty());
+        let tail = Tail::start(&output, 4);
+        std::thread::sleep(Duration::from_secs(3));
+        let marks = (a.log.lock().unwrap().len(), b.log.lock().unwrap().len());
+        let joined = Instant::now();
+        let c = Instance::start(&app, &input, &output, &settings);
+        wait_until("the third instance has tasks", Duration::from_secs(90), || c.logged("added="));
+        std::thread::sleep(Duration::from_secs(5));
+        let gaps = tail.longest_gaps(joined, Instant::now(), 4);
+        let lines = feeder.stop();
+        // What each gave up when the third joined (each had 4 partitions: 2 input, 2 repartition).
+        let revoked = |i: &Instance, mark: usize| -> Vec<String> {
+            i.log.lock().unwrap()[mark..]
+                .iter()
+                .filter(|l| l.contains("partitions revoked"))
+                .filter_map(|l| l.split("partitions=").nth(1).map(|n| n.trim().to_string()))
+                .collect()
+        };
+        let (revoked_a, revoked_b) = (revoked(&a, marks.0), revoked(&b, marks.1));
+        let golden = golden_counts(&lines);
+        wait_until("everything is counted", Duration::from_secs(120), || {
+            let counts = final_counts(&output).0;
+            golden.iter().all(|(w, n)| counts.get(w).is_some_and(|c| c >= n))
+        });
+        for i in [a, b, c] {
+            i.terminate();
+        }
+        eprintln!(
+            "join {protocol}: revoked by A {revoked_a:?}, by B {revoked_b:?} (of 4 each); \
+             longest pause per output partition {gaps:?}"
+        );
+        if protocol == "consumer" {
+            // Incremental: an instance gives up only the partitions that move to the newcomer.
+            let all: Vec<String> = revoked_a.iter().chain(&revoked_b).cloned().collect();
+            assert!(!all.is_empty() && all.iter().all(|n| n.parse::<u32>().unwrap() < 4), "{all:?}");
+        }
+    }
 }

@@ -29,9 +29,12 @@ use std::sync::Arc;
 use clap::Parser;
 use serde_json::{json, Value};
 
+#[cfg(feature = "kafka")]
 use rdkafka::consumer::Consumer as _;
+#[cfg(feature = "kafka")]
 use rdkafka::{Message as _, Offset, TopicPartitionList};
 
+#[cfg(feature = "kafka")]
 use crate::cluster::kafka::{kafka_error, raw_record, watermarks, KafkaClients, KafkaProducer};
 use crate::cluster::memory::MemoryCluster;
 use crate::cluster::Cluster;
@@ -81,6 +84,7 @@ struct Args {
 #[derive(Clone)]
 enum Target {
     Memory(MemoryCluster),
+    #[cfg(feature = "kafka")]
     Kafka(Arc<KafkaProducer>),
 }
 
@@ -96,6 +100,7 @@ impl Target {
             Target::Memory(cluster) => {
                 cluster.produce(topic, None, key, value, timestamp, Headers::new()).map(drop)
             }
+            #[cfg(feature = "kafka")]
             Target::Kafka(producer) => {
                 producer.send(topic, None, key.as_deref(), value.as_deref(), timestamp, &Headers::new())
             }
@@ -106,6 +111,7 @@ impl Target {
     fn flush(&self) -> Result<(), StreamsError> {
         match self {
             Target::Memory(_) => Ok(()),
+            #[cfg(feature = "kafka")]
             Target::Kafka(producer) => producer.flush(),
         }
     }
@@ -256,7 +262,12 @@ fn execute(
         )));
     }
     if config.bootstrap_servers().is_some() {
+        #[cfg(feature = "kafka")]
         return execute_on_kafka(topology, demo, &args, config, out);
+        #[cfg(not(feature = "kafka"))]
+        return Err(StreamsError::Usage(
+            "`--bootstrap-servers` needs the Kafka backend: build with the `kafka` feature".into(),
+        ));
     }
     if args.reset || args.until_drained {
         return Err(StreamsError::Usage(
@@ -323,6 +334,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, StreamsError> {
 
 /// The CLI on Kafka: creates missing source and sink topics, writes the input, runs, and
 /// prints what the sinks receive from the start of the run on.
+#[cfg(feature = "kafka")]
 fn execute_on_kafka(
     topology: Topology,
     demo: impl FnOnce(&Demo) + Send,

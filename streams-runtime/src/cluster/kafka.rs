@@ -58,6 +58,11 @@ impl KafkaClients {
         Ok(KafkaClients { bootstrap, common, by_role })
     }
 
+    /// The user's setting of `key` for `role` clients (`consumer.group.protocol`, ...).
+    pub(crate) fn setting(&self, role: &str, key: &str) -> Option<&str> {
+        self.by_role.get(role)?.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     /// A client configuration for `role` (`consumer`, `producer` or `admin`): the defaults
     /// given here, overridden by the user's keys for that role.
     pub fn config(&self, role: &str, defaults: &[(&str, &str)]) -> ClientConfig {

@@ -1,6 +1,7 @@
 //! Where topics live. The runner is written once against [`Cluster`]; the embedded
 //! in-process cluster is the zero-setup default.
 
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod memory;
 

@@ -6,10 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "kafka")]
 use rdkafka::consumer::{BaseConsumer, Consumer};
+#[cfg(feature = "kafka")]
 use rdkafka::{Message, Offset};
 
 use super::{Positions, Shared};
+#[cfg(feature = "kafka")]
 use crate::cluster::kafka::{kafka_error, raw_record};
 use crate::cluster::Cluster;
 use crate::error::StreamsError;
@@ -19,6 +22,7 @@ use crate::ops::global_table::GlobalStores;
 pub(crate) enum GlobalInput {
     Embedded(Arc<dyn Cluster>),
     /// A consumer assigned every global partition from where the bootstrap stopped.
+    #[cfg(feature = "kafka")]
     Kafka(BaseConsumer),
 }
 
@@ -45,6 +49,7 @@ impl GlobalThread {
         while !self.shared.shutdown.load(Ordering::SeqCst) {
             let applied = match &self.input {
                 GlobalInput::Embedded(cluster) => self.poll_embedded(cluster.as_ref())?,
+                #[cfg(feature = "kafka")]
                 GlobalInput::Kafka(consumer) => self.poll_kafka(consumer)?,
             };
             self.idle.store(applied == 0, Ordering::SeqCst);
@@ -70,6 +75,7 @@ impl GlobalThread {
         Ok(applied)
     }
 
+    #[cfg(feature = "kafka")]
     fn poll_kafka(&self, consumer: &BaseConsumer) -> Result<usize, StreamsError> {
         let mut applied = 0;
         let mut topic: Option<Arc<str>> = None;

@@ -160,8 +160,20 @@ impl ConsumerContext for RebalanceHandler {
             if let Err(e) = w.commit(consumer) {
                 w.error.get_or_insert(e);
             }
-            let tasks = std::mem::take(&mut w.tasks);
-            for (key, mut t) in tasks {
+            // Eager (`range`): every partition is revoked. Cooperative (`group.protocol =
+            // consumer`): only those moving; the other tasks go on as they are.
+            let revoked: BTreeSet<(String, u32)> =
+                tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect();
+            let moving: Vec<(usize, u32)> = w
+                .tasks
+                .iter()
+                .filter(|(_, t)| {
+                    t.inputs.iter().any(|i| revoked.contains(&(i.topic.to_string(), i.partition)))
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            for key in moving {
+                let mut t = w.tasks.remove(&key).expect("listed above");
                 for i in &mut t.inputs {
                     i.buffer.clear();
                 }
@@ -170,11 +182,13 @@ impl ConsumerContext for RebalanceHandler {
         }
     }
 
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
+                // The whole assignment: an incremental (cooperative) one lists only what it adds.
+                let all = consumer.assignment().unwrap_or_else(|_| TopicPartitionList::clone(tpl));
                 let assigned =
-                    tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect();
+                    all.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect();
                 lock(&self.worker).pending = Some(assigned);
             }
             Rebalance::Revoke(_) => {}
@@ -286,13 +300,16 @@ impl KafkaThread {
         }));
         let handler = RebalanceHandler { worker: worker.clone(), thread: self.common.id };
         let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
+        // The classic protocol with the eager `range` assignor by default; with
+        // `consumer.group.protocol=consumer` (KIP-848, brokers 4.0+) the broker's sticky
+        // `range` assignor, which rebalances incrementally: only moving tasks pause.
+        let assignor = match self.clients.setting("consumer", "group.protocol") {
+            Some("consumer") => ("group.remote.assignor", "range"),
+            _ => ("partition.assignment.strategy", "range"),
+        };
         let consumer = self.clients.consumer_with(
             &self.client_id("consumer"),
-            &[
-                ("group.id", &self.common.application_id),
-                ("partition.assignment.strategy", "range"),
-                ("isolation.level", isolation),
-            ],
+            &[("group.id", &self.common.application_id), assignor, ("isolation.level", isolation)],
             handler,
         )?;
         // Exactly-once, a changelog is restored up to its last stable offset, without what
@@ -585,6 +602,12 @@ impl KafkaThread {
             );
         }
         let keep: BTreeSet<(usize, u32)> = specs.iter().map(|s| (s.subtopology, s.partition)).collect();
+        // Tasks still active but no longer assigned (not revoked first) are suspended too.
+        let gone: Vec<(usize, u32)> = w.tasks.keys().filter(|k| !keep.contains(k)).copied().collect();
+        for key in gone {
+            let t = w.tasks.remove(&key).expect("listed above");
+            w.suspended.insert(key, t);
+        }
         let mut stores = self.common.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
         for key in w.suspended.keys().filter(|k| !keep.contains(k)) {
             tracing::info!(thread = self.common.id, subtopology = key.0, partition = key.1, "closing task");
@@ -592,23 +615,30 @@ impl KafkaThread {
         }
         w.suspended.retain(|k, _| keep.contains(k));
         drop(stores);
+        // Tasks that stay active go on where they are; the others start at the committed
+        // offsets.
+        let mut added = BTreeSet::new();
         for spec in specs {
             let key = (spec.subtopology, spec.partition);
+            if w.tasks.contains_key(&key) {
+                continue;
+            }
             let task = match w.suspended.remove(&key) {
                 Some(t) => t,
                 None => self.create_task(spec, restore)?,
             };
             w.tasks.insert(key, task);
+            added.insert(key);
         }
-        // Every task starts where the group committed (the earliest offset if nothing was).
+        // An added task starts where the group committed (the earliest offset if nothing was).
         let mut tpl = TopicPartitionList::new();
-        for t in w.tasks.values() {
+        for (_, t) in w.tasks.iter().filter(|(k, _)| added.contains(*k)) {
             for i in &t.inputs {
                 tpl.add_partition(&i.topic, i.partition as i32);
             }
         }
-        let committed = committed_offsets(consumer, tpl)?;
-        for t in w.tasks.values_mut() {
+        let committed = if tpl.count() > 0 { committed_offsets(consumer, tpl)? } else { tpl };
+        for (_, t) in w.tasks.iter_mut().filter(|(k, _)| added.contains(*k)) {
             for i in &mut t.inputs {
                 let offset =
                     committed.find_partition(&i.topic, i.partition as i32).and_then(|e| match e.offset() {
@@ -621,9 +651,9 @@ impl KafkaThread {
                 };
             }
         }
-        // The consumer fetches from each task's position: records it handed out before
+        // The consumer fetches from each added task's position: records it handed out before
         // (dropped while no task had the partition, or read past during a recovery) come again.
-        for t in w.tasks.values() {
+        for (_, t) in w.tasks.iter().filter(|(k, _)| added.contains(*k)) {
             for i in &t.inputs {
                 let at = Offset::Offset(i.position as i64);
                 if let Err(e) = consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
@@ -631,7 +661,12 @@ impl KafkaThread {
                 }
             }
         }
-        tracing::info!(thread = self.common.id, tasks = w.tasks.len(), "assignment taken");
+        tracing::info!(
+            thread = self.common.id,
+            tasks = w.tasks.len(),
+            added = added.len(),
+            "assignment taken"
+        );
         self.publish_positions(w, None);
         Ok(())
     }
@@ -755,4 +790,28 @@ fn ready<C: ConsumerContext>(t: &mut KafkaTask, consumer: &BaseConsumer<C>) -> b
         }
     }
     true
+}
+
+impl super::KafkaStreams {
+    /// The application reset tool: deletes the internal topics (repartition topics and
+    /// changelogs) and the group's committed offsets, so the next run reprocesses its input
+    /// from the start. Every instance must be stopped first.
+    pub async fn reset(&self) -> Result<(), StreamsError> {
+        let super::Backend::Kafka(clients) = &self.backend else {
+            return Err(StreamsError::Usage(
+                "`--reset` needs a Kafka cluster (`--bootstrap-servers`)".into(),
+            ));
+        };
+        let application_id = self.config.application_id()?;
+        let graph = &self.topology.graph;
+        let mut topics: Vec<String> =
+            graph.internal_topic_writers(application_id).into_iter().map(|(t, _)| t).collect();
+        for sub in 0..graph.subtopologies.len() {
+            topics.extend(graph.stores_of(sub).iter().map(|s| changelog_topic(application_id, s)));
+        }
+        clients.delete_group(application_id).await?;
+        clients.delete_topics(&topics).await?;
+        tracing::info!(application_id, topics = topics.len(), "application reset");
+        Ok(())
+    }
 }

@@ -7,6 +7,7 @@
 //! stores from their changelogs before it processes anything.
 
 mod global;
+#[cfg(feature = "kafka")]
 mod kafka;
 mod plan;
 mod thread;
@@ -16,16 +17,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[cfg(feature = "kafka")]
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
+#[cfg(feature = "kafka")]
 use rdkafka::{Offset, TopicPartitionList};
 
+#[cfg(feature = "kafka")]
 use crate::cluster::kafka::{kafka_error, watermarks, KafkaClients};
 use crate::cluster::Cluster;
+use crate::config::RecordPolicy;
 use crate::config::StreamsConfig;
-use crate::config::{OnDecodeError, ProcessingGuarantee, RecordPolicy};
+#[cfg(feature = "kafka")]
+use crate::config::{OnDecodeError, ProcessingGuarantee};
 use crate::dsl::Topology;
 use crate::error::StreamsError;
-use crate::graph::changelog_topic;
 use crate::graph::Data;
 use crate::ops::global_table::GlobalStores;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
@@ -86,6 +91,7 @@ type EndOffset = Box<dyn Fn(&str, u32) -> u64 + Send + Sync>;
 /// Where the application's topics live.
 enum Backend {
     Embedded(Arc<dyn Cluster>),
+    #[cfg(feature = "kafka")]
     Kafka(Arc<KafkaClients>),
 }
 
@@ -125,6 +131,7 @@ impl KafkaStreams {
     }
 
     /// An application running `topology` on the Kafka cluster of `bootstrap.servers`.
+    #[cfg(feature = "kafka")]
     pub fn connect(topology: Topology, config: StreamsConfig) -> Result<Self, StreamsError> {
         let clients = Arc::new(KafkaClients::new(&config)?);
         Ok(Self::with_backend(topology, config, Backend::Kafka(clients)))
@@ -248,6 +255,7 @@ impl KafkaStreams {
             flushed.push(common.flushed_epoch.clone());
             common
         };
+        #[cfg_attr(not(feature = "kafka"), allow(unused_assignments))]
         let mut global = None;
         // Global stores answer interactive queries too (under a key no task has).
         self.shared
@@ -273,6 +281,7 @@ impl KafkaStreams {
                 let cluster = cluster.clone();
                 (expected, Box::new(move |t: &str, p: u32| cluster.end_offset(t, p)))
             }
+            #[cfg(feature = "kafka")]
             Backend::Kafka(clients) => {
                 let plan = Arc::new(self.prepare_kafka(clients, &application_id).await?);
                 tracing::info!(application_id, tasks = plan.tasks.len(), threads, "starting on Kafka");
@@ -397,6 +406,7 @@ impl KafkaStreams {
     /// Returns a consumer assigned every global partition from (at most) where the bootstrap
     /// stopped, and those offsets (a record read twice is applied again, in order, which
     /// leaves a table as it was).
+    #[cfg(feature = "kafka")]
     fn bootstrap_globals_kafka(
         &self,
         clients: &KafkaClients,
@@ -428,6 +438,7 @@ impl KafkaStreams {
 
     /// The Kafka layout: topics read from the cluster's metadata, sink and dead-letter
     /// topics checked, internal topics created through the admin client.
+    #[cfg(feature = "kafka")]
     async fn prepare_kafka(
         &self,
         clients: &KafkaClients,
@@ -454,26 +465,10 @@ impl KafkaStreams {
         Ok(plan)
     }
 
-    /// The application reset tool: deletes the internal topics (repartition topics and
-    /// changelogs) and the group's committed offsets, so the next run reprocesses its input
-    /// from the start. Every instance must be stopped first.
+    /// The application reset tool (needs the `kafka` feature).
+    #[cfg(not(feature = "kafka"))]
     pub async fn reset(&self) -> Result<(), StreamsError> {
-        let Backend::Kafka(clients) = &self.backend else {
-            return Err(StreamsError::Usage(
-                "`--reset` needs a Kafka cluster (`--bootstrap-servers`)".into(),
-            ));
-        };
-        let application_id = self.config.application_id()?;
-        let graph = &self.topology.graph;
-        let mut topics: Vec<String> =
-            graph.internal_topic_writers(application_id).into_iter().map(|(t, _)| t).collect();
-        for sub in 0..graph.subtopologies.len() {
-            topics.extend(graph.stores_of(sub).iter().map(|s| changelog_topic(application_id, s)));
-        }
-        clients.delete_group(application_id).await?;
-        clients.delete_topics(&topics).await?;
-        tracing::info!(application_id, topics = topics.len(), "application reset");
-        Ok(())
+        Err(StreamsError::Usage("`--reset` needs the Kafka backend: build with the `kafka` feature".into()))
     }
 }
 

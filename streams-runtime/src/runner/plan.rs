@@ -28,6 +28,7 @@ pub(crate) struct InternalTopic {
 #[derive(Debug)]
 pub(crate) struct Plan {
     /// Per sub-topology, the topics it reads (patterns matched against existing topics).
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     pub(crate) sources: Vec<Vec<String>>,
     /// Repartition topics first (in the order their writers depend on), then changelogs.
     pub(crate) internal: Vec<InternalTopic>,
