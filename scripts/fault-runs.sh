@@ -12,11 +12,16 @@ shift || true
 filters=("$@")
 [ ${#filters[@]} -eq 0 ] && filters=(survives_ replaces_a_thread)
 cargo test -p streams-tests --test kafka --no-run >/dev/null 2>&1 || { echo "build failed" >&2; exit 1; }
-declare -A passed
+declare -A failed
+green=0
 for i in $(seq 1 "$n"); do
   out=$(cargo test -p streams-tests --test kafka -- --nocapture --test-threads=1 "${filters[@]}" 2>&1)
   echo "run $i:"
-  grep -E "^fault |^test .* (ok|FAILED)$|panicked at|not every word" <<<"$out" | sed 's/^/  /'
-  while read -r name; do passed[$name]=$(( ${passed[$name]:-0} + 1 )); done < <(grep -Eo "^test [a-z_:]+ \.\.\. ok" <<<"$out" | awk '{print $2}')
+  grep -E "^fault |^test result|not every word|exited" <<<"$out" | sed 's/^/  /'
+  grep -q "^test result: ok" <<<"$out" && green=$((green + 1))
+  # The names listed under "failures:" at the end.
+  while read -r name; do failed[$name]=$(( ${failed[$name]:-0} + 1 )); done \
+    < <(awk '/^failures:$/ {f = 1; next} f && /^    [a-z_]+$/ {print $1}' <<<"$out" | sort -u)
 done
-for name in "${!passed[@]}"; do echo "${passed[$name]} of $n passed: $name"; done
+echo "$green of $n runs passed every scenario"
+for name in "${!failed[@]}"; do echo "  ${failed[$name]} of $n failed: $name"; done
