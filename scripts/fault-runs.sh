@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the fault scenarios of tests/kafka.rs N times (default 20): two word-count instances fed
+# Runs the fault scenarios of tests/faults.rs N times (default 20): two word-count instances fed
 # continuously on a broker of the tests' own (127.0.0.1:19392), which is restarted 5 times
 # (exactly-once and at-least-once), frozen with SIGSTOP for 20 s, has its instances killed and
 # started again, or sees a user closure panic. Prints each run's figures (time to resume after
@@ -11,11 +11,11 @@ n=${1:-20}
 shift || true
 filters=("$@")
 [ ${#filters[@]} -eq 0 ] && filters=(survives_ replaces_a_thread)
-cargo test -p streams-tests --test kafka --no-run >/dev/null 2>&1 || { echo "build failed" >&2; exit 1; }
+cargo test -p streams-tests --test faults --no-run >/dev/null 2>&1 || { echo "build failed" >&2; exit 1; }
 declare -A failed
 green=0
 for i in $(seq 1 "$n"); do
-  out=$(cargo test -p streams-tests --test kafka -- --nocapture --test-threads=1 "${filters[@]}" 2>&1)
+  out=$(cargo test -p streams-tests --test faults -- --nocapture --test-threads=1 "${filters[@]}" 2>&1)
   echo "run $i:"
   grep -E "^fault |^test result|not every word|exited" <<<"$out" | sed 's/^/  /'
   grep -q "^test result: ok" <<<"$out" && green=$((green + 1))

@@ -197,61 +197,66 @@ impl Task {
             source.process_raw(&mut ctx, raw)?;
             ctx.failed.take().map_or(Ok(()), Err)
         }));
-        match outcome {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error @ StreamsError::Deserialization { .. })) => match &policy.decode {
-                OnDecodeError::Fail => Err(error),
-                OnDecodeError::SkipAndCount => {
-                    self.skipped += 1;
-                    tracing::warn!(%error, "skipping a record that cannot be decoded");
-                    Ok(())
-                }
-                OnDecodeError::DeadLetter(dlq) => {
-                    self.skipped += 1;
-                    tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record that cannot be decoded to the dead-letter topic");
-                    dead_letter(collector, dlq, raw, "DeserializationException", &error);
-                    Ok(())
-                }
-            },
-            Ok(Err(error @ StreamsError::Serialization { .. })) => {
-                self.processing_failed(raw, error.to_string(), policy, collector)
+        let (error, handling) = match outcome {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error @ StreamsError::Deserialization { .. })) => {
+                let handling = match &policy.decode {
+                    OnDecodeError::Fail => Handling::Fail,
+                    OnDecodeError::SkipAndCount => Handling::Skip,
+                    OnDecodeError::DeadLetter(dlq) => Handling::DeadLetter(dlq),
+                };
+                (error, (handling, "DeserializationException", "cannot be decoded"))
             }
-            Ok(Err(error)) => Err(error),
+            Ok(Err(error @ StreamsError::Serialization { .. })) => {
+                (processing_error(raw, error.to_string()), processing_handling(policy))
+            }
+            Ok(Err(error)) => return Err(error),
             Err(panic) => {
                 let message = crate::error::panic_message(panic.as_ref());
-                self.processing_failed(raw, message, policy, collector)
+                (processing_error(raw, message), processing_handling(policy))
+            }
+        };
+        let (handling, exception, why) = handling;
+        match handling {
+            Handling::Fail => Err(error),
+            Handling::Skip => {
+                self.skipped += 1;
+                tracing::warn!(%error, "skipping a record that {why}");
+                Ok(())
+            }
+            Handling::DeadLetter(dlq) => {
+                self.skipped += 1;
+                tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record that {why} to the dead-letter topic");
+                dead_letter(collector, dlq, raw, exception, &error);
+                Ok(())
             }
         }
     }
+}
 
-    /// Applies the processing-error policy to `raw`, whose processing failed with `message`.
-    fn processing_failed(
-        &mut self,
-        raw: &RawRecord,
-        message: String,
-        policy: &RecordPolicy,
-        collector: &mut dyn RecordCollector,
-    ) -> Result<(), StreamsError> {
-        let error = StreamsError::Processing {
-            topic: raw.topic.to_string(),
-            partition: raw.partition,
-            offset: raw.offset,
-            message,
-        };
-        match &policy.processing {
-            OnProcessingError::Fail => Err(error),
-            OnProcessingError::SkipAndCount => {
-                self.skipped += 1;
-                tracing::warn!(%error, "skipping a record whose processing failed");
-                Ok(())
-            }
-            OnProcessingError::DeadLetter(dlq) => {
-                self.skipped += 1;
-                tracing::warn!(%error, dead_letter_topic = %dlq, "sending a record whose processing failed to the dead-letter topic");
-                dead_letter(collector, dlq, raw, "ProcessingException", &error);
-                Ok(())
-            }
-        }
+/// What a task does with a record it could not take: the configured handler's answer.
+enum Handling<'a> {
+    Fail,
+    Skip,
+    DeadLetter(&'a str),
+}
+
+/// The processing-error handler's answer, the exception name for a dead letter, and why.
+fn processing_handling(policy: &RecordPolicy) -> (Handling<'_>, &'static str, &'static str) {
+    let handling = match &policy.processing {
+        OnProcessingError::Fail => Handling::Fail,
+        OnProcessingError::SkipAndCount => Handling::Skip,
+        OnProcessingError::DeadLetter(dlq) => Handling::DeadLetter(dlq),
+    };
+    (handling, "ProcessingException", "failed processing")
+}
+
+fn processing_error(raw: &RawRecord, message: String) -> StreamsError {
+    StreamsError::Processing {
+        topic: raw.topic.to_string(),
+        partition: raw.partition,
+        offset: raw.offset,
+        message,
     }
 }
 

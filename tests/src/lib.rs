@@ -1,6 +1,7 @@
 //! Behaviour tests of streams-runtime; see the `[[test]]` targets. This library holds what
 //! they share.
 
+pub mod instance;
 pub mod kafka;
 
 /// A file of `tests/fixtures/kafka/`: outputs of Apache Kafka itself, written by

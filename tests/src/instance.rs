@@ -1,0 +1,103 @@
+//! `wordcount_instance` processes, for the tests that run several instances of one
+//! application in a group (and kill, freeze or restart what is under them).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::kafka::bootstrap;
+
+/// The `wordcount_instance` binary beside the running test binary (`target/<profile>/`).
+fn instance_exe() -> PathBuf {
+    let test = std::env::current_exe().expect("the test binary");
+    let profile = test.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    profile.join("wordcount_instance")
+}
+
+/// A `wordcount_instance` process and the lines it has written to stderr.
+pub struct Instance {
+    /// The process.
+    pub child: Child,
+    /// Every line it has written to stderr so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+    stdout: Option<std::process::ChildStdout>,
+}
+
+impl Instance {
+    /// Starts an instance of `app` counting the words of `input` into `output`, with
+    /// `KEY=VALUE` settings.
+    pub fn start(app: &str, input: &str, output: &str, settings: &[&str]) -> Instance {
+        Self::start_with_env(app, input, output, settings, &[])
+    }
+
+    /// As [`Instance::start`], with environment variables (`PANIC_ONCE_ON`, `REPLACE_THREAD`).
+    pub fn start_with_env(
+        app: &str,
+        input: &str,
+        output: &str,
+        settings: &[&str],
+        env: &[(&str, &str)],
+    ) -> Instance {
+        // A quick failover under the classic protocol; the consumer protocol (KIP-848) has
+        // its session timeout on the broker.
+        let classic = !settings.contains(&"consumer.group.protocol=consumer");
+        let quick: &[&str] = if classic {
+            &["consumer.session.timeout.ms=6000", "consumer.heartbeat.interval.ms=500"]
+        } else {
+            &[]
+        };
+        let mut child = Command::new(instance_exe())
+            .args([app, input, output])
+            .args(quick)
+            .args(settings)
+            .env("KAFKA_BOOTSTRAP", bootstrap())
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start an instance");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let stdout = child.stdout.take();
+        Instance { child, log, stdout }
+    }
+
+    /// Kills it (SIGKILL): nothing is committed or left cleanly.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Whether it has logged a line containing `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
+    /// Stops it with SIGTERM (it commits and leaves the group) and returns how many records
+    /// it processed.
+    pub fn terminate(mut self) -> u64 {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "instance failed: {:?}", self.log.lock().unwrap());
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut self.stdout.take().unwrap(), &mut out).unwrap();
+        out.trim().strip_prefix("processed ").unwrap().parse().unwrap()
+    }
+}
+
+/// Waits until `done`, failing the test after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < timeout, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
