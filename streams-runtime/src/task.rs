@@ -123,6 +123,30 @@ impl Task {
         &self.stores
     }
 
+    /// Writes every store's changes since the last commit to its changelog topic, in this
+    /// task's partition (the changelog half of every commit, on any backend).
+    pub(crate) fn write_changelogs(
+        &self,
+        application_id: &str,
+        collector: &mut dyn RecordCollector,
+    ) -> Result<(), StreamsError> {
+        for (store, batch) in self.take_changelogs()? {
+            let topic = crate::graph::changelog_topic(application_id, &store);
+            for (key, value, timestamp) in batch {
+                let placement = crate::ops::Placement::Partition(self.partition);
+                collector.send_placed(
+                    &topic,
+                    placement,
+                    key,
+                    value,
+                    timestamp,
+                    &crate::record::Headers::new(),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Every store's changes since the last commit, by store name.
     pub(crate) fn take_changelogs(&self) -> Result<Vec<(String, ChangelogBatch)>, StreamsError> {
         let mut all = Vec::new();

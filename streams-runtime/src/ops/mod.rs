@@ -49,14 +49,25 @@ pub enum Placement {
     /// murmur2 of the key's first `n` bytes (a windowed key's inner key, see
     /// [`Codec::partition_key`](crate::codec::Codec::partition_key)).
     ByKeyPrefix(usize),
+    /// This partition (a changelog record goes to its task's partition).
+    Partition(u32),
 }
 
 impl Placement {
-    /// The bytes to hash when they are not the producer's choice: `None` places by key.
-    pub fn hashed(self, key: Option<&[u8]>) -> Option<&[u8]> {
+    /// The partition to write to, `None` for the producer's own choice (murmur2 of the key);
+    /// `count` gives the topic's partition count, asked only when needed.
+    pub fn choose<E>(
+        self,
+        key: Option<&[u8]>,
+        count: impl FnOnce() -> Result<u32, E>,
+    ) -> Result<Option<u32>, E> {
         match self {
-            Placement::ByKey => None,
-            Placement::ByKeyPrefix(n) => key.map(|k| &k[..n.min(k.len())]),
+            Placement::ByKey => Ok(None),
+            Placement::Partition(p) => Ok(Some(p)),
+            Placement::ByKeyPrefix(n) => match key {
+                None => Ok(None),
+                Some(k) => Ok(Some(crate::partitioner::partition_for_key(&k[..n.min(k.len())], count()?))),
+            },
         }
     }
 }

@@ -25,7 +25,6 @@ use crate::cluster::kafka::{
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
 use crate::ops::{Placement, RecordCollector};
-use crate::partitioner::partition_for_key;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
 
@@ -34,7 +33,6 @@ use crate::task::Task;
 const END_FRESH: Duration = Duration::from_millis(100);
 
 struct KafkaTask {
-    spec: TaskSpec,
     task: Task,
     inputs: Vec<Input<RawRecord>>,
     /// Per input: its end as last read from the broker, and when.
@@ -73,10 +71,7 @@ impl RecordCollector for ProducerCollector<'_> {
         timestamp: i64,
         headers: &Headers,
     ) {
-        let partition = match placement.hashed(key.as_deref()) {
-            None => Ok(None),
-            Some(b) => self.producer.partitions(topic).map(|n| Some(partition_for_key(b, n))),
-        };
+        let partition = placement.choose(key.as_deref(), || self.producer.partitions(topic));
         let sent = partition
             .and_then(|p| self.producer.send(topic, p, key.as_deref(), value.as_deref(), timestamp, headers));
         if let Err(e) = sent {
@@ -99,25 +94,17 @@ impl Worker {
             return Err(e);
         }
         let mut offsets = TopicPartitionList::new();
+        let mut collector = ProducerCollector { producer: &self.producer, error: None };
         for t in self.tasks.values() {
-            for (store, batch) in t.task.take_changelogs()? {
-                let topic = changelog_topic(&self.application_id, &store);
-                for (key, value, timestamp) in batch {
-                    self.producer.send(
-                        &topic,
-                        Some(t.spec.partition),
-                        key.as_deref(),
-                        value.as_deref(),
-                        timestamp,
-                        &Headers::new(),
-                    )?;
-                }
-            }
+            t.task.write_changelogs(&self.application_id, &mut collector)?;
             for i in &t.inputs {
                 offsets
                     .add_partition_offset(&i.topic, i.partition as i32, Offset::Offset(i.position as i64))
                     .map_err(|e| kafka_error("cannot commit", e))?;
             }
+        }
+        if let Some(e) = collector.error {
+            return Err(e);
         }
         if self.exactly_once {
             let group = consumer
@@ -703,7 +690,7 @@ impl KafkaThread {
             })
             .collect();
         let ends = vec![None; inputs.len()];
-        Ok(KafkaTask { spec, task, inputs, ends })
+        Ok(KafkaTask { task, inputs, ends })
     }
 }
 

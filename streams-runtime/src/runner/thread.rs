@@ -11,7 +11,6 @@ use crate::config::RecordPolicy;
 use crate::error::StreamsError;
 use crate::graph::{changelog_topic, Graph};
 use crate::ops::{Placement, RecordCollector};
-use crate::partitioner::partition_for_key;
 use crate::record::{Headers, RawRecord};
 use crate::task::Task;
 
@@ -28,7 +27,6 @@ pub(super) struct Input<R> {
 }
 
 struct RunningTask {
-    spec: TaskSpec,
     task: Task,
     inputs: Vec<Input<Arc<RawRecord>>>,
 }
@@ -92,9 +90,8 @@ impl RecordCollector for ClusterCollector<'_> {
         timestamp: i64,
         headers: &Headers,
     ) {
-        let partition = placement
-            .hashed(key.as_deref())
-            .and_then(|b| self.cluster.partitions(topic).map(|n| partition_for_key(b, n)));
+        let partition =
+            placement.choose(key.as_deref(), || self.cluster.partitions(topic).ok_or(())).unwrap_or(None);
         if let Err(e) = self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
             self.error.get_or_insert(e);
         }
@@ -222,7 +219,7 @@ impl StreamThread {
                 buffer: VecDeque::new(),
             })
             .collect();
-        RunningTask { spec, task, inputs }
+        RunningTask { task, inputs }
     }
 
     fn run_tasks(&self, specs: Vec<TaskSpec>) -> Result<(), StreamsError> {
@@ -313,21 +310,13 @@ impl StreamThread {
             return Err(e);
         }
         let mut offsets = Vec::new();
+        let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
         for t in tasks.iter() {
-            for (store, batch) in t.task.take_changelogs()? {
-                let topic = changelog_topic(&self.common.application_id, &store);
-                for (key, value, timestamp) in batch {
-                    self.cluster.produce(
-                        &topic,
-                        Some(t.spec.partition),
-                        key,
-                        value,
-                        timestamp,
-                        Headers::new(),
-                    )?;
-                }
-            }
+            t.task.write_changelogs(&self.common.application_id, &mut collector)?;
             offsets.extend(t.inputs.iter().map(|i| (i.topic.to_string(), i.partition, i.position)));
+        }
+        if let Some(e) = collector.error {
+            return Err(e);
         }
         self.cluster.commit(&self.common.application_id, &offsets);
         self.publish_positions(tasks);

@@ -25,13 +25,13 @@ use crate::codec::Codec;
 use crate::config::{OnDecodeError, RecordPolicy};
 use crate::dsl::Topology;
 use crate::error::{RecordPart, StreamsError};
-use crate::graph::{changelog_topic, Data, Graph, SourceTopics};
+use crate::graph::{Data, Graph, SourceTopics};
 use crate::state::{KeyValueStore, StoreKey};
 
 /// The `application.id` of a driver unless set otherwise.
 pub const DEFAULT_APPLICATION_ID: &str = "test";
 use crate::ops::{Placement, RecordCollector};
-use crate::partitioner::{choose_partition, partition_for_key};
+use crate::partitioner::choose_partition;
 use crate::record::{Headers, RawRecord, Record};
 use crate::task::{reads, Task};
 
@@ -158,7 +158,7 @@ impl RecordCollector for Topics {
         headers: &Headers,
     ) {
         let partition =
-            placement.hashed(key.as_deref()).map(|b| partition_for_key(b, self.partition_count(topic)));
+            placement.choose(key.as_deref(), || Ok::<_, ()>(self.partition_count(topic))).unwrap_or(None);
         self.append_to(topic, partition, key, value, timestamp, headers.clone());
     }
 }
@@ -235,13 +235,8 @@ impl State {
     /// Kafka's test driver commits after every input record: stores write their changes to
     /// their changelog topics, in the task's partition.
     fn commit(&mut self) -> Result<(), StreamsError> {
-        for (&(_, partition), task) in &self.tasks {
-            for (store, batch) in task.take_changelogs()? {
-                let topic = changelog_topic(&self.application_id, &store);
-                for (key, value, timestamp) in batch {
-                    self.topics.append_to(&topic, Some(partition), key, value, timestamp, Headers::new());
-                }
-            }
+        for task in self.tasks.values() {
+            task.write_changelogs(&self.application_id, &mut self.topics)?;
         }
         Ok(())
     }
