@@ -115,11 +115,11 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
     };
     let start = || Instance::start_with_env(&app, &input, &output, settings, env);
     let (mut a, mut b) = (start(), start());
-    wait_until("both instances have tasks", Duration::from_secs(60), || {
+    wait_until("both instances have tasks", Duration::from_secs(120), || {
         a.logged("assignment taken") && b.logged("assignment taken")
     });
     let feeder = Feeder::start(&input, matches!(fault, Fault::ClosurePanics).then_some("boom"));
-    wait_until("counting starts", Duration::from_secs(60), || committed_end(&output) > 0);
+    wait_until("counting starts", Duration::from_secs(120), || committed_end(&output) > 0);
     let mut resumed = Vec::new();
     match fault {
         Fault::BrokerRestarts(n) => {
@@ -299,11 +299,11 @@ fn a_third_instance_joining_pauses_only_the_tasks_that_move_under_the_consumer_p
         let settings = [setting.as_str(), "statestore.cache.max.bytes=0"];
         let a = Instance::start(&app, &input, &output, &settings);
         let b = Instance::start(&app, &input, &output, &settings);
-        wait_until("both instances have tasks", Duration::from_secs(90), || {
+        wait_until("both instances have tasks", Duration::from_secs(120), || {
             a.logged("assignment taken") && b.logged("assignment taken")
         });
         let feeder = Feeder::start(&input, None);
-        wait_until("counting starts", Duration::from_secs(60), || !read_all(&output).is_empty());
+        wait_until("counting starts", Duration::from_secs(120), || !read_all(&output).is_empty());
         let tail = Tail::start(&output, 4);
         let quiet = Instant::now();
         std::thread::sleep(Duration::from_secs(5));
@@ -312,9 +312,9 @@ fn a_third_instance_joining_pauses_only_the_tasks_that_move_under_the_consumer_p
         let c = Instance::start(&app, &input, &output, &settings);
         let started = Instant::now();
         while !c.logged("added=") {
-            if started.elapsed() > Duration::from_secs(90) {
+            if started.elapsed() > Duration::from_secs(120) {
                 dump_logs(&tag, &[("A", &a), ("B", &b), ("C", &c)]);
-                panic!("{tag}: the third instance has no tasks after 90 s");
+                panic!("{tag}: the third instance has no tasks after 120 s");
             }
             std::thread::sleep(Duration::from_millis(200));
         }

@@ -52,19 +52,19 @@ fn two_instances_split_the_partitions_and_a_stopped_one_hands_its_tasks_over_wit
     let a = Instance::start(&app, &input, &output, &[]);
     let b = Instance::start(&app, &input, &output, &[]);
     let assigned = "assignment taken";
-    wait_until("both instances have tasks", Duration::from_secs(60), || {
+    wait_until("both instances have tasks", Duration::from_secs(120), || {
         a.logged(assigned) && b.logged(assigned) && !a.logged("tasks=0") && !b.logged("tasks=0")
     });
     let lines = text_lines(4_000);
     produce(&input, &line_records(&lines[..2_000], 1_000));
-    wait_until("the first half is counted", Duration::from_secs(60), || {
+    wait_until("the first half is counted", Duration::from_secs(120), || {
         final_counts(&output).0 == golden_counts(&lines[..2_000])
     });
     // B stops mid-run: its tasks move to A, which restores them from their changelogs.
     let by_b = b.terminate();
     assert!(by_b > 0, "the second instance processed nothing: the partitions were not split");
     produce(&input, &line_records(&lines[2_000..], 10_000));
-    wait_until("everything is counted", Duration::from_secs(60), || {
+    wait_until("everything is counted", Duration::from_secs(120), || {
         final_counts(&output).0 == golden_counts(&lines)
     });
     assert!(a.logged("restored from changelog"), "the moved tasks were not restored");
@@ -82,13 +82,13 @@ fn kill_one_of_two(tag: &str, settings: &[&str]) -> i64 {
     create_topics(&[&input, &output], 4);
     let a = Instance::start(&app, &input, &output, settings);
     let mut b = Instance::start(&app, &input, &output, settings);
-    wait_until("both instances have tasks", Duration::from_secs(60), || {
+    wait_until("both instances have tasks", Duration::from_secs(120), || {
         a.logged("assignment taken") && b.logged("assignment taken") && !b.logged("tasks=0")
     });
     let lines = text_lines(20_000);
     produce(&input, &line_records(&lines, 1_000));
     // Killed while it works: whatever it did since its last commit is redone by A.
-    wait_until("B processes", Duration::from_secs(30), || !final_counts(&output).0.is_empty());
+    wait_until("B processes", Duration::from_secs(120), || !final_counts(&output).0.is_empty());
     b.child.kill().unwrap();
     b.child.wait().unwrap();
     let golden = golden_counts(&lines);
@@ -280,7 +280,7 @@ fn example_both_ways(
     cli(&["--bootstrap-servers", &b, "--reset"]);
     let names: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
     block_on(clients().delete_topics(&names)).unwrap();
-    wait_until("the example's topics are gone", Duration::from_secs(30), || {
+    wait_until("the example's topics are gone", Duration::from_secs(120), || {
         let existing = clients().topics().unwrap();
         names.iter().all(|t| !existing.contains_key(t))
     });
@@ -346,9 +346,9 @@ fn a_global_table_is_bootstrapped_and_kept_up_to_date_on_kafka() {
         let streams = streams.clone();
         std::thread::spawn(move || block_on_multi(streams.run(RunMode::UntilDrained)))
     };
-    wait_until("the first shipment", Duration::from_secs(60), || read_all(&shipments).len() == 1);
+    wait_until("the first shipment", Duration::from_secs(120), || read_all(&shipments).len() == 1);
     produce(&countries, &[record("jp", "Nippon", 200)]);
-    wait_until("the global store to change", Duration::from_secs(30), || {
+    wait_until("the global store to change", Duration::from_secs(120), || {
         streams
             .key_value_store::<String, String>(&format!("{countries}-STATE-STORE-0000000000"))
             .unwrap_or_default()
