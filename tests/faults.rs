@@ -61,7 +61,10 @@ impl Feeder {
                 }
                 written.extend(batch);
                 // Blocks while the broker is away; the producer retries on its own.
-                while producer.flush().is_err() {}
+                let since = Instant::now();
+                while let Err(e) = producer.flush() {
+                    assert!(since.elapsed() < Duration::from_secs(300), "the feeder cannot write: {e}");
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
             written
