@@ -239,7 +239,7 @@ impl KafkaThread {
         &self,
         w: &mut Worker,
         consumer: &BaseConsumer<C>,
-        restore: &BaseConsumer,
+        restore: &Restore,
         transactional_id: &str,
     ) -> Result<(), StreamsError> {
         if self.exactly_once {
@@ -302,11 +302,17 @@ impl KafkaThread {
         // Exactly-once, a changelog is restored up to its last stable offset, without what
         // aborted transactions wrote (Kafka Streams' restore consumer is `read_committed` too).
         let restore_id = self.client_id("restore-consumer");
-        let restore = self.clients.consumer_with(
-            &restore_id,
-            &[("group.id", &restore_id), ("isolation.level", isolation)],
-            rdkafka::consumer::DefaultConsumerContext,
-        )?;
+        let restore = Restore {
+            consumer: self.clients.consumer_with(
+                &restore_id,
+                &[("group.id", &restore_id), ("isolation.level", isolation)],
+                rdkafka::consumer::DefaultConsumerContext,
+            )?,
+            uncommitted_ends: match self.exactly_once {
+                true => Some(self.clients.plain_consumer(&format!("{restore_id}-ends"))?),
+                false => None,
+            },
+        };
         let mut topics: Vec<&str> = self.plan.sources.iter().flatten().map(String::as_str).collect();
         topics.sort_unstable();
         topics.dedup();
@@ -473,7 +479,7 @@ impl KafkaThread {
         &self,
         worker: &Mutex<Worker>,
         consumer: &BaseConsumer<C>,
-        restore: &BaseConsumer,
+        restore: &Restore,
         route: &HashMap<&str, (usize, usize)>,
     ) -> Result<usize, StreamsError> {
         let buffered = lock(worker).tasks.values().any(|t| t.inputs.iter().any(|i| !i.buffer.is_empty()));
@@ -567,7 +573,7 @@ impl KafkaThread {
         &self,
         w: &mut Worker,
         consumer: &BaseConsumer<C>,
-        restore: &BaseConsumer,
+        restore: &Restore,
     ) -> Result<(), StreamsError> {
         let Some(assigned) = w.pending.take() else { return Ok(()) };
         let assigned: BTreeSet<(String, u32)> = assigned.into_iter().collect();
@@ -603,13 +609,21 @@ impl KafkaThread {
         w.suspended.retain(|k, _| keep.contains(k));
         drop(stores);
         // Tasks that stay active go on where they are; the others start at the committed
-        // offsets.
+        // offsets (the earliest offset if nothing was). Those are read first: exactly-once, the
+        // read waits while a previous owner's transaction holds offsets pending (KIP-447), so
+        // the changelogs are restored after that transaction ended.
+        let specs: Vec<TaskSpec> =
+            specs.into_iter().filter(|s| !w.tasks.contains_key(&(s.subtopology, s.partition))).collect();
+        let mut tpl = TopicPartitionList::new();
+        for spec in &specs {
+            for topic in &spec.inputs {
+                tpl.add_partition(topic, spec.partition as i32);
+            }
+        }
+        let committed = if tpl.count() > 0 { committed_offsets(consumer, tpl)? } else { tpl };
         let mut added = BTreeSet::new();
         for spec in specs {
             let key = (spec.subtopology, spec.partition);
-            if w.tasks.contains_key(&key) {
-                continue;
-            }
             let task = match w.suspended.remove(&key) {
                 Some(t) => t,
                 None => self.create_task(spec, restore)?,
@@ -617,14 +631,6 @@ impl KafkaThread {
             w.tasks.insert(key, task);
             added.insert(key);
         }
-        // An added task starts where the group committed (the earliest offset if nothing was).
-        let mut tpl = TopicPartitionList::new();
-        for (_, t) in w.tasks.iter().filter(|(k, _)| added.contains(*k)) {
-            for i in &t.inputs {
-                tpl.add_partition(&i.topic, i.partition as i32);
-            }
-        }
-        let committed = if tpl.count() > 0 { committed_offsets(consumer, tpl)? } else { tpl };
         for (_, t) in w.tasks.iter_mut().filter(|(k, _)| added.contains(*k)) {
             for i in &mut t.inputs {
                 let offset =
@@ -659,12 +665,15 @@ impl KafkaThread {
     }
 
     /// Builds a task and restores its stores from their changelogs.
-    fn create_task(&self, spec: TaskSpec, restore: &BaseConsumer) -> Result<KafkaTask, StreamsError> {
+    fn create_task(&self, spec: TaskSpec, restore: &Restore) -> Result<KafkaTask, StreamsError> {
         let task = self.common.new_task(&spec);
         for store in task.stores().iter() {
             let topic = changelog_topic(&self.common.application_id, store.name());
             let started = Instant::now();
-            let records = self.clients.read_to_end(restore, &topic, &[spec.partition], |r| {
+            if let Some(ends) = &restore.uncommitted_ends {
+                wait_for_stable_end(&restore.consumer, ends, &topic, spec.partition)?;
+            }
+            let records = self.clients.read_to_end(&restore.consumer, &topic, &[spec.partition], |r| {
                 store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
                 Ok(())
             })?;
@@ -696,6 +705,45 @@ impl KafkaThread {
 
 /// How often the thread logs where its tasks stand (at debug level).
 const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What a task's stores are restored with.
+struct Restore {
+    /// Reads changelogs (`read_committed` under exactly-once).
+    consumer: BaseConsumer,
+    /// Exactly-once: reads partition ends including open transactions.
+    uncommitted_ends: Option<BaseConsumer>,
+}
+
+/// Waits until no transaction is open on a changelog partition, so that its last stable
+/// offset is its end. A transaction a failed owner left open (until it is fenced or times
+/// out) holds the last stable offset back, and with it every record committed after it began:
+/// restoring only up to there would lose state the committed offsets already count.
+fn wait_for_stable_end(
+    committed: &BaseConsumer,
+    uncommitted: &BaseConsumer,
+    topic: &str,
+    partition: u32,
+) -> Result<(), StreamsError> {
+    let started = Instant::now();
+    let end = watermarks(uncommitted, topic, partition)?.1;
+    loop {
+        let stable = watermarks(committed, topic, partition)?.1;
+        if stable >= end {
+            return Ok(());
+        }
+        if started.elapsed() > STABLE_TIMEOUT {
+            return Err(StreamsError::Kafka(format!(
+                "{topic}-{partition}: a transaction stays open (last stable offset {stable}, end {end})"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How long a restore waits for an open transaction to end: Kafka Streams'
+/// `transaction.timeout.ms` (10 s), plus the broker's check for timed-out transactions (10 s
+/// by default), plus margin.
+const STABLE_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// How a stream thread's run on its Kafka clients ended.
 enum Exit {
