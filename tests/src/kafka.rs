@@ -105,15 +105,19 @@ pub fn read_committed(topic: &str) -> Vec<RawRecord> {
 }
 
 /// Where the committed records of `topic` end, over all its partitions (the sum of their
-/// last stable offsets): it grows whenever a transaction writing to it commits.
-pub fn committed_end(topic: &str) -> u64 {
+/// last stable offsets): it grows whenever a transaction writing to it commits. `None` if a
+/// partition does not answer within 2 s (the broker just back, or frozen).
+pub fn committed_end(topic: &str) -> Option<u64> {
+    use rdkafka::consumer::Consumer as _;
     let clients = committed_clients();
-    let Ok(topics) = clients.topics() else { return 0 };
-    let Some(&partitions) = topics.get(topic) else { return 0 };
+    let partitions = *clients.topics().ok()?.get(topic)?;
     let consumer = clients.plain_consumer(&unique("test-ends")).expect("consumer");
-    (0..partitions)
-        .map(|p| streams_runtime::cluster::kafka::watermarks(&consumer, topic, p).map_or(0, |(_, high)| high))
-        .sum()
+    let mut sum = 0;
+    for p in 0..partitions as i32 {
+        let (_, high) = consumer.fetch_watermarks(topic, p, std::time::Duration::from_secs(2)).ok()?;
+        sum += u64::try_from(high).ok()?;
+    }
+    Some(sum)
 }
 
 fn read_all_with(topic: &str, clients: KafkaClients) -> Vec<RawRecord> {
