@@ -3,11 +3,13 @@
 //! The consumer subscribes to every source and repartition topic with the `range` assignor,
 //! which gives one member the same partition number of every topic with that many partitions,
 //! so co-partitioned inputs of a task land together. Assigned partitions become tasks: on
-//! assignment a new task restores its stores from their changelogs and starts at the
-//! group's committed offsets; on revocation every task commits (caches flushed, changelogs
-//! and output acknowledged, then offsets) and is suspended, and resumed without a restore if
-//! the next assignment gives it back. (`cooperative-sticky` would avoid the stop-the-world
-//! revocation, but it does not keep co-partitioned partitions together.)
+//! assignment a new task reads the group's committed offsets, restores its stores from their
+//! changelogs and starts there; on revocation every task commits (caches flushed, changelogs
+//! and output acknowledged, then offsets) and the revoked ones are suspended, resumed without
+//! a restore if the next assignment gives them back. The classic protocol revokes everything
+//! (eager); with `consumer.group.protocol=consumer` (KIP-848) revocations are incremental and
+//! the tasks that stay go on where they are. A failure closes the tasks dirty and rebuilds
+//! them (see `recover`); a thread that cannot rebuild them recreates its clients.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::Ordering;
