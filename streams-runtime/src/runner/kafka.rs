@@ -20,7 +20,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::plan::{Plan, TaskSpec};
-use super::thread::{now_ms, process_buffered, Input, ThreadCommon, FETCH};
+use super::thread::{flush_and_log, now_ms, process_buffered, Collecting, Input, ThreadCommon, FETCH};
 use crate::cluster::kafka::{
     kafka_error, raw_record, watermarks, KafkaClients, KafkaProducer, REQUEST_TIMEOUT,
 };
@@ -63,6 +63,12 @@ struct ProducerCollector<'a> {
     error: Option<StreamsError>,
 }
 
+impl Collecting for ProducerCollector<'_> {
+    fn take_error(&mut self) -> Option<StreamsError> {
+        self.error.take()
+    }
+}
+
 impl RecordCollector for ProducerCollector<'_> {
     fn send_placed(
         &mut self,
@@ -88,25 +94,13 @@ impl Worker {
     /// positions added to the producer's transaction and the transaction committed.
     fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), StreamsError> {
         let mut collector = ProducerCollector { producer: &self.producer, error: None };
-        let wall_clock = now_ms();
-        for t in self.tasks.values_mut() {
-            t.task.flush(wall_clock, &mut collector)?;
-        }
-        if let Some(e) = collector.error {
-            return Err(e);
-        }
+        let mut parts: Vec<_> = self.tasks.values_mut().map(|t| (&mut t.task, t.inputs.as_slice())).collect();
+        let positions = flush_and_log(&mut parts, &self.application_id, &mut collector)?;
         let mut offsets = TopicPartitionList::new();
-        let mut collector = ProducerCollector { producer: &self.producer, error: None };
-        for t in self.tasks.values() {
-            t.task.write_changelogs(&self.application_id, &mut collector)?;
-            for i in &t.inputs {
-                offsets
-                    .add_partition_offset(&i.topic, i.partition as i32, Offset::Offset(i.position as i64))
-                    .map_err(|e| kafka_error("cannot commit", e))?;
-            }
-        }
-        if let Some(e) = collector.error {
-            return Err(e);
+        for (topic, partition, position) in positions {
+            offsets
+                .add_partition_offset(&topic, partition as i32, Offset::Offset(position as i64))
+                .map_err(|e| kafka_error("cannot commit", e))?;
         }
         if self.exactly_once {
             let group = consumer

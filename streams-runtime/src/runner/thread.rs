@@ -74,10 +74,41 @@ pub(super) fn process_buffered<R: std::borrow::Borrow<RawRecord>>(
     result.map(|()| done)
 }
 
+/// A record collector that keeps the first failure to send, for the commit to report.
+pub(super) trait Collecting: RecordCollector {
+    fn take_error(&mut self) -> Option<StreamsError>;
+}
+
+/// The first half of every commit, on either cluster: every task's record caches flushed
+/// downstream, then every store's changes written to its changelog (after all flushes, which
+/// may change stores), all through `collector`. Returns each input's position, to commit.
+pub(super) fn flush_and_log<R>(
+    tasks: &mut [(&mut Task, &[Input<R>])],
+    application_id: &str,
+    collector: &mut dyn Collecting,
+) -> Result<Vec<(Arc<str>, u32, u64)>, StreamsError> {
+    let wall_clock = now_ms();
+    for (task, _) in tasks.iter_mut() {
+        task.flush(wall_clock, collector)?;
+    }
+    let mut positions = Vec::new();
+    for (task, inputs) in tasks.iter() {
+        task.write_changelogs(application_id, collector)?;
+        positions.extend(inputs.iter().map(|i| (i.topic.clone(), i.partition, i.position)));
+    }
+    collector.take_error().map_or(Ok(positions), Err)
+}
+
 /// Sends produced records to the cluster; the first failure is kept.
 struct ClusterCollector<'a> {
     cluster: &'a dyn Cluster,
     error: Option<StreamsError>,
+}
+
+impl Collecting for ClusterCollector<'_> {
+    fn take_error(&mut self) -> Option<StreamsError> {
+        self.error.take()
+    }
 }
 
 impl RecordCollector for ClusterCollector<'_> {
@@ -302,22 +333,9 @@ impl StreamThread {
     /// are already in the changelog).
     fn commit(&self, tasks: &mut [RunningTask]) -> Result<(), StreamsError> {
         let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
-        let wall_clock = now_ms();
-        for t in tasks.iter_mut() {
-            t.task.flush(wall_clock, &mut collector)?;
-        }
-        if let Some(e) = collector.error {
-            return Err(e);
-        }
-        let mut offsets = Vec::new();
-        let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
-        for t in tasks.iter() {
-            t.task.write_changelogs(&self.common.application_id, &mut collector)?;
-            offsets.extend(t.inputs.iter().map(|i| (i.topic.to_string(), i.partition, i.position)));
-        }
-        if let Some(e) = collector.error {
-            return Err(e);
-        }
+        let mut parts: Vec<_> = tasks.iter_mut().map(|t| (&mut t.task, t.inputs.as_slice())).collect();
+        let positions = flush_and_log(&mut parts, &self.common.application_id, &mut collector)?;
+        let offsets: Vec<_> = positions.into_iter().map(|(t, p, o)| (t.to_string(), p, o)).collect();
         self.cluster.commit(&self.common.application_id, &offsets);
         self.publish_positions(tasks);
         Ok(())
