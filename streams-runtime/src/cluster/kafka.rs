@@ -515,20 +515,22 @@ impl KafkaProducer {
 
     /// Aborts the open transaction: nothing sent since the last commit becomes visible.
     ///
-    /// Queued messages are purged first and their delivery reports served here, while
-    /// librdkafka's abort waits for them: a `BaseProducer`'s reports are only served by
-    /// polling, so without this an abort with messages outstanding never completes.
+    /// librdkafka's abort purges the queued messages (with the flag that keeps the
+    /// idempotent sequence consistent) and waits for their delivery reports, which a
+    /// `BaseProducer` only gets by polling: the abort is called in short steps, serving the
+    /// reports in between, so an abort with messages outstanding completes.
     pub fn abort_transaction(&self) -> Result<(), StreamsError> {
         let deadline = std::time::Instant::now() + REQUEST_TIMEOUT;
-        self.inner.purge(rdkafka::producer::PurgeConfig::default().queue());
         loop {
-            // Serves the delivery reports of purged and in-flight messages.
-            let _ = self.inner.flush(Duration::from_millis(200));
             match self.inner.abort_transaction(Duration::from_millis(500)) {
                 Ok(()) => return Ok(()),
-                // The abort goes on in the background; calling again resumes it.
+                // The abort goes on in the background; calling again resumes it, once the
+                // purged and in-flight messages' reports are served.
                 Err(KafkaError::Transaction(e))
-                    if e.is_retriable() && std::time::Instant::now() < deadline => {}
+                    if e.is_retriable() && std::time::Instant::now() < deadline =>
+                {
+                    let _ = self.inner.flush(Duration::from_millis(200));
+                }
                 Err(e) => return Err(kafka_error("cannot abort the transaction", e)),
             }
         }

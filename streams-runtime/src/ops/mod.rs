@@ -98,6 +98,9 @@ pub trait RecordCollector {
     }
 }
 
+/// A record's key and value bytes (`None`: null).
+pub(crate) type EncodedPair = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// What an operator may know and do besides its record: the record's origin, time, output.
 pub struct Context<'a> {
     pub(crate) topic: &'a str,
@@ -118,7 +121,7 @@ impl Context<'_> {
         topic: &str,
         key: KC::Value,
         value: VC::Value,
-    ) -> Option<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    ) -> Option<EncodedPair> {
         let fail = |part, codec: String, source| StreamsError::Serialization {
             target: format!("topic `{topic}`"),
             part,

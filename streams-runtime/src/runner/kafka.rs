@@ -323,13 +323,13 @@ impl KafkaThread {
             .collect();
         let mut last_commit = Instant::now();
         let mut last_status = Instant::now();
-        // Since when, and why, the tasks need rebuilding (see `recover`).
-        let mut broken: Option<(Instant, StreamsError)> = None;
+        // Why the tasks need rebuilding (see `recover`; since when: `broken_since`).
+        let mut broken: Option<StreamsError> = None;
         // Since when rebuilding the tasks on these clients has failed.
         let mut failing_here: Option<Instant> = None;
         let result = loop {
-            if let Some((since, error)) = broken.take() {
-                if since.elapsed() > TASK_TIMEOUT {
+            if let Some(error) = broken.take() {
+                if self.broken_since.get().is_some_and(|since| since.elapsed() > TASK_TIMEOUT) {
                     break Err(error);
                 }
                 if self.common.shared.shutdown.load(Ordering::SeqCst) {
@@ -368,7 +368,7 @@ impl KafkaThread {
                         tracing::warn!(thread = self.common.id, error = %e, "cannot rebuild the tasks yet; retrying");
                         drop(w);
                         std::thread::sleep(Duration::from_secs(1));
-                        broken = Some((since, error));
+                        broken = Some(error);
                     }
                 }
                 continue;
@@ -419,12 +419,11 @@ impl KafkaThread {
         };
         if result.is_err() && self.exactly_once {
             // Whatever the failed commit left open must not become visible.
-            let w = lock(&worker);
+            let mut w = lock(&worker);
             if let Err(e) = w.producer.abort_transaction() {
                 tracing::warn!(thread = self.common.id, error = %e, "abort failed");
             }
-            drop(w);
-            lock(&worker).tasks.clear();
+            w.tasks.clear();
         }
         // Leave the group now, so the partitions move at once (the revocation commits again).
         consumer.unsubscribe();
@@ -455,17 +454,19 @@ impl KafkaThread {
         }
     }
 
-    /// Notes a failure the tasks are to be rebuilt after.
-    fn broken(&self, error: StreamsError) -> (Instant, StreamsError) {
-        let since = self.broken_since.get().unwrap_or_else(Instant::now);
-        self.broken_since.set(Some(since));
+    /// Notes a failure the tasks are to be rebuilt after (and since when they are broken,
+    /// if they were not already).
+    fn broken(&self, error: StreamsError) -> StreamsError {
+        if self.broken_since.get().is_none() {
+            self.broken_since.set(Some(Instant::now()));
+        }
         tracing::warn!(
             thread = self.common.id,
             error = %error,
             "closing the tasks dirty; they will be rebuilt from their changelogs"
         );
         self.common.idle.store(false, Ordering::SeqCst);
-        (since, error)
+        error
     }
 
     /// Moves up to a batch of fetched records into their tasks' input buffers (waiting a

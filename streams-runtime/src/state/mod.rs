@@ -32,7 +32,8 @@ pub(crate) struct StoreCodecs<K, V> {
     pub(crate) encode_key: fn(&K) -> Result<Option<Vec<u8>>, CodecError>,
     pub(crate) encode_value: fn(&V) -> Result<Option<Vec<u8>>, CodecError>,
     /// The codecs' names, for errors.
-    pub(crate) names: fn() -> (String, String),
+    pub(crate) key_codec: fn() -> String,
+    pub(crate) value_codec: fn() -> String,
     pub(crate) decode_key: fn(Option<&[u8]>) -> Option<K>,
     pub(crate) decode_value: fn(Option<&[u8]>) -> Option<V>,
     /// Whether a key is Kafka's null ([`Codec::is_null`]).
@@ -46,7 +47,8 @@ impl<K, V> StoreCodecs<K, V> {
         StoreCodecs {
             encode_key: KC::encode,
             encode_value: VC::encode,
-            names: || (KC::name(), VC::name()),
+            key_codec: KC::name,
+            value_codec: VC::name,
             decode_key: |b| KC::decode(b).ok(),
             decode_value: |b| VC::decode(b).ok(),
             key_is_null: KC::is_null,
@@ -56,16 +58,20 @@ impl<K, V> StoreCodecs<K, V> {
 }
 
 impl<K, V> StoreCodecs<K, V> {
-    /// A key's changelog bytes (null as empty), or an error naming the store.
+    /// A key's changelog bytes (`None`: null), or an error naming the store.
+    pub(crate) fn key(&self, store: &str, key: &K) -> Result<Option<Vec<u8>>, StreamsError> {
+        (self.encode_key)(key).map_err(|e| changelog_error(store, RecordPart::Key, (self.key_codec)(), e))
+    }
+
+    /// A key's changelog bytes with null as empty (the prefix of a windowed key).
     pub(crate) fn key_bytes(&self, store: &str, key: &K) -> Result<Vec<u8>, StreamsError> {
-        (self.encode_key)(key)
-            .map(Option::unwrap_or_default)
-            .map_err(|e| changelog_error(store, RecordPart::Key, (self.names)().0, e))
+        self.key(store, key).map(Option::unwrap_or_default)
     }
 
     /// A value's changelog bytes, or an error naming the store.
     pub(crate) fn value_bytes(&self, store: &str, value: &V) -> Result<Option<Vec<u8>>, StreamsError> {
-        (self.encode_value)(value).map_err(|e| changelog_error(store, RecordPart::Value, (self.names)().1, e))
+        (self.encode_value)(value)
+            .map_err(|e| changelog_error(store, RecordPart::Value, (self.value_codec)(), e))
     }
 
     /// A key's bytes where they only order keys in memory (a key that cannot be encoded
@@ -189,8 +195,7 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
         dirty
             .into_iter()
             .map(|k| {
-                let key = (codecs.encode_key)(&k)
-                    .map_err(|e| changelog_error(&self.name, RecordPart::Key, (codecs.names)().0, e))?;
+                let key = codecs.key(&self.name, &k)?;
                 Ok(match inner.map.get(&k) {
                     Some((v, ts)) => (key, codecs.value_bytes(&self.name, v)?, *ts),
                     None => (key, None, 0),
