@@ -11,11 +11,25 @@ n=${1:-20}
 shift || true
 filters=("$@")
 [ ${#filters[@]} -eq 0 ] && filters=(survives_ replaces_a_thread)
-cargo test -p streams-tests --test faults --no-run >/dev/null 2>&1 || { echo "build failed" >&2; exit 1; }
+# Built once and copied aside (the test binary and the instance binary it starts, side by
+# side as under target/), so the tree may change and build while the runs go on.
+exe=$(cargo test -p streams-tests --test faults --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "faults" and m.get("executable"):
+        print(m["executable"])') || { echo "build failed" >&2; exit 1; }
+[ -n "$exe" ] || { echo "build failed" >&2; exit 1; }
+cargo build -p streams-tests --bin wordcount_instance >/dev/null 2>&1 || { echo "build failed" >&2; exit 1; }
+snapshot=$(mktemp -d)
+trap 'rm -rf "$snapshot"' EXIT
+mkdir -p "$snapshot/deps"
+cp "$exe" "$snapshot/deps/faults"
+cp "$(dirname "$(dirname "$exe")")/wordcount_instance" "$snapshot/"
 declare -A failed
 green=0
 for i in $(seq 1 "$n"); do
-  out=$(cargo test -p streams-tests --test faults -- --nocapture --test-threads=1 "${filters[@]}" 2>&1)
+  out=$("$snapshot/deps/faults" --nocapture --test-threads=1 "${filters[@]}" 2>&1)
   echo "run $i:"
   grep -E "^fault |^test result|not every word|exited" <<<"$out" | sed 's/^/  /'
   grep -q "^test result: ok" <<<"$out" && green=$((green + 1))

@@ -360,3 +360,48 @@ fn a_global_table_is_bootstrapped_and_kept_up_to_date_on_kafka() {
     let out: Vec<Vec<u8>> = read_all(&shipments).into_iter().filter_map(|r| r.value).collect();
     assert_eq!(out, vec![b"jp to Japan".to_vec(), b"jp to Nippon".to_vec()]);
 }
+
+/// Kafka Streams' state updater: a task whose changelog holds an open transaction (a failed
+/// owner's, until it is fenced or times out) waits to restore while the instance's other
+/// tasks go on; once the transaction ends, it restores and counts what it missed.
+#[test]
+fn a_task_waiting_to_restore_does_not_hold_up_the_others() {
+    let (input, output, app) = (unique("updater-in"), unique("updater-out"), unique("updater-app"));
+    create_topics(&[&input, &output], 4);
+    let eos = &["processing.guarantee=exactly_once_v2"];
+    let lines = text_lines(2_000);
+    let (first, second) = lines.split_at(1_000);
+    let a = Instance::start(&app, &input, &output, eos);
+    produce(&input, &line_records(first, 1_000));
+    wait_until("the first half is counted", Duration::from_secs(120), || {
+        final_committed_counts(&output).0 == golden_counts(first)
+    });
+    a.terminate();
+    // A transaction left open on partition 0 of the count's changelog.
+    let changelog = clients()
+        .topics()
+        .unwrap()
+        .into_keys()
+        .find(|t| t.starts_with(&app) && t.ends_with("-changelog"))
+        .expect("the count's changelog");
+    let mut c = config("test-open-transaction");
+    c.set("producer.transaction.timeout.ms", "300000");
+    let open = streams_runtime::cluster::kafka::KafkaClients::new(&c)
+        .unwrap()
+        .transactional_producer("test-open-transaction", &unique("open-transaction"))
+        .unwrap();
+    open.send(&changelog, Some(0), Some(b"junk"), Some(b"junk"), 0, &Headers::new()).unwrap();
+    open.flush().unwrap();
+    let b = Instance::start(&app, &input, &output, eos);
+    produce(&input, &line_records(second, 10_000));
+    // Output of the second half, by partition (the first half's timestamps are below 10,000).
+    let newer = |p: u32| read_committed(&output).iter().any(|r| r.partition == p && r.timestamp >= 10_000);
+    wait_until("the other tasks count the second half", Duration::from_secs(120), || (1..4).all(newer));
+    assert!(!newer(0), "partition 0 was counted before its changelog could be restored");
+    assert!(b.logged("restoring=1"), "the waiting task was not left to the state updater");
+    open.abort_transaction().unwrap();
+    wait_until("everything is counted", Duration::from_secs(120), || {
+        final_committed_counts(&output).0 == golden_counts(&lines)
+    });
+    b.terminate();
+}

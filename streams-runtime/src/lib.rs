@@ -1,9 +1,9 @@
 //! Kafka Streams for Rust, with topologies checked by the compiler.
 //!
-//! A topology is built with typed handles ([`KStream`](dsl::KStream), …) or declared with the
+//! A topology is built with typed handles ([`KStream`], …) or declared with the
 //! `topology!` macro, which expands into the same calls. Keys and values are typed by
 //! [codecs](codec) that are byte-compatible with Kafka's Java serializers; closures see the
-//! plain values. [`TestDriver`](testing::TestDriver) runs a topology synchronously.
+//! plain values. [`TestDriver`] runs a topology synchronously.
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -12,7 +12,10 @@ pub mod codec;
 pub mod config;
 pub mod dsl;
 pub mod error;
-pub mod graph;
+pub(crate) mod graph;
+// The operators. Their stage types appear in the type of a `KStream` (a chain of stateless
+// stages is one type, fused at compile time), so the module is public. Not `doc(hidden)`:
+// rustc then spells them with their whole path in error messages.
 pub mod ops;
 pub mod partitioner;
 pub mod record;
@@ -27,7 +30,7 @@ pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
 pub use config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, StreamsConfig};
 pub use dsl::{BranchedKStream, Branches, GlobalKTable, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
-pub use graph::TopologyDescription;
+pub use graph::{Data, TopologyDescription};
 pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
 pub use runner::{InputGuard, KafkaStreams, RunMode, ThreadResponse};

@@ -1,7 +1,10 @@
 //! Where topics live. The runner is written once against [`Cluster`]; the embedded
 //! in-process cluster is the zero-setup default.
 
+/// The runner's librdkafka clients. Public for this workspace's tests and tools (they set up
+/// topics and read back output with the same settings), not an API: hidden from the docs.
 #[cfg(feature = "kafka")]
+#[doc(hidden)]
 pub mod kafka;
 pub mod memory;
 

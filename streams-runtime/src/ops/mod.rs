@@ -43,7 +43,7 @@ use crate::record::{Headers, Record};
 
 /// How a produced record's partition is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
+pub(crate) enum Placement {
     /// As Kafka's producer does: murmur2 of the key bytes (null keys round-robin).
     ByKey,
     /// murmur2 of the key's first `n` bytes (a windowed key's inner key, see
@@ -56,7 +56,7 @@ pub enum Placement {
 impl Placement {
     /// The partition to write to, `None` for the producer's own choice (murmur2 of the key);
     /// `count` gives the topic's partition count, asked only when needed.
-    pub fn choose<E>(
+    pub(crate) fn choose<E>(
         self,
         key: Option<&[u8]>,
         count: impl FnOnce() -> Result<u32, E>,
@@ -73,7 +73,7 @@ impl Placement {
 }
 
 /// Where produced records go: the test driver's topics, or a cluster's producer.
-pub trait RecordCollector {
+pub(crate) trait RecordCollector {
     /// Sends encoded bytes to `topic`, to the partition `placement` chooses.
     fn send_placed(
         &mut self,

@@ -2,9 +2,10 @@
 //!
 //! The consumer subscribes to every source and repartition topic with the `range` assignor,
 //! which gives one member the same partition number of every topic with that many partitions,
-//! so co-partitioned inputs of a task land together. Assigned partitions become tasks: on
-//! assignment a new task reads the group's committed offsets, restores its stores from their
-//! changelogs and starts there; on revocation every task commits (caches flushed, changelogs
+//! so co-partitioned inputs of a task land together. Assigned partitions become tasks: a new
+//! task goes to the thread's state updater (`state_updater.rs`), which reads the group's
+//! committed offsets and restores its stores from their changelogs while the other tasks run
+//! (its partitions paused meanwhile), then starts at those offsets; on revocation every task commits (caches flushed, changelogs
 //! and output acknowledged, then offsets) and the revoked ones are suspended, resumed without
 //! a restore if the next assignment gives them back. The classic protocol revokes everything
 //! (eager); with `consumer.group.protocol=consumer` (KIP-848) revocations are incremental and
@@ -20,6 +21,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::plan::{Plan, TaskSpec};
+use super::state_updater::{RestoreClients, StateUpdater};
 use super::thread::{flush_and_log, now_ms, process_buffered, Collecting, Input, ThreadCommon, FETCH};
 use crate::cluster::kafka::{
     kafka_error, raw_record, watermarks, KafkaClients, KafkaProducer, REQUEST_TIMEOUT,
@@ -46,6 +48,9 @@ struct Worker {
     tasks: BTreeMap<(usize, u32), KafkaTask>,
     /// Revoked tasks, kept in case the next assignment gives them back.
     suspended: BTreeMap<(usize, u32), KafkaTask>,
+    /// New tasks whose stores the state updater is restoring; their partitions are paused.
+    restoring: BTreeMap<(usize, u32), KafkaTask>,
+    updater: StateUpdater,
     /// Partitions assigned by the last rebalance, not yet turned into tasks.
     pending: Option<Vec<(String, u32)>>,
     producer: KafkaProducer,
@@ -162,6 +167,20 @@ impl ConsumerContext for RebalanceHandler {
                 }
                 w.suspended.insert(key, t);
             }
+            // A restoring task has processed nothing: it is dropped, restored anew if it
+            // comes back.
+            let restoring: Vec<(usize, u32)> = w
+                .restoring
+                .iter()
+                .filter(|(_, t)| {
+                    t.inputs.iter().any(|i| revoked.contains(&(i.topic.to_string(), i.partition)))
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            for key in restoring {
+                w.restoring.remove(&key);
+                w.updater.cancel(key);
+            }
         }
     }
 
@@ -235,7 +254,6 @@ impl KafkaThread {
         &self,
         w: &mut Worker,
         consumer: &BaseConsumer<C>,
-        restore: &Restore,
         transactional_id: &str,
     ) -> Result<(), StreamsError> {
         if self.exactly_once {
@@ -258,22 +276,32 @@ impl KafkaThread {
         w.producer.clear_delivery_error();
         w.tasks.clear();
         w.suspended.clear();
+        w.restoring.clear();
+        w.updater.cancel_all();
         w.error = None;
         let assignment = consumer.assignment().map_err(|e| kafka_error("cannot read the assignment", e))?;
         w.pending = Some(
             assignment.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect(),
         );
-        self.take_assignment(w, consumer, restore)?;
+        self.take_assignment(w, consumer)?;
         w.recovering = false;
-        tracing::info!(thread = self.common.id, tasks = w.tasks.len(), "tasks rebuilt from their changelogs");
+        tracing::info!(
+            thread = self.common.id,
+            tasks = w.restoring.len(),
+            "tasks closed dirty; rebuilding them from their changelogs"
+        );
         Ok(())
     }
 
     fn run_tasks(&self, transactional_id: &str) -> Result<Exit, StreamsError> {
         let producer = self.new_producer(transactional_id)?;
+        let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
+        let updater = self.start_updater(isolation)?;
         let worker = Arc::new(Mutex::new(Worker {
             tasks: BTreeMap::new(),
             suspended: BTreeMap::new(),
+            restoring: BTreeMap::new(),
+            updater,
             pending: None,
             producer,
             application_id: self.common.application_id.clone(),
@@ -282,7 +310,6 @@ impl KafkaThread {
             recovering: false,
         }));
         let handler = RebalanceHandler { worker: worker.clone(), thread: self.common.id };
-        let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
         // The classic protocol with the eager `range` assignor by default; with
         // `consumer.group.protocol=consumer` (KIP-848, brokers 4.0+) the broker's sticky
         // `range` assignor, which rebalances incrementally: only moving tasks pause.
@@ -295,20 +322,6 @@ impl KafkaThread {
             &[("group.id", &self.common.application_id), assignor, ("isolation.level", isolation)],
             handler,
         )?;
-        // Exactly-once, a changelog is restored up to its last stable offset, without what
-        // aborted transactions wrote (Kafka Streams' restore consumer is `read_committed` too).
-        let restore_id = self.client_id("restore-consumer");
-        let restore = Restore {
-            consumer: self.clients.consumer_with(
-                &restore_id,
-                &[("group.id", &restore_id), ("isolation.level", isolation)],
-                rdkafka::consumer::DefaultConsumerContext,
-            )?,
-            uncommitted_ends: match self.exactly_once {
-                true => Some(self.clients.plain_consumer(&format!("{restore_id}-ends"))?),
-                false => None,
-            },
-        };
         let mut topics: Vec<&str> = self.plan.sources.iter().flatten().map(String::as_str).collect();
         topics.sort_unstable();
         topics.dedup();
@@ -325,7 +338,8 @@ impl KafkaThread {
         let mut last_status = Instant::now();
         // Why the tasks need rebuilding (see `recover`; since when: `broken_since`).
         let mut broken: Option<StreamsError> = None;
-        // Since when rebuilding the tasks on these clients has failed.
+        // Since when the tasks on these clients have been broken or rebuilding (cleared by a
+        // commit with every task running).
         let mut failing_here: Option<Instant> = None;
         let result = loop {
             if let Some(error) = broken.take() {
@@ -340,6 +354,13 @@ impl KafkaThread {
                     }
                     break Ok(Exit::Stopped);
                 }
+                if failing_here.get_or_insert_with(Instant::now).elapsed() > CLIENT_RESET_AFTER {
+                    tracing::warn!(thread = self.common.id, error = %error, "cannot rebuild the tasks");
+                    if self.exactly_once {
+                        let _ = lock(&worker).producer.abort_transaction();
+                    }
+                    break Ok(Exit::ResetClients);
+                }
                 // Keep the consumer served (group membership, coordinator, rebalances);
                 // what it hands out now is read again from the committed offsets.
                 lock(&worker).recovering = true;
@@ -349,21 +370,8 @@ impl KafkaThread {
                     }
                 }
                 let mut w = lock(&worker);
-                match self.recover(&mut w, &consumer, &restore, transactional_id) {
-                    Ok(()) => {
-                        last_commit = Instant::now();
-                        failing_here = None;
-                    }
-                    Err(e)
-                        if failing_here.get_or_insert_with(Instant::now).elapsed() > CLIENT_RESET_AFTER =>
-                    {
-                        tracing::warn!(thread = self.common.id, error = %e, "cannot rebuild the tasks");
-                        if self.exactly_once {
-                            let _ = w.producer.abort_transaction();
-                        }
-                        drop(w);
-                        break Ok(Exit::ResetClients);
-                    }
+                match self.recover(&mut w, &consumer, transactional_id) {
+                    Ok(()) => last_commit = Instant::now(),
                     Err(e) => {
                         tracing::warn!(thread = self.common.id, error = %e, "cannot rebuild the tasks yet; retrying");
                         drop(w);
@@ -376,7 +384,7 @@ impl KafkaThread {
             if self.common.shared.shutdown.load(Ordering::SeqCst) {
                 break lock(&worker).commit(&consumer).map(|()| Exit::Stopped);
             }
-            let polled = match self.poll_records(&worker, &consumer, &restore, &route) {
+            let polled = match self.poll_records(&worker, &consumer, &route) {
                 Ok(n) => n,
                 Err(e) => {
                     broken = Some(self.broken(e));
@@ -388,7 +396,9 @@ impl KafkaThread {
                 broken = Some(self.broken(e));
                 continue;
             }
-            if let Err(e) = self.take_assignment(&mut w, &consumer, &restore) {
+            if let Err(e) =
+                self.take_assignment(&mut w, &consumer).and_then(|()| self.finish_restores(&mut w, &consumer))
+            {
                 broken = Some(self.broken(e));
                 continue;
             }
@@ -409,9 +419,13 @@ impl KafkaThread {
                 }
                 last_commit = Instant::now();
                 self.broken_since.set(None);
+                if w.restoring.is_empty() {
+                    failing_here = None;
+                }
                 self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
             }
-            self.common.idle.store(polled == 0 && processed == 0, Ordering::SeqCst);
+            let idle = polled == 0 && processed == 0 && w.updater.is_idle();
+            self.common.idle.store(idle, Ordering::SeqCst);
             if last_status.elapsed() >= STATUS_INTERVAL && tracing::enabled!(tracing::Level::DEBUG) {
                 last_status = Instant::now();
                 self.log_status(&w, &consumer);
@@ -476,7 +490,6 @@ impl KafkaThread {
         &self,
         worker: &Mutex<Worker>,
         consumer: &BaseConsumer<C>,
-        restore: &Restore,
         route: &HashMap<&str, (usize, usize)>,
     ) -> Result<usize, StreamsError> {
         let buffered = lock(worker).tasks.values().any(|t| t.inputs.iter().any(|i| !i.buffer.is_empty()));
@@ -493,8 +506,9 @@ impl KafkaThread {
                 }
             };
             let mut w = lock(worker);
-            self.take_assignment(&mut w, consumer, restore)?;
+            self.take_assignment(&mut w, consumer)?;
             let Some(&(sub, input)) = route.get(m.topic()) else { continue };
+            let w = &mut *w;
             match w.tasks.get_mut(&(sub, m.partition() as u32)) {
                 Some(t) => {
                     let i = &mut t.inputs[input];
@@ -503,6 +517,8 @@ impl KafkaThread {
                         i.buffer.push_back(raw_record(&m, i.topic.clone()));
                     }
                 }
+                // Fetched before its partition was paused: read again once restored.
+                None if w.restoring.contains_key(&(sub, m.partition() as u32)) => {}
                 None => tracing::warn!(
                     thread = self.common.id,
                     topic = m.topic(),
@@ -570,7 +586,6 @@ impl KafkaThread {
         &self,
         w: &mut Worker,
         consumer: &BaseConsumer<C>,
-        restore: &Restore,
     ) -> Result<(), StreamsError> {
         let Some(assigned) = w.pending.take() else { return Ok(()) };
         let assigned: BTreeSet<(String, u32)> = assigned.into_iter().collect();
@@ -598,6 +613,11 @@ impl KafkaThread {
             let t = w.tasks.remove(&key).expect("listed above");
             w.suspended.insert(key, t);
         }
+        let dropped: Vec<(usize, u32)> = w.restoring.keys().filter(|k| !keep.contains(k)).copied().collect();
+        for key in dropped {
+            w.restoring.remove(&key);
+            w.updater.cancel(key);
+        }
         let mut stores = self.common.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
         for key in w.suspended.keys().filter(|k| !keep.contains(k)) {
             tracing::info!(thread = self.common.id, subtopology = key.0, partition = key.1, "closing task");
@@ -605,86 +625,113 @@ impl KafkaThread {
         }
         w.suspended.retain(|k, _| keep.contains(k));
         drop(stores);
-        // Tasks that stay active go on where they are; the others start at the committed
-        // offsets (the earliest offset if nothing was). Those are read first: exactly-once, the
-        // read waits while a previous owner's transaction holds offsets pending (KIP-447), so
-        // the changelogs are restored after that transaction ended.
-        let specs: Vec<TaskSpec> =
-            specs.into_iter().filter(|s| !w.tasks.contains_key(&(s.subtopology, s.partition))).collect();
-        let mut tpl = TopicPartitionList::new();
-        for spec in &specs {
-            for topic in &spec.inputs {
-                tpl.add_partition(topic, spec.partition as i32);
-            }
-        }
-        let committed = if tpl.count() > 0 { committed_offsets(consumer, tpl)? } else { tpl };
-        let mut added = BTreeSet::new();
+        // Tasks that stay active go on where they are; suspended ones given back resume at
+        // their positions (what they committed when revoked). New ones go to the state
+        // updater, their partitions paused until it hands them back.
+        let mut resumed = Vec::new();
+        let mut paused = TopicPartitionList::new();
         for spec in specs {
             let key = (spec.subtopology, spec.partition);
-            let task = match w.suspended.remove(&key) {
-                Some(t) => t,
-                None => self.create_task(spec, restore)?,
-            };
-            w.tasks.insert(key, task);
-            added.insert(key);
+            if w.tasks.contains_key(&key) || w.restoring.contains_key(&key) {
+                continue;
+            }
+            if let Some(t) = w.suspended.remove(&key) {
+                w.tasks.insert(key, t);
+                resumed.push(key);
+                continue;
+            }
+            let task = self.new_kafka_task(&spec);
+            for topic in &spec.inputs {
+                paused.add_partition(topic, spec.partition as i32);
+            }
+            w.updater.add(key, spec.inputs.clone(), task.task.stores().clone());
+            w.restoring.insert(key, task);
         }
-        for (_, t) in w.tasks.iter_mut().filter(|(k, _)| added.contains(*k)) {
-            for i in &mut t.inputs {
-                let offset =
-                    committed.find_partition(&i.topic, i.partition as i32).and_then(|e| match e.offset() {
-                        Offset::Offset(o) => Some(o as u64),
-                        _ => None,
-                    });
-                i.position = match offset {
-                    Some(o) => o,
-                    None => watermarks(consumer, &i.topic, i.partition)?.0,
-                };
+        if paused.count() > 0 {
+            if let Err(e) = consumer.pause(&paused) {
+                tracing::warn!(thread = self.common.id, error = %e, "cannot pause restoring partitions");
             }
         }
-        // The consumer fetches from each added task's position: records it handed out before
-        // (dropped while no task had the partition, or read past during a recovery) come again.
-        for (_, t) in w.tasks.iter().filter(|(k, _)| added.contains(*k)) {
-            for i in &t.inputs {
-                let at = Offset::Offset(i.position as i64);
-                if let Err(e) = consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
-                    tracing::warn!(thread = self.common.id, topic = %i.topic, partition = i.partition, error = %e, "cannot seek");
-                }
-            }
+        // The consumer fetches from each resumed task's position: records it handed out
+        // before (dropped while no task had the partition) come again.
+        for key in &resumed {
+            seek_inputs(&w.tasks[key], consumer, self.common.id);
         }
         tracing::info!(
             thread = self.common.id,
-            tasks = w.tasks.len(),
-            added = added.len(),
+            tasks = w.tasks.len() + w.restoring.len(),
+            resumed = resumed.len(),
+            restoring = w.restoring.len(),
             "assignment taken"
         );
         self.publish_positions(w, None);
         Ok(())
     }
 
-    /// Builds a task and restores its stores from their changelogs.
-    fn create_task(&self, spec: TaskSpec, restore: &Restore) -> Result<KafkaTask, StreamsError> {
-        let task = self.common.new_task(&spec);
-        for store in task.stores().iter() {
-            let topic = changelog_topic(&self.common.application_id, store.name());
-            let started = Instant::now();
-            if let Some(ends) = &restore.uncommitted_ends {
-                wait_for_stable_end(&restore.consumer, ends, &topic, spec.partition)?;
+    /// Moves the tasks the state updater has restored to the active ones, at the committed
+    /// offsets it read, and lets their partitions be fetched again.
+    fn finish_restores<C: ConsumerContext>(
+        &self,
+        w: &mut Worker,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), StreamsError> {
+        for (key, outcome) in w.updater.take_restored() {
+            let positions = outcome?;
+            let Some(mut t) = w.restoring.remove(&key) else { continue };
+            let mut partitions = TopicPartitionList::new();
+            for (i, position) in t.inputs.iter_mut().zip(positions) {
+                i.position = position;
+                partitions.add_partition(&i.topic, i.partition as i32);
             }
-            let records = self.clients.read_to_end(&restore.consumer, &topic, &[spec.partition], |r| {
-                store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
-                Ok(())
-            })?;
-            if records > 0 {
-                tracing::info!(
-                    store = store.name(),
-                    partition = spec.partition,
-                    records,
-                    ms = started.elapsed().as_millis() as u64,
-                    "restored from changelog"
-                );
+            seek_inputs(&t, consumer, self.common.id);
+            if let Err(e) = consumer.resume(&partitions) {
+                tracing::warn!(thread = self.common.id, error = %e, "cannot resume restored partitions");
             }
+            self.common.register_stores(key, t.task.stores());
+            w.tasks.insert(key, t);
+            tracing::info!(
+                thread = self.common.id,
+                subtopology = key.0,
+                partition = key.1,
+                restoring = w.restoring.len(),
+                "task restored; running"
+            );
         }
-        self.common.register(&spec, &task);
+        Ok(())
+    }
+
+    /// The thread's state updater, with restore clients of its own.
+    fn start_updater(&self, isolation: &str) -> Result<StateUpdater, StreamsError> {
+        let restore_id = self.client_id("restore-consumer");
+        let readers = RestoreClients {
+            changelogs: self.clients.consumer_with(
+                &restore_id,
+                &[("group.id", &restore_id), ("isolation.level", isolation)],
+                rdkafka::consumer::DefaultConsumerContext,
+            )?,
+            // librdkafka's default is `read_committed`, whose end is the last stable offset.
+            uncommitted_ends: match self.exactly_once {
+                true => Some(self.clients.consumer_with(
+                    &format!("{restore_id}-ends"),
+                    &[("group.id", &format!("{restore_id}-ends")), ("isolation.level", "read_uncommitted")],
+                    rdkafka::consumer::DefaultConsumerContext,
+                )?),
+                false => None,
+            },
+            // Reads the group's committed offsets; exactly-once, `read_committed` makes the
+            // read wait for pending ones (KIP-447's `require_stable`).
+            offsets: self.clients.consumer_with(
+                &self.client_id("offsets-reader"),
+                &[("group.id", &self.common.application_id), ("isolation.level", isolation)],
+                rdkafka::consumer::DefaultConsumerContext,
+            )?,
+        };
+        StateUpdater::start(self.clients.clone(), self.common.application_id.clone(), readers, self.common.id)
+    }
+
+    /// A new task, its stores still empty.
+    fn new_kafka_task(&self, spec: &TaskSpec) -> KafkaTask {
+        let task = self.common.new_task(spec);
         let inputs: Vec<Input<RawRecord>> = spec
             .inputs
             .iter()
@@ -696,51 +743,12 @@ impl KafkaThread {
             })
             .collect();
         let ends = vec![None; inputs.len()];
-        Ok(KafkaTask { task, inputs, ends })
+        KafkaTask { task, inputs, ends }
     }
 }
 
 /// How often the thread logs where its tasks stand (at debug level).
 const STATUS_INTERVAL: Duration = Duration::from_secs(5);
-
-/// What a task's stores are restored with.
-struct Restore {
-    /// Reads changelogs (`read_committed` under exactly-once).
-    consumer: BaseConsumer,
-    /// Exactly-once: reads partition ends including open transactions.
-    uncommitted_ends: Option<BaseConsumer>,
-}
-
-/// Waits until no transaction is open on a changelog partition, so that its last stable
-/// offset is its end. A transaction a failed owner left open (until it is fenced or times
-/// out) holds the last stable offset back, and with it every record committed after it began:
-/// restoring only up to there would lose state the committed offsets already count.
-fn wait_for_stable_end(
-    committed: &BaseConsumer,
-    uncommitted: &BaseConsumer,
-    topic: &str,
-    partition: u32,
-) -> Result<(), StreamsError> {
-    let started = Instant::now();
-    let end = watermarks(uncommitted, topic, partition)?.1;
-    loop {
-        let stable = watermarks(committed, topic, partition)?.1;
-        if stable >= end {
-            return Ok(());
-        }
-        if started.elapsed() > STABLE_TIMEOUT {
-            return Err(StreamsError::Kafka(format!(
-                "{topic}-{partition}: a transaction stays open (last stable offset {stable}, end {end})"
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// How long a restore waits for an open transaction to end: Kafka Streams'
-/// `transaction.timeout.ms` (10 s), plus the broker's check for timed-out transactions (10 s
-/// by default), plus margin.
-const STABLE_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// How a stream thread's run on its Kafka clients ended.
 enum Exit {
@@ -754,29 +762,17 @@ enum Exit {
 /// them (a consumer whose group membership or coordinator is stuck after a broker restart).
 const CLIENT_RESET_AFTER: Duration = Duration::from_secs(30);
 
-/// How long one request for the group's committed offsets may take (it waits while a
-/// transaction holds offsets pending).
-const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How long the tasks may stay broken (the broker away) before the thread gives up: Kafka
 /// Streams' `task.timeout.ms` default.
 const TASK_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The group's committed offsets of `tpl`, asked again while the broker does not answer
-/// (after a restart the group coordinator takes a moment to load).
-fn committed_offsets<C: ConsumerContext>(
-    consumer: &BaseConsumer<C>,
-    tpl: TopicPartitionList,
-) -> Result<TopicPartitionList, StreamsError> {
-    let started = Instant::now();
-    loop {
-        match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
-            Ok(committed) => return Ok(committed),
-            Err(e) if started.elapsed() < COMMITTED_TIMEOUT * 2 => {
-                tracing::warn!(error = %e, "cannot read committed offsets yet; retrying");
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(e) => return Err(kafka_error("cannot read committed offsets", e)),
+/// Points the consumer at a task's positions: records fetched before (dropped while no task
+/// had the partition, or read past during a recovery) come again.
+fn seek_inputs<C: ConsumerContext>(t: &KafkaTask, consumer: &BaseConsumer<C>, thread: usize) {
+    for i in &t.inputs {
+        let at = Offset::Offset(i.position as i64);
+        if let Err(e) = consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
+            tracing::warn!(thread, topic = %i.topic, partition = i.partition, error = %e, "cannot seek");
         }
     }
 }

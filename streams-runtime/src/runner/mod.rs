@@ -10,6 +10,8 @@ mod global;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod plan;
+#[cfg(feature = "kafka")]
+mod state_updater;
 mod thread;
 
 use std::collections::BTreeMap;

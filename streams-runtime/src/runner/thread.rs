@@ -12,6 +12,7 @@ use crate::error::StreamsError;
 use crate::graph::{changelog_topic, Graph};
 use crate::ops::{Placement, RecordCollector};
 use crate::record::{Headers, RawRecord};
+use crate::state::StoreRegistry;
 use crate::task::Task;
 
 use super::plan::TaskSpec;
@@ -190,12 +191,8 @@ impl ThreadCommon {
     }
 
     /// Lists a restored task's stores for interactive queries.
-    pub(super) fn register(&self, spec: &TaskSpec, task: &Task) {
-        self.shared
-            .stores
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((spec.subtopology, spec.partition), task.stores().clone());
+    pub(super) fn register_stores(&self, task: (usize, u32), stores: &StoreRegistry) {
+        self.shared.stores.lock().unwrap_or_else(|p| p.into_inner()).insert(task, stores.clone());
     }
 }
 
@@ -236,7 +233,7 @@ impl StreamThread {
                 tracing::info!(store = store.name(), partition = spec.partition, records = end, "restored");
             }
         }
-        self.common.register(&spec, &task);
+        self.common.register_stores((spec.subtopology, spec.partition), task.stores());
         let inputs = spec
             .inputs
             .iter()

@@ -1,0 +1,360 @@
+//! Restoration on a thread of its own, as Kafka Streams' `DefaultStateUpdater`: a stream
+//! thread hands over each new task's stores and goes on processing its other tasks; the
+//! updater reads the group's committed offsets for the task's inputs, then replays each
+//! store's changelog, and hands the task back with the positions it starts at. A task that
+//! is revoked or closed dirty meanwhile is cancelled, and its result never used.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::cluster::kafka::{watermarks, KafkaClients};
+use crate::error::StreamsError;
+use crate::graph::changelog_topic;
+use crate::state::StoreRegistry;
+
+/// A task: (sub-topology, partition).
+pub(super) type TaskKey = (usize, u32);
+
+/// One task to restore.
+struct Job {
+    key: TaskKey,
+    id: u64,
+    inputs: Vec<String>,
+    stores: StoreRegistry,
+    cancelled: Arc<AtomicBool>,
+}
+
+/// What a finished job hands back: per input, the offset to start at.
+struct Done {
+    key: TaskKey,
+    id: u64,
+    outcome: Result<Vec<u64>, StreamsError>,
+}
+
+/// The clients the updater reads with, all its own.
+pub(super) struct RestoreClients {
+    /// Reads changelogs (`read_committed` under exactly-once, which skips aborted writes).
+    pub(super) changelogs: BaseConsumer,
+    /// Exactly-once: reads partition ends including open transactions.
+    pub(super) uncommitted_ends: Option<BaseConsumer>,
+    /// Reads the group's committed offsets (a member of no group: it never subscribes).
+    pub(super) offsets: BaseConsumer,
+}
+
+/// The stream thread's handle on its updater thread.
+pub(super) struct StateUpdater {
+    jobs: Option<Sender<Job>>,
+    done: Receiver<Done>,
+    /// The job each restoring task waits for, and how to cancel it.
+    waiting: HashMap<TaskKey, (u64, Arc<AtomicBool>)>,
+    next_id: u64,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl StateUpdater {
+    pub(super) fn start(
+        clients: Arc<KafkaClients>,
+        application_id: String,
+        readers: RestoreClients,
+        thread: usize,
+    ) -> Result<StateUpdater, StreamsError> {
+        let (jobs, incoming) = mpsc::channel::<Job>();
+        let (finished, done) = mpsc::channel();
+        let worker = std::thread::Builder::new()
+            .name(format!("{application_id}-StateUpdater-{}", thread + 1))
+            .spawn(move || Updater { clients, application_id, readers, jobs: incoming, finished }.run())
+            .map_err(|e| StreamsError::Kafka(format!("cannot start the state updater: {e}")))?;
+        Ok(StateUpdater { jobs: Some(jobs), done, waiting: HashMap::new(), next_id: 0, worker: Some(worker) })
+    }
+
+    /// Restores `stores` of task `key` reading `inputs`, in the background.
+    pub(super) fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry) {
+        self.cancel(key);
+        self.next_id += 1;
+        let cancelled = Arc::new(AtomicBool::new(false));
+        self.waiting.insert(key, (self.next_id, cancelled.clone()));
+        let job = Job { key, id: self.next_id, inputs, stores, cancelled };
+        if let Some(jobs) = &self.jobs {
+            // The worker only stops when this handle is dropped.
+            let _ = jobs.send(job);
+        }
+    }
+
+    /// Drops task `key`'s restoration, if it has one.
+    pub(super) fn cancel(&mut self, key: TaskKey) {
+        if let Some((_, cancelled)) = self.waiting.remove(&key) {
+            cancelled.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub(super) fn cancel_all(&mut self) {
+        for (_, (_, cancelled)) in self.waiting.drain() {
+            cancelled.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether no task is being restored.
+    pub(super) fn is_idle(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// The tasks restored since the last call, with the position of each input; results of
+    /// cancelled jobs are dropped.
+    pub(super) fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<u64>, StreamsError>)> {
+        let mut restored = Vec::new();
+        while let Ok(done) = self.done.try_recv() {
+            if self.waiting.get(&done.key).is_some_and(|(id, _)| *id == done.id) {
+                self.waiting.remove(&done.key);
+                restored.push((done.key, done.outcome));
+            }
+        }
+        restored
+    }
+}
+
+impl Drop for StateUpdater {
+    fn drop(&mut self) {
+        self.cancel_all();
+        self.jobs = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The updater thread: its jobs advance in turns, so a task that waits (an open transaction
+/// on its changelog, pending offsets of its inputs) does not hold up the others.
+struct Updater {
+    clients: Arc<KafkaClients>,
+    application_id: String,
+    readers: RestoreClients,
+    jobs: Receiver<Job>,
+    finished: Sender<Done>,
+}
+
+/// Where a job stands.
+enum Step {
+    /// Reading the group's committed offsets of the task's inputs.
+    Offsets,
+    /// Waiting until no transaction is open on store `store`'s changelog partition (which
+    /// ends at `end`, open transactions included).
+    Stable { store: usize, end: Option<u64> },
+    /// Replaying store `store`'s changelog.
+    Read { store: usize },
+}
+
+struct Restoring {
+    job: Job,
+    step: Step,
+    positions: Vec<u64>,
+    /// Since when the job has waited at its current step, and when it last said so.
+    waiting: Option<(Instant, Instant)>,
+}
+
+/// What one turn did to a job.
+enum Turn {
+    Advanced,
+    Waiting,
+    Finished(Result<Vec<u64>, StreamsError>),
+}
+
+impl Updater {
+    fn run(self) {
+        let mut queue: VecDeque<Restoring> = VecDeque::new();
+        loop {
+            // Idle: block for the next job; stop when the stream thread lets go.
+            if queue.is_empty() {
+                match self.jobs.recv() {
+                    Ok(job) => queue.push_back(Restoring::new(job)),
+                    Err(_) => return,
+                }
+            }
+            queue.extend(self.jobs.try_iter().map(Restoring::new));
+            queue.retain(|r| !r.job.cancelled.load(Ordering::SeqCst));
+            let mut advanced = false;
+            for _ in 0..queue.len() {
+                let mut r = queue.pop_front().expect("counted");
+                match self.turn(&mut r) {
+                    Turn::Advanced => {
+                        advanced = true;
+                        r.waiting = None;
+                        queue.push_back(r);
+                    }
+                    Turn::Waiting => {
+                        r.note_waiting();
+                        queue.push_back(r);
+                    }
+                    Turn::Finished(outcome) => {
+                        advanced = true;
+                        let done = Done { key: r.job.key, id: r.job.id, outcome };
+                        if self.finished.send(done).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            if !advanced {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Moves a job one step on, if it can.
+    fn turn(&self, r: &mut Restoring) -> Turn {
+        let partition = r.job.key.1;
+        match r.step {
+            // First the offsets: exactly-once, the read waits while a previous owner's
+            // transaction holds offsets pending (KIP-447), so the changelogs are read after
+            // that transaction ended.
+            Step::Offsets => {
+                let mut tpl = TopicPartitionList::new();
+                for topic in &r.job.inputs {
+                    tpl.add_partition(topic, partition as i32);
+                }
+                let committed = match self.readers.offsets.committed_offsets(tpl, OFFSETS_TURN) {
+                    Ok(committed) => committed,
+                    Err(e) => {
+                        tracing::debug!(partition, error = %e, "committed offsets not readable yet");
+                        return Turn::Waiting;
+                    }
+                };
+                for topic in &r.job.inputs {
+                    let offset =
+                        committed.find_partition(topic, partition as i32).and_then(|e| match e.offset() {
+                            Offset::Offset(o) => Some(o as u64),
+                            _ => None,
+                        });
+                    // Nothing committed: the earliest offset (`auto.offset.reset=earliest`).
+                    let position = match offset {
+                        Some(o) => o,
+                        None => match watermarks(&self.readers.offsets, topic, partition) {
+                            Ok((low, _)) => low,
+                            Err(e) => return Turn::Finished(Err(e)),
+                        },
+                    };
+                    r.positions.push(position);
+                }
+                r.step = r.after_store(None);
+                Turn::Advanced
+            }
+            Step::Stable { store, end } => {
+                let (Some(uncommitted), Some(s)) =
+                    (&self.readers.uncommitted_ends, r.job.stores.iter().nth(store))
+                else {
+                    r.step = Step::Read { store };
+                    return Turn::Advanced;
+                };
+                let topic = changelog_topic(&self.application_id, s.name());
+                // Its end when the job started waiting: transactions opened later are the
+                // next owner's business.
+                let end = match end {
+                    Some(end) => end,
+                    None => match watermarks(uncommitted, &topic, partition) {
+                        Ok((_, high)) => {
+                            r.step = Step::Stable { store, end: Some(high) };
+                            high
+                        }
+                        Err(e) => return Turn::Finished(Err(e)),
+                    },
+                };
+                match watermarks(&self.readers.changelogs, &topic, partition) {
+                    Ok((_, stable)) if stable >= end => {
+                        r.step = Step::Read { store };
+                        Turn::Advanced
+                    }
+                    Ok((_, stable)) => {
+                        r.report_wait(|| format!(
+                            "{topic}-{partition}: a transaction is open (last stable offset {stable}, end {end}); the task waits to restore until it ends"
+                        ));
+                        Turn::Waiting
+                    }
+                    Err(e) => Turn::Finished(Err(e)),
+                }
+            }
+            Step::Read { store } => {
+                let Some(s) = r.job.stores.iter().nth(store) else {
+                    return Turn::Finished(Ok(std::mem::take(&mut r.positions)));
+                };
+                let topic = changelog_topic(&self.application_id, s.name());
+                let started = Instant::now();
+                let cancel = &r.job.cancelled;
+                let mut applied = 0u64;
+                let records =
+                    self.clients.read_to_end(&self.readers.changelogs, &topic, &[partition], |rec| {
+                        applied += 1;
+                        if applied.is_multiple_of(1_000) && cancel.load(Ordering::SeqCst) {
+                            return Err(cancelled());
+                        }
+                        s.restore(rec.key.as_deref(), rec.value.as_deref(), rec.timestamp);
+                        Ok(())
+                    });
+                match records {
+                    Ok(records) => {
+                        if records > 0 {
+                            tracing::info!(
+                                store = s.name(),
+                                partition,
+                                records,
+                                ms = started.elapsed().as_millis() as u64,
+                                "restored from changelog"
+                            );
+                        }
+                        r.step = r.after_store(Some(store));
+                        Turn::Advanced
+                    }
+                    Err(e) => {
+                        // Leave the consumer free for the next job.
+                        let _ = self.readers.changelogs.unassign();
+                        Turn::Finished(Err(e))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Restoring {
+    fn new(job: Job) -> Restoring {
+        Restoring { job, step: Step::Offsets, positions: Vec::new(), waiting: None }
+    }
+
+    /// The step after store `done` (or after the offsets): the next store's, or the end.
+    fn after_store(&self, done: Option<usize>) -> Step {
+        let store = done.map_or(0, |s| s + 1);
+        Step::Stable { store, end: None }
+    }
+
+    fn note_waiting(&mut self) {
+        let now = Instant::now();
+        self.waiting.get_or_insert((now, now));
+    }
+
+    /// Says why the job waits, when it has waited long and at most every [`WAIT_REPORT`].
+    fn report_wait(&mut self, why: impl FnOnce() -> String) {
+        let now = Instant::now();
+        let (since, reported) = self.waiting.get_or_insert((now, now));
+        if now.duration_since(*since) >= WAIT_REPORT && now.duration_since(*reported) >= WAIT_REPORT {
+            *reported = now;
+            tracing::warn!(waited_s = since.elapsed().as_secs(), "{}", why());
+        }
+    }
+}
+
+/// How long one turn may wait for the group's committed offsets (the read waits while a
+/// transaction holds offsets pending) before the other jobs get theirs.
+const OFFSETS_TURN: Duration = Duration::from_millis(500);
+
+/// How often a job that waits says why.
+const WAIT_REPORT: Duration = Duration::from_secs(15);
+
+/// A job stopped because its task was revoked or closed.
+fn cancelled() -> StreamsError {
+    StreamsError::Kafka("restoration cancelled".into())
+}
