@@ -327,7 +327,7 @@ fn a_third_instance_joining_pauses_only_the_tasks_that_move_under_the_consumer_p
         let joined = Instant::now();
         let c = Instance::start(&app, &input, &output, &settings);
         let started = Instant::now();
-        while !c.logged("added=") {
+        while !c.logged("task restored; running") {
             if started.elapsed() > Duration::from_secs(120) {
                 dump_logs(&tag, &[("A", &a), ("B", &b), ("C", &c)]);
                 panic!("{tag}: the third instance has no tasks after 120 s");

@@ -93,6 +93,16 @@ impl Instance {
     }
 }
 
+/// A test that fails (panics) leaves no instance running behind it.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Waits until `done`, failing the test after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
