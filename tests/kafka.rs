@@ -68,6 +68,18 @@ fn two_instances_split_the_partitions_and_a_stopped_one_hands_its_tasks_over_wit
         final_counts(&output).0 == golden_counts(&lines)
     });
     assert!(a.logged("restored from changelog"), "the moved tasks were not restored");
+    // The application's state (Kafka's names): running, rebalancing when B left, running again.
+    let transitions: Vec<String> = a
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.split("state transition ").nth(1).map(str::to_string))
+        .collect();
+    assert!(
+        transitions.windows(2).any(|w| w == ["from=RUNNING to=REBALANCING", "from=REBALANCING to=RUNNING"]),
+        "{transitions:?}"
+    );
     let by_a = a.terminate();
     let (counts, records) = final_counts(&output);
     assert_eq!(counts, golden_counts(&lines));

@@ -464,3 +464,62 @@ fn extreme_timestamps_terminate_and_negative_ones_follow_the_extractor() {
     assert_eq!(skipped, 0);
     assert!(with_partition_time > windows, "the negative record counts at the partition time");
 }
+
+/// Kafka's `KafkaStreams.State` and its listener: a run that drains its input goes CREATED →
+/// REBALANCING (tasks restoring) → RUNNING → PENDING_SHUTDOWN → NOT_RUNNING; one stopped by an
+/// error ends in ERROR through PENDING_ERROR; an instance runs once.
+#[test]
+fn the_state_listener_sees_kafkas_transitions() {
+    use streams_runtime::State::*;
+    let listen = |streams: &mut KafkaStreams| {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = seen.clone();
+        streams.set_state_listener(move |new, old| into.lock().unwrap().push((old, new)));
+        seen
+    };
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    load(&cluster, wordcount::SAMPLE, 0);
+    let mut streams =
+        KafkaStreams::new(wordcount::topology(), StreamsConfig::new("states"), Arc::new(cluster.clone()));
+    let seen = listen(&mut streams);
+    assert_eq!(streams.state(), Created);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Input written while it runs keeps it running long enough to be seen RUNNING.
+    let input = streams.open_input();
+    let feeding = {
+        let cluster = cluster.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            load(&cluster, &["late lines"], 1_000);
+            drop(input);
+        })
+    };
+    rt.block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    feeding.join().unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            (Created, Rebalancing),
+            (Rebalancing, Running),
+            (Running, PendingShutdown),
+            (PendingShutdown, NotRunning)
+        ]
+    );
+    assert_eq!(streams.state(), NotRunning);
+    let again = rt.block_on(streams.run(RunMode::UntilDrained)).unwrap_err().to_string();
+    assert!(again.contains("NOT_RUNNING: an instance runs once"), "{again}");
+
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    load(&cluster, &PANIC_LINES, 0);
+    let topology = word_count_that_panics_once(Arc::new(AtomicBool::new(true)), Arc::default());
+    let mut streams =
+        KafkaStreams::new(topology, StreamsConfig::new("states-error"), Arc::new(cluster.clone()));
+    let seen = listen(&mut streams);
+    rt.block_on(streams.run(RunMode::UntilDrained)).unwrap_err();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.first(), Some(&(Created, Rebalancing)), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(PendingError, Error)), "{seen:?}");
+    assert_eq!(streams.state(), Error);
+}

@@ -33,7 +33,7 @@ pub use error::{CodecError, StreamsError};
 pub use graph::{Data, TopologyDescription};
 pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
-pub use runner::{InputGuard, KafkaStreams, RunMode, ThreadResponse};
+pub use runner::{InputGuard, KafkaStreams, RunMode, State, ThreadResponse};
 #[doc(inline)]
 pub use streams_macros::{topology, Json};
 pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};

@@ -60,6 +60,10 @@ struct Worker {
     error: Option<StreamsError>,
     /// The tasks are being rebuilt: a revocation meanwhile commits nothing.
     recovering: bool,
+    /// Whether the group has given this thread an assignment yet.
+    assigned: bool,
+    /// The thread's flag: waiting for an assignment, restoring or rebuilding tasks.
+    rebalancing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Sends produced records through the thread's producer; the first failure is kept.
@@ -144,6 +148,7 @@ impl ConsumerContext for RebalanceHandler {
             if w.recovering {
                 return;
             }
+            w.rebalancing.store(true, Ordering::SeqCst);
             tracing::info!(thread = self.thread, partitions = tpl.count(), "partitions revoked; committing");
             if let Err(e) = w.commit(consumer) {
                 w.error.get_or_insert(e);
@@ -191,7 +196,9 @@ impl ConsumerContext for RebalanceHandler {
                 let all = consumer.assignment().unwrap_or_else(|_| TopicPartitionList::clone(tpl));
                 let assigned =
                     all.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect();
-                lock(&self.worker).pending = Some(assigned);
+                let mut w = lock(&self.worker);
+                w.pending = Some(assigned);
+                w.assigned = true;
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(e) => tracing::warn!(thread = self.thread, error = %e, "rebalance error"),
@@ -308,6 +315,8 @@ impl KafkaThread {
             exactly_once: self.exactly_once,
             error: None,
             recovering: false,
+            assigned: false,
+            rebalancing: self.common.rebalancing.clone(),
         }));
         let handler = RebalanceHandler { worker: worker.clone(), thread: self.common.id };
         // The classic protocol with the eager `range` assignor by default; with
@@ -364,6 +373,7 @@ impl KafkaThread {
                 // Keep the consumer served (group membership, coordinator, rebalances);
                 // what it hands out now is read again from the committed offsets.
                 lock(&worker).recovering = true;
+                self.common.rebalancing.store(true, Ordering::SeqCst);
                 for _ in 0..10 {
                     if let Some(Err(e)) = consumer.poll(Duration::from_millis(50)) {
                         tracing::debug!(thread = self.common.id, error = %e, "consumer error while recovering");
@@ -402,6 +412,8 @@ impl KafkaThread {
                 broken = Some(self.broken(e));
                 continue;
             }
+            let settled = w.assigned && w.pending.is_none() && w.restoring.is_empty();
+            self.common.rebalancing.store(!settled, Ordering::SeqCst);
             w.producer.poll();
             let processed = match self.process_ready(&mut w, &consumer) {
                 Ok(n) => n,

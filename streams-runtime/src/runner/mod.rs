@@ -10,6 +10,7 @@ mod global;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod plan;
+mod state;
 #[cfg(feature = "kafka")]
 mod state_updater;
 mod thread;
@@ -40,6 +41,9 @@ use global::{GlobalInput, GlobalThread};
 use plan::TaskSpec;
 use thread::{StreamThread, ThreadCommon};
 
+pub use state::State;
+use state::StateCell;
+
 /// How long [`KafkaStreams::run`] goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunMode {
@@ -61,6 +65,7 @@ pub(crate) struct Shared {
     pub(crate) error: Mutex<Option<StreamsError>>,
     /// Stream threads replaced after a failure (`ThreadResponse::ReplaceThread`).
     pub(crate) replaced_threads: AtomicU64,
+    pub(crate) state: StateCell,
 }
 
 /// What a stream thread does after an error it could not handle: Kafka's
@@ -148,6 +153,7 @@ impl KafkaStreams {
             stores: Mutex::new(BTreeMap::new()),
             error: Mutex::new(None),
             replaced_threads: AtomicU64::new(0),
+            state: StateCell::default(),
         });
         KafkaStreams {
             topology,
@@ -184,7 +190,23 @@ impl KafkaStreams {
 
     /// Asks every thread to commit and stop.
     pub fn shutdown(&self) {
+        self.shared.state.advance(State::PendingShutdown);
         self.shared.shutdown.store(true, Ordering::SeqCst);
+    }
+
+    /// Where the application stands (Kafka's `KafkaStreams.state()`).
+    pub fn state(&self) -> State {
+        self.shared.state.get()
+    }
+
+    /// Calls `listener(new, old)` on every change of [`state`](Self::state) (Kafka's
+    /// `setStateListener`), from whichever thread makes it.
+    pub fn set_state_listener(
+        &mut self,
+        listener: impl Fn(State, State) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.shared.state.set_listener(Arc::new(listener));
+        self
     }
 
     /// Records skipped or dead-lettered because they could not be decoded.
@@ -224,6 +246,24 @@ impl KafkaStreams {
     /// On Kafka, [`RunMode::UntilDrained`] means this instance has been assigned every input
     /// partition and processed each to its end: it is meant for one instance alone.
     pub async fn run(&self, mode: RunMode) -> Result<(), StreamsError> {
+        if !self.shared.state.advance(State::Rebalancing) {
+            return Err(StreamsError::Usage(format!(
+                "this instance is {}: an instance runs once; create a new `KafkaStreams`",
+                self.state()
+            )));
+        }
+        let result = self.run_threads(mode).await;
+        if result.is_err() {
+            self.shared.state.advance(State::PendingError);
+            self.shared.state.advance(State::Error);
+        } else {
+            self.shared.state.advance(State::PendingShutdown);
+            self.shared.state.advance(State::NotRunning);
+        }
+        result
+    }
+
+    async fn run_threads(&self, mode: RunMode) -> Result<(), StreamsError> {
         let application_id = self.config.application_id()?.to_string();
         self.config.log_unknown_keys();
         let threads = self.config.num_stream_threads()?;
@@ -236,6 +276,7 @@ impl KafkaStreams {
         let mut positions: Vec<Positions> = Vec::new();
         let mut idle = Vec::new();
         let mut flushed = Vec::new();
+        let mut rebalancing = Vec::new();
         let mut handles = Vec::new();
         let mut new_common = |id: usize| {
             let common = ThreadCommon {
@@ -251,7 +292,9 @@ impl KafkaStreams {
                 idle: Arc::new(AtomicBool::new(false)),
                 positions: Arc::default(),
                 uncaught: self.uncaught.clone(),
+                rebalancing: Arc::new(AtomicBool::new(true)),
             };
+            rebalancing.push(common.rebalancing.clone());
             positions.push(common.positions.clone());
             idle.push(common.idle.clone());
             flushed.push(common.flushed_epoch.clone());
@@ -339,6 +382,7 @@ impl KafkaStreams {
                 if self.shared.shutdown.load(Ordering::SeqCst) {
                     break;
                 }
+                self.note_running(&rebalancing);
                 let all_idle = idle.iter().all(|i| i.load(Ordering::SeqCst));
                 if !all_idle || self.open_inputs.load(Ordering::SeqCst) > 0 || !drained() {
                     continue;
@@ -360,9 +404,13 @@ impl KafkaStreams {
                     _ = shutdown_signal() => tracing::info!("shutdown requested"),
                     _ = async { while !self.shared.shutdown.load(Ordering::SeqCst) {
                         tokio::time::sleep(Duration::from_millis(50)).await;
+                        self.note_running(&rebalancing);
                     } } => {}
                 }
             }
+        }
+        if self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            self.shared.state.advance(State::PendingError);
         }
         self.shutdown();
         for h in handles {
@@ -372,6 +420,13 @@ impl KafkaStreams {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// `Running` once no stream thread is rebalancing (waiting for an assignment, restoring,
+    /// rebuilding tasks), `Rebalancing` while one is.
+    fn note_running(&self, rebalancing: &[Arc<AtomicBool>]) {
+        let running = rebalancing.iter().all(|r| !r.load(Ordering::SeqCst));
+        self.shared.state.advance(if running { State::Running } else { State::Rebalancing });
     }
 
     /// Global tables on the embedded cluster: every partition read before any task starts.

@@ -147,6 +147,9 @@ pub(crate) struct ThreadCommon {
     pub(crate) positions: super::Positions,
     /// Decides what a failed thread does next.
     pub(crate) uncaught: super::UncaughtExceptionHandler,
+    /// Waiting for an assignment, restoring or rebuilding tasks (the application is
+    /// `Rebalancing` while a thread is).
+    pub(crate) rebalancing: Arc<AtomicBool>,
 }
 
 impl ThreadCommon {
@@ -166,6 +169,7 @@ impl ThreadCommon {
             };
             let stopping = self.shared.shutdown.load(Ordering::SeqCst);
             if !stopping && (self.uncaught)(&error) == ThreadResponse::ReplaceThread {
+                self.rebalancing.store(true, Ordering::SeqCst);
                 tracing::error!(thread = self.id, %error, "stream thread failed; replacing it");
                 self.shared.replaced_threads.fetch_add(1, Ordering::Relaxed);
                 continue;
@@ -252,6 +256,7 @@ impl StreamThread {
 
     fn run_tasks(&self, specs: Vec<TaskSpec>) -> Result<(), StreamsError> {
         let mut tasks: Vec<RunningTask> = specs.into_iter().map(|s| self.start_task(s)).collect();
+        self.common.rebalancing.store(false, Ordering::SeqCst);
         let mut last_commit = Instant::now();
         loop {
             if self.common.shared.shutdown.load(Ordering::SeqCst) {
