@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
+use streams_runtime::StreamsConfig;
 
 use streams_tests::fixture;
 
@@ -123,9 +124,10 @@ impl Serialize for Fragile {
     }
 }
 
-/// A value the codec cannot write is an error, not a panic: at a sink it is the processing
-/// error of the record that produced it (skipped under `LogAndContinue`); in a store's
-/// changelog it fails the commit, naming the store.
+/// A value the codec cannot write is an error, not a panic: at a sink it fails the record that
+/// produced it, unless the production handler skips or dead-letters it (the processing
+/// handler does not decide, as in Kafka Streams); in a store's changelog it fails the commit,
+/// naming the store.
 #[test]
 fn a_value_its_codec_cannot_write_fails_its_record_or_the_commit_naming_where() {
     assert!(Json::<Fragile>::encode(&Fragile(-1)).unwrap_err().message().contains("-1 is negative"));
@@ -138,8 +140,9 @@ fn a_value_its_codec_cannot_write_fails_its_record_or_the_commit_naming_where() 
     let err = input.try_pipe_record(Record::new("b".into(), -2, 1)).unwrap_err().to_string();
     assert!(
         err.starts_with(
-            "processing the record at in-0 offset 1 failed: cannot serialize the value for topic `out` \
-             with `Json<Fragile>`: `Json<Fragile>` cannot be written as JSON: -2 is negative"
+            "processing the record at in-0 offset 1 produced a record that cannot be written: cannot \
+             serialize the value for topic `out` with `Json<Fragile>`: `Json<Fragile>` cannot be \
+             written as JSON: -2 is negative; set `production.exception.handler`"
         ),
         "{err}"
     );
@@ -149,15 +152,36 @@ fn a_value_its_codec_cannot_write_fails_its_record_or_the_commit_naming_where() 
         vec![("a".into(), Fragile(1)), ("c".into(), Fragile(3))]
     );
 
-    let b = StreamsBuilder::new();
-    b.stream::<String, i64>("in").map_values(Fragile).to("out");
-    let driver = TestDriver::new(b.build()).on_processing_error(OnProcessingError::SkipAndCount);
+    // The production handler decides, not the processing one (Kafka's `RecordCollectorImpl`).
+    let fragile = || {
+        let b = StreamsBuilder::new();
+        b.stream::<String, i64>("in").map_values(Fragile).to("out");
+        b.build()
+    };
+    let driver = TestDriver::new(fragile()).on_processing_error(OnProcessingError::SkipAndCount);
+    let refused = driver.input::<String, i64>("in").try_pipe_record(Record::new("a".into(), -1, 0));
+    assert!(refused.unwrap_err().to_string().contains("-1 is negative"));
+    let driver = TestDriver::new(fragile()).on_production_error(OnProductionError::SkipAndCount);
     driver.input::<String, i64>("in").pipe_all([("a".into(), -1, 0), ("b".into(), 2, 1)]);
     assert_eq!(driver.skipped_records(), 1);
     assert_eq!(
         driver.output::<String, Json<Fragile>>("out").read_key_values(),
         vec![("b".into(), Fragile(2))]
     );
+    let driver = TestDriver::new(fragile()).on_production_error(OnProductionError::DeadLetter("dlq".into()));
+    driver.input::<String, i64>("in").pipe_all([("a".into(), -1, 0), ("b".into(), 2, 1)]);
+    let dead = driver.output::<String, i64>("dlq").read_records();
+    assert_eq!((dead.len(), dead[0].value), (1, -1));
+    assert_eq!(
+        dead[0].headers.last("__streams.errors.exception"),
+        Some(Some(&b"SerializationException"[..]))
+    );
+    let mut config = StreamsConfig::new("production");
+    assert_eq!(config.on_production_error().unwrap(), OnProductionError::Fail);
+    config.set("production.exception.handler", "org.example.LogAndContinueProductionExceptionHandler");
+    assert_eq!(config.on_production_error().unwrap(), OnProductionError::SkipAndCount);
+    config.set("production.exception.handler", "LogAndContinueProcessingExceptionHandler");
+    assert!(config.on_production_error().is_err());
 
     let b = StreamsBuilder::new();
     b.stream::<String, i64>("in")

@@ -50,12 +50,31 @@ pub enum OnProcessingError {
     DeadLetter(String),
 }
 
+/// What to do when a record a topology produces cannot be serialized (Kafka's
+/// `production.exception.handler`, whose `handleSerializationException` decides, apart from
+/// the processing-error handler), plus the dead-letter queue of KIP-1034.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnProductionError {
+    /// Stop with an error naming the input record's topic, partition and offset
+    /// (`DefaultProductionExceptionHandler`).
+    #[default]
+    Fail,
+    /// Log it, count it in `skipped_records`, and go on: what a custom handler answering
+    /// `CONTINUE` does in Kafka Streams (`LogAndContinueProductionExceptionHandler` here).
+    SkipAndCount,
+    /// Send the input record's original bytes to this topic, with headers saying why, count
+    /// it, and go on.
+    DeadLetter(String),
+}
+
 /// How a task treats records it cannot take as they are.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RecordPolicy {
     pub(crate) decode: OnDecodeError,
     pub(crate) timestamps: OnInvalidTimestamp,
     pub(crate) processing: OnProcessingError,
+    pub(crate) production: OnProductionError,
 }
 
 /// Header names on dead-lettered records (KIP-1034's names).
@@ -257,12 +276,34 @@ impl StreamsConfig {
         }
     }
 
+    /// The serialization-error policy: `production.exception.handler`
+    /// (`DefaultProductionExceptionHandler`, the default, or
+    /// `LogAndContinueProductionExceptionHandler`, with or without a package), and the
+    /// dead-letter topic `errors.dead.letter.queue.topic.name`, which takes precedence.
+    pub fn on_production_error(&self) -> Result<OnProductionError, StreamsError> {
+        if let Some(topic) = self.get("errors.dead.letter.queue.topic.name").filter(|t| !t.is_empty()) {
+            return Ok(OnProductionError::DeadLetter(topic.to_string()));
+        }
+        match self.get("production.exception.handler") {
+            None => Ok(OnProductionError::Fail),
+            Some(h) if h.ends_with("DefaultProductionExceptionHandler") => Ok(OnProductionError::Fail),
+            Some(h) if h.ends_with("LogAndContinueProductionExceptionHandler") => {
+                Ok(OnProductionError::SkipAndCount)
+            }
+            Some(other) => Err(StreamsError::Config(format!(
+                "`production.exception.handler` = `{other}`; expected \
+                 `DefaultProductionExceptionHandler` or `LogAndContinueProductionExceptionHandler`"
+            ))),
+        }
+    }
+
     /// The policies a task applies to records it cannot take as they are.
     pub(crate) fn record_policy(&self) -> Result<RecordPolicy, StreamsError> {
         Ok(RecordPolicy {
             decode: self.on_decode_error()?,
             timestamps: self.on_invalid_timestamp()?,
             processing: self.on_processing_error()?,
+            production: self.on_production_error()?,
         })
     }
 
@@ -303,6 +344,7 @@ const KNOWN: &[&str] = &[
     "deserialization.exception.handler",
     "default.deserialization.exception.handler",
     "processing.exception.handler",
+    "production.exception.handler",
     "errors.dead.letter.queue.topic.name",
     "replication.factor",
 ];
@@ -321,7 +363,6 @@ const IGNORED: &[&str] = &[
     "task.timeout.ms",
     "default.key.serde",
     "default.value.serde",
-    "production.exception.handler",
     "metrics.recording.level",
     "acceptable.recovery.lag",
     "max.warmup.replicas",

@@ -99,6 +99,24 @@ pub enum StreamsError {
         /// What the panic said.
         message: String,
     },
+    /// A record produced while processing an input record could not be serialized (Kafka's
+    /// production exception handler decides what happens).
+    #[error(
+        "processing the record at {topic}-{partition} offset {offset} produced a record that cannot be \
+         written: {message}; \
+         set `production.exception.handler` to `LogAndContinueProductionExceptionHandler` to skip \
+         such records, or `errors.dead.letter.queue.topic.name` to send them to a dead-letter topic"
+    )]
+    Production {
+        /// The input record's topic.
+        topic: String,
+        /// Its partition.
+        partition: u32,
+        /// Its offset.
+        offset: u64,
+        /// What went wrong.
+        message: String,
+    },
     /// A key or value could not be written with its codec.
     #[error("cannot serialize the {part} for {target} with `{codec}`: {source}")]
     Serialization {

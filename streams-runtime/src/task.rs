@@ -3,7 +3,9 @@
 
 use regex::Regex;
 
-use crate::config::{dlq_headers, OnDecodeError, OnInvalidTimestamp, OnProcessingError, RecordPolicy};
+use crate::config::{
+    dlq_headers, OnDecodeError, OnInvalidTimestamp, OnProcessingError, OnProductionError, RecordPolicy,
+};
 use crate::error::StreamsError;
 use crate::graph::{Graph, SourceTopics, TaskBuild};
 use crate::ops::cache::Flush;
@@ -231,8 +233,21 @@ impl Task {
                 };
                 (error, (handling, "DeserializationException", "cannot be decoded"))
             }
+            // Kafka Streams' `RecordCollectorImpl` sends a serialization failure to the
+            // production handler, not the processing one.
             Ok(Err(error @ StreamsError::Serialization { .. })) => {
-                (processing_error(raw, error.to_string()), processing_handling(policy))
+                let handling = match &policy.production {
+                    OnProductionError::Fail => Handling::Fail,
+                    OnProductionError::SkipAndCount => Handling::Skip,
+                    OnProductionError::DeadLetter(dlq) => Handling::DeadLetter(dlq),
+                };
+                let error = StreamsError::Production {
+                    topic: raw.topic.to_string(),
+                    partition: raw.partition,
+                    offset: raw.offset,
+                    message: error.to_string(),
+                };
+                (error, (handling, "SerializationException", "produced a record that cannot be serialized"))
             }
             Ok(Err(error)) => return Err(error),
             Err(panic) => {

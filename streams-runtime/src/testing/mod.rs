@@ -364,6 +364,13 @@ impl TestDriver {
         self
     }
 
+    /// What to do when a produced record cannot be serialized (Kafka's
+    /// `production.exception.handler`; fail, by default, whatever the processing-error policy).
+    pub fn on_production_error(self, policy: crate::config::OnProductionError) -> Self {
+        self.state.borrow_mut().policy.production = policy;
+        self
+    }
+
     /// A typed handle to write into `topic` with codecs `KC` and `VC`.
     pub fn input<KC: Codec, VC: Codec>(&self, topic: &str) -> TestInputTopic<KC, VC> {
         TestInputTopic { state: self.state.clone(), topic: topic.to_string(), _codecs: PhantomData }
