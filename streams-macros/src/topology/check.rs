@@ -120,20 +120,40 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
             Head::Name(n) => n.span(),
         };
         let mut ended_by: Option<&Ident> = None;
+        let mut ending_stage: Option<&Stage> = None;
         for stage in &pipeline.stages {
             last_span = stage.name.span();
             if let Some(ender) = ended_by {
+                let name = stage.name.to_string();
+                let fix = if ender == "split" {
+                    // The branches were meant to be used here: no second error saying they are not.
+                    for branch in split_branches(ending_stage.expect("split ended it")) {
+                        if let Some(b) = scope.bindings.get_mut(&branch.to_string()) {
+                            b.uses += 1;
+                        }
+                    }
+                    "; go on from a branch by its name (`NAME |> ...;`)".to_string()
+                } else if matches!(name.as_str(), "to" | "to_dynamic" | "foreach" | "split") {
+                    format!(
+                        "; to send one stream to several sinks, bind it (`let s = ...;`) and end one \
+                         pipeline per sink (`s |> {ender}(..); s |> {name}(..);`)"
+                    )
+                } else {
+                    format!("; move it before `{ender}`")
+                };
                 cx.error(
                     stage.name.span(),
-                    format!(
-                        "`{}` comes after `{ender}`, which ends the pipeline; move it before `{ender}`",
-                        stage.name
-                    ),
+                    format!("`{name}` comes after `{ender}`, which ends the pipeline{fix}"),
                 );
                 break;
             }
             let Some(spec) = stages::lookup(&stage.name.to_string()) else {
                 let name = stage.name.to_string();
+                if let Some(java) = stages::java_name_hint(&name) {
+                    cx.error(stage.name.span(), java);
+                    shape = None;
+                    continue;
+                }
                 let hint = match did_you_mean(&name, STAGES.iter().map(|s| s.name)) {
                     Some(s) => format!("; did you mean `{s}`?"),
                     None => format!(
@@ -162,6 +182,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
             }
             if spec.output == Shape::Ended {
                 ended_by = Some(&stage.name);
+                ending_stage = Some(stage);
             }
             shape = Some(spec.output_after(shape));
         }

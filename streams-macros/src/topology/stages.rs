@@ -211,6 +211,10 @@ pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
         ([Grouped], Shape::Stream) if spec.output != Shape::Grouped => format!(
             "`{name}` cuts a grouped stream into windows; add `|> group_by_key` (or `|> group_by(|key, value| ...)`) before it"
         ),
+        ([Grouped], Shape::Table) if spec.output != Shape::Grouped => format!(
+            "a table has no windows; to window its updates, make them a stream first: \
+             `|> to_stream |> group_by_key |> {name}(..)`"
+        ),
         ([Grouped], Shape::Windowed | Shape::SlidingWindowed | Shape::SessionWindowed) => {
             format!("the stream is already windowed; remove this `{name}`")
         }
@@ -230,6 +234,18 @@ pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
         (_, Shape::Grouped | Shape::GroupedTable) => format!(
             "`{name}` cannot follow a grouping; aggregate first (`count`, `reduce(...)` or `aggregate(...)`)"
         ),
+        ([Shape::Stream], Shape::Table) if name == "group_by_key" => "`group_by_key` groups a stream; a table is \
+             regrouped with `|> group_by(|key, value| (new_key, new_value))` (Java's `KTable.groupBy`)"
+            .to_string(),
+        (inputs, Shape::Table) if inputs.contains(&Shape::Stream) && !inputs.contains(&Shape::Table) => format!(
+            "`{name}` takes a stream, but here it gets a table; turn the table's updates into a stream \
+             first with `|> to_stream`"
+        ),
+        (inputs, Shape::Windowed | Shape::SlidingWindowed | Shape::SessionWindowed)
+            if !inputs.iter().any(|i| matches!(i, Shape::Windowed | Shape::SlidingWindowed | Shape::SessionWindowed)) =>
+        {
+            format!("`{name}` cannot follow a window; aggregate the windows first (`count`, `reduce(...)` or `aggregate(...)`)")
+        }
         ([Table], Shape::Stream) => {
             format!("`{name}` turns a table into a stream, but this is already a stream; remove it")
         }
@@ -239,4 +255,60 @@ pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
             shape.describe()
         ),
     }
+}
+
+/// What to write here for a Kafka Streams Java DSL method name: `Some` when `name` is one.
+pub(crate) fn java_name_hint(name: &str) -> Option<String> {
+    let special = match name {
+        "windowedBy" => {
+            "write `window(size, advance, grace = ..)` for `TimeWindows`, \
+             `sliding(difference, grace = ..)` for `SlidingWindows` or `session(gap, grace = ..)` for \
+             `SessionWindows`"
+        }
+        "branch" => {
+            "write `split(name = |key, value| ..., other = |key, value| ..., default = rest)` \
+             and use each branch by its name"
+        }
+        "suppress" => {
+            "write `suppress_until_close` for `suppress(untilWindowCloses(unbounded()))`, or \
+             `emit_on_close` after `window(..)` (`untilTimeLimit` is not supported yet)"
+        }
+        "repartition" | "through" => {
+            "there is no such stage here: a stage that changes the key \
+             (`select_key`, `map`, `group_by`) is followed by a repartition topic by itself"
+        }
+        "toStream" | "toTable" | "groupByKey" | "groupBy" | "selectKey" | "mapValues" | "flatMap"
+        | "flatMapValues" | "filterNot" | "leftJoin" | "outerJoin" | "emitStrategy" => "",
+        "process" | "processValues" | "transform" | "transformValues" | "flatTransform" => {
+            "the Processor API is not available in `topology!` yet"
+        }
+        _ => {
+            return camel_to_snake(name)
+                .filter(|snake| lookup(snake).is_some())
+                .map(|snake| format!("`{name}` is the Java name; here it is `{snake}`"))
+        }
+    };
+    if special.is_empty() {
+        let snake = camel_to_snake(name)?;
+        let snake = if name == "emitStrategy" { "emit_on_close".to_string() } else { snake };
+        return Some(format!("`{name}` is the Java name; here it is `{snake}`"));
+    }
+    Some(format!("`{name}` is the Java name; {special}"))
+}
+
+/// `selectKey` → `select_key`; `None` if `name` has no upper-case letter.
+fn camel_to_snake(name: &str) -> Option<String> {
+    if !name.chars().any(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut snake = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            snake.push('_');
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    Some(snake)
 }
