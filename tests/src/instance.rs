@@ -61,9 +61,15 @@ impl Instance {
         let log = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
+        // Read to the end whatever it writes (a line that is not UTF-8 included): a reader that
+        // stopped would leave the pipe full and the instance blocked on its next log line.
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
+            let mut reader = BufReader::new(stderr);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
+                sink.lock().unwrap().push(text);
+                line.clear();
             }
         });
         let stdout = child.stdout.take();

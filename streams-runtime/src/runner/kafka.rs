@@ -443,15 +443,24 @@ impl KafkaThread {
                 self.log_status(&w, &consumer);
             }
         };
-        if result.is_err() && self.exactly_once {
-            // Whatever the failed commit left open must not become visible.
+        if !matches!(result, Ok(Exit::Stopped)) {
+            // Failed, or to run again on new clients: the tasks close dirty, and the revocation
+            // that leaving the group brings commits nothing.
             let mut w = lock(&worker);
-            if let Err(e) = w.producer.abort_transaction() {
-                tracing::warn!(thread = self.common.id, error = %e, "abort failed");
+            w.recovering = true;
+            if result.is_err() && self.exactly_once {
+                // Whatever the failed commit left open must not become visible.
+                if let Err(e) = w.producer.abort_transaction() {
+                    tracing::warn!(thread = self.common.id, error = %e, "abort failed");
+                }
             }
             w.tasks.clear();
+            w.suspended.clear();
+            w.restoring.clear();
+            w.updater.cancel_all();
         }
-        // Leave the group now, so the partitions move at once (the revocation commits again).
+        // Leave the group now, so the partitions move at once (a clean stop's revocation
+        // commits again).
         consumer.unsubscribe();
         self.common.positions.lock().unwrap_or_else(|p| p.into_inner()).clear();
         result
