@@ -7,7 +7,8 @@
 #   scripts/kafka-broker.sh stop      stop it
 #   scripts/kafka-broker.sh run CMD   start, run CMD with KAFKA_BOOTSTRAP set, stop on exit
 #
-# PORT (default 9092) and CONTROLLER_PORT (9093) choose the ports; logs go to $KAFKA_HOME/broker.log.
+# PORT (default 9092) and CONTROLLER_PORT (9093) choose the ports; the broker logs to
+# $KAFKA_HOME/broker-PORT.log. Starting a broker this script already runs on PORT succeeds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KAFKA_HOME=${KAFKA_HOME:-$HOME/.cache/streams-rs/kafka-4.4.0}
@@ -54,21 +55,53 @@ PROPS
 
 answers() { (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; }
 
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+# Our own broker already running on the port is fine (start says so; run uses it and leaves it
+# running); anything else listening there is not.
+already=false
 if [ "${1:-}" = start ] || [ "${1:-}" = run ]; then
-  if answers; then echo "port $PORT is already in use on 127.0.0.1; set PORT or stop what listens there" >&2; exit 1; fi
+  if answers; then
+    if running; then already=true; else
+      echo "port $PORT is already in use on 127.0.0.1; set PORT or stop what listens there" >&2; exit 1
+    fi
+  fi
 fi
 
 start() {
+  if $already; then echo "kafka broker already running on 127.0.0.1:$PORT" >&2; return 0; fi
   install
   configure
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  # The broker logs through slf4j to reload4j: INFO for the broker's own classes (the
+  # transaction and group coordinators say what they do with markers), WARN for the rest.
+  cat > "$KAFKA_HOME/log4j-$PORT.properties" <<LOG
+log4j.rootLogger=WARN, file
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=INFO
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$KAFKA_HOME/broker-$PORT.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+LOG
+  # Some of its libraries log through log4j2: the same file.
+  cat > "$KAFKA_HOME/log4j2-$PORT.properties" <<LOG
+status = error
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $KAFKA_HOME/broker-$PORT.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+LOG
   # java itself in the background (not through a function), so that $! is the JVM.
-  java -Xmx512m -cp "$KAFKA_HOME/lib/*" kafka.Kafka "$KAFKA_HOME/server-$PORT.properties" \
-    > "$KAFKA_HOME/broker-$PORT.log" 2>&1 &
+  java -Xmx512m -Dlog4j.configuration="file:$KAFKA_HOME/log4j-$PORT.properties" \
+    -Dlog4j2.configurationFile="$KAFKA_HOME/log4j2-$PORT.properties" -cp "$KAFKA_HOME/lib/*" \
+    kafka.Kafka "$KAFKA_HOME/server-$PORT.properties" > "$KAFKA_HOME/broker-$PORT.out" 2>&1 &
   echo $! > "$pidfile"
   for _ in $(seq 1 120); do
     if answers; then echo "kafka broker on 127.0.0.1:$PORT" >&2; return 0; fi
-    kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -20 "$KAFKA_HOME/broker-$PORT.log" >&2; return 1; }
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -20 "$KAFKA_HOME/broker-$PORT.log" "$KAFKA_HOME/broker-$PORT.out" >&2; return 1; }
     sleep 0.5
   done
   echo "kafka broker did not answer on 127.0.0.1:$PORT; see $KAFKA_HOME/broker-$PORT.log" >&2
@@ -90,7 +123,7 @@ case "${1:-}" in
   run)
     shift
     start
-    trap stop EXIT
+    $already || trap stop EXIT
     KAFKA_BOOTSTRAP=127.0.0.1:$PORT "$@"
     ;;
   *) echo "usage: $0 start|stop|run CMD..." >&2; exit 2 ;;
