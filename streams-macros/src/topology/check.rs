@@ -257,6 +257,27 @@ fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
         (ArgKind::Duration, Arg::Expr(Expr::Lit(ExprLit { lit, .. }))) => {
             cx.error(lit.span(), "expected a duration such as `1s` or `250ms`");
         }
+        // Java's `Duration.ofSeconds(5)`: say what to write here.
+        (ArgKind::Duration, Arg::Expr(Expr::MethodCall(call)))
+            if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("Duration")) =>
+        {
+            let unit = match call.method.to_string().as_str() {
+                "ofMillis" => Some("ms"),
+                "ofSeconds" => Some("s"),
+                "ofMinutes" => Some("m"),
+                "ofHours" => Some("h"),
+                _ => None,
+            };
+            let amount = match call.args.first() {
+                Some(Expr::Lit(ExprLit { lit: Lit::Int(i), .. })) => Some(i.base10_digits().to_string()),
+                _ => None,
+            };
+            let write = match (amount, unit) {
+                (Some(n), Some(u)) => format!("write `{n}{u}`"),
+                _ => "write a duration such as `5s`, `500ms`, `1m` or `2h`".to_string(),
+            };
+            cx.error(call.method.span(), format!("`Duration.{}(..)` is Java; {write}", call.method));
+        }
         (ArgKind::Duration, Arg::Expr(_)) => {} // an expression of type `Duration`
         (_, Arg::Duration(d)) => cx.error(d.span, format!("expected {}, found a duration", kind.describe())),
         _ => {}
@@ -333,12 +354,43 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
             }
         }
     }
+    if spec.name == "window" {
+        check_window_sizes(cx, stage);
+    }
     if spec.name == "split" {
         check_split(cx, stage);
     } else {
         let mut allowed = vec![("name", ArgKind::Topic)];
         allowed.extend_from_slice(spec.options);
         check_options(cx, spec.name, &allowed, &stage.options);
+    }
+}
+
+/// `window(size, advance)`: as Kafka's `TimeWindows`, the size is positive and the advance
+/// is positive and at most the size (a larger one would leave gaps no window covers).
+fn check_window_sizes(cx: &mut Ctxt, stage: &Stage) {
+    let size = match stage.args.first() {
+        Some(Arg::Duration(d)) => d,
+        _ => return,
+    };
+    if size.millis == 0 {
+        cx.error(size.span, "a window's size must be positive");
+        return;
+    }
+    if let Some(Arg::Duration(advance)) = stage.args.get(1) {
+        if advance.millis == 0 {
+            cx.error(advance.span, "a window's advance must be positive");
+        } else if advance.millis > size.millis {
+            cx.error(
+                advance.span,
+                format!(
+                    "the advance ({} ms) is larger than the window size ({} ms), so records between \
+                     windows would fall in none; make it at most the size (Kafka's `advanceBy` refuses \
+                     it too), or swap them: `window(size, advance)`",
+                    advance.millis, size.millis
+                ),
+            );
+        }
     }
 }
 

@@ -157,6 +157,14 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<(Vec<Arg>, Vec<NamedArg>)> 
     let mut args = Vec::new();
     let mut options = Vec::new();
     while !input.is_empty() {
+        // `grace: 1s` (Kotlin's or a struct's way): options take `=` here.
+        if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            let name: Ident = input.fork().parse()?;
+            return Err(syn::Error::new(
+                name.span(),
+                format!("options are written `{name} = ...` here; write `=` instead of `:`"),
+            ));
+        }
         if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) && !input.peek2(Token![=>])
         {
             let name: Ident = input.parse()?;
