@@ -258,8 +258,7 @@ fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
             cx.error(lit.span(), "expected a duration such as `1s` or `250ms`");
         }
         // Java's `Duration.ofSeconds(5)`: say what to write here.
-        (ArgKind::Duration, Arg::Expr(Expr::MethodCall(call)))
-            if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("Duration")) =>
+        (ArgKind::Duration, Arg::Expr(Expr::MethodCall(call))) if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("Duration")) =>
         {
             let unit = match call.method.to_string().as_str() {
                 "ofMillis" => Some("ms"),
