@@ -396,6 +396,8 @@ impl KafkaStreams {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 if drained() {
+                    // Every thread processed to the end: it was running, however briefly.
+                    self.note_running(&rebalancing);
                     break;
                 }
             },
