@@ -32,7 +32,15 @@ for i in $(seq 1 "$n"); do
   out=$("$snapshot/deps/faults" --nocapture --test-threads=1 "${filters[@]}" 2>&1)
   echo "run $i:"
   grep -E "^fault |^test result|not every word|exited" <<<"$out" | sed 's/^/  /'
-  grep -q "^test result: ok" <<<"$out" && green=$((green + 1))
+  if grep -q "^test result: ok" <<<"$out"; then
+    green=$((green + 1))
+  else
+    # Why it failed (the panic message), and the whole output kept.
+    keep="${TMPDIR:-/tmp}/fault-run-$i.txt"
+    printf '%s\n' "$out" > "$keep"
+    grep -A2 "panicked at" <<<"$out" | grep -v "panicked at\|^--" | head -3 | sed 's/^/  failed: /'
+    echo "  whole output: $keep"
+  fi
   # The names listed under "failures:" at the end.
   while read -r name; do failed[$name]=$(( ${failed[$name]:-0} + 1 )); done \
     < <(awk '/^failures:$/ {f = 1; next} f && /^    [a-z_]+$/ {print $1}' <<<"$out" | sort -u)

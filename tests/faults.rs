@@ -87,6 +87,24 @@ fn dump_logs(tag: &str, instances: &[(&str, &Instance)]) {
     }
 }
 
+/// Writes the instances' logs to files if the scenario fails (panics) while it is held.
+struct LogsOnPanic {
+    tag: String,
+    logs: Vec<(&'static str, Arc<Mutex<Vec<String>>>)>,
+}
+
+impl Drop for LogsOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for (name, log) in &self.logs {
+                let path = std::env::temp_dir().join(format!("{}-{name}.log", self.tag));
+                let _ = std::fs::write(&path, log.lock().unwrap_or_else(|p| p.into_inner()).join("\n"));
+                eprintln!("{}: instance {name}'s log is in {}", self.tag, path.display());
+            }
+        }
+    }
+}
+
 /// What a fault scenario measured.
 struct Figures {
     /// Per fault: from the broker answering (or the instances started again) to the next
@@ -130,6 +148,7 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
     };
     let start = || Instance::start_with_env(&app, &input, &output, settings, env);
     let (mut a, mut b) = (start(), start());
+    let _logs = LogsOnPanic { tag: tag.to_string(), logs: vec![("A", a.log.clone()), ("B", b.log.clone())] };
     wait_until("both instances have tasks", Duration::from_secs(120), || {
         a.logged("assignment taken") && b.logged("assignment taken")
     });
