@@ -181,7 +181,18 @@ impl Updater {
             let mut advanced = false;
             for _ in 0..queue.len() {
                 let mut r = queue.pop_front().expect("counted");
-                match self.turn(&mut r) {
+                // A panic (a codec decoding a changelog record) fails this task's restoration,
+                // which the stream thread answers as any failure: the updater goes on.
+                let turn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.turn(&mut r)))
+                    .unwrap_or_else(|panic| {
+                        let _ = self.readers.changelogs.unassign();
+                        Turn::Finished(Err(StreamsError::Kafka(format!(
+                            "restoring task {:?} panicked: {}",
+                            r.job.key,
+                            crate::error::panic_message(panic.as_ref())
+                        ))))
+                    });
+                match turn {
                     Turn::Advanced => {
                         advanced = true;
                         r.waiting = None;
