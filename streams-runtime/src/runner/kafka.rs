@@ -157,15 +157,7 @@ impl ConsumerContext for RebalanceHandler {
             // consumer`): only those moving; the other tasks go on as they are.
             let revoked: BTreeSet<(String, u32)> =
                 tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect();
-            let moving: Vec<(usize, u32)> = w
-                .tasks
-                .iter()
-                .filter(|(_, t)| {
-                    t.inputs.iter().any(|i| revoked.contains(&(i.topic.to_string(), i.partition)))
-                })
-                .map(|(k, _)| *k)
-                .collect();
-            for key in moving {
+            for key in reading_any(&w.tasks, &revoked) {
                 let mut t = w.tasks.remove(&key).expect("listed above");
                 for i in &mut t.inputs {
                     i.buffer.clear();
@@ -174,15 +166,7 @@ impl ConsumerContext for RebalanceHandler {
             }
             // A restoring task has processed nothing: it is dropped, restored anew if it
             // comes back.
-            let restoring: Vec<(usize, u32)> = w
-                .restoring
-                .iter()
-                .filter(|(_, t)| {
-                    t.inputs.iter().any(|i| revoked.contains(&(i.topic.to_string(), i.partition)))
-                })
-                .map(|(k, _)| *k)
-                .collect();
-            for key in restoring {
+            for key in reading_any(&w.restoring, &revoked) {
                 w.restoring.remove(&key);
                 w.updater.cancel(key);
             }
@@ -204,6 +188,18 @@ impl ConsumerContext for RebalanceHandler {
             Rebalance::Error(e) => tracing::warn!(thread = self.thread, error = %e, "rebalance error"),
         }
     }
+}
+
+/// The tasks among `tasks` that read any of the `revoked` partitions.
+fn reading_any(
+    tasks: &BTreeMap<(usize, u32), KafkaTask>,
+    revoked: &BTreeSet<(String, u32)>,
+) -> Vec<(usize, u32)> {
+    tasks
+        .iter()
+        .filter(|(_, t)| t.inputs.iter().any(|i| revoked.contains(&(i.topic.to_string(), i.partition))))
+        .map(|(k, _)| *k)
+        .collect()
 }
 
 /// A stream thread on Kafka: its tasks come and go with the group's assignments.
