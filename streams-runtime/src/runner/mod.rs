@@ -6,6 +6,8 @@
 //! processed positions are committed for the group `application.id`. A task restores its
 //! stores from their changelogs before it processes anything.
 
+mod embedded;
+mod engine;
 mod global;
 #[cfg(feature = "kafka")]
 mod kafka;
@@ -37,9 +39,10 @@ use crate::error::StreamsError;
 use crate::graph::Data;
 use crate::ops::global_table::GlobalStores;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
+use embedded::StreamThread;
 use global::{GlobalInput, GlobalThread};
 use plan::TaskSpec;
-use thread::{StreamThread, ThreadCommon};
+use thread::ThreadCommon;
 
 pub use state::State;
 use state::StateCell;
@@ -298,7 +301,7 @@ impl KafkaStreams {
             positions.push(common.positions.clone());
             idle.push(common.idle.clone());
             flushed.push(common.flushed_epoch.clone());
-            common
+            Arc::new(common)
         };
         #[cfg_attr(not(feature = "kafka"), allow(unused_assignments))]
         let mut global = None;
@@ -342,7 +345,6 @@ impl KafkaStreams {
                         clients: clients.clone(),
                         plan: plan.clone(),
                         exactly_once,
-                        broken_since: std::cell::Cell::new(None),
                     };
                     handles.push(tokio::task::spawn_blocking(move || thread.run()));
                 }

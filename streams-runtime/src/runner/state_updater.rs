@@ -14,13 +14,11 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::engine::{Restorer, TaskKey};
 use crate::cluster::kafka::{watermarks, KafkaClients};
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
 use crate::state::StoreRegistry;
-
-/// A task: (sub-topology, partition).
-pub(super) type TaskKey = (usize, u32);
 
 /// One task to restore.
 struct Job {
@@ -73,9 +71,11 @@ impl StateUpdater {
             .map_err(|e| StreamsError::Kafka(format!("cannot start the state updater: {e}")))?;
         Ok(StateUpdater { jobs: Some(jobs), done, waiting: HashMap::new(), next_id: 0, worker: Some(worker) })
     }
+}
 
+impl Restorer for StateUpdater {
     /// Restores `stores` of task `key` reading `inputs`, in the background.
-    pub(super) fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry) {
+    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry) {
         self.cancel(key);
         self.next_id += 1;
         let cancelled = Arc::new(AtomicBool::new(false));
@@ -88,26 +88,26 @@ impl StateUpdater {
     }
 
     /// Drops task `key`'s restoration, if it has one.
-    pub(super) fn cancel(&mut self, key: TaskKey) {
+    fn cancel(&mut self, key: TaskKey) {
         if let Some((_, cancelled)) = self.waiting.remove(&key) {
             cancelled.store(true, Ordering::SeqCst);
         }
     }
 
-    pub(super) fn cancel_all(&mut self) {
+    fn cancel_all(&mut self) {
         for (_, (_, cancelled)) in self.waiting.drain() {
             cancelled.store(true, Ordering::SeqCst);
         }
     }
 
     /// Whether no task is being restored.
-    pub(super) fn is_idle(&self) -> bool {
+    fn is_idle(&self) -> bool {
         self.waiting.is_empty()
     }
 
     /// The tasks restored since the last call, with the position of each input; results of
     /// cancelled jobs are dropped.
-    pub(super) fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<u64>, StreamsError>)> {
+    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<u64>, StreamsError>)> {
         let mut restored = Vec::new();
         while let Ok(done) = self.done.try_recv() {
             if self.waiting.get(&done.key).is_some_and(|(id, _)| *id == done.id) {

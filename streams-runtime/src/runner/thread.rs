@@ -1,17 +1,17 @@
-//! One stream thread: its tasks, their input buffers and positions, processing and commits.
+//! What every stream thread has, whatever its backend: its settings and shared flags, the
+//! handling of what escapes its loop, and a task's processing of its buffered input.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Shared, ThreadResponse};
-use crate::cluster::Cluster;
 use crate::config::RecordPolicy;
 use crate::error::StreamsError;
-use crate::graph::{changelog_topic, Graph};
-use crate::ops::{Placement, RecordCollector};
-use crate::record::{Headers, RawRecord};
+use crate::graph::Graph;
+use crate::ops::RecordCollector;
+use crate::record::RawRecord;
 use crate::state::StoreRegistry;
 use crate::task::Task;
 
@@ -25,11 +25,6 @@ pub(super) struct Input<R> {
     pub(super) partition: u32,
     pub(super) position: u64,
     pub(super) buffer: VecDeque<R>,
-}
-
-struct RunningTask {
-    task: Task,
-    inputs: Vec<Input<Arc<RawRecord>>>,
 }
 
 /// Processes up to a batch of a task's buffered records, each time the one with the
@@ -98,36 +93,6 @@ pub(super) fn flush_and_log<R>(
         positions.extend(inputs.iter().map(|i| (i.topic.clone(), i.partition, i.position)));
     }
     collector.take_error().map_or(Ok(positions), Err)
-}
-
-/// Sends produced records to the cluster; the first failure is kept.
-struct ClusterCollector<'a> {
-    cluster: &'a dyn Cluster,
-    error: Option<StreamsError>,
-}
-
-impl Collecting for ClusterCollector<'_> {
-    fn take_error(&mut self) -> Option<StreamsError> {
-        self.error.take()
-    }
-}
-
-impl RecordCollector for ClusterCollector<'_> {
-    fn send_placed(
-        &mut self,
-        topic: &str,
-        placement: Placement,
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
-        timestamp: i64,
-        headers: &Headers,
-    ) {
-        let partition =
-            placement.choose(key.as_deref(), || self.cluster.partitions(topic).ok_or(())).unwrap_or(None);
-        if let Err(e) = self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
-            self.error.get_or_insert(e);
-        }
-    }
 }
 
 /// What every stream thread has, on either cluster.
@@ -200,146 +165,6 @@ impl ThreadCommon {
     }
 }
 
-/// A stream thread on the embedded cluster, with a fixed set of tasks.
-pub(crate) struct StreamThread {
-    pub(crate) common: ThreadCommon,
-    pub(crate) cluster: Arc<dyn Cluster>,
-}
-
 pub(super) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-impl StreamThread {
-    pub(crate) fn run(self, specs: Vec<TaskSpec>) {
-        self.common.run_reporting(|| self.run_tasks(specs.clone()));
-    }
-
-    /// Builds a task, restores its stores from their changelogs and positions its inputs
-    /// at the committed offsets.
-    fn start_task(&self, spec: TaskSpec) -> RunningTask {
-        let task = self.common.new_task(&spec);
-        for store in task.stores().iter() {
-            let topic = changelog_topic(&self.common.application_id, store.name());
-            let end = self.cluster.end_offset(&topic, spec.partition);
-            let mut offset = 0;
-            while offset < end {
-                let batch = self.cluster.fetch(&topic, spec.partition, offset, 10 * FETCH);
-                if batch.is_empty() {
-                    break;
-                }
-                offset += batch.len() as u64;
-                for r in batch {
-                    store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
-                }
-            }
-            if end > 0 {
-                tracing::info!(store = store.name(), partition = spec.partition, records = end, "restored");
-            }
-        }
-        self.common.register_stores((spec.subtopology, spec.partition), task.stores());
-        let inputs = spec
-            .inputs
-            .iter()
-            .map(|topic| Input {
-                topic: Arc::from(topic.as_str()),
-                partition: spec.partition,
-                position: self
-                    .cluster
-                    .committed(&self.common.application_id, topic, spec.partition)
-                    .unwrap_or(0),
-                buffer: VecDeque::new(),
-            })
-            .collect();
-        RunningTask { task, inputs }
-    }
-
-    fn run_tasks(&self, specs: Vec<TaskSpec>) -> Result<(), StreamsError> {
-        let mut tasks: Vec<RunningTask> = specs.into_iter().map(|s| self.start_task(s)).collect();
-        self.common.rebalancing.store(false, Ordering::SeqCst);
-        let mut last_commit = Instant::now();
-        loop {
-            if self.common.shared.shutdown.load(Ordering::SeqCst) {
-                return self.commit(&mut tasks);
-            }
-            let mut progressed = false;
-            for running in &mut tasks {
-                match self.process_some(running) {
-                    Ok(n) => progressed |= n > 0,
-                    Err(e) => {
-                        // Commit what was processed before the failing record, nothing past it.
-                        self.commit(&mut tasks)?;
-                        return Err(e);
-                    }
-                }
-            }
-            self.publish_positions(&tasks);
-            let epoch = self.common.shared.flush_epoch.load(Ordering::SeqCst);
-            if last_commit.elapsed() >= self.common.commit_interval
-                || epoch > self.common.flushed_epoch.load(Ordering::SeqCst)
-            {
-                self.commit(&mut tasks)?;
-                last_commit = Instant::now();
-                self.common.flushed_epoch.store(epoch, Ordering::SeqCst);
-                continue;
-            }
-            if progressed {
-                self.common.idle.store(false, Ordering::SeqCst);
-            } else {
-                self.common.idle.store(true, Ordering::SeqCst);
-                self.cluster.wait_for_data(Duration::from_millis(5));
-                if tasks.iter().any(|t| {
-                    t.inputs.iter().any(|i| self.cluster.end_offset(&i.topic, i.partition) > i.position)
-                }) {
-                    self.common.idle.store(false, Ordering::SeqCst);
-                }
-            }
-        }
-    }
-
-    /// Processes up to a batch of records of one task, always the one with the smallest
-    /// timestamp among the heads of its inputs.
-    fn process_some(&self, running: &mut RunningTask) -> Result<usize, StreamsError> {
-        for input in &mut running.inputs {
-            if input.buffer.is_empty() {
-                let fetched_from = input.position + input.buffer.len() as u64;
-                input.buffer.extend(self.cluster.fetch(&input.topic, input.partition, fetched_from, FETCH));
-            }
-        }
-        let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
-        let done = process_buffered(
-            &mut running.task,
-            &mut running.inputs,
-            false,
-            &self.common.policy,
-            &mut collector,
-            &self.common.shared,
-        )?;
-        match collector.error {
-            Some(e) => Err(e),
-            None => Ok(done),
-        }
-    }
-
-    fn publish_positions(&self, tasks: &[RunningTask]) {
-        let mut positions = self.common.positions.lock().unwrap_or_else(|p| p.into_inner());
-        for t in tasks {
-            for i in &t.inputs {
-                positions.insert((i.topic.to_string(), i.partition), i.position);
-            }
-        }
-    }
-
-    /// Record caches are flushed downstream, stores write their changelogs, then positions
-    /// are committed (at-least-once: a crash between the two replays records whose effects
-    /// are already in the changelog).
-    fn commit(&self, tasks: &mut [RunningTask]) -> Result<(), StreamsError> {
-        let mut collector = ClusterCollector { cluster: self.cluster.as_ref(), error: None };
-        let mut parts: Vec<_> = tasks.iter_mut().map(|t| (&mut t.task, t.inputs.as_slice())).collect();
-        let positions = flush_and_log(&mut parts, &self.common.application_id, &mut collector)?;
-        let offsets: Vec<_> = positions.into_iter().map(|(t, p, o)| (t.to_string(), p, o)).collect();
-        self.cluster.commit(&self.common.application_id, &offsets);
-        self.publish_positions(tasks);
-        Ok(())
-    }
 }

@@ -1,0 +1,210 @@
+//! The engine's backend on the embedded cluster: a fixed assignment (the thread's share of
+//! the tasks), fetches from each task's own positions, produced records appended at once,
+//! stores restored synchronously (the changelogs are in memory).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::engine::{lock, Backend, FetchPositions, Producer, Restorer, TaskKey, Worker};
+use super::plan::TaskSpec;
+use super::thread::{Collecting, Input, ThreadCommon, FETCH};
+use crate::cluster::Cluster;
+use crate::error::StreamsError;
+use crate::graph::changelog_topic;
+use crate::ops::{Placement, RecordCollector};
+use crate::record::{Headers, RawRecord};
+use crate::state::StoreRegistry;
+
+/// A stream thread on the embedded cluster, with a fixed set of tasks.
+pub(crate) struct StreamThread {
+    pub(crate) common: Arc<ThreadCommon>,
+    pub(crate) cluster: Arc<dyn Cluster>,
+}
+
+impl StreamThread {
+    pub(crate) fn run(self, specs: Vec<TaskSpec>) {
+        let engine = super::engine::Engine::new(self.common.clone());
+        let assignment: Vec<(String, u32)> =
+            specs.iter().flat_map(|s| s.inputs.iter().map(|i| (i.clone(), s.partition))).collect();
+        let specs: Arc<[TaskSpec]> = specs.into();
+        self.common.run_reporting(|| loop {
+            let backend = Embedded { cluster: self.cluster.clone(), assignment: assignment.clone() };
+            let producer = ClusterProducer { cluster: self.cluster.clone() };
+            let restorer = Restore {
+                cluster: self.cluster.clone(),
+                application_id: self.common.application_id.clone(),
+                done: Vec::new(),
+            };
+            let worker = Mutex::new(Worker::new(self.common.clone(), specs.clone(), producer, restorer));
+            {
+                let mut w = lock(&worker);
+                w.pending = Some(assignment.clone());
+                w.assigned = true;
+            }
+            match engine.run(&backend, &worker)? {
+                super::engine::Exit::Stopped => return Ok(()),
+                super::engine::Exit::ResetClients => continue,
+            }
+        });
+    }
+}
+
+/// The embedded cluster as the engine's backend.
+struct Embedded {
+    cluster: Arc<dyn Cluster>,
+    assignment: Vec<(String, u32)>,
+}
+
+impl Backend for Embedded {
+    type Record = Arc<RawRecord>;
+    type Producer = ClusterProducer;
+    type Restorer = Restore;
+
+    fn poll(&self, worker: &Mutex<Worker<Self>>, wait: Duration) -> Result<usize, StreamsError> {
+        let mut fetched = 0;
+        {
+            let mut w = lock(worker);
+            w.take_assignment(self)?;
+            for t in w.tasks.values_mut() {
+                for input in &mut t.inputs {
+                    if input.buffer.is_empty() {
+                        let from = input.position;
+                        let records = self.cluster.fetch(&input.topic, input.partition, from, FETCH);
+                        fetched += records.len();
+                        input.buffer.extend(records);
+                    }
+                }
+            }
+        }
+        if fetched == 0 && !wait.is_zero() {
+            self.cluster.wait_for_data(wait.min(Duration::from_millis(5)));
+        }
+        Ok(fetched)
+    }
+
+    fn assignment(&self) -> Result<Vec<(String, u32)>, StreamsError> {
+        Ok(self.assignment.clone())
+    }
+
+    // Inputs are fetched from their tasks' positions: nothing to pause or seek.
+    fn pause(&self, _: &[Input<Self::Record>]) {}
+
+    fn resume_at(&self, _: &[Input<Self::Record>]) {}
+
+    fn fetch_positions(&self) -> FetchPositions {
+        FetchPositions::new()
+    }
+
+    fn end_offset(&self, topic: &str, partition: u32) -> Option<u64> {
+        Some(self.cluster.end_offset(topic, partition))
+    }
+
+    /// Produced records are appended already; the positions are committed.
+    fn commit(&self, w: &mut Worker<Self>, positions: Vec<(Arc<str>, u32, u64)>) -> Result<(), StreamsError> {
+        let offsets: Vec<_> = positions.into_iter().map(|(t, p, o)| (t.to_string(), p, o)).collect();
+        self.cluster.commit(&w.common.application_id, &offsets);
+        Ok(())
+    }
+
+    fn reset_output(&self, _: &mut Worker<Self>) -> Result<(), StreamsError> {
+        Ok(())
+    }
+
+    fn serve(&self, time: Duration) {
+        std::thread::sleep(time);
+    }
+}
+
+/// Appends produced records to the cluster.
+struct ClusterProducer {
+    cluster: Arc<dyn Cluster>,
+}
+
+impl Producer for ClusterProducer {
+    fn collector(&self) -> impl Collecting + '_ {
+        ClusterCollector { cluster: self.cluster.as_ref(), error: None }
+    }
+}
+
+/// Sends produced records to the cluster; the first failure is kept.
+struct ClusterCollector<'a> {
+    cluster: &'a dyn Cluster,
+    error: Option<StreamsError>,
+}
+
+impl Collecting for ClusterCollector<'_> {
+    fn take_error(&mut self) -> Option<StreamsError> {
+        self.error.take()
+    }
+}
+
+impl RecordCollector for ClusterCollector<'_> {
+    fn send_placed(
+        &mut self,
+        topic: &str,
+        placement: Placement,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: &Headers,
+    ) {
+        let partition =
+            placement.choose(key.as_deref(), || self.cluster.partitions(topic).ok_or(())).unwrap_or(None);
+        if let Err(e) = self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+/// Restores at once: every changelog is in memory. Inputs start at the group's committed
+/// offsets, or at the start.
+struct Restore {
+    cluster: Arc<dyn Cluster>,
+    application_id: String,
+    done: Vec<(TaskKey, Result<Vec<u64>, StreamsError>)>,
+}
+
+impl Restorer for Restore {
+    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry) {
+        let partition = key.1;
+        for store in stores.iter() {
+            let topic = changelog_topic(&self.application_id, store.name());
+            let end = self.cluster.end_offset(&topic, partition);
+            let mut offset = 0;
+            while offset < end {
+                let batch = self.cluster.fetch(&topic, partition, offset, 10 * FETCH);
+                if batch.is_empty() {
+                    break;
+                }
+                offset += batch.len() as u64;
+                for r in batch {
+                    store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
+                }
+            }
+            if end > 0 {
+                tracing::info!(store = store.name(), partition, records = end, "restored");
+            }
+        }
+        let positions = inputs
+            .iter()
+            .map(|topic| self.cluster.committed(&self.application_id, topic, partition).unwrap_or(0))
+            .collect();
+        self.done.push((key, Ok(positions)));
+    }
+
+    fn cancel(&mut self, key: TaskKey) {
+        self.done.retain(|(k, _)| *k != key);
+    }
+
+    fn cancel_all(&mut self) {
+        self.done.clear();
+    }
+
+    fn is_idle(&self) -> bool {
+        self.done.is_empty()
+    }
+
+    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<u64>, StreamsError>)> {
+        std::mem::take(&mut self.done)
+    }
+}
