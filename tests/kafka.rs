@@ -417,3 +417,57 @@ fn a_task_waiting_to_restore_does_not_hold_up_the_others() {
     });
     b.terminate();
 }
+
+/// `ShutdownApplication` on Kafka: an instance whose closure panics asks the whole
+/// application to stop; the other instance, healthy, stops too and says why.
+#[test]
+fn shutdown_application_stops_the_other_instance_too() {
+    let (input, output, app) = (unique("stopall-in"), unique("stopall-out"), unique("stopall-app"));
+    create_topics(&[&input, &output], 4);
+    let topology = |fail: bool| {
+        let b = StreamsBuilder::new();
+        b.stream::<String, Json<Reading>>(&input)
+            .map_values(move |r| {
+                assert!(!fail, "poisoned reading {}", r.value);
+                r.value * 2
+            })
+            .to(&output);
+        b.build()
+    };
+    let start = |fail: bool| {
+        let mut streams = KafkaStreams::connect(topology(fail), config(&app)).unwrap();
+        streams.set_uncaught_exception_handler(|_| streams_runtime::ThreadResponse::ShutdownApplication);
+        streams
+    };
+    let (healthy, failing) = (start(false), start(true));
+    let running = |s: &KafkaStreams| s.state() == streams_runtime::State::Running;
+    std::thread::scope(|s| {
+        let healthy_run = s.spawn(|| block_on_multi(healthy.run(RunMode::UntilShutdown)));
+        wait_until("the healthy instance runs", Duration::from_secs(120), || running(&healthy));
+        let failing_run = s.spawn(|| block_on_multi(failing.run(RunMode::UntilShutdown)));
+        wait_until("the partitions are split", Duration::from_secs(120), || {
+            running(&healthy) && running(&failing)
+        });
+        let records: Vec<_> = (0..40i64)
+            .map(|i| (Some(format!("k{i}").into_bytes()), Some(format!("{{\"value\":{i}}}").into_bytes()), i))
+            .collect();
+        produce(&input, &records);
+        let stopped = |h: &std::thread::ScopedJoinHandle<'_, _>| h.is_finished();
+        let waited = Instant::now();
+        while !(stopped(&healthy_run) && stopped(&failing_run)) && waited.elapsed() < Duration::from_secs(60)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for streams in [&healthy, &failing] {
+            streams.shutdown();
+        }
+        let own = failing_run.join().unwrap().unwrap_err();
+        assert!(own.to_string().contains("poisoned reading"), "{own}");
+        let other = healthy_run.join().unwrap();
+        assert!(
+            matches!(&other, Err(streams_runtime::StreamsError::ApplicationShutdown { reason })
+                if reason.contains("poisoned reading")),
+            "{other:?}"
+        );
+    });
+}

@@ -526,3 +526,46 @@ fn the_state_listener_sees_kafkas_transitions() {
     assert_eq!(seen.last(), Some(&(PendingError, Error)), "{seen:?}");
     assert_eq!(streams.state(), Error);
 }
+
+/// `ShutdownApplication` stops every instance of the application, not only the failing one:
+/// the failing instance returns its error, the other one `ApplicationShutdown` naming it.
+#[test]
+fn shutdown_application_stops_every_instance() {
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    let config = || StreamsConfig::new("shutdown-app");
+    let healthy = KafkaStreams::new(wordcount::topology(), config(), Arc::new(cluster.clone()));
+    let topology = word_count_that_panics_once(Arc::new(AtomicBool::new(true)), Arc::default());
+    let mut failing = KafkaStreams::new(topology, config(), Arc::new(cluster.clone()));
+    failing.set_uncaught_exception_handler(|_| ThreadResponse::ShutdownApplication);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(healthy.run(RunMode::UntilShutdown))
+        });
+        let started = std::time::Instant::now();
+        while healthy.state() != streams_runtime::State::Running {
+            assert!(started.elapsed() < Duration::from_secs(30), "the healthy instance never ran");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        load(&cluster, &PANIC_LINES, 0);
+        let own = run_to_end(&failing).unwrap_err();
+        assert!(matches!(own, StreamsError::Processing { .. }), "{own}");
+        // The healthy instance notices within its watch interval; a bound so a miss fails
+        // instead of hanging.
+        let noticed = std::time::Instant::now();
+        while !other.is_finished() && noticed.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !other.is_finished() {
+            healthy.shutdown();
+        }
+        let result = other.join().unwrap();
+        assert!(
+            matches!(&result, Err(StreamsError::ApplicationShutdown { reason })
+                if reason.contains("a closure failed on `one")),
+            "{result:?}"
+        );
+        assert_eq!(healthy.state(), streams_runtime::State::Error);
+    });
+}

@@ -144,6 +144,15 @@ pub enum StreamsError {
     /// The configuration is missing a value or holds a wrong one.
     #[error("configuration: {0}")]
     Config(String),
+    /// Another instance's uncaught-exception handler answered
+    /// [`ShutdownApplication`](crate::ThreadResponse::ShutdownApplication): every instance stops.
+    #[error(
+        "the application was shut down at an instance's request (`ShutdownApplication`) after: {reason}"
+    )]
+    ApplicationShutdown {
+        /// The error that made that instance request it.
+        reason: String,
+    },
     /// A command-line argument or input file is wrong.
     #[error("{0}")]
     Usage(String),

@@ -456,6 +456,7 @@ impl super::KafkaStreams {
         for sub in 0..graph.subtopologies.len() {
             topics.extend(graph.stores_of(sub).iter().map(|s| changelog_topic(application_id, s)));
         }
+        topics.push(super::control::requests_topic(application_id));
         clients.delete_group(application_id).await?;
         clients.delete_topics(&topics).await?;
         tracing::info!(application_id, topics = topics.len(), "application reset");

@@ -6,6 +6,7 @@
 //! processed positions are committed for the group `application.id`. A task restores its
 //! stores from their changelogs before it processes anything.
 
+mod control;
 mod embedded;
 mod engine;
 mod global;
@@ -69,6 +70,8 @@ pub(crate) struct Shared {
     /// Stream threads replaced after a failure (`ThreadResponse::ReplaceThread`).
     pub(crate) replaced_threads: AtomicU64,
     pub(crate) state: StateCell,
+    /// Where this application's shutdown requests go (`ThreadResponse::ShutdownApplication`).
+    pub(crate) shutdown_requests: Mutex<Option<Arc<dyn control::ShutdownRequests>>>,
 }
 
 /// What a stream thread does after an error it could not handle: Kafka's
@@ -82,6 +85,11 @@ pub enum ThreadResponse {
     /// Stop every thread of this instance; `KafkaStreams::run` returns the error (the
     /// default, as in Kafka Streams).
     ShutdownClient,
+    /// Stop every instance of the application (every `KafkaStreams` with this
+    /// `application.id` on the cluster): this one returns the error, the others
+    /// [`StreamsError::ApplicationShutdown`] with its text. The request travels in the topic
+    /// `<application.id>-shutdown-requests`, which each instance watches.
+    ShutdownApplication,
 }
 
 /// Kafka's `StreamsUncaughtExceptionHandler`: called with the error that stopped a stream
@@ -157,6 +165,7 @@ impl KafkaStreams {
             error: Mutex::new(None),
             replaced_threads: AtomicU64::new(0),
             state: StateCell::default(),
+            shutdown_requests: Mutex::new(None),
         });
         KafkaStreams {
             topology,
@@ -316,6 +325,10 @@ impl KafkaStreams {
                 let tasks = self.prepare(cluster.as_ref(), &application_id)?;
                 let expected = partitions_of(&tasks);
                 tracing::info!(application_id, tasks = tasks.len(), threads, "starting");
+                self.watch_shutdown_requests(Arc::new(control::EmbeddedRequests::new(
+                    cluster.clone(),
+                    &application_id,
+                )?));
                 let from = self.bootstrap_globals_embedded(cluster.as_ref(), &settings.globals)?;
                 global = Some((GlobalInput::Embedded(cluster.clone()), from));
                 let mut assignment: Vec<Vec<TaskSpec>> = vec![Vec::new(); threads];
@@ -338,6 +351,10 @@ impl KafkaStreams {
                         self.bootstrap_globals_kafka(clients, &settings.globals, &application_id)?;
                     global = Some((GlobalInput::Kafka(consumer), from));
                 }
+                self.watch_shutdown_requests(Arc::new(control::KafkaRequests::new(
+                    clients.clone(),
+                    &application_id,
+                )?));
                 let exactly_once = self.config.processing_guarantee()? == ProcessingGuarantee::ExactlyOnceV2;
                 for id in 0..threads {
                     let thread = kafka::KafkaThread {
@@ -424,6 +441,13 @@ impl KafkaStreams {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Lets the threads request the application's shutdown, and stops this instance when
+    /// another one does.
+    fn watch_shutdown_requests(&self, requests: Arc<dyn control::ShutdownRequests>) {
+        *self.shared.shutdown_requests.lock().unwrap_or_else(|p| p.into_inner()) = Some(requests.clone());
+        control::watch(self.shared.clone(), requests);
     }
 
     /// `Running` once no stream thread is rebalancing (waiting for an assignment, restoring,
@@ -520,8 +544,9 @@ impl KafkaStreams {
                 StreamsError::Config(format!("`replication.factor` = `{v}` is not a valid number"))
             })?,
         };
-        let topics: Vec<(String, u32, bool)> =
+        let mut topics: Vec<(String, u32, bool)> =
             plan.internal.iter().map(|t| (t.name.clone(), t.partitions, t.compacted)).collect();
+        topics.push((control::requests_topic(application_id), 1, false));
         clients.create_topics(&topics, replication).await?;
         Ok(plan)
     }

@@ -133,11 +133,15 @@ impl ThreadCommon {
                 },
             };
             let stopping = self.shared.shutdown.load(Ordering::SeqCst);
-            if !stopping && (self.uncaught)(&error) == ThreadResponse::ReplaceThread {
+            let response = if stopping { ThreadResponse::ShutdownClient } else { (self.uncaught)(&error) };
+            if response == ThreadResponse::ReplaceThread {
                 self.rebalancing.store(true, Ordering::SeqCst);
                 tracing::error!(thread = self.id, %error, "stream thread failed; replacing it");
                 self.shared.replaced_threads.fetch_add(1, Ordering::Relaxed);
                 continue;
+            }
+            if response == ThreadResponse::ShutdownApplication {
+                self.request_application_shutdown(&error);
             }
             tracing::error!(thread = self.id, %error, "stream thread stopped");
             self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
@@ -145,6 +149,16 @@ impl ThreadCommon {
             break;
         }
         self.idle.store(true, Ordering::SeqCst);
+    }
+
+    /// Asks every instance of the application to stop (see `control.rs`).
+    fn request_application_shutdown(&self, error: &StreamsError) {
+        let requests = self.shared.shutdown_requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(requests) = requests else { return };
+        tracing::error!(thread = self.id, %error, "requesting the application's shutdown");
+        if let Err(e) = requests.request(&error.to_string()) {
+            tracing::error!(thread = self.id, error = %e, "cannot request the application's shutdown; this instance stops");
+        }
     }
 
     /// A new task of this thread (its stores still empty).
