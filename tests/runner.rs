@@ -159,6 +159,19 @@ fn cli_describe_prints_kafkas_text_or_mermaid() {
     assert_eq!(text, wordcount::topology().describe().to_string());
     let (_, mermaid) = cli(&["--describe=mermaid"], false);
     assert!(mermaid.starts_with("flowchart TD"));
+    let (_, spaced) = cli(&["--describe", "mermaid"], false);
+    assert_eq!(spaced, mermaid);
+}
+
+/// `--help` names the application and the topics the topology reads and writes.
+#[test]
+fn cli_help_names_the_application_and_its_topics() {
+    let (code, help) = cli(&["--help"], false);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    assert!(help.contains("--bootstrap-servers"), "{help}");
+    assert!(help.contains("application.id: wordcount"), "{help}");
+    assert!(help.contains(&format!("reads: {}", wordcount::INPUT)), "{help}");
+    assert!(help.contains(&format!("writes: {}", wordcount::OUTPUT)), "{help}");
 }
 
 #[test]
@@ -234,6 +247,44 @@ fn cli_pace_writes_the_demo_in_real_time_while_the_topology_runs() {
         last.insert(v["key"].as_str().unwrap().to_string(), v["value"].as_i64().unwrap());
     }
     assert_eq!(last, golden_counts(&["a b", "b c", "c d"]));
+}
+
+/// Records when each write reached it.
+struct TimedOut(Vec<(std::time::Instant, Vec<u8>)>);
+
+impl std::io::Write for TimedOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.push((std::time::Instant::now(), buf.to_vec()));
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `--pace` without a commit interval shows counts while the demo is still being written (the
+/// record cache would hold them for Kafka's 30 s default otherwise).
+#[test]
+fn cli_pace_shows_output_while_the_demo_is_written() {
+    let mut out = TimedOut(Vec::new());
+    let last_sent = std::sync::Mutex::new(None);
+    let code = streams_runtime::cli::run_with_args_to(
+        "wordcount",
+        wordcount::topology(),
+        |d| {
+            // Three lines 1.5 s apart in event time: written over ~3 s of wall clock.
+            for (i, line) in ["a b", "b c", "c d"].iter().enumerate() {
+                d.send::<(), String>(wordcount::INPUT, (), line.to_string(), 1_500 * i as i64);
+            }
+            *last_sent.lock().unwrap() = Some(std::time::Instant::now());
+        },
+        ["wordcount", "--pace"],
+        &mut out,
+    );
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let last_sent = last_sent.lock().unwrap().expect("the demo ran");
+    let first_output = out.0.first().map(|(at, _)| *at).expect("output");
+    assert!(first_output < last_sent, "no output before the demo's last line was written");
 }
 
 /// A left join of `clicks` with `searches` in the second before each click.
@@ -568,4 +619,27 @@ fn shutdown_application_stops_every_instance() {
         );
         assert_eq!(healthy.state(), streams_runtime::State::Error);
     });
+}
+
+/// `alerts` runs on the standard command line like the other examples; its logs carry no ANSI
+/// colour codes when stderr is not a terminal, and a bad flag is refused.
+#[test]
+fn alerts_runs_on_the_standard_command_line_without_colour_codes_in_piped_logs() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_alerts_cli"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(out.status.success());
+    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+    let topics: Vec<&str> =
+        stdout.lines().map(|l| if l.contains("\"alerts\"") { "alerts" } else { "normal" }).collect();
+    assert_eq!(topics, ["normal", "alerts", "alerts", "normal", "alerts"], "{stdout}");
+    assert!(stdout.contains(r#""key":"furnace","value":{"sensor":"furnace","level":"hot","celsius":612.0}"#));
+    assert!(stderr.contains("state transition"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in piped logs: {stderr:?}");
+    assert_eq!(run(&["--partitions", "abc"]).status.code(), Some(2));
 }

@@ -6,7 +6,8 @@
 //! --partitions N            partitions of the embedded cluster's topics (default 1)
 //! --config FILE             Java properties (application.id, num.stream.threads, ...)
 //! --set KEY=VALUE           one configuration value; repeatable
-//! --pace                    write the demo data in real time while running
+//! --pace                    write the demo data in real time while running (output shows
+//!                           as it happens: `commit.interval.ms` 1000 unless set)
 //! --bootstrap-servers H:P   run on Apache Kafka (the `bootstrap.servers` setting)
 //! --until-drained           on Kafka: stop once every input partition is processed
 //! --reset                   on Kafka: the application reset tool, then exit
@@ -159,6 +160,9 @@ impl Demo {
     }
 }
 
+/// `commit.interval.ms` under `--pace` unless set: caches flush and output shows every second.
+const PACED_COMMIT_INTERVAL_MS: &str = "1000";
+
 /// The most partitions `--partitions` gives a topic (Kafka advises against more than a few
 /// thousand per broker; the embedded cluster holds each one in memory).
 const MAX_PARTITIONS: u32 = 10_000;
@@ -195,15 +199,21 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let args = match Args::try_parse_from(args) {
+    let args = match parse_args(application_id, &topology, args) {
         Ok(a) => a,
-        Err(e) => {
+        Err(e) if e.use_stderr() => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return ExitCode::from(2);
+        }
+        // `--help`, `--version`: on `out`.
+        Err(e) => {
+            let _ = write!(out, "{}", e.render());
+            return ExitCode::SUCCESS;
         }
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -216,6 +226,36 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+/// Parses the command line; `--help` also names the application and the topics the
+/// topology reads and writes. `--describe mermaid` (with a space) is `--describe=mermaid`.
+fn parse_args<I, T>(application_id: &str, topology: &Topology, args: I) -> Result<Args, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let mut argv: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(i) = argv.iter().position(|a| a == "--describe") {
+        if let Some(format) = argv.get(i + 1).filter(|f| *f == "text" || *f == "mermaid").cloned() {
+            argv[i] = format!("--describe={}", format.to_string_lossy()).into();
+            argv.remove(i + 1);
+        }
+    }
+    let reads: Vec<String> = topology
+        .source_topics()
+        .into_iter()
+        .filter(|t| !topology.graph.internal_topics.contains(t))
+        .collect();
+    let list = |topics: &[String]| if topics.is_empty() { "(none)".to_string() } else { topics.join(", ") };
+    let about = format!(
+        "application.id: {application_id}\nreads: {}\nwrites: {}",
+        list(&reads),
+        list(&topology.graph.sink_topics())
+    );
+    let matches = Args::command().after_help(about).try_get_matches_from(argv)?;
+    Args::from_arg_matches(&matches)
 }
 
 fn split_pair<'a>(arg: &'a str, what: &str) -> Result<(&'a str, &'a str), StreamsError> {
@@ -254,6 +294,10 @@ fn execute(
     }
     if let Some(servers) = &args.bootstrap_servers {
         config.set("bootstrap.servers", servers);
+    }
+    if args.pace && config.get("commit.interval.ms").is_none() {
+        // Output as it happens: record caches flush at each commit, every 30 s by default.
+        config.set("commit.interval.ms", PACED_COMMIT_INTERVAL_MS);
     }
     if args.partitions == 0 || args.partitions > MAX_PARTITIONS {
         return Err(StreamsError::Usage(format!(

@@ -110,7 +110,18 @@ mod kafka {
         pub(crate) fn new(clients: Arc<KafkaClients>, application_id: &str) -> Result<Self, StreamsError> {
             let topic = requests_topic(application_id);
             let consumer = clients.plain_consumer(&format!("{application_id}-shutdown-requests"))?;
-            let (_, from) = watermarks(&consumer, &topic, 0)?;
+            // Just created: retried while the topic's metadata reaches the broker.
+            let mut attempts = 0;
+            let (_, from) = loop {
+                match watermarks(&consumer, &topic, 0) {
+                    Ok(w) => break w,
+                    Err(_) if attempts < 20 => {
+                        attempts += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
             Ok(KafkaRequests { clients, consumer, topic, application_id: application_id.to_string(), from })
         }
     }

@@ -233,6 +233,10 @@ impl Updater {
                     Ok(committed) => committed,
                     Err(e) => {
                         tracing::debug!(partition, error = %e, "committed offsets not readable yet");
+                        let inputs = r.job.inputs.join(", ");
+                        r.report_wait(|| format!(
+                            "the committed offsets of {inputs} (partition {partition}) cannot be read yet ({e}); the task waits to restore"
+                        ));
                         return Turn::Waiting;
                     }
                 };
