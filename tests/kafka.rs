@@ -471,3 +471,41 @@ fn shutdown_application_stops_the_other_instance_too() {
         );
     });
 }
+
+/// The command line on Kafka writes its demo data into empty source topics only: a second run
+/// counts nothing twice, and a run after `--reset` counts the demo again from zero (the counts
+/// of one demo, not of two or three).
+#[test]
+fn the_command_line_writes_the_demo_once_and_a_reset_run_counts_it_again() {
+    let (input, output, app) = (unique("demo-in"), unique("demo-out"), unique("demo-app"));
+    let lines = text_lines(60);
+    let cli = |args: &[&str]| {
+        let (input, output, app, lines) = (input.clone(), output.clone(), app.clone(), lines.clone());
+        let mut argv = vec![app.clone(), "--bootstrap-servers".to_string(), bootstrap()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let demo = |d: &streams_runtime::cli::Demo| {
+                for (i, line) in lines.iter().enumerate() {
+                    d.send::<(), String>(&input, (), line.clone(), 1_000 + i as i64);
+                }
+            };
+            let topology = wordcount_topology(&input, &output);
+            let code = streams_runtime::cli::run_with_args_to(&app, topology, demo, argv, &mut Vec::new());
+            let _ = done.send(code);
+        });
+        let code = result.recv_timeout(Duration::from_secs(120)).expect("the command line finished in 120 s");
+        assert_eq!(code, std::process::ExitCode::SUCCESS, "{args:?}");
+    };
+    let run = ["--partitions", "2", "--until-drained"];
+    cli(&run);
+    let (counts, first) = final_counts(&output);
+    assert_eq!(counts, golden_counts(&lines));
+    cli(&run);
+    assert_eq!(final_counts(&output), (golden_counts(&lines), first), "the second run wrote the demo again");
+    cli(&["--reset"]);
+    cli(&run);
+    let (counts, records) = final_counts(&output);
+    assert_eq!(counts, golden_counts(&lines), "after --reset the demo is counted from zero, once");
+    assert!(records > first, "the run after the reset wrote nothing");
+}

@@ -432,7 +432,24 @@ fn execute_on_kafka(
         }
         printed
     };
-    let mut demo = args.inputs.is_empty().then_some(demo);
+    // The demo data goes into empty source topics only: a run after `--reset` reprocesses
+    // exactly the demo, and a second run does not write it twice.
+    let sources: Vec<String> = topology
+        .source_topics()
+        .into_iter()
+        .filter(|t| !topology.graph.internal_topics.contains(t))
+        .collect();
+    let written = sources.iter().any(|t| {
+        let partitions = clients.topics().ok().and_then(|all| all.get(t).copied()).unwrap_or(0);
+        (0..partitions).any(|p| watermarks(&output, t, p).is_ok_and(|(_, high)| high > 0))
+    });
+    if written && args.inputs.is_empty() {
+        tracing::warn!(
+            topics = sources.join(", "),
+            "the source topics hold records already: the demo data is not written again (the run goes on from the committed offsets; `--reset` reprocesses everything)"
+        );
+    }
+    let mut demo = (args.inputs.is_empty() && !written).then_some(demo);
     if !args.pace {
         if let Some(demo) = demo.take() {
             demo(&Demo { target: target.clone(), topology: topology.clone(), pace: None });
