@@ -383,6 +383,14 @@ impl<B: Backend> Worker<B> {
 
     /// Where every input of every task stands, against the consumer's fetch position.
     fn log_status(&self, fetching: &FetchPositions) {
+        if !self.restoring.is_empty() || !self.suspended.is_empty() {
+            tracing::debug!(
+                thread = self.thread(),
+                restoring = ?self.restoring.keys().collect::<Vec<_>>(),
+                suspended = ?self.suspended.keys().collect::<Vec<_>>(),
+                "status"
+            );
+        }
         for (key, t) in &self.tasks {
             for i in &t.inputs {
                 tracing::debug!(
@@ -618,6 +626,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether to try again after a failure outside the loop (new clients that cannot be made
+    /// while the broker is away): yes while the tasks have been broken for less than
+    /// [`TASK_TIMEOUT`] and the instance is not stopping.
+    pub(super) fn retry_after(&self, error: &StreamsError) -> bool {
+        if self.broken_since.get().is_none() {
+            self.broken_since.set(Some(Instant::now()));
+        }
+        let expired = self.broken_since.get().is_some_and(|since| since.elapsed() > TASK_TIMEOUT);
+        let stopping = stopping(&self.common);
+        if expired || stopping {
+            tracing::warn!(thread = self.thread(), error = %error, expired, stopping, "giving up");
+        }
+        !expired && !stopping
+    }
+
     /// Notes a failure the tasks are to be rebuilt after (and since when they are broken,
     /// if they were not already).
     fn broken(&self, error: StreamsError) -> StreamsError {
@@ -632,4 +655,9 @@ impl Engine {
         self.common.idle.store(false, Ordering::SeqCst);
         error
     }
+}
+
+/// Whether the instance is shutting down.
+pub(super) fn stopping(common: &ThreadCommon) -> bool {
+    common.shared.shutdown.load(Ordering::SeqCst)
 }

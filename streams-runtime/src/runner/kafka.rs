@@ -49,24 +49,60 @@ impl KafkaThread {
         let transactional_id = format!("{}-{process}-{}", self.common.application_id, self.common.id + 1);
         let engine = Engine::new(self.common.clone());
         let specs: Arc<[_]> = self.plan.tasks.clone().into();
-        self.common.run_reporting(|| loop {
-            // Every client of the thread is new: a fresh group member, a producer that
-            // fences the old one (same transactional id) and aborts what it left open.
-            let producer = self.new_producer(&transactional_id)?;
-            let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
-            let restorer = self.start_updater(isolation)?;
-            let worker =
-                Arc::new(Mutex::new(Worker::new(self.common.clone(), specs.clone(), producer, restorer)));
-            let backend = self.backend(worker.clone(), &transactional_id, isolation)?;
-            match engine.run(&backend, &worker)? {
-                Exit::Stopped => return Ok(()),
-                Exit::ResetClients => tracing::warn!(
-                    thread = self.common.id,
-                    "the tasks could not be rebuilt for {}s; recreating the thread's Kafka clients",
-                    CLIENT_RESET_AFTER.as_secs()
-                ),
+        self.common.run_reporting(|| {
+            let mut resets = 0;
+            loop {
+                // New clients after a reset take a transactional id of their own: the old
+                // producer is closed, and its producer id may hold offsets the broker left
+                // pending (a transaction marker it did not apply, seen with Kafka 4.4 after
+                // restarts), which that id's next commit would make current for partitions
+                // this thread may no longer own. Its open transaction times out instead.
+                let transactional_id = match resets {
+                    0 => transactional_id.clone(),
+                    n => format!("{transactional_id}-{n}"),
+                };
+                let reset = resets > 0;
+                let (worker, backend) = match self.connect(&specs, &transactional_id) {
+                    Ok(clients) => clients,
+                    // New clients after a reset, the broker still away (a transactional
+                    // producer's `init_transactions` times out): tried again while the tasks
+                    // may stay broken, not a reason to stop.
+                    // Stopping meanwhile: the tasks were closed dirty already.
+                    Err(_) if reset && super::engine::stopping(&self.common) => return Ok(()),
+                    Err(e) if reset && engine.retry_after(&e) => {
+                        tracing::warn!(thread = self.common.id, error = %e, "cannot create the thread's Kafka clients yet; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                match engine.run(&backend, &worker)? {
+                    Exit::Stopped => return Ok(()),
+                    Exit::ResetClients => tracing::warn!(
+                        thread = self.common.id,
+                        "the tasks could not be rebuilt for {}s; recreating the thread's Kafka clients",
+                        CLIENT_RESET_AFTER.as_secs()
+                    ),
+                }
+                resets += 1;
             }
         });
+    }
+
+    /// Every client of the thread, new: a fresh group member, a producer that fences the old
+    /// one (same transactional id) and aborts what it left open, a state updater.
+    fn connect(
+        &self,
+        specs: &Arc<[super::plan::TaskSpec]>,
+        transactional_id: &str,
+    ) -> Result<(Arc<Mutex<Worker<Kafka>>>, Kafka), StreamsError> {
+        let producer = self.new_producer(transactional_id)?;
+        let isolation = if self.exactly_once { "read_committed" } else { "read_uncommitted" };
+        let restorer = self.start_updater(isolation)?;
+        let worker =
+            Arc::new(Mutex::new(Worker::new(self.common.clone(), specs.clone(), producer, restorer)));
+        let backend = self.backend(worker.clone(), transactional_id, isolation)?;
+        Ok((worker, backend))
     }
 
     fn client_id(&self, role: &str) -> String {
@@ -152,6 +188,14 @@ impl KafkaThread {
                 &[("group.id", &self.common.application_id), ("isolation.level", isolation)],
                 rdkafka::consumer::DefaultConsumerContext,
             )?,
+            unstable_offsets: match self.exactly_once {
+                true => Some(self.clients.consumer_with(
+                    &self.client_id("unstable-offsets-reader"),
+                    &[("group.id", &self.common.application_id), ("isolation.level", "read_uncommitted")],
+                    rdkafka::consumer::DefaultConsumerContext,
+                )?),
+                false => None,
+            },
         };
         StateUpdater::start(self.clients.clone(), self.common.application_id.clone(), readers, self.common.id)
     }
