@@ -89,7 +89,9 @@ impl Backend for Embedded {
     // Inputs are fetched from their tasks' positions: nothing to pause or seek.
     fn pause(&self, _: &[Input<Self::Record>]) {}
 
-    fn resume_at(&self, _: &[Input<Self::Record>]) {}
+    fn resume_at(&self, _: &[Input<Self::Record>]) -> Result<(), StreamsError> {
+        Ok(())
+    }
 
     fn fetch_positions(&self) -> FetchPositions {
         FetchPositions::new()

@@ -46,7 +46,7 @@ pub(super) trait Backend: Sized {
     fn pause(&self, inputs: &[Input<Self::Record>]);
     /// Fetches a task's inputs from their positions (again): after a restore, or for a
     /// suspended task given back (records handed out meanwhile were dropped).
-    fn resume_at(&self, inputs: &[Input<Self::Record>]);
+    fn resume_at(&self, inputs: &[Input<Self::Record>]) -> Result<(), StreamsError>;
     /// See [`FetchPositions`].
     fn fetch_positions(&self) -> FetchPositions;
     /// The offset the next record of a partition will get, if it can be read now.
@@ -285,7 +285,7 @@ impl<B: Backend> Worker<B> {
             self.restoring.insert(key, task);
         }
         for key in &resumed {
-            backend.resume_at(&self.tasks[key].inputs);
+            backend.resume_at(&self.tasks[key].inputs)?;
         }
         tracing::info!(
             thread,
@@ -303,11 +303,13 @@ impl<B: Backend> Worker<B> {
     fn finish_restores(&mut self, backend: &B) -> Result<(), StreamsError> {
         for (key, outcome) in self.restorer.take_restored() {
             let positions = outcome?;
-            let Some(mut t) = self.restoring.remove(&key) else { continue };
+            let Some(t) = self.restoring.get_mut(&key) else { continue };
             for (i, position) in t.inputs.iter_mut().zip(positions) {
                 i.position = position;
             }
-            backend.resume_at(&t.inputs);
+            // Failing, it stays restoring: every task is rebuilt (`recover`).
+            backend.resume_at(&t.inputs)?;
+            let t = self.restoring.remove(&key).expect("found above");
             self.common.register_stores(key, t.task.stores());
             self.tasks.insert(key, t);
             tracing::info!(

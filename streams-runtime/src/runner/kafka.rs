@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::engine::{lock, Backend, Engine, Exit, FetchPositions, Producer, Worker, CLIENT_RESET_AFTER};
@@ -274,16 +274,30 @@ impl Backend for Kafka {
         }
     }
 
-    fn resume_at(&self, inputs: &[Input<RawRecord>]) {
+    /// A partition still waiting for the group's committed offsets cannot be pointed anywhere
+    /// (librdkafka's seek answers "Erroneous state"; exactly-once, the wait is for offsets a
+    /// broker may leave pending for good): it is assigned again at its position. A partition
+    /// that cannot be pointed at its position is not resumed: the tasks are rebuilt instead.
+    fn resume_at(&self, inputs: &[Input<RawRecord>]) -> Result<(), StreamsError> {
+        let mut waiting = Vec::new();
         for i in inputs {
             let at = Offset::Offset(i.position as i64);
-            if let Err(e) = self.consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
-                tracing::warn!(thread = self.thread, topic = %i.topic, partition = i.partition, error = %e, "cannot seek");
+            match self.consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
+                Ok(()) => {}
+                Err(e) if e.to_string().contains("Erroneous state") => waiting.push(i),
+                Err(e) => {
+                    let at = format!(
+                        "cannot point the consumer at {}-{} offset {}",
+                        i.topic, i.partition, i.position
+                    );
+                    return Err(kafka_error(&at, e));
+                }
             }
         }
-        if let Err(e) = self.consumer.resume(&partition_list(inputs)) {
-            tracing::warn!(thread = self.thread, error = %e, "cannot resume partitions");
+        if !waiting.is_empty() {
+            self.assign_at(&waiting)?;
         }
+        self.consumer.resume(&partition_list(inputs)).map_err(|e| kafka_error("cannot resume partitions", e))
     }
 
     fn fetch_positions(&self) -> FetchPositions {
@@ -374,6 +388,40 @@ fn commit<C: ConsumerContext>(
         }
     }
     Ok(())
+}
+
+impl Kafka {
+    /// Assigns `inputs` again, starting at their positions: incrementally under the consumer
+    /// protocol (KIP-848); with the classic one, the whole assignment again (it allows no
+    /// other way), every other partition at the consumer's fetch position.
+    fn assign_at(&self, inputs: &[&Input<RawRecord>]) -> Result<(), StreamsError> {
+        tracing::warn!(
+            thread = self.thread,
+            partitions = inputs.len(),
+            "partitions still waiting for committed offsets; assigning them again at their positions"
+        );
+        let error = |e| kafka_error("cannot assign partitions at their positions", e);
+        let mut at = TopicPartitionList::new();
+        for i in inputs {
+            at.add_partition_offset(&i.topic, i.partition as i32, Offset::Offset(i.position as i64))
+                .map_err(error)?;
+        }
+        if matches!(self.consumer.rebalance_protocol(), RebalanceProtocol::Cooperative) {
+            self.consumer.incremental_unassign(&at).map_err(error)?;
+            return self.consumer.incremental_assign(&at).map_err(error);
+        }
+        let fetching = self.fetch_positions();
+        let mut all = TopicPartitionList::new();
+        for e in self.consumer.assignment().map_err(error)?.elements() {
+            let key = (Arc::<str>::from(e.topic()), e.partition() as u32);
+            let offset = match inputs.iter().find(|i| i.topic == key.0 && i.partition == key.1) {
+                Some(i) => Offset::Offset(i.position as i64),
+                None => fetching.get(&key).map_or(Offset::Invalid, |o| Offset::Offset(*o as i64)),
+            };
+            all.add_partition_offset(e.topic(), e.partition(), offset).map_err(error)?;
+        }
+        self.consumer.assign(&all).map_err(error)
+    }
 }
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<(String, u32)> {
