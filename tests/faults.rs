@@ -93,14 +93,20 @@ struct LogsOnPanic {
     logs: Vec<(&'static str, Arc<Mutex<Vec<String>>>)>,
 }
 
+impl LogsOnPanic {
+    fn write(&self) {
+        for (name, log) in &self.logs {
+            let path = std::env::temp_dir().join(format!("{}-{name}.log", self.tag));
+            let _ = std::fs::write(&path, log.lock().unwrap_or_else(|p| p.into_inner()).join("\n"));
+            eprintln!("{}: instance {name}'s log is in {}", self.tag, path.display());
+        }
+    }
+}
+
 impl Drop for LogsOnPanic {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            for (name, log) in &self.logs {
-                let path = std::env::temp_dir().join(format!("{}-{name}.log", self.tag));
-                let _ = std::fs::write(&path, log.lock().unwrap_or_else(|p| p.into_inner()).join("\n"));
-                eprintln!("{}: instance {name}'s log is in {}", self.tag, path.display());
-            }
+            self.write();
         }
     }
 }
@@ -216,11 +222,16 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
     if matches!(fault, Fault::ClosurePanics) {
         assert!(a.logged("a closure failed on `boom here`") || b.logged("a closure failed on `boom here`"));
     }
+    let logs = [("A", a.log.clone()), ("B", b.log.clone())];
     a.terminate();
     b.terminate();
     let counts = final_committed_counts(&output).0;
     let words = golden.values().sum::<i64>();
     let figures = Figures { resumed, duplicated: counts.values().sum::<i64>() - words, words };
+    if figures.duplicated > 0 {
+        // Expected at-least-once; a failure exactly-once: either way, what happened is kept.
+        LogsOnPanic { tag: format!("{tag}-duplicates"), logs: logs.to_vec() }.write();
+    }
     eprintln!(
         "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited",
         figures.resumed, figures.duplicated, figures.words

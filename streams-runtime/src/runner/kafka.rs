@@ -158,6 +158,7 @@ impl KafkaThread {
             clients: self.clients.clone(),
             producer_id: self.client_id("producer"),
             transactional_id: transactional_id.to_string(),
+            replacements: std::cell::Cell::new(0),
             exactly_once: self.exactly_once,
             thread: self.common.id,
         })
@@ -209,6 +210,8 @@ pub(super) struct Kafka {
     clients: Arc<KafkaClients>,
     producer_id: String,
     transactional_id: String,
+    /// Producers replaced on these clients so far (each takes a transactional id of its own).
+    replacements: std::cell::Cell<u32>,
     /// `exactly_once_v2`: output, changelogs and input offsets commit in one transaction.
     exactly_once: bool,
     thread: usize,
@@ -321,19 +324,22 @@ impl Backend for Kafka {
     }
 
     /// Exactly-once, the open transaction is aborted, or the producer replaced if it cannot
-    /// abort (which fences the old one and aborts for it).
+    /// abort.
     fn reset_output(&self, w: &mut Worker<Self>) -> Result<(), StreamsError> {
         let producer = &mut w.producer.producer;
         if self.exactly_once {
             let aborted = producer.abort_transaction().and_then(|()| producer.begin_transaction());
             if let Err(e) = aborted {
                 tracing::warn!(thread = self.thread, error = %e, "cannot abort; replacing the producer");
-                // The old producer is closed (its messages purged) before the new one fences
-                // it: a write of the old one landing after the abort markers would leave a
-                // transaction open on its partition for good (a hanging transaction).
-                let fresh = self
-                    .clients
-                    .uninitialized_transactional_producer(&self.producer_id, &self.transactional_id)?;
+                // The old producer is closed (its messages purged) before the new one starts,
+                // and the new one takes a transactional id of its own: the old transaction
+                // ends by timing out (`transaction.timeout.ms`), after anything of it still in
+                // flight landed, and the old producer id is never used again, so offsets it
+                // may have left pending (a marker the broker did not apply, seen with Kafka
+                // 4.4 after restarts) are never made current by a later commit of that id.
+                self.replacements.set(self.replacements.get() + 1);
+                let id = format!("{}-r{}", self.transactional_id, self.replacements.get());
+                let fresh = self.clients.uninitialized_transactional_producer(&self.producer_id, &id)?;
                 drop(std::mem::replace(producer, fresh));
                 producer.init_transactions()?;
             }
