@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::engine::{lock, Backend, Engine, Exit, FetchPositions, Producer, Worker, CLIENT_RESET_AFTER};
@@ -50,18 +50,8 @@ impl KafkaThread {
         let engine = Engine::new(self.common.clone());
         let specs: Arc<[_]> = self.plan.tasks.clone().into();
         self.common.run_reporting(|| {
-            let mut resets = 0;
+            let mut reset = false;
             loop {
-                // New clients after a reset take a transactional id of their own: the old
-                // producer is closed, and its producer id may hold offsets the broker left
-                // pending (a transaction marker it did not apply, seen with Kafka 4.4 after
-                // restarts), which that id's next commit would make current for partitions
-                // this thread may no longer own. Its open transaction times out instead.
-                let transactional_id = match resets {
-                    0 => transactional_id.clone(),
-                    n => format!("{transactional_id}-{n}"),
-                };
-                let reset = resets > 0;
                 let (worker, backend) = match self.connect(&specs, &transactional_id) {
                     Ok(clients) => clients,
                     // New clients after a reset, the broker still away (a transactional
@@ -84,7 +74,7 @@ impl KafkaThread {
                         CLIENT_RESET_AFTER.as_secs()
                     ),
                 }
-                resets += 1;
+                reset = true;
             }
         });
     }
@@ -158,7 +148,6 @@ impl KafkaThread {
             clients: self.clients.clone(),
             producer_id: self.client_id("producer"),
             transactional_id: transactional_id.to_string(),
-            replacements: std::cell::Cell::new(0),
             exactly_once: self.exactly_once,
             thread: self.common.id,
         })
@@ -189,14 +178,6 @@ impl KafkaThread {
                 &[("group.id", &self.common.application_id), ("isolation.level", isolation)],
                 rdkafka::consumer::DefaultConsumerContext,
             )?,
-            unstable_offsets: match self.exactly_once {
-                true => Some(self.clients.consumer_with(
-                    &self.client_id("unstable-offsets-reader"),
-                    &[("group.id", &self.common.application_id), ("isolation.level", "read_uncommitted")],
-                    rdkafka::consumer::DefaultConsumerContext,
-                )?),
-                false => None,
-            },
         };
         StateUpdater::start(self.clients.clone(), self.common.application_id.clone(), readers, self.common.id)
     }
@@ -210,8 +191,6 @@ pub(super) struct Kafka {
     clients: Arc<KafkaClients>,
     producer_id: String,
     transactional_id: String,
-    /// Producers replaced on these clients so far (each takes a transactional id of its own).
-    replacements: std::cell::Cell<u32>,
     /// `exactly_once_v2`: output, changelogs and input offsets commit in one transaction.
     exactly_once: bool,
     thread: usize,
@@ -277,17 +256,18 @@ impl Backend for Kafka {
         }
     }
 
-    /// A partition still waiting for the group's committed offsets cannot be pointed anywhere
-    /// (librdkafka's seek answers "Erroneous state"; exactly-once, the wait is for offsets a
-    /// broker may leave pending for good): it is assigned again at its position. A partition
-    /// that cannot be pointed at its position is not resumed: the tasks are rebuilt instead.
+    /// A partition that cannot be pointed at its position is not resumed: the tasks are
+    /// rebuilt instead. One still waiting for the group's committed offsets (librdkafka's
+    /// seek answers "Erroneous state" until they arrive) starts at them, which is the task's
+    /// position: what it committed when revoked, or what the state updater read.
     fn resume_at(&self, inputs: &[Input<RawRecord>]) -> Result<(), StreamsError> {
-        let mut waiting = Vec::new();
         for i in inputs {
             let at = Offset::Offset(i.position as i64);
             match self.consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
                 Ok(()) => {}
-                Err(e) if e.to_string().contains("Erroneous state") => waiting.push(i),
+                Err(e) if e.to_string().contains("Erroneous state") => {
+                    tracing::debug!(thread = self.thread, topic = %i.topic, partition = i.partition, "starts at the committed offset");
+                }
                 Err(e) => {
                     let at = format!(
                         "cannot point the consumer at {}-{} offset {}",
@@ -296,9 +276,6 @@ impl Backend for Kafka {
                     return Err(kafka_error(&at, e));
                 }
             }
-        }
-        if !waiting.is_empty() {
-            self.assign_at(&waiting)?;
         }
         self.consumer.resume(&partition_list(inputs)).map_err(|e| kafka_error("cannot resume partitions", e))
     }
@@ -324,22 +301,19 @@ impl Backend for Kafka {
     }
 
     /// Exactly-once, the open transaction is aborted, or the producer replaced if it cannot
-    /// abort.
+    /// abort (which fences the old one and aborts for it).
     fn reset_output(&self, w: &mut Worker<Self>) -> Result<(), StreamsError> {
         let producer = &mut w.producer.producer;
         if self.exactly_once {
             let aborted = producer.abort_transaction().and_then(|()| producer.begin_transaction());
             if let Err(e) = aborted {
                 tracing::warn!(thread = self.thread, error = %e, "cannot abort; replacing the producer");
-                // The old producer is closed (its messages purged) before the new one starts,
-                // and the new one takes a transactional id of its own: the old transaction
-                // ends by timing out (`transaction.timeout.ms`), after anything of it still in
-                // flight landed, and the old producer id is never used again, so offsets it
-                // may have left pending (a marker the broker did not apply, seen with Kafka
-                // 4.4 after restarts) are never made current by a later commit of that id.
-                self.replacements.set(self.replacements.get() + 1);
-                let id = format!("{}-r{}", self.transactional_id, self.replacements.get());
-                let fresh = self.clients.uninitialized_transactional_producer(&self.producer_id, &id)?;
+                // The old producer is closed (its messages purged) before the new one fences
+                // it: a write of the old one landing after the abort markers would leave a
+                // transaction open on its partition for good (a hanging transaction).
+                let fresh = self
+                    .clients
+                    .uninitialized_transactional_producer(&self.producer_id, &self.transactional_id)?;
                 drop(std::mem::replace(producer, fresh));
                 producer.init_transactions()?;
             }
@@ -394,40 +368,6 @@ fn commit<C: ConsumerContext>(
         }
     }
     Ok(())
-}
-
-impl Kafka {
-    /// Assigns `inputs` again, starting at their positions: incrementally under the consumer
-    /// protocol (KIP-848); with the classic one, the whole assignment again (it allows no
-    /// other way), every other partition at the consumer's fetch position.
-    fn assign_at(&self, inputs: &[&Input<RawRecord>]) -> Result<(), StreamsError> {
-        tracing::warn!(
-            thread = self.thread,
-            partitions = inputs.len(),
-            "partitions still waiting for committed offsets; assigning them again at their positions"
-        );
-        let error = |e| kafka_error("cannot assign partitions at their positions", e);
-        let mut at = TopicPartitionList::new();
-        for i in inputs {
-            at.add_partition_offset(&i.topic, i.partition as i32, Offset::Offset(i.position as i64))
-                .map_err(error)?;
-        }
-        if matches!(self.consumer.rebalance_protocol(), RebalanceProtocol::Cooperative) {
-            self.consumer.incremental_unassign(&at).map_err(error)?;
-            return self.consumer.incremental_assign(&at).map_err(error);
-        }
-        let fetching = self.fetch_positions();
-        let mut all = TopicPartitionList::new();
-        for e in self.consumer.assignment().map_err(error)?.elements() {
-            let key = (Arc::<str>::from(e.topic()), e.partition() as u32);
-            let offset = match inputs.iter().find(|i| i.topic == key.0 && i.partition == key.1) {
-                Some(i) => Offset::Offset(i.position as i64),
-                None => fetching.get(&key).map_or(Offset::Invalid, |o| Offset::Offset(*o as i64)),
-            };
-            all.add_partition_offset(e.topic(), e.partition(), offset).map_err(error)?;
-        }
-        self.consumer.assign(&all).map_err(error)
-    }
 }
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<(String, u32)> {

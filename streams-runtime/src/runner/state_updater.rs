@@ -44,9 +44,6 @@ pub(super) struct RestoreClients {
     pub(super) uncommitted_ends: Option<BaseConsumer>,
     /// Reads the group's committed offsets (a member of no group: it never subscribes).
     pub(super) offsets: BaseConsumer,
-    /// Exactly-once: reads them without waiting for pending ones (`read_uncommitted`), used
-    /// only when pending ones never clear (see `Updater::unstable_offsets`).
-    pub(super) unstable_offsets: Option<BaseConsumer>,
 }
 
 /// The stream thread's handle on its updater thread.
@@ -232,28 +229,15 @@ impl Updater {
                 for topic in &r.job.inputs {
                     tpl.add_partition(topic, partition as i32);
                 }
-                let committed = match self.readers.offsets.committed_offsets(tpl.clone(), OFFSETS_TURN) {
+                let committed = match self.readers.offsets.committed_offsets(tpl, OFFSETS_TURN) {
                     Ok(committed) => committed,
                     Err(e) => {
                         tracing::debug!(partition, error = %e, "committed offsets not readable yet");
                         let inputs = r.job.inputs.join(", ");
-                        match self.unstable_offsets(r, tpl) {
-                            Some(committed) => {
-                                tracing::warn!(
-                                    partition,
-                                    inputs,
-                                    waited_s = PENDING_OFFSETS_STUCK.as_secs(),
-                                    "the committed offsets stayed pending longer than any transaction may stay open (`transaction.timeout.ms`); starting from the last stable ones (a transaction marker the broker did not apply; see the README)"
-                                );
-                                committed
-                            }
-                            None => {
-                                r.report_wait(|| format!(
-                                    "the committed offsets of {inputs} (partition {partition}) cannot be read yet ({e}); the task waits to restore"
-                                ));
-                                return Turn::Waiting;
-                            }
-                        }
+                        r.report_wait(|| format!(
+                            "the committed offsets of {inputs} (partition {partition}) cannot be read yet ({e}); the task waits to restore"
+                        ));
+                        return Turn::Waiting;
                     }
                 };
                 for topic in &r.job.inputs {
@@ -351,22 +335,6 @@ impl Updater {
     }
 }
 
-impl Updater {
-    /// Exactly-once, after the stable read of a task's committed offsets has waited
-    /// [`PENDING_OFFSETS_STUCK`]: the last stable offsets, read without waiting for pending
-    /// ones. No transaction may stay open that long (the coordinator aborts it after
-    /// `transaction.timeout.ms`, 10 s), so offsets still pending then belong to a transaction
-    /// whose end marker the broker never applied to its group coordinator; waiting longer
-    /// would wait for ever (seen with Kafka 4.4 after broker restarts).
-    fn unstable_offsets(&self, r: &Restoring, tpl: TopicPartitionList) -> Option<TopicPartitionList> {
-        let reader = self.readers.unstable_offsets.as_ref()?;
-        if r.waiting.is_none_or(|(since, _)| since.elapsed() < PENDING_OFFSETS_STUCK) {
-            return None;
-        }
-        reader.committed_offsets(tpl, OFFSETS_TURN).ok()
-    }
-}
-
 impl Restoring {
     fn new(job: Job) -> Restoring {
         Restoring { job, step: Step::Offsets, positions: Vec::new(), waiting: None }
@@ -397,11 +365,6 @@ impl Restoring {
 /// How long one turn may wait for the group's committed offsets (the read waits while a
 /// transaction holds offsets pending) before the other jobs get theirs.
 const OFFSETS_TURN: Duration = Duration::from_millis(500);
-
-/// How long the stable read of committed offsets may wait before the last stable ones are
-/// taken (see `Updater::unstable_offsets`): well past `transaction.timeout.ms` (10 s) and the
-/// coordinator's check for timed-out transactions (every 10 s).
-const PENDING_OFFSETS_STUCK: Duration = Duration::from_secs(60);
 
 /// How often a job that waits says why.
 const WAIT_REPORT: Duration = Duration::from_secs(15);
