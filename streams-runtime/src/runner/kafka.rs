@@ -54,11 +54,11 @@ impl KafkaThread {
             loop {
                 let (worker, backend) = match self.connect(&specs, &transactional_id) {
                     Ok(clients) => clients,
+                    // Stopping meanwhile: the tasks were closed dirty already.
+                    Err(_) if reset && super::engine::stopping(&self.common) => return Ok(()),
                     // New clients after a reset, the broker still away (a transactional
                     // producer's `init_transactions` times out): tried again while the tasks
                     // may stay broken, not a reason to stop.
-                    // Stopping meanwhile: the tasks were closed dirty already.
-                    Err(_) if reset && super::engine::stopping(&self.common) => return Ok(()),
                     Err(e) if reset && engine.retry_after(&e) => {
                         tracing::warn!(thread = self.common.id, error = %e, "cannot create the thread's Kafka clients yet; retrying");
                         std::thread::sleep(Duration::from_secs(1));
