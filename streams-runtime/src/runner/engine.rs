@@ -631,6 +631,7 @@ impl Engine {
     /// Whether to try again after a failure outside the loop (new clients that cannot be made
     /// while the broker is away): yes while the tasks have been broken for less than
     /// [`TASK_TIMEOUT`] and the instance is not stopping.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     pub(super) fn retry_after(&self, error: &StreamsError) -> bool {
         if self.broken_since.get().is_none() {
             self.broken_since.set(Some(Instant::now()));
@@ -660,6 +661,7 @@ impl Engine {
 }
 
 /// Whether the instance is shutting down.
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 pub(super) fn stopping(common: &ThreadCommon) -> bool {
     common.shared.shutdown.load(Ordering::SeqCst)
 }
