@@ -492,9 +492,24 @@ impl KafkaProducer {
                 .send_offsets_to_transaction(offsets, group, REQUEST_TIMEOUT)
                 .map_err(|e| kafka_error("cannot add offsets to the transaction", e))?;
         }
-        self.inner
-            .commit_transaction(REQUEST_TIMEOUT * 2)
-            .map_err(|e| kafka_error("cannot commit the transaction", e))?;
+        // librdkafka: a commit that times out goes on in the background ("retry call to
+        // resume"); calling again waits for it. Aborting or replacing the producer meanwhile
+        // conflicts with it, and a replaced producer's commit still in flight can leave a
+        // transaction open on a partition for good.
+        let deadline = std::time::Instant::now() + REQUEST_TIMEOUT * 4;
+        loop {
+            match self.inner.commit_transaction(REQUEST_TIMEOUT) {
+                Ok(()) => break,
+                Err(KafkaError::Transaction(e))
+                    if e.is_retriable()
+                        && !e.txn_requires_abort()
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tracing::warn!(error = %e, "the transaction's commit is taking long; waiting for it");
+                }
+                Err(e) => return Err(kafka_error("cannot commit the transaction", e)),
+            }
+        }
         self.delivery_error()?;
         self.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))
     }
