@@ -8,7 +8,8 @@
 #   scripts/kafka-broker.sh run CMD   start, run CMD with KAFKA_BOOTSTRAP set, stop on exit
 #
 # PORT (default 9092) and CONTROLLER_PORT (9093) choose the ports; the broker logs to
-# $KAFKA_HOME/broker-PORT.log. Starting a broker this script already runs on PORT succeeds.
+# $KAFKA_HOME/broker-PORT.log (rolled at 100 MB, two old files kept: a day of fault runs wrote
+# 51 GB to one file and filled the disk). Starting a broker this script already runs on PORT succeeds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KAFKA_HOME=${KAFKA_HOME:-$HOME/.cache/streams-rs/kafka-4.4.0}
@@ -78,8 +79,10 @@ start() {
 log4j.rootLogger=WARN, file
 log4j.logger.kafka=INFO
 log4j.logger.org.apache.kafka=INFO
-log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file=org.apache.log4j.RollingFileAppender
 log4j.appender.file.File=$KAFKA_HOME/broker-$PORT.log
+log4j.appender.file.MaxFileSize=100MB
+log4j.appender.file.MaxBackupIndex=2
 log4j.appender.file.layout=org.apache.log4j.PatternLayout
 log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 LOG
@@ -88,11 +91,17 @@ LOG
 status = error
 rootLogger.level = info
 rootLogger.appenderRef.file.ref = file
-appender.file.type = File
+appender.file.type = RollingFile
 appender.file.name = file
 appender.file.fileName = $KAFKA_HOME/broker-$PORT.log
+appender.file.filePattern = $KAFKA_HOME/broker-$PORT.log.%i
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 100MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
 LOG
   # java itself in the background (not through a function), so that $! is the JVM.
   java -Xmx512m -Dlog4j.configuration="file:$KAFKA_HOME/log4j-$PORT.properties" \
