@@ -13,7 +13,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use streams_runtime::cluster::kafka::KafkaClients;
 use streams_runtime::Headers;
 use streams_tests::golden_counts;
-use streams_tests::instance::{wait_until, Instance};
+use streams_tests::instance::{stacks_of, wait_until, Instance};
 use streams_tests::kafka::*;
 
 /// The scenarios share one broker port and the machine's two cores: one at a time.
@@ -87,17 +87,33 @@ fn dump_logs(tag: &str, instances: &[(&str, &Instance)]) {
     }
 }
 
-/// Writes the instances' logs to files if the scenario fails (panics) while it is held.
+/// Writes the instances' logs to files if the scenario fails (panics) while it is held,
+/// with the stacks of the instances still running (where a hung one waits).
 struct LogsOnPanic {
     tag: String,
     logs: Vec<(&'static str, Arc<Mutex<Vec<String>>>)>,
+    /// The instances' processes, whose stacks are written after their logs.
+    pids: Vec<u32>,
 }
 
 impl LogsOnPanic {
+    fn watching(tag: &str, a: &Instance, b: &Instance) -> LogsOnPanic {
+        LogsOnPanic {
+            tag: tag.to_string(),
+            logs: vec![("A", a.log.clone()), ("B", b.log.clone())],
+            pids: vec![a.child.id(), b.child.id()],
+        }
+    }
+
     fn write(&self) {
-        for (name, log) in &self.logs {
+        for (i, (name, log)) in self.logs.iter().enumerate() {
             let path = std::env::temp_dir().join(format!("{}-{name}.log", self.tag));
-            let _ = std::fs::write(&path, log.lock().unwrap_or_else(|p| p.into_inner()).join("\n"));
+            let mut text = log.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+            if let Some(pid) = self.pids.get(i) {
+                text.push_str("\n\n");
+                text.push_str(&stacks_of(*pid));
+            }
+            let _ = std::fs::write(&path, text);
             eprintln!("{}: instance {name}'s log is in {}", self.tag, path.display());
         }
     }
@@ -154,7 +170,7 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
     };
     let start = || Instance::start_with_env(&app, &input, &output, settings, env);
     let (mut a, mut b) = (start(), start());
-    let _logs = LogsOnPanic { tag: tag.to_string(), logs: vec![("A", a.log.clone()), ("B", b.log.clone())] };
+    let mut logs = LogsOnPanic::watching(tag, &a, &b);
     wait_until("both instances have tasks", Duration::from_secs(120), || {
         a.logged("assignment taken") && b.logged("assignment taken")
     });
@@ -180,12 +196,14 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
             std::thread::sleep(Duration::from_secs(3));
             b.kill();
             b = start();
+            logs = LogsOnPanic::watching(tag, &a, &b);
             let (restarted, before) = (Instant::now(), end_now(&output));
             resumed.push(resumed_after(&output, before, restarted));
             std::thread::sleep(Duration::from_secs(3));
             a.kill();
             b.kill();
             (a, b) = (start(), start());
+            logs = LogsOnPanic::watching(tag, &a, &b);
             let (restarted, before) = (Instant::now(), end_now(&output));
             resumed.push(resumed_after(&output, before, restarted));
         }
@@ -222,7 +240,9 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
     if matches!(fault, Fault::ClosurePanics) {
         assert!(a.logged("a closure failed on `boom here`") || b.logged("a closure failed on `boom here`"));
     }
-    let logs = [("A", a.log.clone()), ("B", b.log.clone())];
+    // Kept in case words were counted twice (the processes are gone by then: no stacks).
+    let duplicates =
+        LogsOnPanic { tag: format!("{tag}-duplicates"), logs: logs.logs.clone(), pids: Vec::new() };
     a.terminate();
     b.terminate();
     let counts = final_committed_counts(&output).0;
@@ -230,7 +250,7 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
     let figures = Figures { resumed, duplicated: counts.values().sum::<i64>() - words, words };
     if figures.duplicated > 0 {
         // Expected at-least-once; a failure exactly-once: either way, what happened is kept.
-        LogsOnPanic { tag: format!("{tag}-duplicates"), logs: logs.to_vec() }.write();
+        duplicates.write();
     }
     eprintln!(
         "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited",

@@ -82,6 +82,11 @@ impl Instance {
         self.child.wait().unwrap();
     }
 
+    /// Every thread's stack now (see [`stacks_of`]).
+    pub fn stacks(&self) -> String {
+        stacks_of(self.child.id())
+    }
+
     /// Whether it has logged a line containing `text`.
     pub fn logged(&self, text: &str) -> bool {
         self.log.lock().unwrap().iter().any(|l| l.contains(text))
@@ -106,6 +111,17 @@ impl Drop for Instance {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Every thread's stack of process `pid` now (`gdb -batch`), to see where a hung instance
+/// waits; a line saying why not when they cannot be had (no `gdb`, the process gone).
+pub fn stacks_of(pid: u32) -> String {
+    let pid = pid.to_string();
+    match Command::new("gdb").args(["-p", &pid, "-batch", "-ex", "thread apply all bt"]).output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => format!("no stacks: gdb: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => format!("no stacks: gdb: {e}"),
     }
 }
 

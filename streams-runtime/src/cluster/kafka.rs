@@ -3,6 +3,7 @@
 //! producer that keeps the first delivery error, so a commit never goes past a lost write.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -144,7 +145,11 @@ impl KafkaClients {
             DeliveryErrors::default(),
         )
         .map_err(|e| kafka_error("cannot create a producer", e))?;
-        Ok(KafkaProducer { inner, partitions: Mutex::default() })
+        Ok(KafkaProducer {
+            inner: Arc::new(inner),
+            partitions: Mutex::default(),
+            given_up: AtomicBool::new(false),
+        })
     }
 
     fn admin(&self) -> Result<AdminClient<DefaultClientContext>, StreamsError> {
@@ -389,9 +394,12 @@ impl ProducerContext for DeliveryErrors {
 /// A producer whose [`flush`](KafkaProducer::flush) fails if any record since the last
 /// flush was not acknowledged.
 pub struct KafkaProducer {
-    inner: BaseProducer<DeliveryErrors>,
+    /// Shared with a call that may not return (see [`KafkaProducer::commit_transaction`]).
+    inner: Arc<BaseProducer<DeliveryErrors>>,
     /// Partition counts of the topics written to by partition.
     partitions: Mutex<BTreeMap<String, u32>>,
+    /// A transactional call did not return: the producer can only be replaced.
+    given_up: AtomicBool,
 }
 
 impl KafkaProducer {
@@ -484,13 +492,11 @@ impl KafkaProducer {
     /// consumers together with the offsets, or none does.
     pub fn commit_transaction(
         &self,
-        offsets: &TopicPartitionList,
-        group: &rdkafka::consumer::ConsumerGroupMetadata,
+        offsets: TopicPartitionList,
+        group: rdkafka::consumer::ConsumerGroupMetadata,
     ) -> Result<(), StreamsError> {
         if offsets.count() > 0 {
-            self.inner
-                .send_offsets_to_transaction(offsets, group, REQUEST_TIMEOUT)
-                .map_err(|e| kafka_error("cannot add offsets to the transaction", e))?;
+            self.send_offsets_to_transaction(offsets, group)?;
         }
         // librdkafka: a commit that times out goes on in the background ("retry call to
         // resume"); calling again waits for it. Aborting or replacing the producer meanwhile
@@ -514,6 +520,39 @@ impl KafkaProducer {
         self.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))
     }
 
+    /// Adds the consumer positions to the transaction, on a thread of its own: librdkafka's
+    /// call may never return when the group coordinator went away and came back while it
+    /// waited for it (its coordinator request's timeout is never checked,
+    /// confluentinc/librdkafka#5456; seen here after the broker was frozen). Past its
+    /// timeout and a margin the call is given up: the error closes the tasks dirty, and the
+    /// producer, which cannot abort while the call is in progress, is replaced (which fences
+    /// it); the waiting thread keeps the old one until the call returns.
+    fn send_offsets_to_transaction(
+        &self,
+        offsets: TopicPartitionList,
+        group: rdkafka::consumer::ConsumerGroupMetadata,
+    ) -> Result<(), StreamsError> {
+        let (done, answer) = std::sync::mpsc::sync_channel(1);
+        let inner = self.inner.clone();
+        std::thread::Builder::new()
+            .name("send-offsets".into())
+            .spawn(move || {
+                let _ = done.send(inner.send_offsets_to_transaction(&offsets, &group, REQUEST_TIMEOUT));
+            })
+            .map_err(|e| StreamsError::Kafka(format!("cannot start a thread: {e}")))?;
+        match answer.recv_timeout(REQUEST_TIMEOUT + Duration::from_secs(10)) {
+            Ok(sent) => sent.map_err(|e| kafka_error("cannot add offsets to the transaction", e)),
+            Err(_) => {
+                self.given_up.store(true, Ordering::SeqCst);
+                tracing::warn!("adding the offsets to the transaction did not return; giving the producer up (librdkafka#5456)");
+                Err(StreamsError::Kafka(format!(
+                    "adding the offsets to the transaction did not return within {} s",
+                    (REQUEST_TIMEOUT + Duration::from_secs(10)).as_secs()
+                )))
+            }
+        }
+    }
+
     /// Begins the next transaction (after an abort).
     pub fn begin_transaction(&self) -> Result<(), StreamsError> {
         self.inner.begin_transaction().map_err(|e| kafka_error("cannot begin a transaction", e))
@@ -535,6 +574,11 @@ impl KafkaProducer {
     /// `BaseProducer` only gets by polling: the abort is called in short steps, serving the
     /// reports in between, so an abort with messages outstanding completes.
     pub fn abort_transaction(&self) -> Result<(), StreamsError> {
+        if self.given_up.load(Ordering::SeqCst) {
+            return Err(StreamsError::Kafka(
+                "the producer was given up: a transactional call did not return".into(),
+            ));
+        }
         let deadline = std::time::Instant::now() + REQUEST_TIMEOUT;
         loop {
             match self.inner.abort_transaction(Duration::from_millis(500)) {

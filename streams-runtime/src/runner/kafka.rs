@@ -357,7 +357,7 @@ fn commit<C: ConsumerContext>(
         let group = consumer
             .group_metadata()
             .ok_or_else(|| StreamsError::Kafka("the consumer has no group metadata".into()))?;
-        return producer.producer.commit_transaction(&offsets, &group);
+        return producer.producer.commit_transaction(offsets, group);
     }
     producer.producer.flush()?;
     if offsets.count() > 0 {
