@@ -278,3 +278,31 @@ fn the_processing_exception_handler_is_configured_by_kafkas_class_names() {
     config.set("errors.dead.letter.queue.topic.name", "").set("processing.exception.handler", "Ignore");
     assert!(config.on_processing_error().is_err());
 }
+
+/// Kafka's `TopologyTestDriver` throws "Unknown topic: …" for a record piped into a topic the
+/// topology does not read (`TestTopicsTest`); a misspelt input topic must not pass silently
+/// with empty output.
+#[test]
+fn piping_into_a_topic_the_topology_does_not_read_is_refused() {
+    let driver = TestDriver::new(passthrough());
+    let refused =
+        driver.input::<String, String>("inn").try_pipe_record(Record::new("k".into(), "v".into(), 0));
+    match refused {
+        Err(StreamsError::Usage(message)) => {
+            assert_eq!(message, "unknown topic `inn`: the topology reads `in`");
+        }
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+    // An output topic is not an input either, and nothing was written to either topic.
+    assert!(driver
+        .input::<String, String>("out")
+        .try_pipe_record(Record::new("k".into(), "v".into(), 0))
+        .is_err());
+    assert!(driver.topics().is_empty(), "{:?}", driver.topics());
+    // The topic it reads still works.
+    driver.input::<String, String>("in").pipe("k".into(), "v".into(), 0);
+    assert_eq!(
+        driver.output::<String, String>("out").read_key_values(),
+        vec![("k".to_string(), "V".to_string())]
+    );
+}

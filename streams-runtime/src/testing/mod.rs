@@ -85,6 +85,15 @@ impl Topics {
             .unwrap_or(self.default_partitions)
     }
 
+    /// Whether a sub-topology reads `topic` (a pattern source included).
+    fn is_read(&self, topic: &str) -> bool {
+        match self.logs.get(topic) {
+            Some(log) => !log.readers.is_empty(),
+            None => (0..self.graph.subtopologies.len())
+                .any(|s| reads(&self.graph, s, topic, &self.application_id)),
+        }
+    }
+
     fn log(&mut self, topic: &str) -> &mut TopicLog {
         // Looked up twice only the first time a topic is seen (the borrow checker cannot yet
         // return the first lookup's borrow).
@@ -470,6 +479,24 @@ impl<KC: Codec, VC: Codec> TestInputTopic<KC, VC> {
         headers: Headers,
     ) -> Result<(), StreamsError> {
         let mut state = self.state.borrow_mut();
+        // As Kafka's `TopologyTestDriver.pipeRecord` ("Unknown topic: …"): a record piped
+        // into a topic nothing reads is a mistake in the test (a misspelt name, an output
+        // topic), not a record to keep silently.
+        let global = state.globals.updaters.iter().any(|(t, _)| *t == self.topic);
+        if !global && !state.topics.is_read(&self.topic) {
+            let mut read: Vec<String> =
+                state.topology.source_topics().iter().map(|t| format!("`{t}`")).collect();
+            read.extend(state.globals.updaters.iter().map(|(t, _)| format!("`{t}`")));
+            read.extend(state.topology.graph.sources.iter().filter_map(|s| match &s.topics {
+                SourceTopics::Pattern(p) => Some(format!("the pattern `{p}`")),
+                SourceTopics::Names(_) => None,
+            }));
+            return Err(StreamsError::Usage(format!(
+                "unknown topic `{}`: the topology reads {}",
+                self.topic,
+                read.join(", ")
+            )));
+        }
         state.topics.append(&self.topic, key, value, timestamp, headers);
         // A global table's topic updates its store at once, before any task reads it.
         if state.globals.updaters.iter().any(|(t, _)| *t == self.topic) {
