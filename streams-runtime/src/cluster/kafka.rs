@@ -23,6 +23,10 @@ use crate::record::{Headers, RawRecord};
 /// How long a metadata or admin request may take.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long adding offsets to a transaction may take (it takes milliseconds when the group
+/// coordinator answers; past this the commit fails and the tasks are rebuilt).
+const SEND_OFFSETS_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(crate) fn kafka_error(what: &str, e: impl std::fmt::Display) -> StreamsError {
     StreamsError::Kafka(format!("{what}: {e}"))
 }
@@ -537,17 +541,18 @@ impl KafkaProducer {
         std::thread::Builder::new()
             .name("send-offsets".into())
             .spawn(move || {
-                let _ = done.send(inner.send_offsets_to_transaction(&offsets, &group, REQUEST_TIMEOUT));
+                let _ = done.send(inner.send_offsets_to_transaction(&offsets, &group, SEND_OFFSETS_TIMEOUT));
             })
             .map_err(|e| StreamsError::Kafka(format!("cannot start a thread: {e}")))?;
-        match answer.recv_timeout(REQUEST_TIMEOUT + Duration::from_secs(10)) {
+        let given = SEND_OFFSETS_TIMEOUT + Duration::from_secs(5);
+        match answer.recv_timeout(given) {
             Ok(sent) => sent.map_err(|e| kafka_error("cannot add offsets to the transaction", e)),
             Err(_) => {
                 self.given_up.store(true, Ordering::SeqCst);
                 tracing::warn!("adding the offsets to the transaction did not return; giving the producer up (librdkafka#5456)");
                 Err(StreamsError::Kafka(format!(
                     "adding the offsets to the transaction did not return within {} s",
-                    (REQUEST_TIMEOUT + Duration::from_secs(10)).as_secs()
+                    given.as_secs()
                 )))
             }
         }
