@@ -281,15 +281,18 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
         // Expected at-least-once; a failure exactly-once: either way, what happened is kept.
         duplicates.write();
     }
-    // How often a transactional call of librdkafka did not return and its producer was
-    // replaced (`KafkaProducer::send_offsets_to_transaction`).
-    let given_up: usize = duplicates
-        .logs
-        .iter()
-        .map(|(_, log)| log.lock().unwrap().iter().filter(|l| l.contains("giving the producer up")).count())
-        .sum();
+    // How often librdkafka was worked around: a transactional call that did not return (its
+    // producer replaced), an offsets reader whose reads kept failing (replaced).
+    let logged = |text: &str| -> usize {
+        duplicates
+            .logs
+            .iter()
+            .map(|(_, log)| log.lock().unwrap().iter().filter(|l| l.contains(text)).count())
+            .sum()
+    };
+    let (given_up, readers) = (logged("giving the producer up"), logged("replacing the offsets reader"));
     eprintln!(
-        "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited; {given_up} producer(s) given up",
+        "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited; {given_up} producer(s) given up, {readers} offsets reader(s) replaced",
         figures.resumed, figures.duplicated, figures.words
     );
     figures

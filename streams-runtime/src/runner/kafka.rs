@@ -156,6 +156,15 @@ impl KafkaThread {
     /// The thread's state updater, with restore clients of its own.
     fn start_updater(&self, isolation: &str) -> Result<StateUpdater, StreamsError> {
         let restore_id = self.client_id("restore-consumer");
+        let (clients, reader_id) = (self.clients.clone(), self.client_id("offsets-reader"));
+        let (group, isolation_level) = (self.common.application_id.clone(), isolation.to_string());
+        let new_offsets_reader = move || {
+            clients.consumer_with(
+                &reader_id,
+                &[("group.id", &group), ("isolation.level", &isolation_level)],
+                rdkafka::consumer::DefaultConsumerContext,
+            )
+        };
         let readers = RestoreClients {
             changelogs: self.clients.consumer_with(
                 &restore_id,
@@ -173,11 +182,8 @@ impl KafkaThread {
             },
             // Reads the group's committed offsets; exactly-once, `read_committed` makes the
             // read wait for pending ones (KIP-447's `require_stable`).
-            offsets: self.clients.consumer_with(
-                &self.client_id("offsets-reader"),
-                &[("group.id", &self.common.application_id), ("isolation.level", isolation)],
-                rdkafka::consumer::DefaultConsumerContext,
-            )?,
+            offsets: std::cell::RefCell::new(new_offsets_reader()?),
+            new_offsets_reader: Box::new(new_offsets_reader),
         };
         StateUpdater::start(self.clients.clone(), self.common.application_id.clone(), readers, self.common.id)
     }

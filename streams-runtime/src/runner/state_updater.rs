@@ -43,7 +43,12 @@ pub(super) struct RestoreClients {
     /// Exactly-once: reads partition ends including open transactions.
     pub(super) uncommitted_ends: Option<BaseConsumer>,
     /// Reads the group's committed offsets (a member of no group: it never subscribes).
-    pub(super) offsets: BaseConsumer,
+    pub(super) offsets: std::cell::RefCell<BaseConsumer>,
+    /// Makes a new offsets reader, for one whose reads have failed for
+    /// [`OFFSETS_READER_RESET`]: after broker restarts librdkafka's look-up of the group
+    /// coordinator can stay stuck (confluentinc/librdkafka#5511), which a new client does not
+    /// share; offsets held pending by a transaction wait on any client.
+    pub(super) new_offsets_reader: Box<dyn Fn() -> Result<BaseConsumer, StreamsError> + Send>,
 }
 
 /// The stream thread's handle on its updater thread.
@@ -67,7 +72,10 @@ impl StateUpdater {
         let (finished, done) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name(format!("{application_id}-StateUpdater-{}", thread + 1))
-            .spawn(move || Updater { clients, application_id, readers, jobs: incoming, finished }.run())
+            .spawn(move || {
+                let offsets_failing = std::cell::Cell::new(None);
+                Updater { clients, application_id, readers, offsets_failing, jobs: incoming, finished }.run()
+            })
             .map_err(|e| StreamsError::Kafka(format!("cannot start the state updater: {e}")))?;
         Ok(StateUpdater { jobs: Some(jobs), done, waiting: HashMap::new(), next_id: 0, worker: Some(worker) })
     }
@@ -135,6 +143,8 @@ struct Updater {
     clients: Arc<KafkaClients>,
     application_id: String,
     readers: RestoreClients,
+    /// Since when every read of committed offsets has failed.
+    offsets_failing: std::cell::Cell<Option<Instant>>,
     jobs: Receiver<Job>,
     finished: Sender<Done>,
 }
@@ -217,6 +227,31 @@ impl Updater {
         }
     }
 
+    /// Replaces the offsets reader once its reads have failed for [`OFFSETS_READER_RESET`].
+    fn replace_offsets_reader_if_stuck(&self) {
+        let since = match self.offsets_failing.get() {
+            Some(since) => since,
+            None => {
+                self.offsets_failing.set(Some(Instant::now()));
+                return;
+            }
+        };
+        if since.elapsed() < OFFSETS_READER_RESET {
+            return;
+        }
+        self.offsets_failing.set(Some(Instant::now()));
+        match (self.readers.new_offsets_reader)() {
+            Ok(fresh) => {
+                tracing::warn!(
+                    failing_s = since.elapsed().as_secs(),
+                    "committed offsets unreadable; replacing the offsets reader"
+                );
+                *self.readers.offsets.borrow_mut() = fresh;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot make a new offsets reader"),
+        }
+    }
+
     /// Moves a job one step on, if it can.
     fn turn(&self, r: &mut Restoring) -> Turn {
         let partition = r.job.key.1;
@@ -229,10 +264,15 @@ impl Updater {
                 for topic in &r.job.inputs {
                     tpl.add_partition(topic, partition as i32);
                 }
-                let committed = match self.readers.offsets.committed_offsets(tpl, OFFSETS_TURN) {
-                    Ok(committed) => committed,
+                let read = self.readers.offsets.borrow().committed_offsets(tpl, OFFSETS_TURN);
+                let committed = match read {
+                    Ok(committed) => {
+                        self.offsets_failing.set(None);
+                        committed
+                    }
                     Err(e) => {
                         tracing::debug!(partition, error = %e, "committed offsets not readable yet");
+                        self.replace_offsets_reader_if_stuck();
                         let inputs = r.job.inputs.join(", ");
                         r.report_wait(|| format!(
                             "the committed offsets of {inputs} (partition {partition}) cannot be read yet ({e}); the task waits to restore"
@@ -249,7 +289,7 @@ impl Updater {
                     // Nothing committed: the earliest offset (`auto.offset.reset=earliest`).
                     let position = match offset {
                         Some(o) => o,
-                        None => match watermarks(&self.readers.offsets, topic, partition) {
+                        None => match watermarks(&self.readers.offsets.borrow(), topic, partition) {
                             Ok((low, _)) => low,
                             Err(e) => return Turn::Finished(Err(e)),
                         },
@@ -365,6 +405,9 @@ impl Restoring {
 /// How long one turn may wait for the group's committed offsets (the read waits while a
 /// transaction holds offsets pending) before the other jobs get theirs.
 const OFFSETS_TURN: Duration = Duration::from_millis(500);
+
+/// How long reads of committed offsets may fail before the reader is replaced.
+const OFFSETS_READER_RESET: Duration = Duration::from_secs(30);
 
 /// How often a job that waits says why.
 const WAIT_REPORT: Duration = Duration::from_secs(15);

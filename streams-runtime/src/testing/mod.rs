@@ -435,7 +435,9 @@ impl<KC: Codec, VC: Codec> TestInputTopic<KC, VC> {
     ///
     /// # Panics
     /// If processing fails (with the decode-error policy `Fail`); the message names the
-    /// topic, partition and offset. [`Self::try_pipe_record`] returns the error instead.
+    /// topic, partition and offset. If the topology does not read the topic (as Kafka's
+    /// `TopologyTestDriver`, "Unknown topic"). [`Self::try_pipe_record`] returns the error
+    /// instead.
     pub fn pipe(&self, key: KC::Value, value: VC::Value, timestamp: i64) {
         self.pipe_record(Record::new(key, value, timestamp))
     }
