@@ -428,7 +428,12 @@ fn a_replaced_thread_rebuilds_its_tasks_and_loses_nothing() {
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 1, "{tag}: {seen:?}");
         match tag {
-            "record" => assert!(seen[0].contains("a closure failed on `one panic here`"), "{seen:?}"),
+            // Whichever thread reaches a line with "panic" first fails (it panics once).
+            "record" => assert!(
+                seen[0].contains("a closure failed on `one panic here`")
+                    || seen[0].contains("a closure failed on `one more panic`"),
+                "{seen:?}"
+            ),
             _ => assert!(
                 seen[0].contains("panicked: a closure failed while the cache was flushed"),
                 "{seen:?}"

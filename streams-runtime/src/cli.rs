@@ -11,6 +11,7 @@
 //! --bootstrap-servers H:P   run on Apache Kafka (the `bootstrap.servers` setting)
 //! --until-drained           on Kafka: stop once every input partition is processed
 //! --reset                   on Kafka: the application reset tool, then exit
+//! --metrics-addr H:P        serve the metrics in Prometheus' text format at http://H:P/metrics
 //! ```
 //!
 //! With `--input` (or without it, on the binary's demo data) the topology runs on the
@@ -43,6 +44,7 @@ use crate::codec::Codec;
 use crate::config::StreamsConfig;
 use crate::dsl::Topology;
 use crate::error::StreamsError;
+use crate::metrics::prometheus::MetricsServer;
 use crate::record::Headers;
 use crate::runner::{KafkaStreams, RunMode};
 
@@ -79,6 +81,10 @@ struct Args {
     /// On Kafka: delete the application's internal topics and committed offsets, then exit.
     #[arg(long)]
     reset: bool,
+    /// Serve the metrics (Kafka Streams' names) in Prometheus' text format at
+    /// http://HOST:PORT/metrics while the topology runs.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<String>,
 }
 
 /// Where demo data and `--input` files are written.
@@ -329,6 +335,7 @@ fn execute(
         replay(&Target::Memory(cluster.clone()), &topology, topic, Path::new(file))?;
     }
     let streams = KafkaStreams::new(topology.clone(), config, Arc::new(cluster.clone()));
+    let _metrics = serve_metrics(&streams, &args)?;
     let runtime = tokio_runtime()?;
     let sinks = topology.graph.sink_topics();
     let mut printed = 0;
@@ -369,6 +376,16 @@ fn execute(
     Ok(())
 }
 
+/// With `--metrics-addr`: the metrics endpoint, for as long as the run.
+fn serve_metrics(streams: &KafkaStreams, args: &Args) -> Result<Option<MetricsServer>, StreamsError> {
+    let Some(addr) = &args.metrics_addr else { return Ok(None) };
+    let server = streams
+        .serve_metrics(addr)
+        .map_err(|e| StreamsError::Usage(format!("`--metrics-addr {addr}`: cannot listen there: {e}")))?;
+    tracing::info!("metrics at http://{}/metrics", server.local_addr());
+    Ok(Some(server))
+}
+
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, StreamsError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -390,6 +407,7 @@ fn execute_on_kafka(
     let application_id = config.application_id()?.to_string();
     let streams = KafkaStreams::connect(topology.clone(), config)?;
     let runtime = tokio_runtime()?;
+    let _metrics = if args.reset { None } else { serve_metrics(&streams, args)? };
     if args.reset {
         runtime.block_on(streams.reset())?;
         eprintln!("reset `{application_id}`: internal topics and committed offsets deleted");

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dsl;
 pub mod error;
 pub(crate) mod graph;
+pub mod metrics;
 // The operators. Their stage types appear in the type of a `KStream` (a chain of stateless
 // stages is one type, fused at compile time), so the module is public. Not `doc(hidden)`:
 // rustc then spells them with their whole path in error messages.
@@ -31,6 +32,7 @@ pub use config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, OnProduct
 pub use dsl::{BranchedKStream, Branches, GlobalKTable, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
 pub use graph::{Data, TopologyDescription};
+pub use metrics::{Metric, MetricName, MetricValue};
 pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
 pub use runner::{InputGuard, KafkaStreams, RunMode, State, ThreadResponse};

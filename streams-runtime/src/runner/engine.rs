@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::plan::TaskSpec;
 use super::thread::{flush_and_log, process_buffered, Collecting, Input, ThreadCommon};
 use crate::error::StreamsError;
+use crate::metrics::LoopTurn;
 use crate::record::RawRecord;
 use crate::state::StoreRegistry;
 use crate::task::Task;
@@ -223,6 +224,7 @@ impl<B: Backend> Worker<B> {
 
     /// Every task closed dirty: nothing is committed, their state is dropped.
     pub(super) fn close_dirty(&mut self) {
+        self.common.metrics.tasks_closed(self.tasks.len() + self.suspended.len() + self.restoring.len());
         self.tasks.clear();
         self.suspended.clear();
         self.restoring.clear();
@@ -259,10 +261,13 @@ impl<B: Backend> Worker<B> {
             self.restorer.cancel(key);
         }
         let mut stores = self.common.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
+        let mut closed = 0;
         for key in self.suspended.keys().filter(|k| !keep.contains(k)) {
             tracing::info!(thread, subtopology = key.0, partition = key.1, "closing task");
             stores.remove(key);
+            closed += 1;
         }
+        self.common.metrics.tasks_closed(closed);
         self.suspended.retain(|k, _| keep.contains(k));
         drop(stores);
         // Tasks that stay active go on where they are; suspended ones given back resume at
@@ -280,6 +285,7 @@ impl<B: Backend> Worker<B> {
                 continue;
             }
             let task = self.new_task(&spec);
+            self.common.metrics.tasks_created(1);
             backend.pause(&task.inputs);
             self.restorer.add(key, spec.inputs.clone(), task.task.stores().clone());
             self.restoring.insert(key, task);
@@ -541,6 +547,8 @@ impl Engine {
                 break lock(worker).commit(backend).map(|()| Exit::Stopped);
             }
             let wait = if lock(worker).buffered() { Duration::ZERO } else { Duration::from_millis(10) };
+            // Where this turn's time goes (Kafka's `StreamThread.runOnce` sensors).
+            let (turn_started, mut turn) = (Instant::now(), LoopTurn::default());
             let polled = match backend.poll(worker, wait) {
                 Ok(n) => n,
                 Err(e) => {
@@ -548,6 +556,7 @@ impl Engine {
                     continue;
                 }
             };
+            (turn.poll, turn.polled) = (turn_started.elapsed(), polled);
             let mut w = lock(worker);
             if let Some(e) = w.error.take() {
                 broken = Some(self.broken(e));
@@ -560,20 +569,24 @@ impl Engine {
             let settled = w.assigned && w.pending.is_none() && w.restoring.is_empty();
             common.rebalancing.store(!settled, Ordering::SeqCst);
             w.producer.poll();
+            let processing = Instant::now();
             let processed = match w.process_ready(backend) {
                 Ok(n) => n,
                 // Commit what was processed before the failing record, nothing past it.
                 Err(e) => break w.commit(backend).and(Err(e)),
             };
+            (turn.process, turn.processed) = (processing.elapsed(), processed);
             w.publish_positions(&backend.fetch_positions());
             let epoch = common.shared.flush_epoch.load(Ordering::SeqCst);
             if last_commit.elapsed() >= common.commit_interval
                 || epoch > common.flushed_epoch.load(Ordering::SeqCst)
             {
+                let committing = Instant::now();
                 if let Err(e) = w.commit(backend) {
                     broken = Some(self.broken(e));
                     continue;
                 }
+                turn.commit = Some(committing.elapsed());
                 last_commit = Instant::now();
                 self.broken_since.set(None);
                 if w.restoring.is_empty() {
@@ -581,6 +594,7 @@ impl Engine {
                 }
                 common.flushed_epoch.store(epoch, Ordering::SeqCst);
             }
+            common.metrics.record_turn(&turn, turn_started.elapsed());
             let idle = polled == 0 && processed == 0 && w.restorer.is_idle();
             common.idle.store(idle, Ordering::SeqCst);
             if last_status.elapsed() >= STATUS_INTERVAL && tracing::enabled!(tracing::Level::DEBUG) {

@@ -38,6 +38,8 @@ use crate::config::{OnDecodeError, ProcessingGuarantee};
 use crate::dsl::Topology;
 use crate::error::StreamsError;
 use crate::graph::Data;
+use crate::metrics::prometheus::MetricsServer;
+use crate::metrics::{Metric, MetricName, MetricValue, ThreadMetrics, CLIENT_GROUP};
 use crate::ops::global_table::GlobalStores;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
 use embedded::StreamThread;
@@ -72,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) state: StateCell,
     /// Where this application's shutdown requests go (`ThreadResponse::ShutdownApplication`).
     pub(crate) shutdown_requests: Mutex<Option<Arc<dyn control::ShutdownRequests>>>,
+    /// Each stream thread's sensors, for [`KafkaStreams::metrics`].
+    pub(crate) threads: Mutex<Vec<Arc<ThreadMetrics>>>,
 }
 
 /// What a stream thread does after an error it could not handle: Kafka's
@@ -166,6 +170,7 @@ impl KafkaStreams {
             replaced_threads: AtomicU64::new(0),
             state: StateCell::default(),
             shutdown_requests: Mutex::new(None),
+            threads: Mutex::new(Vec::new()),
         });
         KafkaStreams {
             topology,
@@ -231,6 +236,25 @@ impl KafkaStreams {
         self.shared.processed.load(Ordering::Relaxed)
     }
 
+    /// The instance's metrics, with Kafka Streams' names, groups and tags: client-level
+    /// (`stream-metrics`: `state`, `alive-stream-threads`, ...) and thread-level
+    /// (`stream-thread-metrics`: `process-rate`, `poll-latency-avg`, `commit-total`, ...).
+    /// See [`metrics`](crate::metrics).
+    pub fn metrics(&self) -> Vec<Metric> {
+        let application_id = self.config.application_id().unwrap_or_default().to_string();
+        let client_id = self.config.get("client.id").map_or_else(|| application_id.clone(), str::to_string);
+        client_metrics(&self.shared, &client_id, &application_id, &self.topology)
+    }
+
+    /// Serves [`metrics`](Self::metrics) in Prometheus' text format at
+    /// `http://ADDR/metrics` until the returned server is dropped (`--metrics-addr`).
+    pub fn serve_metrics(&self, addr: &str) -> std::io::Result<MetricsServer> {
+        let (shared, topology) = (self.shared.clone(), self.topology.clone());
+        let application_id = self.config.application_id().unwrap_or_default().to_string();
+        let client_id = self.config.get("client.id").map_or_else(|| application_id.clone(), str::to_string);
+        MetricsServer::start(addr, move || client_metrics(&shared, &client_id, &application_id, &topology))
+    }
+
     /// A read-only snapshot of a key-value store, merged over this instance's tasks, or of a
     /// global table's store (Kafka's interactive queries).
     pub fn key_value_store<K: StoreKey, V: Data>(&self, name: &str) -> Option<Vec<(K, V)>> {
@@ -290,8 +314,15 @@ impl KafkaStreams {
         let mut flushed = Vec::new();
         let mut rebalancing = Vec::new();
         let mut handles = Vec::new();
+        let client_id = self.config.get("client.id").unwrap_or(&application_id).to_string();
         let mut new_common = |id: usize| {
+            let metrics = Arc::new(ThreadMetrics::new(
+                format!("{client_id}-StreamThread-{}", id + 1),
+                thread::now_ms(),
+            ));
+            self.shared.threads.lock().unwrap_or_else(|p| p.into_inner()).push(metrics.clone());
             let common = ThreadCommon {
+                metrics,
                 id,
                 graph: self.topology.graph.clone(),
                 application_id: application_id.clone(),
@@ -583,4 +614,57 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Kafka Streams' client-level metrics (`ClientMetrics`), then every thread's.
+fn client_metrics(
+    shared: &Shared,
+    client_id: &str,
+    application_id: &str,
+    topology: &Topology,
+) -> Vec<Metric> {
+    let threads = shared.threads.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut out = Vec::new();
+    let mut put = |name: &str, description: &str, value: MetricValue| {
+        out.push(Metric {
+            name: MetricName {
+                group: CLIENT_GROUP,
+                name: name.into(),
+                tags: vec![("client-id", client_id.into())],
+            },
+            description: description.into(),
+            value,
+        })
+    };
+    put(
+        "version",
+        "The version of the Kafka Streams client",
+        MetricValue::Text(env!("CARGO_PKG_VERSION").into()),
+    );
+    put(
+        "application-id",
+        "The application ID of the Kafka Streams client",
+        MetricValue::Text(application_id.into()),
+    );
+    put(
+        "topology-description",
+        "The description of the topology executed in the Kafka Streams client",
+        MetricValue::Text(topology.describe().to_string()),
+    );
+    put("state", "The state of the Kafka Streams client", MetricValue::Text(shared.state.get().to_string()));
+    let alive = threads.iter().filter(|t| t.alive.load(Ordering::SeqCst)).count();
+    put(
+        "alive-stream-threads",
+        "The current number of alive stream threads that are running or participating in rebalance",
+        MetricValue::Number(alive as f64),
+    );
+    put(
+        "failed-stream-threads",
+        "The number of failed stream threads since the start of the Kafka Streams client",
+        MetricValue::Number(shared.replaced_threads.load(Ordering::Relaxed) as f64),
+    );
+    for t in &threads {
+        t.report(&mut out);
+    }
+    out
 }

@@ -98,6 +98,8 @@ pub(super) fn flush_and_log<R>(
 /// What every stream thread has, on either cluster.
 pub(crate) struct ThreadCommon {
     pub(crate) id: usize,
+    /// Its sensors (Kafka's `ThreadMetrics`).
+    pub(crate) metrics: Arc<crate::metrics::ThreadMetrics>,
     pub(crate) graph: Arc<Graph>,
     pub(crate) application_id: String,
     pub(crate) policy: RecordPolicy,
@@ -149,6 +151,7 @@ impl ThreadCommon {
             break;
         }
         self.idle.store(true, Ordering::SeqCst);
+        self.metrics.alive.store(false, Ordering::SeqCst);
     }
 
     /// Asks every instance of the application to stop (see `control.rs`).

@@ -1,0 +1,173 @@
+//! Kafka Streams' metrics, read through `KafkaStreams::metrics` and scraped from the
+//! Prometheus endpoint while word count runs on the embedded cluster.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use examples::wordcount;
+use streams_runtime::cluster::memory::MemoryCluster;
+use streams_runtime::cluster::Cluster;
+use streams_runtime::{Headers, KafkaStreams, MetricValue, RunMode, State, StreamsConfig};
+
+fn scrape(addr: std::net::SocketAddr) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(head.contains("Content-Type: text/plain; version=0.0.4"), "{head}");
+    body.to_string()
+}
+
+/// Samples of the exposition text, `name{labels}` → value, checking every line's grammar
+/// (a `# HELP`/`# TYPE` line, or `name{label="value",...} number`) and that each family's
+/// `# TYPE` comes before its samples.
+fn parse(text: &str) -> BTreeMap<String, f64> {
+    let mut typed = std::collections::BTreeSet::new();
+    let mut samples = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(matches!(kind, "gauge" | "counter"), "{line}");
+            typed.insert(name.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line}"));
+        let name = series.split('{').next().unwrap();
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !name.is_empty(),
+            "bad name: {line}"
+        );
+        assert!(typed.contains(name), "a sample before its # TYPE: {line}");
+        let labels = series[name.len()..].trim_start_matches('{').trim_end_matches('}');
+        for label in labels.split("\",").filter(|l| !l.is_empty()) {
+            let (key, value) = label.split_once("=\"").unwrap_or_else(|| panic!("bad label: {line}"));
+            assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad label name: {line}");
+            assert!(!value.trim_end_matches('"').contains('\n'), "{line}");
+        }
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value: {line}"));
+        samples.insert(series.to_string(), value);
+    }
+    samples
+}
+
+/// The sum of a family's samples over its threads.
+fn sum(samples: &BTreeMap<String, f64>, family: &str) -> f64 {
+    samples.iter().filter(|(k, _)| k.starts_with(&format!("{family}{{"))).map(|(_, v)| v).sum()
+}
+
+#[test]
+fn metrics_count_what_the_threads_do_and_the_endpoint_serves_them() {
+    let cluster = MemoryCluster::with_auto_create(Some(4));
+    cluster.create_topic(wordcount::INPUT, 4).unwrap();
+    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
+        cluster
+            .produce(wordcount::INPUT, None, None, Some(line.as_bytes().to_vec()), i as i64, Headers::new())
+            .unwrap();
+    }
+    let mut config = StreamsConfig::new("wc-metrics");
+    config.set("num.stream.threads", "2").set("commit.interval.ms", "50");
+    let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone())));
+    let server = streams.serve_metrics("127.0.0.1:0").unwrap();
+    let running = {
+        let streams = streams.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilShutdown))
+        })
+    };
+    // Every line processed, then every word from the repartition topic.
+    let words: i64 = streams_tests::golden_counts(wordcount::SAMPLE).values().sum();
+    let expected = wordcount::SAMPLE.len() as u64 + words as u64;
+    let started = Instant::now();
+    while streams.processed_records() < expected || streams.state() != State::Running {
+        assert!(started.elapsed() < Duration::from_secs(60), "processed {}", streams.processed_records());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200)); // a commit or more after the last record
+
+    let text = scrape(server.local_addr());
+    if let Some(checked) = promtool_check(&text) {
+        assert!(
+            checked.status.success(),
+            "promtool check metrics: {}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
+    }
+    let samples = parse(&text);
+    assert_eq!(
+        samples[r#"kafka_streams_stream_metrics_state_info{client_id="wc-metrics",value="RUNNING"}"#],
+        1.0
+    );
+    assert_eq!(samples[r#"kafka_streams_stream_metrics_alive_stream_threads{client_id="wc-metrics"}"#], 2.0);
+    // Both threads, named as Kafka names them.
+    for n in 1..=2 {
+        let series = format!(
+            r#"kafka_streams_stream_thread_metrics_poll_total{{thread_id="wc-metrics-StreamThread-{n}"}}"#
+        );
+        assert!(samples[&series] > 0.0, "{series}");
+    }
+    assert_eq!(sum(&samples, "kafka_streams_stream_thread_metrics_process_total"), expected as f64);
+    assert!(sum(&samples, "kafka_streams_stream_thread_metrics_process_rate") > 0.0);
+    assert!(sum(&samples, "kafka_streams_stream_thread_metrics_commit_total") >= 2.0);
+    // Two sub-topologies on four partitions: eight tasks, none closed.
+    assert_eq!(sum(&samples, "kafka_streams_stream_thread_metrics_task_created_total"), 8.0);
+    assert_eq!(sum(&samples, "kafka_streams_stream_thread_metrics_task_closed_total"), 0.0);
+
+    // The same through the API, with Kafka's groups and tags.
+    let metrics = streams.metrics();
+    let process_total: f64 = metrics
+        .iter()
+        .filter(|m| m.name.group == "stream-thread-metrics" && m.name.name == "process-total")
+        .map(|m| m.value.number().unwrap())
+        .sum();
+    assert_eq!(process_total, expected as f64);
+    let max_latency = metrics
+        .iter()
+        .filter(|m| m.name.name == "process-latency-max")
+        .filter_map(|m| m.value.number())
+        .fold(f64::NAN, f64::max);
+    assert!(max_latency >= 0.0, "{max_latency}");
+
+    streams.shutdown();
+    running.join().unwrap().unwrap();
+    let state = |metrics: &[streams_runtime::Metric], name: &str| {
+        metrics.iter().find(|m| m.name.name == name).map(|m| m.value.clone()).unwrap()
+    };
+    let after = streams.metrics();
+    assert_eq!(state(&after, "state"), MetricValue::Text("NOT_RUNNING".into()));
+    assert_eq!(state(&after, "alive-stream-threads"), MetricValue::Number(0.0));
+}
+
+/// `promtool check metrics` on `text`, where Debian's `prometheus` package is installed
+/// (`.ci/run` installs it); elsewhere the grammar check of [`parse`] alone.
+fn promtool_check(text: &str) -> Option<std::process::Output> {
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    Some(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_metrics_address_that_cannot_be_listened_on_is_refused_with_a_message() {
+    let mut out = Vec::new();
+    let code = streams_runtime::cli::run_with_args_to(
+        "wordcount",
+        wordcount::topology(),
+        |_| {},
+        ["wordcount", "--metrics-addr", "not-an-address"],
+        &mut out,
+    );
+    assert_eq!(code, std::process::ExitCode::FAILURE);
+}
