@@ -6,6 +6,8 @@
 #   scripts/kafka-broker.sh start     format storage if needed, start, wait until it answers
 #   scripts/kafka-broker.sh stop      stop it
 #   scripts/kafka-broker.sh run CMD   start, run CMD with KAFKA_BOOTSTRAP set, stop on exit
+#   scripts/kafka-broker.sh abort-hanging   abort transactions hanging for over MINUTES (1)
+#   scripts/kafka-broker.sh abort-transaction TOPIC PARTITION START_OFFSET   abort that one
 #
 # PORT (default 9092) and CONTROLLER_PORT (9093) choose the ports; the broker logs to
 # $KAFKA_HOME/broker-PORT.log (rolled at 100 MB, two old files kept: a day of fault runs wrote
@@ -126,14 +128,42 @@ stop() {
   fi
 }
 
+# Kafka's own `kafka-transactions.sh find-hanging` and `abort`: ends every transaction open on
+# this broker for longer than MINUTES (default 1). A transaction hangs when the broker lost its
+# markers: Kafka 4.x's transaction coordinator skips the markers of a partition without a
+# leader as if it were deleted, and every partition of a one-broker cluster has none while the
+# broker shuts down. Prints one line per partition aborted.
+abort_hanging() {
+  local tool=org.apache.kafka.tools.TransactionsCommand bootstrap=127.0.0.1:$PORT
+  java_run $tool --bootstrap-server "$bootstrap" find-hanging --broker-id 1 \
+      --max-transaction-timeout "${MINUTES:-1}" 2>/dev/null \
+    | awk 'NR > 1 && NF >= 6 { print $1, $2, $6 }' \
+    | while read -r topic partition offset; do
+        if java_run $tool --bootstrap-server "$bootstrap" abort --topic "$topic" --partition "$partition" \
+            --start-offset "$offset" >/dev/null 2>&1; then
+          echo "aborted the hanging transaction on $topic-$partition from offset $offset"
+        else
+          echo "could not abort the hanging transaction on $topic-$partition from offset $offset" >&2
+        fi
+      done
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  abort-hanging) install; abort_hanging ;;
+  # What a task's log names: `abort-transaction TOPIC PARTITION START_OFFSET`.
+  abort-transaction)
+    install
+    java_run org.apache.kafka.tools.TransactionsCommand --bootstrap-server "127.0.0.1:$PORT" abort \
+      --topic "$2" --partition "$3" --start-offset "$4" 2>/dev/null
+    echo "aborted the transaction on $2-$3 from offset $4"
+    ;;
   run)
     shift
     start
     $already || trap stop EXIT
     KAFKA_BOOTSTRAP=127.0.0.1:$PORT "$@"
     ;;
-  *) echo "usage: $0 start|stop|run CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|abort-hanging|abort-transaction T P O|run CMD..." >&2; exit 2 ;;
 esac

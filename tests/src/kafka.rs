@@ -240,6 +240,11 @@ impl OwnBroker {
         signal("-CONT");
     }
 
+    /// See [`abort_hanging`].
+    pub fn abort_hanging(&self) -> Vec<String> {
+        abort_hanging(&self.bootstrap())
+    }
+
     fn run_script(&self, what: &str) {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka-broker.sh");
         let status = std::process::Command::new(script)
@@ -256,4 +261,33 @@ impl Drop for OwnBroker {
     fn drop(&mut self) {
         self.run_script("stop");
     }
+}
+
+/// Aborts the transactions open for over a minute on the broker at `bootstrap` (one of
+/// `scripts/kafka-broker.sh`'s), as an operator does with `kafka-transactions.sh find-hanging`
+/// and `abort` (`scripts/kafka-broker.sh abort-hanging`); returns what it aborted, one line
+/// per partition.
+pub fn abort_hanging(bootstrap: &str) -> Vec<String> {
+    broker_script(bootstrap, &["abort-hanging"])
+}
+
+/// Aborts the transaction open on `topic`-`partition` from `start_offset` (Kafka's
+/// `kafka-transactions.sh abort`), on the broker at `bootstrap` (one of
+/// `scripts/kafka-broker.sh`'s).
+pub fn abort_transaction(bootstrap: &str, topic: &str, partition: u32, start_offset: u64) -> Vec<String> {
+    broker_script(bootstrap, &["abort-transaction", topic, &partition.to_string(), &start_offset.to_string()])
+}
+
+/// Runs `scripts/kafka-broker.sh ARGS` for the broker at `bootstrap`; its output's lines.
+fn broker_script(bootstrap: &str, args: &[&str]) -> Vec<String> {
+    let port: u16 = bootstrap.rsplit(':').next().and_then(|p| p.parse().ok()).expect("host:port");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka-broker.sh");
+    let out = std::process::Command::new(script)
+        .args(args)
+        .env("PORT", port.to_string())
+        .env("CONTROLLER_PORT", (port + 1).to_string())
+        .output()
+        .expect("run scripts/kafka-broker.sh");
+    assert!(out.status.success(), "kafka-broker.sh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }

@@ -166,6 +166,8 @@ struct Restoring {
     positions: Vec<u64>,
     /// Since when the job has waited at its current step, and when it last said so.
     waiting: Option<(Instant, Instant)>,
+    /// Whether a hanging transaction on its changelog was reported (once per job).
+    hanging_reported: bool,
 }
 
 /// What one turn did to a job.
@@ -274,6 +276,10 @@ impl Updater {
                         tracing::debug!(partition, error = %e, "committed offsets not readable yet");
                         self.replace_offsets_reader_if_stuck();
                         let inputs = r.job.inputs.join(", ");
+                        r.report_hanging(
+                            &format!("the group's committed offsets of {inputs} (partition {partition})"),
+                            "kafka-transactions.sh --bootstrap-server HOST:PORT find-hanging --broker-id ID, then `abort --topic T --partition P --start-offset O` for each partition it lists",
+                        );
                         r.report_wait(|| format!(
                             "the committed offsets of {inputs} (partition {partition}) cannot be read yet ({e}); the task waits to restore"
                         ));
@@ -325,6 +331,10 @@ impl Updater {
                         Turn::Advanced
                     }
                     Ok((_, stable)) => {
+                        r.report_hanging(
+                            &format!("{topic}-{partition}"),
+                            &format!("kafka-transactions.sh --bootstrap-server HOST:PORT abort --topic {topic} --partition {partition} --start-offset {stable}"),
+                        );
                         r.report_wait(|| format!(
                             "{topic}-{partition}: a transaction is open (last stable offset {stable}, end {end}); the task waits to restore until it ends"
                         ));
@@ -377,7 +387,7 @@ impl Updater {
 
 impl Restoring {
     fn new(job: Job) -> Restoring {
-        Restoring { job, step: Step::Offsets, positions: Vec::new(), waiting: None }
+        Restoring { job, step: Step::Offsets, positions: Vec::new(), waiting: None, hanging_reported: false }
     }
 
     /// The step after store `done` (or after the offsets): the next store's, or the end.
@@ -392,6 +402,24 @@ impl Restoring {
     }
 
     /// Says why the job waits, when it has waited long and at most every [`WAIT_REPORT`].
+    /// How long the job has waited at its current step.
+    fn waited(&self) -> Duration {
+        self.waiting.map_or(Duration::ZERO, |(since, _)| since.elapsed())
+    }
+
+    /// Once the job has waited [`HANGING_AFTER`] for `what` (a changelog partition, or
+    /// committed offsets held pending), says the transaction holding it hangs and how to end it.
+    fn report_hanging(&mut self, what: &str, remedy: &str) {
+        if self.hanging_reported || self.waited() < HANGING_AFTER {
+            return;
+        }
+        self.hanging_reported = true;
+        tracing::error!(
+            waited_s = self.waited().as_secs(),
+            "{what}: held by a transaction open for longer than six times the application's `transaction.timeout.ms`: a hanging transaction (one whose markers the broker lost: Kafka 4.x skips the markers of a partition without a leader, as when its last replica shuts down), or one of a producer with a longer timeout. The task restores once it ends; to abort it: {remedy}"
+        );
+    }
+
     fn report_wait(&mut self, why: impl FnOnce() -> String) {
         let now = Instant::now();
         let (since, reported) = self.waiting.get_or_insert((now, now));
@@ -408,6 +436,11 @@ const OFFSETS_TURN: Duration = Duration::from_millis(500);
 
 /// How long reads of committed offsets may fail before the reader is replaced.
 const OFFSETS_READER_RESET: Duration = Duration::from_secs(30);
+
+/// How long a changelog's transaction may stay open before it is called hanging: six times
+/// the `transaction.timeout.ms` of the application's producers (10 s), after which the
+/// transaction coordinator has aborted any transaction it knows of.
+const HANGING_AFTER: Duration = Duration::from_secs(60);
 
 /// How often a job that waits says why.
 const WAIT_REPORT: Duration = Duration::from_secs(15);
