@@ -209,6 +209,24 @@ fn cli_replays_text_and_jsonl_files_and_prints_every_sink_record() {
     assert_eq!(out.lines().count(), 3, "{out}");
 }
 
+/// The README's command replays the text shipped in `examples/data/book.txt`.
+#[test]
+fn cli_replays_the_text_the_readme_names() {
+    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/book.txt");
+    let text = std::fs::read_to_string(book).unwrap();
+    let input = format!("wordcount-input={book}");
+    let (code, out) = cli(&["--input", &input, "--partitions", "4", "--set", "num.stream.threads=2"], false);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let mut last = BTreeMap::new();
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        last.insert(v["key"].as_str().unwrap().to_string(), v["value"].as_i64().unwrap());
+    }
+    let golden = golden_counts(&text.lines().collect::<Vec<_>>());
+    assert!(golden["stream"] > 5, "the text counts some words more than once");
+    assert_eq!(last, golden);
+}
+
 #[test]
 fn cli_without_input_runs_the_demo() {
     let (code, out) = cli(&["--set", "num.stream.threads=2"], true);
