@@ -666,3 +666,46 @@ fn alerts_runs_on_the_standard_command_line_without_colour_codes_in_piped_logs()
     assert!(!stderr.contains('\u{1b}'), "colour codes in piped logs: {stderr:?}");
     assert_eq!(run(&["--partitions", "abc"]).status.code(), Some(2));
 }
+
+/// Input files as people write them: a BOM, an upper-case `.JSONL`, Windows line endings are
+/// read; an array line, a missing key on a `String`-keyed topic and invalid UTF-8 are refused
+/// naming the file and line and saying what the line should look like.
+#[test]
+fn cli_input_files_as_people_write_them() {
+    let dir = std::env::temp_dir().join(format!("streams-cli-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |name: &str, bytes: &[u8]| {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_alerts_cli"))
+            .args(["--input", &format!("sensor-readings={}", file.display())])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), stderr, file.display().to_string())
+    };
+    let reading = r#"{"key":"oven","value":{"sensor":"oven","celsius":250.0},"timestamp":7}"#;
+    let (code, stdout, stderr, _) = run("readings.JSONL", format!("\u{feff}{reading}\r\n").as_bytes());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(r#""topic":"alerts","key":"oven""#), "{stdout}");
+
+    let (code, stdout, stderr, file) = run("array.jsonl", format!("[{reading}]\n").as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains(&format!("{file}:1: the line is an array; a `.jsonl` line is one object: {{\"key\"")),
+        "{stderr}"
+    );
+
+    let no_key = r#"{"value":{"sensor":"oven","celsius":250.0}}"#;
+    let (code, _, stderr, file) = run("nokey.jsonl", format!("{reading}\n{no_key}\n").as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains(&format!("{file}:2: no `key`, and this topic's keys cannot be null")),
+        "{stderr}"
+    );
+
+    let (code, _, stderr, file) = run("latin1.jsonl", b"{\"key\":\"caf\xe9\"}\n");
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains(&format!("{file}:1: not UTF-8 text (an invalid byte at column 12)")), "{stderr}");
+}

@@ -540,43 +540,182 @@ fn print_record(topology: &Topology, record: &crate::record::RawRecord, out: &mu
 }
 
 /// Writes a `.jsonl` or `.txt` file into `topic`, encoded with the codecs of the topology's
-/// source for that topic.
+/// source for that topic. Every refusal names the file and line and says what the line should
+/// look like.
 fn replay(target: &Target, topology: &Topology, topic: &str, file: &Path) -> Result<(), StreamsError> {
     let format = topology.graph.format(topic).ok_or_else(|| {
         StreamsError::Usage(format!("`--input {topic}=...`: the topology reads no topic `{topic}`"))
     })?;
     let reader = std::fs::File::open(file)
         .map_err(|e| StreamsError::Usage(format!("cannot read `{}`: {e}", file.display())))?;
-    let jsonl = file.extension().is_some_and(|e| e == "jsonl" || e == "json");
+    let jsonl = file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("ndjson")
+    });
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    for (n, line) in std::io::BufReader::new(reader).lines().enumerate() {
-        let line = line.map_err(|e| StreamsError::Usage(format!("`{}`: {e}", file.display())))?;
-        let at = || format!("{}:{}", file.display(), n + 1);
-        let (key, value, timestamp) = if jsonl {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let v: Value =
-                serde_json::from_str(&line).map_err(|e| StreamsError::Usage(format!("{}: {e}", at())))?;
-            let key = v.get("key").cloned().unwrap_or(Value::Null);
-            let value = v.get("value").cloned().unwrap_or(Value::Null);
-            let timestamp = match v.get("timestamp") {
-                None | Some(Value::Null) => now,
-                Some(t) => t.as_i64().ok_or_else(|| {
-                    StreamsError::Usage(format!("{}: `timestamp` must be an integer (ms)", at()))
-                })?,
-            };
-            (key, value, timestamp)
-        } else {
-            (Value::Null, Value::String(line), now)
+    let mut reader = std::io::BufReader::new(reader);
+    // One buffer for every line: a long line costs its own length once, not once per copy.
+    let mut bytes = Vec::new();
+    for n in 1.. {
+        bytes.clear();
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| StreamsError::Usage(format!("`{}`: {e}", file.display())))?;
+        if read == 0 {
+            break;
+        }
+        let at = || format!("{}:{n}", file.display());
+        let line = line_text(&bytes, n == 1).map_err(|e| StreamsError::Usage(format!("{}: {e}", at())))?;
+        let Some(fields) =
+            parse_line(jsonl, line, now).map_err(|e| StreamsError::Usage(format!("{}: {e}", at())))?
+        else {
+            continue;
         };
-        let key =
-            (format.key_from_json)(&key).map_err(|e| StreamsError::Usage(format!("{}: key: {e}", at())))?;
-        let value = (format.value_from_json)(&value)
-            .map_err(|e| StreamsError::Usage(format!("{}: value: {e}", at())))?;
-        target.produce(topic, key, value, timestamp)?;
+        let key = encode_field(format.key_from_json, "key", &fields.key, fields.has_key, jsonl)
+            .map_err(|e| StreamsError::Usage(format!("{}: {e}", at())))?;
+        let value = encode_field(format.value_from_json, "value", &fields.value, fields.has_value, jsonl)
+            .map_err(|e| StreamsError::Usage(format!("{}: {e}", at())))?;
+        target.produce(topic, key, value, fields.timestamp)?;
     }
     target.flush()
+}
+
+/// A line's text without its line ending (and, on the first line, without a byte-order mark).
+fn line_text(bytes: &[u8], first: bool) -> Result<&str, String> {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let bytes = if first { bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes) } else { bytes };
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!("not UTF-8 text (an invalid byte at column {}); input files are UTF-8", e.valid_up_to() + 1)
+    })
+}
+
+/// One input line's record, before encoding.
+#[derive(Debug, PartialEq)]
+struct LineFields {
+    key: Value,
+    has_key: bool,
+    value: Value,
+    has_value: bool,
+    timestamp: i64,
+}
+
+const JSONL_LINE: &str = r#"{"key": "k", "value": ..., "timestamp": 1700000000000}"#;
+
+/// Parses one line: a `.txt` line is a value with a null key; a `.jsonl` line is one JSON
+/// object with `key`, `value` and `timestamp` (each optional). `None` for a blank `.jsonl` line.
+fn parse_line(jsonl: bool, line: &str, now: i64) -> Result<Option<LineFields>, String> {
+    if !jsonl {
+        let value = Value::String(line.to_string());
+        return Ok(Some(LineFields {
+            key: Value::Null,
+            has_key: false,
+            value,
+            has_value: true,
+            timestamp: now,
+        }));
+    }
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_str(line)
+        .map_err(|e| format!("not JSON ({e}); write one object per line: {JSONL_LINE}"))?;
+    let Value::Object(mut fields) = v else {
+        let what = match v {
+            Value::Array(_) => "an array",
+            Value::String(_) => "a string",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "a boolean",
+            _ => "null",
+        };
+        return Err(format!("the line is {what}; a `.jsonl` line is one object: {JSONL_LINE}"));
+    };
+    if let Some(other) = fields.keys().find(|k| !matches!(k.as_str(), "key" | "value" | "timestamp")) {
+        return Err(format!(
+            "unknown field `{other}`; a line's fields are `key`, `value` and `timestamp`: {JSONL_LINE}"
+        ));
+    }
+    let timestamp = match fields.get("timestamp") {
+        None | Some(Value::Null) => now,
+        Some(t) => t
+            .as_i64()
+            .ok_or_else(|| format!("`timestamp` must be an integer (ms since the epoch), not {t}"))?,
+    };
+    let (has_key, has_value) = (fields.contains_key("key"), fields.contains_key("value"));
+    let key = fields.remove("key").unwrap_or(Value::Null);
+    let value = fields.remove("value").unwrap_or(Value::Null);
+    Ok(Some(LineFields { key, has_key, value, has_value, timestamp }))
+}
+
+/// Encodes a line's key or value; a field the codec needs but the line lacks says so.
+fn encode_field(
+    encode: fn(&Value) -> Result<Option<Vec<u8>>, crate::error::CodecError>,
+    name: &str,
+    json: &Value,
+    present: bool,
+    jsonl: bool,
+) -> Result<Option<Vec<u8>>, String> {
+    encode(json).map_err(|e| {
+        if present {
+            format!("{name}: {e}")
+        } else if !jsonl {
+            format!(
+                "a `.txt` line is a value with no key, and this topic's keys cannot be null ({e}); \
+                 write a `.jsonl` file of lines such as {JSONL_LINE}"
+            )
+        } else {
+            format!("no `{name}`, and this topic's {name}s cannot be null ({e}); add `\"{name}\": ...` to the line")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jsonl_line_is_one_object_and_other_shapes_say_what_to_write() {
+        let f = parse_line(true, r#"{"key":"a","value":{"n":1},"timestamp":5}"#, 9).unwrap().unwrap();
+        assert_eq!((f.key, f.value, f.timestamp), (Value::from("a"), serde_json::json!({"n": 1}), 5));
+        let f = parse_line(true, r#"{"value":"v"}"#, 9).unwrap().unwrap();
+        assert!(!f.has_key && f.has_value && f.timestamp == 9);
+        assert_eq!(parse_line(true, "   ", 9), Ok(None));
+        let array = parse_line(true, r#"[{"key":"a","value":"x"}]"#, 0).unwrap_err();
+        assert!(
+            array.starts_with("the line is an array; a `.jsonl` line is one object: {\"key\""),
+            "{array}"
+        );
+        let typo = parse_line(true, r#"{"kye":"a"}"#, 0).unwrap_err();
+        assert!(typo.starts_with("unknown field `kye`"), "{typo}");
+        let ts = parse_line(true, r#"{"timestamp":"yesterday"}"#, 0).unwrap_err();
+        assert!(ts.contains("must be an integer"), "{ts}");
+        assert!(parse_line(true, "{", 0).unwrap_err().starts_with("not JSON ("));
+        let txt = parse_line(false, "{\"key\": 1}", 3).unwrap().unwrap();
+        assert_eq!((txt.key, txt.value, txt.timestamp), (Value::Null, Value::from("{\"key\": 1}"), 3));
+    }
+
+    #[test]
+    fn lines_lose_their_endings_and_a_leading_byte_order_mark_and_must_be_utf8() {
+        assert_eq!(line_text("\u{feff}hello\r\n".as_bytes(), true), Ok("hello"));
+        assert_eq!(line_text("\u{feff}hello".as_bytes(), false), Ok("\u{feff}hello"));
+        assert_eq!(
+            line_text(b"ab\xffc\n", false),
+            Err("not UTF-8 text (an invalid byte at column 3); input files are UTF-8".into())
+        );
+    }
+
+    #[test]
+    fn a_missing_key_the_codec_needs_says_how_to_give_one() {
+        use crate::codec::json_to_bytes;
+        let e = encode_field(json_to_bytes::<String>, "key", &Value::Null, false, true).unwrap_err();
+        assert!(e.starts_with("no `key`, and this topic's keys cannot be null"), "{e}");
+        assert!(e.ends_with("add `\"key\": ...` to the line"), "{e}");
+        let e = encode_field(json_to_bytes::<String>, "key", &Value::Null, false, false).unwrap_err();
+        assert!(e.starts_with("a `.txt` line is a value with no key"), "{e}");
+        assert_eq!(
+            encode_field(json_to_bytes::<String>, "key", &Value::from("k"), true, true),
+            Ok(Some(b"k".to_vec()))
+        );
+    }
 }
