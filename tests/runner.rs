@@ -709,3 +709,21 @@ fn cli_input_files_as_people_write_them() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains(&format!("{file}:1: not UTF-8 text (an invalid byte at column 12)")), "{stderr}");
 }
+
+/// `--progress=always` reports on stderr how many records were processed and written, and how
+/// many are behind the last commit; by default a piped stderr gets no progress line.
+#[test]
+fn cli_progress_reports_records_processed_and_written() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_alerts_cli")).args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let stderr = run(&["--progress=always"]);
+    let last = stderr.lines().rfind(|l| l.starts_with("progress ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        last.contains(": 5 records processed, 5 written to the sinks, 0 behind the last commit, "),
+        "{stderr}"
+    );
+    assert!(!run(&[]).contains("progress "));
+}

@@ -12,6 +12,7 @@
 //! --until-drained           on Kafka: stop once every input partition is processed
 //! --reset                   on Kafka: the application reset tool, then exit
 //! --metrics-addr H:P        serve the metrics in Prometheus' text format at http://H:P/metrics
+//! --progress[=WHEN]         records processed, written and behind on stderr (auto|always|never)
 //! ```
 //!
 //! With `--input` (or without it, on the binary's demo data) the topology runs on the
@@ -27,6 +28,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::{json, Value};
@@ -85,6 +87,10 @@ struct Args {
     /// http://HOST:PORT/metrics while the topology runs.
     #[arg(long, value_name = "HOST:PORT")]
     metrics_addr: Option<String>,
+    /// A progress line on stderr (records processed, written to the sinks, behind the last
+    /// commit, rate): `auto` when stderr is a terminal, `always` (one line per second), `never`.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    progress: String,
 }
 
 /// Where demo data and `--input` files are written.
@@ -334,6 +340,7 @@ fn execute(
         let (topic, file) = split_pair(input, "TOPIC=FILE")?;
         replay(&Target::Memory(cluster.clone()), &topology, topic, Path::new(file))?;
     }
+    let group = config.application_id()?.to_string();
     let streams = KafkaStreams::new(topology.clone(), config, Arc::new(cluster.clone()));
     let _metrics = serve_metrics(&streams, &args)?;
     let runtime = tokio_runtime()?;
@@ -365,7 +372,23 @@ fn execute(
         if args.inputs.is_empty() {
             demo(&Demo { target: Target::Memory(cluster.clone()), topology: topology.clone(), pace: None });
         }
-        runtime.block_on(streams.run(RunMode::UntilDrained))?;
+        let sources = topology.source_topics();
+        let sample = || {
+            let sum = |topics: &[String], f: &dyn Fn(&str, u32) -> u64| -> u64 {
+                topics
+                    .iter()
+                    .map(|t| (0..cluster.partitions(t).unwrap_or(0)).map(|p| f(t, p)).sum::<u64>())
+                    .sum()
+            };
+            let written = sum(&sinks, &|t, p| cluster.end_offset(t, p));
+            let behind = sum(&sources, &|t, p| {
+                cluster.end_offset(t, p).saturating_sub(cluster.committed(&group, t, p).unwrap_or(0))
+            });
+            (streams.processed_records(), written, Some(behind))
+        };
+        with_progress(progress_mode(&args.progress), sample, || {
+            runtime.block_on(streams.run(RunMode::UntilDrained))
+        })?;
     }
     for record in cluster.records_of_topics(&sinks).iter().skip(printed) {
         print_record(&topology, record, out);
@@ -441,14 +464,16 @@ fn execute_on_kafka(
         replay(&target, &topology, topic, Path::new(file))?;
     }
     let mode = if args.until_drained { RunMode::UntilDrained } else { RunMode::UntilShutdown };
+    let printed = std::sync::atomic::AtomicU64::new(0);
     let print_available = |wait: std::time::Duration, out: &mut dyn Write| -> usize {
-        let mut printed = 0;
-        while let Some(Ok(m)) = output.poll(if printed == 0 { wait } else { std::time::Duration::ZERO }) {
+        let mut now = 0;
+        while let Some(Ok(m)) = output.poll(if now == 0 { wait } else { std::time::Duration::ZERO }) {
             let topic: Arc<str> = Arc::from(m.topic());
             print_record(&topology, &raw_record(&m, topic), out);
-            printed += 1;
+            now += 1;
         }
-        printed
+        printed.fetch_add(now as u64, std::sync::atomic::Ordering::Relaxed);
+        now
     };
     // The demo data goes into empty source topics only: a run after `--reset` reprocesses
     // exactly the demo, and a second run does not write it twice.
@@ -490,9 +515,13 @@ fn execute_on_kafka(
             })
         });
         let running = scope.spawn(|| runtime.block_on(streams.run(mode)));
-        while !running.is_finished() {
-            print_available(std::time::Duration::from_millis(200), out);
-        }
+        let sample =
+            || (streams.processed_records(), printed.load(std::sync::atomic::Ordering::Relaxed), None);
+        with_progress(progress_mode(&args.progress), sample, || {
+            while !running.is_finished() {
+                print_available(std::time::Duration::from_millis(200), out);
+            }
+        });
         if let Some(w) = writing {
             w.join().unwrap_or_else(|_| Err(StreamsError::Usage("the demo data writer panicked".into())))?;
         }
@@ -507,6 +536,77 @@ fn execute_on_kafka(
         tracing::warn!(skipped = streams.skipped_records(), "records skipped by the decode-error policy");
     }
     Ok(())
+}
+
+/// How `--progress` reports: not at all, rewriting one line on a terminal, or a line each time.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum ProgressMode {
+    Never,
+    InPlace,
+    Lines,
+}
+
+fn progress_mode(flag: &str) -> ProgressMode {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    match flag {
+        "never" => ProgressMode::Never,
+        "always" if !terminal => ProgressMode::Lines,
+        "auto" if !terminal => ProgressMode::Never,
+        _ => ProgressMode::InPlace,
+    }
+}
+
+/// Runs `work` while a thread reports `sample()` (records processed, written to the sinks,
+/// behind the last commit when known) on stderr: every 200 ms in place on a terminal, every
+/// second as lines otherwise.
+fn with_progress<R>(
+    mode: ProgressMode,
+    sample: impl Fn() -> (u64, u64, Option<u64>) + Sync,
+    work: impl FnOnce() -> R,
+) -> R {
+    if mode == ProgressMode::Never {
+        return work();
+    }
+    let done = std::sync::Mutex::new(false);
+    let wake = std::sync::Condvar::new();
+    let every =
+        if mode == ProgressMode::InPlace { Duration::from_millis(200) } else { Duration::from_secs(1) };
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let start = Instant::now();
+            let mut last = (start, 0);
+            let mut finished = false;
+            while !finished {
+                let guard = wake.wait_timeout(done.lock().unwrap_or_else(|p| p.into_inner()), every);
+                finished = guard.map_or(true, |(g, _)| *g);
+                let (processed, written, behind) = sample();
+                let now = Instant::now();
+                let secs = now.duration_since(last.0).as_secs_f64().max(1e-3);
+                let rate = (processed.saturating_sub(last.1)) as f64 / secs;
+                last = (now, processed);
+                let line = progress_line(start.elapsed(), processed, written, behind, rate);
+                let mut err = std::io::stderr().lock();
+                let _ = match mode {
+                    ProgressMode::InPlace if finished => writeln!(err, "\r\x1b[K{line}"),
+                    ProgressMode::InPlace => write!(err, "\r\x1b[K{line}"),
+                    _ => writeln!(err, "{line}"),
+                };
+                let _ = err.flush();
+            }
+        });
+        let result = work();
+        *done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        result
+    })
+}
+
+fn progress_line(elapsed: Duration, processed: u64, written: u64, behind: Option<u64>, rate: f64) -> String {
+    let behind = behind.map(|b| format!(", {b} behind the last commit")).unwrap_or_default();
+    format!(
+        "progress {:.1} s: {processed} records processed, {written} written to the sinks{behind}, {rate:.0} records/s",
+        elapsed.as_secs_f64()
+    )
 }
 
 /// Prints sink records written since the last call.
