@@ -66,6 +66,30 @@ fn word_count_on_four_partitions_and_two_threads_is_golden_counts() {
     assert_eq!(store, golden_counts(wordcount::SAMPLE));
 }
 
+/// Committed records of repartition topics are deleted every `repartition.purge.interval.ms`
+/// (Kafka Streams' purge): the embedded cluster does not keep them for the whole run.
+#[test]
+fn committed_repartition_records_are_deleted() {
+    let lines: Vec<String> = (0..3_000).map(|i| format!("w{} w{} common", i % 97, i % 13)).collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let repartition = |app: &str| format!("{app}-KSTREAM-AGGREGATE-STATE-STORE-0000000004-repartition");
+    let kept = |app: &str, purge: &str| {
+        let cluster = MemoryCluster::with_auto_create(Some(2));
+        cluster.create_topic(wordcount::INPUT, 2).unwrap();
+        load(&cluster, &lines, 0);
+        let mut config = StreamsConfig::new(app);
+        config.set("commit.interval.ms", "0").set("repartition.purge.interval.ms", purge);
+        run(&cluster, config);
+        assert_eq!(final_counts(&cluster, 2), golden_counts(&lines));
+        let end: u64 = (0..2).map(|p| cluster.end_offset(&repartition(app), p)).sum();
+        (cluster.records_in_order(&repartition(app)).len() as u64, end)
+    };
+    let (kept_purged, end) = kept("purged", "0");
+    assert_eq!(end, 9_000, "offsets go on from where they were");
+    assert!(kept_purged < end / 2, "{kept_purged} of {end} records kept");
+    assert_eq!(kept("kept", "3600000"), (9_000, 9_000));
+}
+
 #[test]
 fn the_runner_and_the_test_driver_end_with_the_same_tables() {
     let cluster = MemoryCluster::with_auto_create(Some(3));

@@ -224,6 +224,12 @@ impl StreamsConfig {
         Ok(Duration::from_millis(self.parse("commit.interval.ms", default)?))
     }
 
+    /// `repartition.purge.interval.ms` (default 30000): how often records of repartition
+    /// topics below the committed offsets are deleted.
+    pub fn repartition_purge_interval(&self) -> Result<Duration, StreamsError> {
+        Ok(Duration::from_millis(self.parse("repartition.purge.interval.ms", 30_000)?))
+    }
+
     /// How many keys each aggregation's record cache holds between commits: Kafka's
     /// `statestore.cache.max.bytes` (default 10 MiB; the older `cache.max.bytes.buffering`
     /// too) at an estimated 128 bytes a key. 0 forwards every update at once.
@@ -338,6 +344,7 @@ const KNOWN: &[&str] = &[
     "num.stream.threads",
     "processing.guarantee",
     "commit.interval.ms",
+    "repartition.purge.interval.ms",
     "statestore.cache.max.bytes",
     "cache.max.bytes.buffering",
     "default.timestamp.extractor",

@@ -120,6 +120,21 @@ pub fn committed_end(topic: &str) -> Option<u64> {
     Some(sum)
 }
 
+/// Where the records of `topic` start, over all its partitions (the sum of their low
+/// watermarks): it grows when records are deleted.
+pub fn log_start(topic: &str) -> u64 {
+    use rdkafka::consumer::Consumer as _;
+    let clients = clients();
+    let partitions = clients.topics().expect("metadata")[topic];
+    let consumer = clients.plain_consumer(&unique("test-starts")).expect("consumer");
+    (0..partitions as i32)
+        .map(|p| {
+            consumer.fetch_watermarks(topic, p, std::time::Duration::from_secs(5)).expect("watermarks").0
+                as u64
+        })
+        .sum()
+}
+
 fn read_all_with(topic: &str, clients: KafkaClients) -> Vec<RawRecord> {
     let partitions = clients.topics().expect("metadata")[topic];
     let consumer = clients.plain_consumer(&unique("test-reader")).expect("consumer");

@@ -156,7 +156,7 @@ impl KafkaClients {
         })
     }
 
-    fn admin(&self) -> Result<AdminClient<DefaultClientContext>, StreamsError> {
+    pub(crate) fn admin(&self) -> Result<AdminClient<DefaultClientContext>, StreamsError> {
         self.config("admin", &[]).create().map_err(|e| kafka_error("cannot create an admin client", e))
     }
 

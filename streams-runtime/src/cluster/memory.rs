@@ -13,8 +13,22 @@ use crate::record::{Headers, RawRecord};
 
 struct Topic {
     name: Arc<str>,
-    partitions: Vec<Vec<(u64, Arc<RawRecord>)>>,
+    partitions: Vec<Log>,
     next_null_key_partition: u32,
+}
+
+/// A partition's records: the one at offset `start + i` is `records[i]`, each with its place
+/// in the cluster's order of appends. Records below `start` were deleted (`delete_records`).
+#[derive(Clone, Default)]
+struct Log {
+    start: u64,
+    records: std::collections::VecDeque<(u64, Arc<RawRecord>)>,
+}
+
+impl Log {
+    fn end(&self) -> u64 {
+        self.start + self.records.len() as u64
+    }
 }
 
 #[derive(Default)]
@@ -56,7 +70,7 @@ impl MemoryCluster {
     pub fn records_in_order(&self, topic: &str) -> Vec<RawRecord> {
         let state = self.lock();
         let Some(t) = state.topics.get(topic) else { return Vec::new() };
-        let mut all: Vec<&(u64, Arc<RawRecord>)> = t.partitions.iter().flatten().collect();
+        let mut all: Vec<&(u64, Arc<RawRecord>)> = t.partitions.iter().flat_map(|p| &p.records).collect();
         all.sort_by_key(|(seq, _)| *seq);
         all.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
     }
@@ -67,7 +81,7 @@ impl MemoryCluster {
         let mut all: Vec<&(u64, Arc<RawRecord>)> = topics
             .iter()
             .filter_map(|t| state.topics.get(t))
-            .flat_map(|t| t.partitions.iter().flatten())
+            .flat_map(|t| t.partitions.iter().flat_map(|p| &p.records))
             .collect();
         all.sort_by_key(|(seq, _)| *seq);
         all.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
@@ -80,7 +94,7 @@ fn create(state: &mut State, topic: &str, partitions: u32) -> Result<(), Streams
     }
     state.topics.entry(topic.to_string()).or_insert_with(|| Topic {
         name: Arc::from(topic),
-        partitions: vec![Vec::new(); partitions as usize],
+        partitions: vec![Log::default(); partitions as usize],
         next_null_key_partition: 0,
     });
     Ok(())
@@ -96,7 +110,7 @@ impl Cluster for MemoryCluster {
         let mut state = self.lock();
         state.topics.entry(topic.to_string()).or_insert_with(|| Topic {
             name: Arc::from(topic),
-            partitions: vec![Vec::new(); partitions as usize],
+            partitions: vec![Log::default(); partitions as usize],
             next_null_key_partition: 0,
         });
         Ok(())
@@ -136,10 +150,10 @@ impl Cluster for MemoryCluster {
             }
             (None, key) => choose_partition(key.as_deref(), n, &mut t.next_null_key_partition),
         };
-        let records = &mut t.partitions[partition as usize];
-        let offset = records.len() as u64;
+        let log = &mut t.partitions[partition as usize];
+        let offset = log.end();
         let raw = RawRecord { topic: t.name.clone(), partition, offset, key, value, timestamp, headers };
-        records.push((seq, Arc::new(raw)));
+        log.records.push_back((seq, Arc::new(raw)));
         let waiters = state.waiters;
         drop(state);
         if waiters > 0 {
@@ -150,19 +164,28 @@ impl Cluster for MemoryCluster {
 
     fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<Arc<RawRecord>> {
         let state = self.lock();
-        let Some(records) = state.topics.get(topic).and_then(|t| t.partitions.get(partition as usize)) else {
+        let Some(log) = state.topics.get(topic).and_then(|t| t.partitions.get(partition as usize)) else {
             return Vec::new();
         };
-        records.iter().skip(offset as usize).take(max).map(|(_, r)| r.clone()).collect()
+        // Below the log start, reading starts at it (a consumer's `auto.offset.reset`).
+        let skip = offset.saturating_sub(log.start) as usize;
+        log.records.iter().skip(skip).take(max).map(|(_, r)| r.clone()).collect()
     }
 
     fn end_offset(&self, topic: &str, partition: u32) -> u64 {
         let state = self.lock();
-        state
-            .topics
-            .get(topic)
-            .and_then(|t| t.partitions.get(partition as usize))
-            .map_or(0, |p| p.len() as u64)
+        state.topics.get(topic).and_then(|t| t.partitions.get(partition as usize)).map_or(0, Log::end)
+    }
+
+    fn delete_records(&self, topic: &str, partition: u32, offset: u64) {
+        let mut state = self.lock();
+        let Some(log) = state.topics.get_mut(topic).and_then(|t| t.partitions.get_mut(partition as usize))
+        else {
+            return;
+        };
+        let deleted = offset.min(log.end()).saturating_sub(log.start);
+        log.records.drain(..deleted as usize);
+        log.start += deleted;
     }
 
     fn commit(&self, group: &str, offsets: &[(String, u32, u64)]) {

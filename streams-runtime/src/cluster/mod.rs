@@ -42,4 +42,7 @@ pub trait Cluster: Send + Sync + 'static {
     fn committed(&self, group: &str, topic: &str, partition: u32) -> Option<u64>;
     /// Waits until a record is appended anywhere, or `timeout` passes.
     fn wait_for_data(&self, timeout: std::time::Duration);
+    /// Deletes the records of a partition below `offset` (Kafka's `DeleteRecords`): its log
+    /// start moves up, offsets stay as they were. A cluster may keep them.
+    fn delete_records(&self, _topic: &str, _partition: u32, _offset: u64) {}
 }

@@ -115,6 +115,12 @@ impl Backend for Embedded {
     fn serve(&self, time: Duration) {
         std::thread::sleep(time);
     }
+
+    fn purge(&self, below: &[(Arc<str>, u32, u64)]) {
+        for (topic, partition, offset) in below {
+            self.cluster.delete_records(topic, *partition, *offset);
+        }
+    }
 }
 
 /// Appends produced records to the cluster.

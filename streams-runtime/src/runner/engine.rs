@@ -69,6 +69,10 @@ pub(super) trait Backend: Sized {
     fn serve(&self, time: Duration);
     /// Leaves the group (the thread stops or recreates its clients).
     fn leave(&self) {}
+    /// Deletes the records of repartition topic partitions below the given offsets, which
+    /// are committed (Kafka Streams' `TaskManager.maybePurgeCommittedRecords`); best effort,
+    /// without waiting.
+    fn purge(&self, _below: &[(Arc<str>, u32, u64)]) {}
 }
 
 /// The producer's side of a [`Backend`].
@@ -182,6 +186,18 @@ impl<B: Backend> Worker<B> {
     #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     pub(super) fn is_restoring(&self, key: TaskKey) -> bool {
         self.restoring.contains_key(&key)
+    }
+
+    /// Right after a commit: the positions of the running tasks' repartition topic inputs,
+    /// which are committed offsets now.
+    fn purgeable(&self) -> Vec<(Arc<str>, u32, u64)> {
+        let repartition = &self.common.repartition_topics;
+        self.tasks
+            .values()
+            .flat_map(|t| &t.inputs)
+            .filter(|i| i.position > 0 && repartition.contains(&*i.topic))
+            .map(|i| (i.topic.clone(), i.partition, i.position))
+            .collect()
     }
 
     /// The whole commit: caches flushed downstream and changelogs written (through the
@@ -504,6 +520,7 @@ impl Engine {
         let common = &self.common;
         let thread = self.thread();
         let mut last_commit = Instant::now();
+        let mut last_purge = Instant::now();
         let mut last_status = Instant::now();
         // Why the tasks need rebuilding (since when: `broken_since`).
         let mut broken: Option<StreamsError> = None;
@@ -593,6 +610,13 @@ impl Engine {
                     failing_here = None;
                 }
                 common.flushed_epoch.store(epoch, Ordering::SeqCst);
+                if last_purge.elapsed() >= common.purge_interval {
+                    last_purge = Instant::now();
+                    let below = w.purgeable();
+                    if !below.is_empty() {
+                        backend.purge(&below);
+                    }
+                }
             }
             common.metrics.record_turn(&turn, turn_started.elapsed());
             let idle = polled == 0 && processed == 0 && w.restorer.is_idle();

@@ -18,7 +18,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaResult;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::engine::{lock, Backend, Engine, Exit, FetchPositions, Producer, Worker, CLIENT_RESET_AFTER};
@@ -150,6 +153,7 @@ impl KafkaThread {
             transactional_id: transactional_id.to_string(),
             exactly_once: self.exactly_once,
             thread: self.common.id,
+            purging: Mutex::default(),
         })
     }
 
@@ -200,7 +204,13 @@ pub(super) struct Kafka {
     /// `exactly_once_v2`: output, changelogs and input offsets commit in one transaction.
     exactly_once: bool,
     thread: usize,
+    /// The admin client deleting committed repartition records, and its request in flight.
+    purging: Mutex<(Option<AdminClient<DefaultClientContext>>, Option<PendingDelete>)>,
 }
+
+/// A `DeleteRecords` request in flight.
+type PendingDelete =
+    std::pin::Pin<Box<dyn std::future::Future<Output = KafkaResult<TopicPartitionList>> + Send>>;
 
 impl Backend for Kafka {
     type Record = RawRecord;
@@ -304,6 +314,43 @@ impl Backend for Kafka {
 
     fn commit(&self, w: &mut Worker<Self>, positions: Vec<(Arc<str>, u32, u64)>) -> Result<(), StreamsError> {
         commit(&w.producer, &self.consumer, positions)
+    }
+
+    /// As Kafka Streams: a new request only once the last one is answered; failures are
+    /// logged at debug level (the next purge deletes as much).
+    fn purge(&self, below: &[(Arc<str>, u32, u64)]) {
+        let mut purging = self.purging.lock().unwrap_or_else(|p| p.into_inner());
+        let (admin, pending) = &mut *purging;
+        if let Some(request) = pending {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match request.as_mut().poll(&mut cx) {
+                std::task::Poll::Pending => return,
+                std::task::Poll::Ready(Err(e)) => {
+                    tracing::debug!(thread = self.thread, error = %e, "deleting repartition records failed")
+                }
+                std::task::Poll::Ready(Ok(_)) => {}
+            }
+            *pending = None;
+        }
+        if admin.is_none() {
+            match self.clients.admin() {
+                Ok(a) => *admin = Some(a),
+                Err(e) => {
+                    tracing::debug!(thread = self.thread, error = %e, "no admin client to delete repartition records");
+                    return;
+                }
+            }
+        }
+        let mut offsets = TopicPartitionList::new();
+        for (topic, partition, offset) in below {
+            if offsets.add_partition_offset(topic, *partition as i32, Offset::Offset(*offset as i64)).is_err()
+            {
+                return;
+            }
+        }
+        let options = AdminOptions::new().request_timeout(Some(REQUEST_TIMEOUT));
+        let admin = admin.as_ref().expect("created above");
+        *pending = Some(Box::pin(admin.delete_records(&offsets, &options)));
     }
 
     /// Exactly-once, the open transaction is aborted, or the producer replaced if it cannot

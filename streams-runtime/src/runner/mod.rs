@@ -18,7 +18,7 @@ mod state;
 mod state_updater;
 mod thread;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -123,6 +123,7 @@ struct ThreadSettings {
     commit_interval: Duration,
     cache_capacity: usize,
     globals: Arc<GlobalStores>,
+    purge_interval: Duration,
 }
 
 /// A running application (Kafka's `KafkaStreams`).
@@ -308,7 +309,18 @@ impl KafkaStreams {
             commit_interval: self.config.commit_interval()?,
             cache_capacity: self.config.cache_capacity()?,
             globals: Arc::new(self.topology.graph.global_stores()),
+            purge_interval: self.config.repartition_purge_interval()?,
         };
+        let repartition_topics: Arc<BTreeSet<String>> = Arc::new(
+            self.topology
+                .graph
+                .internal_topics
+                .iter()
+                .map(|t| {
+                    crate::graph::resolve_topic(&self.topology.graph.internal_topics, t, &application_id)
+                })
+                .collect(),
+        );
         let mut positions: Vec<Positions> = Vec::new();
         let mut idle = Vec::new();
         let mut flushed = Vec::new();
@@ -330,6 +342,8 @@ impl KafkaStreams {
                 commit_interval: settings.commit_interval,
                 cache_capacity: settings.cache_capacity,
                 globals: settings.globals.clone(),
+                purge_interval: settings.purge_interval,
+                repartition_topics: repartition_topics.clone(),
                 flushed_epoch: Arc::new(AtomicU64::new(0)),
                 shared: self.shared.clone(),
                 idle: Arc::new(AtomicBool::new(false)),

@@ -106,6 +106,10 @@ pub(crate) struct ThreadCommon {
     pub(crate) commit_interval: Duration,
     pub(crate) cache_capacity: usize,
     pub(crate) globals: Arc<crate::ops::global_table::GlobalStores>,
+    /// `repartition.purge.interval.ms`.
+    pub(crate) purge_interval: Duration,
+    /// The repartition topics (their names on the cluster), purged below committed offsets.
+    pub(crate) repartition_topics: Arc<std::collections::BTreeSet<String>>,
     /// The last flush epoch this thread committed for.
     pub(crate) flushed_epoch: Arc<AtomicU64>,
     pub(crate) shared: Arc<Shared>,
