@@ -294,7 +294,8 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
         duplicates.write();
     }
     // How often librdkafka was worked around: a transactional call that did not return (its
-    // producer replaced), an offsets reader whose reads kept failing (replaced).
+    // producer replaced), an offsets reader whose reads kept failing (replaced), changelog
+    // readers after a failed restoration (replaced).
     let logged = |text: &str| -> usize {
         duplicates
             .logs
@@ -303,8 +304,9 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
             .sum()
     };
     let (given_up, readers) = (logged("giving the producer up"), logged("replacing the offsets reader"));
+    let changelog_readers = logged("replacing the changelog readers");
     eprintln!(
-        "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited; {given_up} producer(s) given up, {readers} offsets reader(s) replaced, {} hanging transaction partition(s) aborted",
+        "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited; {given_up} producer(s) given up, {readers} offsets reader(s) replaced, {changelog_readers} changelog reader(s) replaced, {} hanging transaction partition(s) aborted",
         figures.resumed, figures.duplicated, figures.words, aborted.len()
     );
     figures

@@ -340,6 +340,7 @@ pub const MAX_STREAM_THREADS: usize = 1_024;
 /// Every key this runtime reads.
 const KNOWN: &[&str] = &[
     "application.id",
+    "application.server",
     "bootstrap.servers",
     "num.stream.threads",
     "processing.guarantee",
@@ -361,7 +362,6 @@ const CLIENT_PREFIXES: &[&str] = &["consumer.", "producer.", "admin.", "security
 
 /// Kafka Streams keys this runtime accepts but does not act on (yet).
 const IGNORED: &[&str] = &[
-    "application.server",
     "client.id",
     "state.dir",
     "num.standby.replicas",

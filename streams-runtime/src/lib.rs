@@ -35,7 +35,9 @@ pub use graph::{Data, TopologyDescription};
 pub use metrics::{Metric, MetricName, MetricValue};
 pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
+pub use runner::query::{HostInfo, KeyQueryMetadata, StreamsMetadata};
 pub use runner::{InputGuard, KafkaStreams, RunMode, State, ThreadResponse};
+pub use state::query::{QueryError, StoreQuery};
 #[doc(inline)]
 pub use streams_macros::{topology, Json};
 pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};

@@ -241,6 +241,12 @@ impl<B: Backend> Worker<B> {
     /// Every task closed dirty: nothing is committed, their state is dropped.
     pub(super) fn close_dirty(&mut self) {
         self.common.metrics.tasks_closed(self.tasks.len() + self.suspended.len() + self.restoring.len());
+        // Their stores answer no more queries.
+        let mut stores = self.common.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
+        for key in self.tasks.keys().chain(self.suspended.keys()) {
+            stores.remove(key);
+        }
+        drop(stores);
         self.tasks.clear();
         self.suspended.clear();
         self.restoring.clear();

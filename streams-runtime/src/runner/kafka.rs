@@ -169,21 +169,30 @@ impl KafkaThread {
                 rdkafka::consumer::DefaultConsumerContext,
             )
         };
-        let readers = RestoreClients {
-            changelogs: self.clients.consumer_with(
+        let (clients, exactly_once, isolation_level) =
+            (self.clients.clone(), self.exactly_once, isolation.to_string());
+        let new_changelog_readers = move || {
+            let changelogs = clients.consumer_with(
                 &restore_id,
-                &[("group.id", &restore_id), ("isolation.level", isolation)],
+                &[("group.id", &restore_id), ("isolation.level", &isolation_level)],
                 rdkafka::consumer::DefaultConsumerContext,
-            )?,
+            )?;
             // librdkafka's default is `read_committed`, whose end is the last stable offset.
-            uncommitted_ends: match self.exactly_once {
-                true => Some(self.clients.consumer_with(
+            let ends = match exactly_once {
+                true => Some(clients.consumer_with(
                     &format!("{restore_id}-ends"),
                     &[("group.id", &format!("{restore_id}-ends")), ("isolation.level", "read_uncommitted")],
                     rdkafka::consumer::DefaultConsumerContext,
                 )?),
                 false => None,
-            },
+            };
+            Ok((changelogs, ends))
+        };
+        let (changelogs, ends) = new_changelog_readers()?;
+        let readers = RestoreClients {
+            changelogs: std::cell::RefCell::new(changelogs),
+            uncommitted_ends: std::cell::RefCell::new(ends),
+            new_changelog_readers: Box::new(new_changelog_readers),
             // Reads the group's committed offsets; exactly-once, `read_committed` makes the
             // read wait for pending ones (KIP-447's `require_stable`).
             offsets: std::cell::RefCell::new(new_offsets_reader()?),

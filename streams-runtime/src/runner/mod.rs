@@ -10,9 +10,12 @@ mod control;
 mod embedded;
 mod engine;
 mod global;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod plan;
+pub mod query;
 mod state;
 #[cfg(feature = "kafka")]
 mod state_updater;
@@ -76,6 +79,10 @@ pub(crate) struct Shared {
     pub(crate) shutdown_requests: Mutex<Option<Arc<dyn control::ShutdownRequests>>>,
     /// Each stream thread's sensors, for [`KafkaStreams::metrics`].
     pub(crate) threads: Mutex<Vec<Arc<ThreadMetrics>>>,
+    /// Per sub-topology: inputs, partitions and stores (interactive queries).
+    pub(crate) layout: Mutex<Vec<query::Layout>>,
+    /// On Kafka, who owns which partition (interactive queries).
+    pub(crate) owners: Mutex<Option<Arc<dyn query::Owners>>>,
 }
 
 /// What a stream thread does after an error it could not handle: Kafka's
@@ -172,6 +179,8 @@ impl KafkaStreams {
             state: StateCell::default(),
             shutdown_requests: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
+            layout: Mutex::new(Vec::new()),
+            owners: Mutex::new(None),
         });
         KafkaStreams {
             topology,
@@ -263,6 +272,21 @@ impl KafkaStreams {
         let stores: Vec<_> =
             registries.values().filter_map(|r| r.find::<KeyValueStore<K, V>>(name)).collect();
         (!stores.is_empty()).then(|| stores.iter().flat_map(|s| s.all()).collect())
+    }
+
+    /// Notes each sub-topology's inputs, partitions and stores, for interactive queries.
+    fn set_layout(&self, tasks: &[TaskSpec]) {
+        let mut layout: BTreeMap<usize, query::Layout> = BTreeMap::new();
+        for t in tasks {
+            let l = layout.entry(t.subtopology).or_insert_with(|| query::Layout {
+                subtopology: t.subtopology,
+                inputs: t.inputs.clone(),
+                partitions: 0,
+                stores: self.topology.graph.stores_of(t.subtopology),
+            });
+            l.partitions = l.partitions.max(t.partition + 1);
+        }
+        *self.shared.layout.lock().unwrap_or_else(|p| p.into_inner()) = layout.into_values().collect();
     }
 
     /// Creates internal topics as Kafka Streams does before processing and checks source
@@ -364,10 +388,11 @@ impl KafkaStreams {
             .stores
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((usize::MAX, 0), settings.globals.stores.clone());
+            .insert(query::GLOBAL_TASK, settings.globals.stores.clone());
         let (mut expected, end_offset): (Vec<(String, u32)>, EndOffset) = match &self.backend {
             Backend::Embedded(cluster) => {
                 let tasks = self.prepare(cluster.as_ref(), &application_id)?;
+                self.set_layout(&tasks);
                 let expected = partitions_of(&tasks);
                 tracing::info!(application_id, tasks = tasks.len(), threads, "starting");
                 self.watch_shutdown_requests(Arc::new(control::EmbeddedRequests::new(
@@ -390,6 +415,7 @@ impl KafkaStreams {
             #[cfg(feature = "kafka")]
             Backend::Kafka(clients) => {
                 let plan = Arc::new(self.prepare_kafka(clients, &application_id).await?);
+                self.set_layout(&plan.tasks);
                 tracing::info!(application_id, tasks = plan.tasks.len(), threads, "starting on Kafka");
                 if !self.topology.graph.globals.is_empty() {
                     let (consumer, from) =

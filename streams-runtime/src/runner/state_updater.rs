@@ -39,9 +39,14 @@ struct Done {
 /// The clients the updater reads with, all its own.
 pub(super) struct RestoreClients {
     /// Reads changelogs (`read_committed` under exactly-once, which skips aborted writes).
-    pub(super) changelogs: BaseConsumer,
+    pub(super) changelogs: std::cell::RefCell<BaseConsumer>,
     /// Exactly-once: reads partition ends including open transactions.
-    pub(super) uncommitted_ends: Option<BaseConsumer>,
+    pub(super) uncommitted_ends: std::cell::RefCell<Option<BaseConsumer>>,
+    /// Makes new changelog readers (`changelogs`, `uncommitted_ends`) for ones that failed a
+    /// restoration: after a broker restart librdkafka can keep answering `UnknownPartition`
+    /// for a changelog partition from its metadata cache for minutes (seen in the broker
+    /// restart scenario of `tests/faults.rs`); the task is rebuilt by new clients.
+    pub(super) new_changelog_readers: Box<dyn Fn() -> ChangelogReaders + Send>,
     /// Reads the group's committed offsets (a member of no group: it never subscribes).
     pub(super) offsets: std::cell::RefCell<BaseConsumer>,
     /// Makes a new offsets reader, for one whose reads have failed for
@@ -50,6 +55,9 @@ pub(super) struct RestoreClients {
     /// share; offsets held pending by a transaction wait on any client.
     pub(super) new_offsets_reader: Box<dyn Fn() -> Result<BaseConsumer, StreamsError> + Send>,
 }
+
+/// New changelog readers: the `read_committed` one and, exactly-once, the one reading ends.
+pub(super) type ChangelogReaders = Result<(BaseConsumer, Option<BaseConsumer>), StreamsError>;
 
 /// The stream thread's handle on its updater thread.
 pub(super) struct StateUpdater {
@@ -197,7 +205,7 @@ impl Updater {
                 // which the stream thread answers as any failure: the updater goes on.
                 let turn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.turn(&mut r)))
                     .unwrap_or_else(|panic| {
-                        let _ = self.readers.changelogs.unassign();
+                        let _ = self.readers.changelogs.borrow().unassign();
                         Turn::Finished(Err(StreamsError::Kafka(format!(
                             "restoring task {:?} panicked: {}",
                             r.job.key,
@@ -216,6 +224,9 @@ impl Updater {
                     }
                     Turn::Finished(outcome) => {
                         advanced = true;
+                        if outcome.is_err() {
+                            self.replace_changelog_readers();
+                        }
                         let done = Done { key: r.job.key, id: r.job.id, outcome };
                         if self.finished.send(done).is_err() {
                             return;
@@ -251,6 +262,20 @@ impl Updater {
                 *self.readers.offsets.borrow_mut() = fresh;
             }
             Err(e) => tracing::warn!(error = %e, "cannot make a new offsets reader"),
+        }
+    }
+
+    /// Replaces the changelog readers after a failed restoration (see
+    /// [`RestoreClients::new_changelog_readers`]); the old ones are kept if no new ones can be
+    /// made.
+    fn replace_changelog_readers(&self) {
+        match (self.readers.new_changelog_readers)() {
+            Ok((changelogs, ends)) => {
+                tracing::warn!("a restoration failed; replacing the changelog readers");
+                *self.readers.changelogs.borrow_mut() = changelogs;
+                *self.readers.uncommitted_ends.borrow_mut() = ends;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot make new changelog readers"),
         }
     }
 
@@ -306,9 +331,8 @@ impl Updater {
                 Turn::Advanced
             }
             Step::Stable { store, end } => {
-                let (Some(uncommitted), Some(s)) =
-                    (&self.readers.uncommitted_ends, r.job.stores.iter().nth(store))
-                else {
+                let ends = self.readers.uncommitted_ends.borrow();
+                let (Some(uncommitted), Some(s)) = (ends.as_ref(), r.job.stores.iter().nth(store)) else {
                     r.step = Step::Read { store };
                     return Turn::Advanced;
                 };
@@ -325,7 +349,7 @@ impl Updater {
                         Err(e) => return Turn::Finished(Err(e)),
                     },
                 };
-                match watermarks(&self.readers.changelogs, &topic, partition) {
+                match watermarks(&self.readers.changelogs.borrow(), &topic, partition) {
                     Ok((_, stable)) if stable >= end => {
                         r.step = Step::Read { store };
                         Turn::Advanced
@@ -351,15 +375,19 @@ impl Updater {
                 let started = Instant::now();
                 let cancel = &r.job.cancelled;
                 let mut applied = 0u64;
-                let records =
-                    self.clients.read_to_end(&self.readers.changelogs, &topic, &[partition], |rec| {
+                let records = self.clients.read_to_end(
+                    &self.readers.changelogs.borrow(),
+                    &topic,
+                    &[partition],
+                    |rec| {
                         applied += 1;
                         if applied.is_multiple_of(1_000) && cancel.load(Ordering::SeqCst) {
                             return Err(cancelled());
                         }
                         s.restore(rec.key.as_deref(), rec.value.as_deref(), rec.timestamp);
                         Ok(())
-                    });
+                    },
+                );
                 match records {
                     Ok(records) => {
                         if records > 0 {
@@ -376,7 +404,7 @@ impl Updater {
                     }
                     Err(e) => {
                         // Leave the consumer free for the next job.
-                        let _ = self.readers.changelogs.unassign();
+                        let _ = self.readers.changelogs.borrow().unassign();
                         Turn::Finished(Err(e))
                     }
                 }

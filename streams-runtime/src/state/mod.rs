@@ -1,6 +1,7 @@
 //! State stores: typed key-value stores owned by tasks, recording their changes for the
 //! changelog topic `<application.id>-<store>-changelog`.
 
+pub mod query;
 pub mod session;
 pub mod window;
 
@@ -24,6 +25,15 @@ pub(crate) trait StateStore: Any + Send + Sync {
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError>;
     /// Applies one changelog record (restoration).
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64);
+    /// Answers an interactive query in the codecs' JSON form.
+    fn query(&self, query: &query::StoreQuery) -> Result<serde_json::Value, query::QueryError> {
+        Err(query::QueryError::unsupported("internal", query, "no queries"))
+    }
+    /// A key given as JSON, as the store's key codec writes it (`None`: null, or a store that
+    /// answers no queries); it decides the key's partition.
+    fn json_key_bytes(&self, _key: &serde_json::Value) -> Result<Option<Vec<u8>>, query::QueryError> {
+        Ok(None)
+    }
 }
 
 /// A store's codecs, as plain functions so that the store's type names only `K` and `V`
@@ -40,6 +50,8 @@ pub(crate) struct StoreCodecs<K, V> {
     pub(crate) key_is_null: fn(&K) -> bool,
     /// Whether a value is Kafka's null.
     pub(crate) value_is_null: fn(&V) -> bool,
+    /// The JSON forms, for interactive queries.
+    pub(crate) json: query::JsonCodecs<K, V>,
 }
 
 impl<K, V> StoreCodecs<K, V> {
@@ -53,6 +65,7 @@ impl<K, V> StoreCodecs<K, V> {
             decode_value: |b| VC::decode(b).ok(),
             key_is_null: KC::is_null,
             value_is_null: VC::is_null,
+            json: query::JsonCodecs::of::<KC, VC>(),
         }
     }
 }
@@ -218,6 +231,31 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
             Some(v) => inner.map.insert(k, (v, timestamp)),
             None => inner.map.remove(&k),
         };
+    }
+
+    fn json_key_bytes(&self, key: &serde_json::Value) -> Result<Option<Vec<u8>>, query::QueryError> {
+        let key = self.codecs.json.key(key)?;
+        self.codecs.key(&self.name, &key).map_err(|e| query::QueryError::BadKey {
+            codec: (self.codecs.json.key_codec)(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn query(&self, query: &query::StoreQuery) -> Result<serde_json::Value, query::QueryError> {
+        use query::{QueryError, StoreQuery};
+        let json = &self.codecs.json;
+        match query {
+            StoreQuery::Get { key } => {
+                let key = json.key(key)?;
+                self.value(&key).map(|v| (json.value_to_json)(&v)).ok_or(QueryError::NotFound)
+            }
+            StoreQuery::Range { .. } | StoreQuery::All => {
+                query::key_value_answer(self.all(), query, &self.codecs, json)
+            }
+            StoreQuery::Fetch { .. } => {
+                Err(QueryError::unsupported("key-value", query, "a key look-up, a range and all"))
+            }
+        }
     }
 }
 

@@ -128,4 +128,38 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
             list.insert(at, (window, v, timestamp));
         }
     }
+
+    fn json_key_bytes(&self, key: &serde_json::Value) -> Result<Option<Vec<u8>>, super::query::QueryError> {
+        let key = self.codecs.json.key(key)?;
+        self.codecs.key(&self.name, &key).map_err(|e| super::query::QueryError::BadKey {
+            codec: (self.codecs.json.key_codec)(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn query(&self, query: &super::query::StoreQuery) -> Result<serde_json::Value, super::query::QueryError> {
+        use super::query::{QueryError, StoreQuery};
+        use serde_json::json;
+        let json = &self.codecs.json;
+        let row = |key: &K, w: &SessionWindow, v: &V| json!({"key": (json.key_to_json)(key), "start": w.start, "end": w.end, "value": (json.value_to_json)(v)});
+        match query {
+            // Kafka's `findSessions(key, earliestSessionEndTime, latestSessionStartTime)`.
+            StoreQuery::Fetch { key, from, to } => {
+                let key = json.key(key)?;
+                let inner = self.lock();
+                let list = inner.sessions.get(&key).map(Vec::as_slice).unwrap_or_default();
+                Ok(list
+                    .iter()
+                    .filter(|(w, _, _)| w.end >= *from && w.start <= *to)
+                    .map(|(w, v, _)| row(&key, w, v))
+                    .collect())
+            }
+            StoreQuery::All => Ok(self.all().iter().map(|(w, v)| row(&w.key, &w.window, v)).collect()),
+            StoreQuery::Get { .. } | StoreQuery::Range { .. } => Err(QueryError::unsupported(
+                "session",
+                query,
+                "a fetch of a key's sessions (key, from, to) and all",
+            )),
+        }
+    }
 }

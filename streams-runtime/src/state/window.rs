@@ -185,4 +185,40 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
             _ => tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded"),
         }
     }
+
+    fn json_key_bytes(&self, key: &serde_json::Value) -> Result<Option<Vec<u8>>, super::query::QueryError> {
+        let key = self.codecs.json.key(key)?;
+        self.codecs.key(&self.name, &key).map_err(|e| super::query::QueryError::BadKey {
+            codec: (self.codecs.json.key_codec)(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn query(&self, query: &super::query::StoreQuery) -> Result<serde_json::Value, super::query::QueryError> {
+        use super::query::{QueryError, StoreQuery};
+        use serde_json::json;
+        let json = &self.codecs.json;
+        match query {
+            StoreQuery::Fetch { key, from, to } => {
+                let key = json.key(key)?;
+                let windows = self.fetch(&key, *from, *to);
+                Ok(windows
+                    .iter()
+                    .map(|(start, v, _)| {
+                        json!({"start": start, "end": start.saturating_add(self.size), "value": (json.value_to_json)(v)})
+                    })
+                    .collect())
+            }
+            StoreQuery::All => Ok(self
+                .windows_between_in_key_order(i64::MIN, i64::MAX)
+                .iter()
+                .map(|(w, v, _)| {
+                    json!({"key": (json.key_to_json)(&w.key), "start": w.window.start, "end": w.window.end, "value": (json.value_to_json)(v)})
+                })
+                .collect()),
+            StoreQuery::Get { .. } | StoreQuery::Range { .. } => {
+                Err(QueryError::unsupported("window", query, "a fetch of a key's windows (key, from, to) and all"))
+            }
+        }
+    }
 }
