@@ -529,3 +529,101 @@ fn the_command_line_writes_the_demo_once_and_a_reset_run_counts_it_again() {
     assert_eq!(counts, golden_counts(&lines), "after --reset the demo is counted from zero, once");
     assert!(records > first, "the run after the reset wrote nothing");
 }
+
+/// A free port on loopback, for an `application.server` chosen before its endpoint starts.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One HTTP/1.1 GET to `host:port`, without following redirects: status, `Location`, body.
+fn http_get(host: &str, path: &str) -> (u16, Option<String>, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let location = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("location: "))
+        .map(|l| l["location: ".len()..].to_string());
+    (status, location, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Two instances on the broker, each with its HTTP endpoint: either answers any word's count,
+/// the other's keys by a redirect to the instance that owns them, which the client follows.
+#[test]
+fn interactive_queries_answer_any_key_from_either_instance_over_http() {
+    let (input, output, app) = (unique("iq-in"), unique("iq-out"), unique("iq-app"));
+    create_topics(&[&input, &output], 4);
+    let store = "KSTREAM-AGGREGATE-STATE-STORE-0000000004";
+    let servers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
+    let instances: Vec<KafkaStreams> = servers
+        .iter()
+        .map(|server| {
+            let mut config = config(&app);
+            config.set("application.server", server.as_str());
+            KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap()
+        })
+        .collect();
+    let endpoints: Vec<_> =
+        instances.iter().zip(&servers).map(|(s, server)| s.serve_queries(server).unwrap()).collect();
+    let lines = text_lines(400);
+    let golden = golden_counts(&lines);
+    std::thread::scope(|s| {
+        let runs: Vec<_> = instances
+            .iter()
+            .map(|i| s.spawn(move || block_on_multi(i.run(RunMode::UntilShutdown))))
+            .collect();
+        wait_until("the store is split over both instances", Duration::from_secs(120), || {
+            instances.iter().all(|i| i.state() == streams_runtime::State::Running)
+                && instances[0].streams_metadata_for_store(store).len() == 2
+        });
+        produce(&input, &line_records(&lines, 1_000));
+        wait_until("everything is counted", Duration::from_secs(120), || final_counts(&output).0 == golden);
+
+        let hosts: Vec<String> = instances[0]
+            .streams_metadata_for_store(store)
+            .iter()
+            .map(|m| m.host.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(hosts.iter().collect::<std::collections::BTreeSet<_>>(), servers.iter().collect());
+        let (mut local, mut redirected) = (0, 0);
+        for (word, count) in golden.iter().take(40) {
+            let meta = instances[0].query_metadata_for_key::<String>(store, word).unwrap();
+            // Both instances agree where the key lives; it is local to exactly one of them.
+            let other = instances[1].query_metadata_for_key::<String>(store, word).unwrap();
+            assert_eq!((&meta.active_host, meta.partition), (&other.active_host, other.partition));
+            assert_ne!(meta.local, other.local, "{word}: {meta:?} {other:?}");
+            let path = format!("/stores/{store}/keys/{word}");
+            let (status, location, body) = http_get(&servers[0], &path);
+            let body = match status {
+                200 => {
+                    local += 1;
+                    assert!(meta.local);
+                    body
+                }
+                307 => {
+                    redirected += 1;
+                    let location = location.unwrap();
+                    assert_eq!(location, format!("http://{}{path}", servers[1]));
+                    let (status, _, body) = http_get(&servers[1], &path);
+                    assert_eq!(status, 200, "{body}");
+                    body
+                }
+                other => panic!("{word}: status {other}: {body}"),
+            };
+            assert_eq!(body, serde_json::json!({"key": word, "value": count}), "{word}");
+        }
+        assert!(local > 0 && redirected > 0, "{local} answered locally, {redirected} redirected");
+        for i in &instances {
+            i.shutdown();
+        }
+        for r in runs {
+            r.join().unwrap().unwrap();
+        }
+    });
+    drop(endpoints);
+}

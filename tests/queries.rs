@@ -245,3 +245,44 @@ fn the_http_endpoint_answers_keys_ranges_all_and_metadata() {
     drop(server);
     assert!(std::net::TcpStream::connect(addr).is_err(), "the endpoint stops when dropped");
 }
+
+/// The command line's `--query-addr`: while the demo is written in real time, the endpoint
+/// answers the counts so far.
+#[test]
+fn the_command_line_serves_queries_while_it_runs() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let answered = std::sync::Mutex::new(None);
+    std::thread::scope(|s| {
+        let run = s.spawn(|| {
+            let mut out = Vec::new();
+            let address = addr.to_string();
+            streams_runtime::cli::run_with_args_to(
+                "wordcount",
+                wordcount::topology(),
+                |d| {
+                    // Five lines a second apart in event time: ~4 s of wall clock under --pace.
+                    for i in 0..5 {
+                        d.send::<(), String>(wordcount::INPUT, (), "queried word".into(), 1_000 * i);
+                    }
+                },
+                ["wordcount", "--pace", "--query-addr", address.as_str()],
+                &mut out,
+            )
+        });
+        while !run.is_finished() {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                let (status, _, body) = http_get(addr, &format!("/stores/{COUNTS}/keys/queried"));
+                if status == 200 {
+                    *answered.lock().unwrap() = Some(body);
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(run.join().unwrap(), std::process::ExitCode::SUCCESS);
+    });
+    let body = answered.lock().unwrap().take().expect("the endpoint answered while the demo ran");
+    assert_eq!(body["key"], json!("queried"));
+    assert!((1..=5).contains(&body["value"].as_i64().unwrap()), "{body}");
+}

@@ -13,6 +13,8 @@
 //! --reset                   on Kafka: the application reset tool, then exit
 //! --metrics-addr H:P        serve the metrics in Prometheus' text format at http://H:P/metrics
 //! --progress[=WHEN]         records processed, written and behind on stderr (auto|always|never)
+//! --query-addr H:P          answer interactive queries at http://H:P/stores/... (and announce
+//!                           H:P as `application.server` unless it is set)
 //! ```
 //!
 //! With `--input` (or without it, on the binary's demo data) the topology runs on the
@@ -91,6 +93,11 @@ struct Args {
     /// commit, rate): `auto` when stderr is a terminal, `always` (one line per second), `never`.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     progress: String,
+    /// Answers interactive queries over HTTP at http://HOST:PORT/stores/STORE/keys/KEY (and
+    /// `/all`, `/range`, `/metadata`) while the topology runs; announced to the other
+    /// instances as `application.server` unless that is set.
+    #[arg(long, value_name = "HOST:PORT")]
+    query_addr: Option<String>,
 }
 
 /// Where demo data and `--input` files are written.
@@ -307,6 +314,11 @@ fn execute(
     if let Some(servers) = &args.bootstrap_servers {
         config.set("bootstrap.servers", servers);
     }
+    if let Some(addr) = &args.query_addr {
+        if config.get("application.server").is_none() {
+            config.set("application.server", addr);
+        }
+    }
     if args.pace && config.get("commit.interval.ms").is_none() {
         // Output as it happens: record caches flush at each commit, every 30 s by default.
         config.set("commit.interval.ms", PACED_COMMIT_INTERVAL_MS);
@@ -343,6 +355,7 @@ fn execute(
     let group = config.application_id()?.to_string();
     let streams = KafkaStreams::new(topology.clone(), config, Arc::new(cluster.clone()));
     let _metrics = serve_metrics(&streams, &args)?;
+    let _queries = serve_queries(&streams, &args)?;
     let runtime = tokio_runtime()?;
     let sinks = topology.graph.sink_topics();
     let mut printed = 0;
@@ -409,6 +422,30 @@ fn serve_metrics(streams: &KafkaStreams, args: &Args) -> Result<Option<MetricsSe
     Ok(Some(server))
 }
 
+/// With `--query-addr`: the interactive query endpoint, for as long as the run.
+#[cfg(feature = "http")]
+fn serve_queries(
+    streams: &KafkaStreams,
+    args: &Args,
+) -> Result<Option<crate::runner::http::QueryServer>, StreamsError> {
+    let Some(addr) = &args.query_addr else { return Ok(None) };
+    let server = streams
+        .serve_queries(addr)
+        .map_err(|e| StreamsError::Usage(format!("`--query-addr {addr}`: cannot listen there: {e}")))?;
+    tracing::info!("interactive queries at http://{}/stores/", server.local_addr());
+    Ok(Some(server))
+}
+
+#[cfg(not(feature = "http"))]
+fn serve_queries(_: &KafkaStreams, args: &Args) -> Result<Option<()>, StreamsError> {
+    match &args.query_addr {
+        Some(_) => Err(StreamsError::Usage(
+            "`--query-addr` needs the HTTP endpoint: build with the `http` feature".into(),
+        )),
+        None => Ok(None),
+    }
+}
+
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, StreamsError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -431,6 +468,7 @@ fn execute_on_kafka(
     let streams = KafkaStreams::connect(topology.clone(), config)?;
     let runtime = tokio_runtime()?;
     let _metrics = if args.reset { None } else { serve_metrics(&streams, args)? };
+    let _queries = if args.reset { None } else { serve_queries(&streams, args)? };
     if args.reset {
         runtime.block_on(streams.reset())?;
         eprintln!("reset `{application_id}`: internal topics and committed offsets deleted");

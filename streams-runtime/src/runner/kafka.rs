@@ -42,6 +42,8 @@ pub(crate) struct KafkaThread {
     pub(crate) clients: Arc<KafkaClients>,
     pub(crate) plan: Arc<Plan>,
     pub(crate) exactly_once: bool,
+    /// `application.server`, announced to the other instances in the consumer's `client.id`.
+    pub(crate) application_server: Option<String>,
 }
 
 impl KafkaThread {
@@ -128,8 +130,15 @@ impl KafkaThread {
             Some("consumer") => ("group.remote.assignor", "range"),
             _ => ("partition.assignment.strategy", "range"),
         };
+        // The group's members learn where each other answers queries from their client ids
+        // (see `GroupOwners`); Kafka Streams puts it in the subscription's user data, which
+        // librdkafka's assignors do not let us write.
+        let client_id = match &self.application_server {
+            Some(server) => format!("{}{SERVER_MARK}{server}", self.client_id("consumer")),
+            None => self.client_id("consumer"),
+        };
         let consumer = self.clients.consumer_with(
-            &self.client_id("consumer"),
+            &client_id,
             &[("group.id", &self.common.application_id), assignor, ("isolation.level", isolation)],
             handler,
         )?;
@@ -561,5 +570,107 @@ impl super::KafkaStreams {
         clients.delete_topics(&topics).await?;
         tracing::info!(application_id, topics = topics.len(), "application reset");
         Ok(())
+    }
+}
+
+/// What separates a member's client id from the `application.server` it announces.
+const SERVER_MARK: &str = "@";
+
+/// Who owns which input partition, read from the consumer group's description (its members'
+/// assignments and client ids); read at most once a second.
+pub(crate) struct GroupOwners {
+    reader: Mutex<BaseConsumer>,
+    group: String,
+    last: Mutex<Option<(std::time::Instant, super::query::OwnerMap)>>,
+}
+
+impl GroupOwners {
+    pub(crate) fn new(clients: &KafkaClients, group: &str) -> Result<GroupOwners, StreamsError> {
+        let reader = clients.plain_consumer(&format!("{group}-query-metadata"))?;
+        Ok(GroupOwners { reader: Mutex::new(reader), group: group.to_string(), last: Mutex::new(None) })
+    }
+
+    fn read(&self) -> Option<super::query::OwnerMap> {
+        let groups = self
+            .reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fetch_group_list(Some(&self.group), Duration::from_secs(5));
+        let groups = match groups {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot describe the group for interactive queries");
+                return None;
+            }
+        };
+        let mut owners = super::query::OwnerMap::new();
+        for group in groups.groups().iter().filter(|g| g.name() == self.group) {
+            for member in group.members() {
+                let host = member
+                    .client_id()
+                    .rsplit_once(SERVER_MARK)
+                    .and_then(|(_, server)| super::query::HostInfo::parse(server).ok());
+                for tp in member.assignment().map(assigned_partitions).unwrap_or_default() {
+                    owners.insert(tp, host.clone());
+                }
+            }
+        }
+        Some(owners)
+    }
+}
+
+impl super::query::Owners for GroupOwners {
+    fn owners(&self) -> Option<super::query::OwnerMap> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, owners)) = &*last {
+            if at.elapsed() < Duration::from_secs(1) {
+                return Some(owners.clone());
+            }
+        }
+        let owners = self.read()?;
+        *last = Some((std::time::Instant::now(), owners.clone()));
+        Some(owners)
+    }
+}
+
+/// The partitions of a classic consumer group member's assignment
+/// (`ConsumerProtocolAssignment`: version, then topics with their partitions, then user data).
+fn assigned_partitions(bytes: &[u8]) -> Vec<(String, u32)> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = (bytes.get(..n)?, bytes.get(n..)?);
+        *bytes = tail;
+        Some(head)
+    }
+    fn int(bytes: &mut &[u8], n: usize) -> Option<i64> {
+        let b = take(bytes, n)?;
+        Some(b.iter().fold(0i64, |acc, &x| (acc << 8) | i64::from(x)))
+    }
+    let read = || -> Option<Vec<(String, u32)>> {
+        let mut b = bytes;
+        int(&mut b, 2)?; // version
+        let mut out = Vec::new();
+        for _ in 0..int(&mut b, 4)? {
+            let len = int(&mut b, 2)? as usize;
+            let topic = String::from_utf8(take(&mut b, len)?.to_vec()).ok()?;
+            for _ in 0..int(&mut b, 4)? {
+                out.push((topic.clone(), int(&mut b, 4)? as u32));
+            }
+        }
+        Some(out)
+    };
+    read().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assigned_partitions;
+
+    #[test]
+    fn a_consumer_protocol_assignment_is_read() {
+        // Version 3; topic "in" with partitions 0 and 2; no user data.
+        let mut bytes = vec![0, 3, 0, 0, 0, 1, 0, 2, b'i', b'n', 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2];
+        bytes.extend([0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(assigned_partitions(&bytes), [("in".to_string(), 0), ("in".to_string(), 2)]);
+        assert!(assigned_partitions(&[0, 3, 0]).is_empty());
     }
 }

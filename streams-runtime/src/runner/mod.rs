@@ -416,6 +416,9 @@ impl KafkaStreams {
             Backend::Kafka(clients) => {
                 let plan = Arc::new(self.prepare_kafka(clients, &application_id).await?);
                 self.set_layout(&plan.tasks);
+                let owners: Arc<dyn query::Owners> =
+                    Arc::new(kafka::GroupOwners::new(clients, &application_id)?);
+                *self.shared.owners.lock().unwrap_or_else(|p| p.into_inner()) = Some(owners);
                 tracing::info!(application_id, tasks = plan.tasks.len(), threads, "starting on Kafka");
                 if !self.topology.graph.globals.is_empty() {
                     let (consumer, from) =
@@ -433,6 +436,7 @@ impl KafkaStreams {
                         clients: clients.clone(),
                         plan: plan.clone(),
                         exactly_once,
+                        application_server: self.config.get("application.server").map(str::to_string),
                     };
                     handles.push(tokio::task::spawn_blocking(move || thread.run()));
                 }

@@ -79,11 +79,15 @@ pub(crate) struct Layout {
     pub(crate) stores: Vec<String>,
 }
 
+/// Input partition → the `application.server` of the instance that owns it (`None` for an
+/// owner that announces none).
+pub(crate) type OwnerMap = BTreeMap<(String, u32), Option<HostInfo>>;
+
 /// Who owns which input partition, across the instances of the application (on Kafka: the
 /// consumer group's members, with the `application.server` each announces); `None` when it
 /// cannot be known now.
 pub(crate) trait Owners: Send + Sync {
-    fn owners(&self) -> Option<BTreeMap<(String, u32), Option<HostInfo>>>;
+    fn owners(&self) -> Option<OwnerMap>;
 }
 
 /// What queries read of a running application; cheap to clone (for the HTTP server).
@@ -325,7 +329,7 @@ impl Queries {
 
     /// `None` on the embedded cluster (every task is this instance's); on Kafka, the group's
     /// owners, empty when they cannot be read now.
-    fn current_owners(&self) -> Option<BTreeMap<(String, u32), Option<HostInfo>>> {
+    fn current_owners(&self) -> Option<OwnerMap> {
         let owners: Option<Arc<dyn Owners>> =
             self.shared.owners.lock().unwrap_or_else(|p| p.into_inner()).clone();
         owners.map(|o| o.owners().unwrap_or_default())
