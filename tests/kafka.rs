@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use streams_runtime::partitioner::partition_for_key;
 use streams_runtime::prelude::*;
 use streams_runtime::{KafkaStreams, RunMode, StreamsConfig};
-use streams_tests::golden_counts;
 use streams_tests::instance::{wait_until, Instance};
 use streams_tests::kafka::*;
+use streams_tests::{free_port, golden_counts, http_get};
 
 #[test]
 fn word_count_on_four_partitions_with_two_threads_equals_the_golden_counts_and_restarts_with_its_state() {
@@ -528,28 +528,6 @@ fn the_command_line_writes_the_demo_once_and_a_reset_run_counts_it_again() {
     let (counts, records) = final_counts(&output);
     assert_eq!(counts, golden_counts(&lines), "after --reset the demo is counted from zero, once");
     assert!(records > first, "the run after the reset wrote nothing");
-}
-
-/// A free port on loopback, for an `application.server` chosen before its endpoint starts.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One HTTP/1.1 GET to `host:port`, without following redirects: status, `Location`, body.
-fn http_get(host: &str, path: &str) -> (u16, Option<String>, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let location = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("location: "))
-        .map(|l| l["location: ".len()..].to_string());
-    (status, location, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }
 
 /// Two instances on the broker, each with its HTTP endpoint: either answers any word's count,

@@ -1,7 +1,6 @@
 //! Interactive queries on the embedded cluster: key, range and all on key-value stores, fetch
 //! on window and session stores, where a key lives, and the same over HTTP.
 
-use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use streams_runtime::prelude::*;
 use streams_runtime::{
     HostInfo, KafkaStreams, QueryError, RunMode, StoreQuery, StreamsConfig, StreamsMetadata,
 };
-use streams_tests::golden_counts;
+use streams_tests::{free_port, golden_counts, http_get};
 
 const COUNTS: &str = "KSTREAM-AGGREGATE-STATE-STORE-0000000004";
 const SERVER: &str = "127.0.0.1:7070";
@@ -185,61 +184,45 @@ fn window_and_session_stores_answer_fetches_of_a_key() {
     assert_eq!(sessions("v", 0, i64::MAX), json!([{"key": "v", "start": 1_500, "end": 1_500, "value": 1}]));
 }
 
-/// One HTTP/1.1 GET without following redirects: the status, the `Location` header and the
-/// body read as JSON.
-fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, Option<String>, Value) {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let location = head
-        .lines()
-        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
-        .map(str::to_string);
-    (status, location, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
 #[test]
 fn the_http_endpoint_answers_keys_ranges_all_and_metadata() {
     let streams = word_count();
     let golden = golden_counts(wordcount::SAMPLE);
     let server = streams.serve_queries("127.0.0.1:0").unwrap();
     let addr = server.local_addr();
+    let host = addr.to_string();
     let store = format!("/stores/{COUNTS}");
 
-    let (status, _, body) = http_get(addr, &format!("{store}/keys/kafka"));
+    let (status, _, body) = http_get(&host, &format!("{store}/keys/kafka"));
     assert_eq!((status, body), (200, json!({"key": "kafka", "value": golden["kafka"]})));
-    let (status, _, body) = http_get(addr, &format!("{store}/keys/zebra"));
+    let (status, _, body) = http_get(&host, &format!("{store}/keys/zebra"));
     assert_eq!(status, 404, "{body}");
-    let (status, _, body) = http_get(addr, "/stores/no-such-store/keys/kafka");
+    let (status, _, body) = http_get(&host, "/stores/no-such-store/keys/kafka");
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("no-such-store"), "{body}");
 
-    let (status, _, body) = http_get(addr, &format!("{store}/all"));
+    let (status, _, body) = http_get(&host, &format!("{store}/all"));
     assert_eq!(status, 200);
     assert_eq!(body.as_array().unwrap().len(), golden.len());
-    let (status, _, body) = http_get(addr, &format!("{store}/range?from=b&to=d"));
+    let (status, _, body) = http_get(&host, &format!("{store}/range?from=b&to=d"));
     assert_eq!(status, 200);
     let mut keys: Vec<&str> = body.as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap()).collect();
     keys.sort();
     let expected: Vec<&str> = golden.keys().map(String::as_str).filter(|k| ("b"..="d").contains(k)).collect();
     assert_eq!(keys, expected);
 
-    let (status, _, body) = http_get(addr, &format!("{store}/keys/kafka/metadata"));
+    let (status, _, body) = http_get(&host, &format!("{store}/keys/kafka/metadata"));
     assert_eq!(status, 200);
     assert_eq!(body, json!({"host": SERVER, "partition": partition_for_key(b"kafka", 2), "local": true}));
-    let (status, _, body) = http_get(addr, &format!("{store}/metadata"));
+    let (status, _, body) = http_get(&host, &format!("{store}/metadata"));
     assert_eq!(status, 200);
     assert_eq!(body[0]["host"], json!(SERVER));
     assert_eq!(body[0]["partitions"].as_array().unwrap().len(), 2, "{body}");
 
     // A key-value store has no windows: the request is refused, saying what it answers.
-    let (status, _, body) = http_get(addr, &format!("{store}/keys/kafka/windows?from=0&to=10"));
+    let (status, _, body) = http_get(&host, &format!("{store}/keys/kafka/windows?from=0&to=10"));
     assert_eq!(status, 400, "{body}");
-    let (status, _, body) = http_get(addr, &format!("{store}/keys/kafka/windows?from=soon"));
+    let (status, _, body) = http_get(&host, &format!("{store}/keys/kafka/windows?from=soon"));
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("`from`"), "{body}");
     drop(server);
@@ -250,8 +233,7 @@ fn the_http_endpoint_answers_keys_ranges_all_and_metadata() {
 /// answers the counts so far.
 #[test]
 fn the_command_line_serves_queries_while_it_runs() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let answered = std::sync::Mutex::new(None);
     std::thread::scope(|s| {
         let run = s.spawn(|| {
@@ -272,7 +254,8 @@ fn the_command_line_serves_queries_while_it_runs() {
         });
         while !run.is_finished() {
             if std::net::TcpStream::connect(addr).is_ok() {
-                let (status, _, body) = http_get(addr, &format!("/stores/{COUNTS}/keys/queried"));
+                let (status, _, body) =
+                    http_get(&addr.to_string(), &format!("/stores/{COUNTS}/keys/queried"));
                 if status == 200 {
                     *answered.lock().unwrap() = Some(body);
                     break;

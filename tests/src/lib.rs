@@ -39,3 +39,26 @@ pub fn golden_counts<S: AsRef<str>>(lines: &[S]) -> std::collections::BTreeMap<S
     }
     counts
 }
+
+/// One HTTP/1.1 GET to `host` (`HOST:PORT`) without following redirects: the status, the
+/// `Location` header and the body read as JSON (`null` if it is not).
+pub fn http_get(host: &str, path: &str) -> (u16, Option<String>, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let location = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("location: "))
+        .map(|l| l["location: ".len()..].to_string());
+    (status, location, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+/// A free port on loopback, for an address chosen before the server that listens there.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

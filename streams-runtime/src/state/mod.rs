@@ -76,6 +76,17 @@ impl<K, V> StoreCodecs<K, V> {
         (self.encode_key)(key).map_err(|e| changelog_error(store, RecordPart::Key, (self.key_codec)(), e))
     }
 
+    /// The changelog bytes of a key given in the key codec's JSON form (interactive queries).
+    pub(crate) fn json_key_bytes(
+        &self,
+        store: &str,
+        key: &serde_json::Value,
+    ) -> Result<Option<Vec<u8>>, query::QueryError> {
+        let key = self.json.key(key)?;
+        self.key(store, &key)
+            .map_err(|e| query::QueryError::BadKey { codec: (self.json.key_codec)(), reason: e.to_string() })
+    }
+
     /// A key's changelog bytes with null as empty (the prefix of a windowed key).
     pub(crate) fn key_bytes(&self, store: &str, key: &K) -> Result<Vec<u8>, StreamsError> {
         self.key(store, key).map(Option::unwrap_or_default)
@@ -234,11 +245,7 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
     }
 
     fn json_key_bytes(&self, key: &serde_json::Value) -> Result<Option<Vec<u8>>, query::QueryError> {
-        let key = self.codecs.json.key(key)?;
-        self.codecs.key(&self.name, &key).map_err(|e| query::QueryError::BadKey {
-            codec: (self.codecs.json.key_codec)(),
-            reason: e.to_string(),
-        })
+        self.codecs.json_key_bytes(&self.name, key)
     }
 
     fn query(&self, query: &query::StoreQuery) -> Result<serde_json::Value, query::QueryError> {

@@ -130,11 +130,7 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
     }
 
     fn json_key_bytes(&self, key: &serde_json::Value) -> Result<Option<Vec<u8>>, super::query::QueryError> {
-        let key = self.codecs.json.key(key)?;
-        self.codecs.key(&self.name, &key).map_err(|e| super::query::QueryError::BadKey {
-            codec: (self.codecs.json.key_codec)(),
-            reason: e.to_string(),
-        })
+        self.codecs.json_key_bytes(&self.name, key)
     }
 
     fn query(&self, query: &super::query::StoreQuery) -> Result<serde_json::Value, super::query::QueryError> {
