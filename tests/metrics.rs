@@ -119,6 +119,35 @@ fn metrics_count_what_the_threads_do_and_the_endpoint_serves_them() {
     // Two sub-topologies on four partitions: eight tasks, none closed.
     assert_eq!(sum(&samples, "kafka_streams_stream_thread_metrics_task_created_total"), 8.0);
     assert_eq!(sum(&samples, "kafka_streams_stream_thread_metrics_task_closed_total"), 0.0);
+    // Task level: the eight tasks, each tagged with its thread and its id; nothing dropped.
+    let series = |family: &str| -> Vec<(String, f64)> {
+        samples
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{family}{{")))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
+    let dropped = series("kafka_streams_stream_task_metrics_dropped_records_total");
+    assert_eq!(dropped.len(), 8, "{dropped:?}");
+    assert!(dropped.iter().all(|(k, v)| k.contains("task_id=\"") && k.contains("thread_id=\"") && *v == 0.0));
+    assert!(series("kafka_streams_stream_task_metrics_active_process_ratio").iter().any(|(_, v)| *v > 0.0));
+    // End-to-end latency where records enter (the sources of both sub-topologies) and where
+    // they leave (the repartition sink and the output sink): wall clock minus record time.
+    let e2e = series("kafka_streams_stream_processor_node_metrics_record_e2e_latency_max");
+    for node in [
+        "KSTREAM-SOURCE-0000000000",
+        "KSTREAM-SINK-0000000006",
+        "KSTREAM-SOURCE-0000000008",
+        "KSTREAM-SINK-0000000010",
+    ] {
+        let at: Vec<f64> = e2e
+            .iter()
+            .filter(|(k, _)| k.contains(&format!("processor_node_id=\"{node}\"")))
+            .map(|(_, v)| *v)
+            .collect();
+        assert_eq!(at.len(), 4, "{node} in every task of its sub-topology: {e2e:?}");
+        assert!(at.iter().any(|v| *v > 0.0), "{node}: {at:?}");
+    }
 
     // The same through the API, with Kafka's groups and tags.
     let metrics = streams.metrics();
@@ -170,4 +199,93 @@ fn a_metrics_address_that_cannot_be_listened_on_is_refused_with_a_message() {
         &mut out,
     );
     assert_eq!(code, std::process::ExitCode::FAILURE);
+}
+
+/// One metric's value by group, name and tags (a tag list that must all match).
+fn value_of(metrics: &[streams_runtime::Metric], group: &str, name: &str, tags: &[(&str, &str)]) -> f64 {
+    let found: Vec<f64> = metrics
+        .iter()
+        .filter(|m| m.name.group == group && m.name.name == name)
+        .filter(|m| tags.iter().all(|(k, v)| m.name.tags.iter().any(|(tk, tv)| tk == k && tv == v)))
+        .filter_map(|m| m.value.number())
+        .collect();
+    assert_eq!(found.len(), 1, "{group} {name} {tags:?}: {found:?}");
+    found[0]
+}
+
+/// A windowed count as the driver runs it: late records dropped, every update emitted.
+fn windowed_counts() -> streams_runtime::Topology {
+    use streams_runtime::prelude::*;
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("events")
+        .group_by_key()
+        .window(TimeWindows::of(Duration::from_secs(5)).grace(Duration::ZERO))
+        .count()
+        .to_stream()
+        .to("counts");
+    b.build()
+}
+
+#[test]
+fn the_driver_reports_task_and_node_metrics_as_kafkas_topology_test_driver() {
+    use streams_runtime::metrics::{NODE_GROUP, TASK_GROUP};
+    use streams_runtime::{RecordingLevel, TestDriver};
+    let driver = TestDriver::new(windowed_counts());
+    let input = driver.input::<String, i64>("events");
+    driver.advance_wall_clock(Duration::from_secs(10));
+    input.pipe("a".into(), 1, 1_000);
+    input.pipe("a".into(), 1, 7_000); // stream time 7000: window [0, 5000) closes
+    input.pipe("a".into(), 1, 2_000); // late: dropped
+    let metrics = driver.metrics();
+    let thread = std::thread::current().name().unwrap().to_string();
+    let task = [("thread-id", thread.as_str()), ("task-id", "0_0")];
+    assert_eq!(value_of(&metrics, TASK_GROUP, "dropped-records-total", &task), 1.0);
+    assert!(value_of(&metrics, TASK_GROUP, "dropped-records-rate", &task) > 0.0);
+    // End-to-end latency: the driver's wall clock (10 s) minus the record's time, where the
+    // records enter (the source) and where they leave (the sink); the late record never
+    // reaches the sink.
+    let node = |name: &'static str| [("task-id", "0_0"), ("processor-node-id", name)];
+    let e2e = |stat: &str, at: &'static str| {
+        value_of(&metrics, NODE_GROUP, &format!("record-e2e-latency-{stat}"), &node(at))
+    };
+    assert_eq!(
+        (e2e("min", "KSTREAM-SOURCE-0000000000"), e2e("max", "KSTREAM-SOURCE-0000000000")),
+        (3_000.0, 9_000.0)
+    );
+    assert_eq!(e2e("avg", "KSTREAM-SOURCE-0000000000"), (9_000.0 + 3_000.0 + 8_000.0) / 3.0);
+    assert_eq!(
+        (e2e("min", "KSTREAM-SINK-0000000004"), e2e("max", "KSTREAM-SINK-0000000004")),
+        (3_000.0, 9_000.0)
+    );
+    // DEBUG sensors are listed but do not record at INFO.
+    assert_eq!(value_of(&metrics, TASK_GROUP, "process-total", &task), 0.0);
+    assert!(value_of(&metrics, TASK_GROUP, "record-lateness-max", &task).is_nan());
+
+    let debug = TestDriver::new(windowed_counts()).with_recording_level(RecordingLevel::Debug);
+    let input = debug.input::<String, i64>("events");
+    for t in [1_000, 7_000, 2_000, 6_500] {
+        input.pipe("a".into(), 1, t);
+    }
+    let metrics = debug.metrics();
+    assert_eq!(value_of(&metrics, TASK_GROUP, "process-total", &task), 4.0);
+    assert_eq!(value_of(&metrics, NODE_GROUP, "process-total", &node("KSTREAM-SOURCE-0000000000")), 4.0);
+    // Lateness against stream time: 0, 0, 5000, 500.
+    assert_eq!(value_of(&metrics, TASK_GROUP, "record-lateness-max", &task), 5_000.0);
+    assert_eq!(value_of(&metrics, TASK_GROUP, "record-lateness-avg", &task), 1_375.0);
+    assert!(value_of(&metrics, TASK_GROUP, "process-latency-max", &task) >= 0.0);
+}
+
+#[test]
+fn an_unknown_recording_level_is_refused_by_name() {
+    let mut config = StreamsConfig::new("levels");
+    config.set("metrics.recording.level", "debug");
+    let streams = KafkaStreams::new(wordcount::topology(), config, Arc::new(MemoryCluster::new()));
+    let error =
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`metrics.recording.level` = `debug`; expected `INFO`, `DEBUG` or `TRACE`"),
+        "{error}"
+    );
 }

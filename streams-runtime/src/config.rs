@@ -230,6 +230,11 @@ impl StreamsConfig {
         Ok(Duration::from_millis(self.parse("repartition.purge.interval.ms", 30_000)?))
     }
 
+    /// `metrics.recording.level` (default `INFO`): which sensors record.
+    pub fn metrics_recording_level(&self) -> Result<crate::metrics::RecordingLevel, StreamsError> {
+        crate::metrics::RecordingLevel::parse(self.get("metrics.recording.level").unwrap_or("INFO"))
+    }
+
     /// How many keys each aggregation's record cache holds between commits: Kafka's
     /// `statestore.cache.max.bytes` (default 10 MiB; the older `cache.max.bytes.buffering`
     /// too) at an estimated 128 bytes a key. 0 forwards every update at once.
@@ -346,6 +351,7 @@ const KNOWN: &[&str] = &[
     "processing.guarantee",
     "commit.interval.ms",
     "repartition.purge.interval.ms",
+    "metrics.recording.level",
     "statestore.cache.max.bytes",
     "cache.max.bytes.buffering",
     "default.timestamp.extractor",
@@ -370,7 +376,6 @@ const IGNORED: &[&str] = &[
     "task.timeout.ms",
     "default.key.serde",
     "default.value.serde",
-    "metrics.recording.level",
     "acceptable.recovery.lag",
     "max.warmup.replicas",
     "probing.rebalance.interval.ms",

@@ -32,7 +32,7 @@ pub use config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, OnProduct
 pub use dsl::{BranchedKStream, Branches, GlobalKTable, KStream, StreamsBuilder, Topology};
 pub use error::{CodecError, StreamsError};
 pub use graph::{Data, TopologyDescription};
-pub use metrics::{Metric, MetricName, MetricValue};
+pub use metrics::{Metric, MetricName, MetricValue, RecordingLevel};
 pub use ops::stream_stream_join::JoinWindows;
 pub use record::{Headers, RawRecord, Record};
 pub use runner::query::{HostInfo, KeyQueryMetadata, StreamsMetadata};

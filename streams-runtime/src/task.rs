@@ -8,6 +8,7 @@ use crate::config::{
 };
 use crate::error::StreamsError;
 use crate::graph::{Graph, SourceTopics, TaskBuild};
+use crate::metrics::task::{TaskMetrics, TaskProbe, TaskRegistry};
 use crate::ops::cache::Flush;
 use crate::ops::global_table::GlobalStores;
 use crate::ops::source::RawProcessor;
@@ -45,6 +46,7 @@ pub(crate) fn reads(graph: &Graph, subtopology: usize, topic: &str, application_
 
 /// One partition of one sub-topology.
 pub(crate) struct Task {
+    /// Each source's topics and processor; its index is its node's slot in `probe`.
     sources: Vec<(Topics, Box<dyn RawProcessor>)>,
     stores: StoreRegistry,
     caches: Vec<Box<dyn Flush>>,
@@ -54,6 +56,11 @@ pub(crate) struct Task {
     skipped: u64,
     /// Per input topic, the largest valid timestamp read (Kafka's partition time).
     partition_times: rustc_hash::FxHashMap<std::sync::Arc<str>, i64>,
+    metrics: std::sync::Arc<TaskMetrics>,
+    /// Measurements since they were last merged into `metrics`.
+    probe: TaskProbe,
+    /// Dropped and skipped records already counted in `metrics`.
+    dropped_reported: u64,
 }
 
 impl Task {
@@ -66,9 +73,14 @@ impl Task {
         application_id: &str,
         cache_capacity: usize,
         globals: &GlobalStores,
+        registry: &TaskRegistry,
     ) -> Self {
         let mut build = TaskBuild::new(graph, application_id, cache_capacity, globals);
-        let sources = graph
+        // The sources take the first probe slots, in the order of `sources`.
+        for s in graph.sources_of(subtopology) {
+            build.e2e_slot(s.node);
+        }
+        let sources: Vec<_> = graph
             .sources_of(subtopology)
             .map(|s| {
                 let topics = match graph.resolved_topics(s, application_id) {
@@ -81,7 +93,11 @@ impl Task {
         // Factories build downstream first, so reversing puts upstream caches first.
         let mut caches = build.caches;
         caches.reverse();
+        let metrics = registry.create((subtopology, partition), build.e2e_nodes, sources.len());
         Task {
+            probe: metrics.probe(),
+            metrics,
+            dropped_reported: 0,
             sources,
             stores: build.stores,
             caches,
@@ -108,11 +124,26 @@ impl Task {
             wall_clock,
             collector,
             failed: None,
+            probe: &mut self.probe,
         };
         for cache in &mut self.caches {
             cache.flush(&mut ctx);
         }
-        ctx.failed.map_or(Ok(()), Err)
+        let failed = ctx.failed.take();
+        self.publish_metrics();
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Merges what the task measured since the last call into its metrics.
+    pub(crate) fn publish_metrics(&mut self) {
+        let dropped = self.dropped() + self.skipped;
+        self.metrics.merge(&mut self.probe, dropped - self.dropped_reported);
+        self.dropped_reported = dropped;
+    }
+
+    /// The task's metrics.
+    pub(crate) fn metrics(&self) -> &TaskMetrics {
+        &self.metrics
     }
 
     /// Records dropped by windowed operators for arriving after their window closed.
@@ -204,10 +235,18 @@ impl Task {
                 }
             }
         };
+        let debug = self.probe.debug;
+        if debug {
+            // Kafka's `PartitionGroup.nextRecord`: how far behind stream time the record is.
+            self.probe.lateness.add(self.stream_time.saturating_sub(raw.timestamp).max(0) as f64);
+        }
         self.stream_time = self.stream_time.max(raw.timestamp);
-        let Some((_, source)) = self.sources.iter_mut().find(|(t, _)| t.matches(&raw.topic)) else {
+        let Some(slot) = self.sources.iter().position(|(t, _)| t.matches(&raw.topic)) else {
             return Err(StreamsError::UnknownTopic(raw.topic.to_string()));
         };
+        let source = &mut self.sources[slot].1;
+        self.probe.e2e(slot, wall_clock, raw.timestamp);
+        let started = debug.then(std::time::Instant::now);
         let mut ctx = Context {
             topic: &raw.topic,
             partition: raw.partition,
@@ -216,6 +255,7 @@ impl Task {
             wall_clock,
             collector,
             failed: None,
+            probe: &mut self.probe,
         };
         // A panic in a user closure (or a codec encoding what it returned) is this record's
         // processing error, as an exception thrown by a processor is in Kafka Streams.
@@ -223,6 +263,9 @@ impl Task {
             source.process_raw(&mut ctx, raw)?;
             ctx.failed.take().map_or(Ok(()), Err)
         }));
+        if let Some(started) = started {
+            self.probe.process_latency.add(started.elapsed().as_secs_f64() * 1e3);
+        }
         let (error, handling) = match outcome {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(error @ StreamsError::Deserialization { .. })) => {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
+use streams_runtime::metrics::{NODE_GROUP, TASK_GROUP};
 use streams_runtime::{Headers, TestDriver};
 
 use cases::{Case, Keys};
@@ -45,6 +46,13 @@ fn unhex(v: &Value) -> Option<Vec<u8>> {
 
 /// Runs `case` on our `TestDriver` over `input`: the output records, as the Java side writes them.
 fn run_ours(case: &Case, input: &[InputRecord]) -> Vec<Value> {
+    run_ours_with_metrics(case, input).0
+}
+
+/// What [`run_ours`] gives, and the run's metrics as the reference writes them
+/// (`<case>@<seed>.metrics.json`): `dropped-records-total` summed over the tasks, and the
+/// nodes with an end-to-end latency sensor.
+fn run_ours_with_metrics(case: &Case, input: &[InputRecord]) -> (Vec<Value>, Value) {
     let driver = TestDriver::new((case.topology)()).with_application_id(APPLICATION_ID);
     let is_input = |t: &str| case.inputs.iter().any(|i| i.topic == t);
     let mut read: BTreeMap<String, usize> = BTreeMap::new();
@@ -76,7 +84,18 @@ fn run_ours(case: &Case, input: &[InputRecord]) -> Vec<Value> {
             out.push(json!({ "in": i, "error": e.to_string() }));
         }
     }
-    out
+    let metrics = driver.metrics();
+    let dropped: f64 = metrics
+        .iter()
+        .filter(|m| m.name.group == TASK_GROUP && m.name.name == "dropped-records-total")
+        .filter_map(|m| m.value.number())
+        .sum();
+    let e2e_nodes: std::collections::BTreeSet<&str> = metrics
+        .iter()
+        .filter(|m| m.name.group == NODE_GROUP && m.name.name == "record-e2e-latency-max")
+        .filter_map(|m| m.name.tags.iter().find(|(k, _)| *k == "processor-node-id").map(|(_, v)| v.as_str()))
+        .collect();
+    (out, json!({ "dropped-records-total": dropped as u64, "e2e-nodes": e2e_nodes }))
 }
 
 /// An output record as a person reads it: keys and values decoded by the case's formats.
@@ -188,9 +207,16 @@ fn main() {
         for seed in SEEDS {
             let input = &inputs[&(case.name, seed)];
             let kafka = read_lines(&dir.join(format!("{}@{seed}.out.jsonl", case.name)));
-            let ours = run_ours(case, input);
+            let (ours, our_metrics) = run_ours_with_metrics(case, input);
             outputs += kafka.len();
-            if let Some(d) = first_difference(case, input, &kafka, &ours) {
+            let kafka_metrics: Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.join(format!("{}@{seed}.metrics.json", case.name)))
+                    .expect("the reference's metrics"),
+            )
+            .expect("JSON");
+            let metrics_differ = (kafka_metrics != our_metrics)
+                .then(|| format!("metrics differ:\n    kafka: {kafka_metrics}\n    ours:  {our_metrics}"));
+            if let Some(d) = first_difference(case, input, &kafka, &ours).or(metrics_differ) {
                 difference = Some(format!("seed {seed}, {d}"));
                 if std::env::var_os("DIFFERENTIAL_MINIMIZE").is_some() {
                     let (small, runs) = minimize::minimize(case, input, &dir.join("minimize"));

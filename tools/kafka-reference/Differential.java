@@ -13,7 +13,9 @@
 // the changelogs are outputs (repartition topics included, so their byte layout is compared
 // too); after each input they are read in the order of their names.
 //
-// Each case's describe() text goes to DIR/<case>.describe.txt.
+// Each case's describe() text goes to DIR/<case>.describe.txt, and DIR/<case>@<seed>.metrics.json
+// holds the run's `dropped-records-total` (summed over tasks) and the nodes with a
+// `record-e2e-latency` sensor.
 //
 // Settings: record cache 0 (every update is emitted); windowed aggregations with
 // emitStrategy(onWindowClose) and left/outer stream-stream joins look for closed windows on
@@ -39,6 +41,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -414,6 +418,24 @@ public class Differential {
                     }
                 }
             }
+            // The task- and node-level metrics this harness compares: the records dropped
+            // over the run, and which nodes measure end-to-end latency.
+            double dropped = 0;
+            TreeSet<String> e2eNodes = new TreeSet<>();
+            for (Map.Entry<MetricName, ? extends Metric> m : driver.metrics().entrySet()) {
+                MetricName name = m.getKey();
+                if (name.group().equals("stream-task-metrics") && name.name().equals("dropped-records-total")) {
+                    dropped += ((Number) m.getValue().metricValue()).doubleValue();
+                }
+                if (name.group().equals("stream-processor-node-metrics") && name.name().equals("record-e2e-latency-max")) {
+                    e2eNodes.add(name.tags().get("processor-node-id"));
+                }
+            }
+            ObjectNode metrics = JSON.createObjectNode();
+            metrics.put("dropped-records-total", (long) dropped);
+            e2eNodes.forEach(metrics.putArray("e2e-nodes")::add);
+            String stem = output.getFileName().toString().replace(".out.jsonl", "");
+            Files.writeString(output.resolveSibling(stem + ".metrics.json"), JSON.writeValueAsString(metrics));
         }
         Files.writeString(output, out.toString());
     }

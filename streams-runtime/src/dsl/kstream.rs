@@ -29,7 +29,7 @@ use crate::ops::stream_stream_join::{
 };
 use crate::ops::stream_table_join::{LookupNulls, StreamTableJoinProc};
 use crate::ops::table_source::{TableSourceProc, UpsertProc};
-use crate::ops::{Nop, Processor, Stage, StageOf, Then};
+use crate::ops::{Nop, Processor, Stage, StageOf, TerminalProbe, Then};
 use crate::state::{StoreCodecs, StoreKey};
 
 /// A stream of records with keys `K` and values `V` (Kafka's `KStream`).
@@ -166,7 +166,7 @@ where
         };
         self.end_with(move |tb| {
             let next = tb.downstream::<K2, V2>(outlet);
-            make(tb, next)
+            TerminalProbe { slot: tb.terminal_slot(node), inner: make(tb, next) }
         });
         KStream::new(builder, outlet, node, Nop::new())
     }
@@ -197,7 +197,7 @@ where
     {
         let builder = self.builder.clone();
         let topic = format!("{base}-repartition");
-        let (source_node, outlet) = {
+        let (source_node, outlet, sink) = {
             let mut g = builder.graph.borrow_mut();
             let sink_name = g.new_name("KSTREAM-SINK-");
             let filter_name = null_key_filter.then(|| g.new_name("KSTREAM-FILTER-"));
@@ -206,7 +206,7 @@ where
                 Some(f) => g.add_node(f, NodeKind::Processor { stores: vec![] }, &[self.last]),
                 None => self.last,
             };
-            g.add_node(sink_name, NodeKind::Sink(SinkTopic::Name(topic.clone())), &[parent]);
+            let sink = g.add_node(sink_name, NodeKind::Sink(SinkTopic::Name(topic.clone())), &[parent]);
             let topics = SourceTopics::Names(vec![topic.clone()]);
             let source_node = g.add_node(source_name, NodeKind::Source(topics.clone()), &[]);
             let outlet = g.new_outlet::<K, V>(false);
@@ -215,11 +215,12 @@ where
             });
             g.sources.push(SourceSpec { node: source_node, topics, factory });
             g.internal_topics.push(topic.clone());
-            (source_node, outlet)
+            (source_node, outlet, sink)
         };
         self.end_with(move |tb| RepartitionSinkProc::<KC, VC> {
             topic: tb.topic(&topic),
             keep_null_keys,
+            e2e_slot: tb.e2e_slot(sink),
             _codecs: PhantomData,
         });
         KStream::new(builder, outlet, source_node, Nop::new())
@@ -388,9 +389,9 @@ where
     where
         F: Fn(&K, &V) + Send + Sync + 'static,
     {
-        self.add_node("KSTREAM-FOREACH-", NodeKind::Processor { stores: vec![] }, &[self.last]);
+        let node = self.add_node("KSTREAM-FOREACH-", NodeKind::Processor { stores: vec![] }, &[self.last]);
         let f = Arc::new(f);
-        self.end_with(move |_| ForeachProc { f: f.clone() });
+        self.end_with(move |tb| ForeachProc { f: f.clone(), e2e_slot: tb.e2e_slot(node) });
     }
 
     /// Writes the stream to `topic` with the default codecs of `K` and `V`.
@@ -439,8 +440,12 @@ where
             SinkTarget::Topic(t) => SinkTopic::Name(t.clone()),
             SinkTarget::Extract(_) => SinkTopic::Extractor(std::any::type_name::<F>().to_string()),
         };
-        self.add_node("KSTREAM-SINK-", NodeKind::Sink(topic), &[self.last]);
-        self.end_with(move |_| SinkProc::<KC, VC, F> { target: target.clone(), _codecs: PhantomData });
+        let node = self.add_node("KSTREAM-SINK-", NodeKind::Sink(topic), &[self.last]);
+        self.end_with(move |tb| SinkProc::<KC, VC, F> {
+            target: target.clone(),
+            e2e_slot: tb.e2e_slot(node),
+            _codecs: PhantomData,
+        });
     }
 
     /// One stream of the records of both streams.

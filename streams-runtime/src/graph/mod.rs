@@ -359,6 +359,9 @@ pub(crate) struct TaskBuild<'g> {
     cache_capacity: usize,
     /// State shared by several processors of the task (both sides of a join), by name.
     objects: HashMap<String, Box<dyn Any>>,
+    /// The nodes that measure records' end-to-end latency (sources, then terminal nodes),
+    /// by slot of the task's `TaskProbe`.
+    pub(crate) e2e_nodes: Vec<String>,
 }
 
 impl<'g> TaskBuild<'g> {
@@ -378,6 +381,26 @@ impl<'g> TaskBuild<'g> {
             dropped: Arc::default(),
             cache_capacity,
             objects: HashMap::new(),
+            e2e_nodes: Vec::new(),
+        }
+    }
+
+    /// [`Self::e2e_slot`] of `node` if nothing is downstream of it.
+    pub(crate) fn terminal_slot(&mut self, node: usize) -> Option<usize> {
+        self.graph.nodes[node].successors.is_empty().then(|| self.e2e_slot(node))
+    }
+
+    /// The probe slot where node `node` records the end-to-end latency of the records that
+    /// enter it (a source) or reach it (a terminal node: Kafka's `ProcessorContextImpl`
+    /// records on forwarding to one).
+    pub(crate) fn e2e_slot(&mut self, node: usize) -> usize {
+        let name = &self.graph.nodes[node].name;
+        match self.e2e_nodes.iter().position(|n| n == name) {
+            Some(slot) => slot,
+            None => {
+                self.e2e_nodes.push(name.clone());
+                self.e2e_nodes.len() - 1
+            }
         }
     }
 

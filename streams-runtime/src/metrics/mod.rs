@@ -9,6 +9,9 @@
 //! [`KafkaStreams::metrics`]: crate::KafkaStreams::metrics
 
 pub mod prometheus;
+pub(crate) mod task;
+
+pub use task::{RecordingLevel, NODE_GROUP, TASK_GROUP};
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -70,12 +73,44 @@ struct Sample {
     start: Instant,
     count: u64,
     sum: f64,
+    min: f64,
     max: f64,
 }
 
 impl Sample {
     fn new(start: Instant) -> Sample {
-        Sample { start, count: 0, sum: 0.0, max: f64::NEG_INFINITY }
+        Sample { start, count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+}
+
+/// Values gathered without a lock (by a task while it processes a batch), merged into a
+/// [`Sampled`] afterwards as if each had been recorded then.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Acc {
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+}
+
+impl Default for Acc {
+    fn default() -> Acc {
+        Acc { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+}
+
+impl Acc {
+    pub(crate) fn add(&mut self, value: f64) {
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+    }
+
+    /// Adds `count` occurrences summing to `sum` (records processed, dropped).
+    pub(crate) fn add_many(&mut self, count: u64, sum: f64) {
+        self.count += count;
+        self.sum += sum;
     }
 }
 
@@ -95,16 +130,27 @@ impl Sampled {
 
     /// Records one value (a latency, a number of records).
     pub(crate) fn record(&mut self, value: f64, now: Instant) {
+        let mut one = Acc::default();
+        one.add(value);
+        self.merge(&one, now);
+    }
+
+    /// Records what `acc` gathered, at `now`; nothing if it is empty.
+    pub(crate) fn merge(&mut self, acc: &Acc, now: Instant) {
+        if acc.count == 0 {
+            return;
+        }
         if now.saturating_duration_since(self.samples[self.current].start) >= WINDOW {
             self.current = (self.current + 1) % SAMPLES;
             self.samples[self.current] = Sample::new(now);
         }
         let s = &mut self.samples[self.current];
-        s.count += 1;
-        s.sum += value;
-        s.max = s.max.max(value);
-        self.total_count += 1;
-        self.total_sum += value;
+        s.count += acc.count;
+        s.sum += acc.sum;
+        s.min = s.min.min(acc.min);
+        s.max = s.max.max(acc.max);
+        self.total_count += acc.count;
+        self.total_sum += acc.sum;
     }
 
     /// The samples not yet obsolete (Kafka's `purgeObsoleteSamples`: older than
@@ -130,6 +176,16 @@ impl Sampled {
             f64::NAN
         } else {
             max
+        }
+    }
+
+    /// The smallest value in the live samples; NaN without any (Kafka's `Min`).
+    pub(crate) fn min(&self, now: Instant) -> f64 {
+        let min = self.live(now).filter(|s| s.count > 0).map(|s| s.min).fold(f64::INFINITY, f64::min);
+        if min == f64::INFINITY {
+            f64::NAN
+        } else {
+            min
         }
     }
 
@@ -170,6 +226,8 @@ pub(crate) struct ThreadMetrics {
     /// Cleared when the thread's loop ends for good (`alive-stream-threads`).
     pub(crate) alive: std::sync::atomic::AtomicBool,
     sensors: Mutex<ThreadSensors>,
+    /// Its tasks' metrics.
+    pub(crate) tasks: task::TaskRegistry,
 }
 
 struct ThreadSensors {
@@ -206,10 +264,11 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl ThreadMetrics {
-    pub(crate) fn new(thread_id: String, started_ms: i64) -> ThreadMetrics {
+    pub(crate) fn new(thread_id: String, started_ms: i64, level: RecordingLevel) -> ThreadMetrics {
         let now = Instant::now();
         let s = || Sampled::new(now);
         ThreadMetrics {
+            tasks: task::TaskRegistry::new(&thread_id, level),
             thread_id,
             started_ms,
             alive: std::sync::atomic::AtomicBool::new(true),
@@ -341,6 +400,8 @@ impl ThreadMetrics {
             );
         }
         put("thread-start-time", "The time that the thread was started", self.started_ms as f64);
+        drop(s);
+        self.tasks.report(out);
     }
 }
 

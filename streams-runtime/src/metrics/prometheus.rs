@@ -5,7 +5,9 @@
 //! dashes as underscores (`kafka_streams_stream_thread_metrics_process_rate`); tags become
 //! labels (`thread_id`). A text metric (Kafka's `Gauge<String>`: `state`, `version`) is a
 //! gauge of 1 named `..._info` with its text in the label `value`; a text of several lines
-//! (`topology-description`) is left out.
+//! (`topology-description`) is left out. Prometheus keeps the suffix `_count` for summaries
+//! and histograms, so a gauge whose name ends in it (`active-buffer-count`) gets `_value`
+//! appended.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -56,6 +58,7 @@ pub fn render(metrics: &[Metric]) -> String {
         let (family, kind, value) = match &m.value {
             MetricValue::Number(n) => {
                 let kind = if m.name.name.ends_with("-total") { "counter" } else { "gauge" };
+                let base = if base.ends_with("_count") { format!("{base}_value") } else { base };
                 (base, kind, number(*n))
             }
             // The topology's description: a label is no place for a page of text.

@@ -26,6 +26,11 @@ pub(crate) struct StreamAggregateProc<K, V, A> {
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for StreamAggregateProc<K, V, A> {
+    /// Kafka's `KStreamAggregate`/`KStreamReduce`: a null key or value.
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(true)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         if self.nulls.drops(ctx, &record.key, Some(&record.value)) {
             return;

@@ -56,6 +56,8 @@ where
 pub(crate) struct GlobalStores {
     pub(crate) stores: StoreRegistry,
     pub(crate) updaters: Vec<(String, Arc<dyn GlobalUpdater>)>,
+    /// Records the tables dropped for their null key (the global task's dropped records).
+    pub(crate) dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl GlobalStores {
@@ -64,6 +66,9 @@ impl GlobalStores {
         let mut applied = false;
         for (topic, updater) in &self.updaters {
             if **topic == *raw.topic {
+                if raw.key.is_none() {
+                    self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 updater.apply(raw)?;
                 applied = true;
             }
@@ -95,6 +100,10 @@ pub(crate) struct GlobalJoinProc<K, V, GK, GV, R> {
 impl<K: Send, V: Send, GK: StoreKey, GV: crate::graph::Data, R: Send> Processor<K, V>
     for GlobalJoinProc<K, V, GK, GV, R>
 {
+    fn null_drops(&self) -> super::NullDrops {
+        self.nulls.null_drops()
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
         let join_key = (self.key_of)(&key, &value);

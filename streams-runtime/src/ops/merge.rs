@@ -16,4 +16,8 @@ impl<K, V> Processor<K, V> for MergeInput<K, V> {
         let mut next = self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         next.process(ctx, record);
     }
+
+    fn null_drops(&self) -> super::NullDrops {
+        self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).null_drops()
+    }
 }

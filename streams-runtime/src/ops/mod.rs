@@ -112,6 +112,8 @@ pub struct Context<'a> {
     /// The first record this context could not write (a codec refused it): the record being
     /// processed failed, for the task's processing-error policy to decide.
     pub(crate) failed: Option<StreamsError>,
+    /// The task's measurements (end-to-end latency at its terminal nodes).
+    pub(crate) probe: &'a mut crate::metrics::task::TaskProbe,
 }
 
 impl Context<'_> {
@@ -166,12 +168,51 @@ impl Context<'_> {
 pub trait Processor<K, V>: Send {
     /// Handles one record.
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>);
+
+    /// How Kafka Streams' node at the head of this processor counts a record with a null key
+    /// or value in its dropped-records metric. A source whose codecs cannot hold that null
+    /// drops the record before it gets here and counts it as Kafka's node would: an
+    /// aggregation or a join counts it, user code (a `filter`, a `group_by` mapper) sees the
+    /// null in Kafka and is not counted.
+    #[doc(hidden)]
+    fn null_drops(&self) -> NullDrops {
+        NullDrops::default()
+    }
+}
+
+/// How many times Kafka Streams counts a record with a null key, a null value, or both, as
+/// dropped (see [`Processor::null_drops`]).
+#[doc(hidden)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct NullDrops {
+    pub(crate) key: u64,
+    pub(crate) value: u64,
+    pub(crate) both: u64,
+}
+
+impl NullDrops {
+    /// A node that drops and counts records with a null key, and with a null value if
+    /// `value`.
+    pub(crate) fn counted(value: bool) -> NullDrops {
+        NullDrops { key: 1, value: value as u64, both: 1 }
+    }
+}
+
+impl std::ops::Add for NullDrops {
+    type Output = NullDrops;
+    fn add(self, o: NullDrops) -> NullDrops {
+        NullDrops { key: self.key + o.key, value: self.value + o.value, both: self.both + o.both }
+    }
 }
 
 impl<K, V> Processor<K, V> for Box<dyn Processor<K, V>> {
     #[inline]
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         (**self).process(ctx, record)
+    }
+
+    fn null_drops(&self) -> NullDrops {
+        (**self).null_drops()
     }
 }
 
@@ -332,10 +373,37 @@ impl<K: Clone + Send, V: Clone + Send> Processor<K, V> for FanOut<K, V> {
             last.process(ctx, record);
         }
     }
+
+    fn null_drops(&self) -> NullDrops {
+        self.children.iter().map(|c| c.null_drops()).fold(NullDrops::default(), |a, b| a + b)
+    }
 }
 
 /// Drops records: the downstream of a node nobody reads.
 pub(crate) struct Discard;
+
+/// A processor node that may be terminal (nothing downstream of it in the topology: a table
+/// only looked up by a join, an aggregation only queried): records the end-to-end latency of
+/// what reaches it, as Kafka's `ProcessorContextImpl.forward` does for a terminal child.
+pub(crate) struct TerminalProbe<P> {
+    /// The node's probe slot if it is terminal.
+    pub(crate) slot: Option<usize>,
+    pub(crate) inner: P,
+}
+
+impl<K, V, P: Processor<K, V>> Processor<K, V> for TerminalProbe<P> {
+    #[inline]
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        if let Some(slot) = self.slot {
+            ctx.probe.e2e(slot, ctx.wall_clock, record.timestamp);
+        }
+        self.inner.process(ctx, record)
+    }
+
+    fn null_drops(&self) -> NullDrops {
+        self.inner.null_drops()
+    }
+}
 
 impl<K, V> Processor<K, V> for Discard {
     fn process(&mut self, _: &mut Context<'_>, _: Record<K, V>) {}

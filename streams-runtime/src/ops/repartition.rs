@@ -15,11 +15,14 @@ pub(crate) struct RepartitionSinkProc<KC, VC> {
     pub(crate) topic: String,
     /// Whether null keys go through too (the repartition feeds a left or outer join).
     pub(crate) keep_null_keys: bool,
+    /// Where it records end-to-end latency (a sink is a terminal node).
+    pub(crate) e2e_slot: usize,
     pub(crate) _codecs: PhantomData<fn(KC, VC)>,
 }
 
 impl<KC: Codec, VC: Codec> Processor<KC::Value, VC::Value> for RepartitionSinkProc<KC, VC> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, VC::Value>) {
+        ctx.probe.e2e(self.e2e_slot, ctx.wall_clock, record.timestamp);
         let Record { key, value, timestamp, headers } = record;
         let Some((key, value)) = ctx.encoded::<KC, VC>(&self.topic, key, value) else { return };
         if key.is_none() && !self.keep_null_keys {

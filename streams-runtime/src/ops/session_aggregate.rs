@@ -34,6 +34,11 @@ pub(crate) struct SessionAggregateProc<K, V, A> {
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SessionAggregateProc<K, V, A> {
+    /// Kafka's `KStreamSessionWindowAggregate`: a null key.
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(false)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
         self.observed = self.observed.max(timestamp);

@@ -28,6 +28,8 @@ impl<F> Clone for SinkTarget<F> {
 /// Encodes with `KC`/`VC` and hands the bytes to the task's record collector.
 pub(crate) struct SinkProc<KC, VC, F> {
     pub(crate) target: SinkTarget<F>,
+    /// Where it records end-to-end latency (a sink is a terminal node).
+    pub(crate) e2e_slot: usize,
     pub(crate) _codecs: PhantomData<fn(KC, VC)>,
 }
 
@@ -38,6 +40,7 @@ where
     F: Fn(&KC::Value, &VC::Value) -> String + Send + Sync,
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, VC::Value>) {
+        ctx.probe.e2e(self.e2e_slot, ctx.wall_clock, record.timestamp);
         let topic = match &self.target {
             SinkTarget::Topic(_) => None,
             SinkTarget::Extract(f) => Some(f(&record.key, &record.value)),

@@ -199,6 +199,11 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SlidingAggregateProc<K, V, A> {
+    /// Kafka's `KStreamSlidingWindowAggregate`: a null key or value.
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(true)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         if self.nulls.drops(ctx, &record.key, Some(&record.value)) {
             return;

@@ -19,22 +19,31 @@ pub(crate) trait RawProcessor: Send {
 /// Decodes with `KC`/`VC` and forwards.
 ///
 /// A null key or value that its codec cannot hold (`String`, `i64`, ... rather than
-/// `Option<C>`) is not a decoding error: the record is dropped and counted, as Kafka's
-/// aggregations and joins drop records with null keys (and, where they do, null values).
-/// A codec of `Option<C>` lets the record through, null and all.
+/// `Option<C>`) is not a decoding error: the record is dropped, and counted where Kafka's
+/// node downstream would count it (an aggregation, a join: [`Processor::null_drops`]; not
+/// where user code would see the null). A codec of `Option<C>` lets the record through, null
+/// and all.
 pub(crate) struct SourceProc<KC: Codec, VC: Codec> {
     pub(crate) next: Box<dyn Processor<KC::Value, VC::Value>>,
     pub(crate) dropped: Arc<AtomicU64>,
+    /// How the downstream counts nulls, asked once.
+    counts: super::NullDrops,
     pub(crate) _codecs: PhantomData<fn(KC, VC)>,
 }
 
 impl<KC: Codec, VC: Codec> SourceProc<KC, VC> {
     pub(crate) fn new(next: Box<dyn Processor<KC::Value, VC::Value>>, dropped: Arc<AtomicU64>) -> Self {
-        SourceProc { next, dropped, _codecs: PhantomData }
+        let counts = next.null_drops();
+        SourceProc { next, dropped, counts, _codecs: PhantomData }
     }
 
     fn drop_null(&self, raw: &RawRecord, part: RecordPart) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
+        let counted = match (raw.key.is_none(), raw.value.is_none()) {
+            (true, true) => self.counts.both,
+            (true, false) => self.counts.key,
+            _ => self.counts.value,
+        };
+        self.dropped.fetch_add(counted, Ordering::Relaxed);
         tracing::debug!(
             topic = %raw.topic, partition = raw.partition, offset = raw.offset, ?part,
             "dropping a record whose null {part:?} its codec cannot hold"

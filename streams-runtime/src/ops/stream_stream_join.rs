@@ -536,6 +536,11 @@ pub(crate) struct LeftInput<K, L, R, O>(pub(crate) JoinSideProc<K, L, R, O>);
 pub(crate) struct RightInput<K, L, R, O>(pub(crate) JoinSideProc<K, L, R, O>);
 
 impl<K: StoreKey, L: Data, R: Data, O: Data> Processor<K, L> for LeftInput<K, L, R, O> {
+    /// Kafka's `StreamStreamJoinUtil.skipRecord`: a null key or value.
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(true)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, L>) {
         let state = self.0.state.clone();
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -550,6 +555,11 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> Processor<K, L> for LeftInput<K, L,
 }
 
 impl<K: StoreKey, L: Data, R: Data, O: Data> Processor<K, R> for RightInput<K, L, R, O> {
+    /// Kafka's `StreamStreamJoinUtil.skipRecord`: a null key or value.
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(true)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, R>) {
         let state = self.0.state.clone();
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());

@@ -25,6 +25,11 @@ pub(crate) struct LookupNulls<K, V, JK> {
 }
 
 impl<K, V, JK> LookupNulls<K, V, JK> {
+    /// What `drops` counts.
+    pub(crate) fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops { key: (!self.left) as u64, value: 1, both: 1 }
+    }
+
     pub(crate) fn drops(&self, ctx: &Context<'_>, key: &K, value: &V, join_key: &JK) -> bool {
         if self.left && (self.key)(key) && !(self.value)(value) {
             return false;
@@ -51,6 +56,10 @@ pub(crate) struct StreamTableJoinProc<K, V, VT, R> {
 }
 
 impl<K: Send, V: Send, VT: Send, R: Send> Processor<K, V> for StreamTableJoinProc<K, V, VT, R> {
+    fn null_drops(&self) -> super::NullDrops {
+        self.nulls.null_drops()
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
         if self.nulls.drops(ctx, &key, &value, &key) {

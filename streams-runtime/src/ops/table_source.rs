@@ -22,6 +22,11 @@ pub(crate) struct TableSourceProc<K, V> {
 }
 
 impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
+    /// Kafka's `KTableSource`: a null key (a null value deletes).
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(false)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Option<V>>) {
         let Record { key, value, timestamp, headers } = record;
         if (self.key_is_null)(&key) {
@@ -53,6 +58,11 @@ impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
 pub(crate) struct UpsertProc<K, V>(pub(crate) TableSourceProc<K, V>);
 
 impl<K: StoreKey, V: Data> Processor<K, V> for UpsertProc<K, V> {
+    /// Kafka's `KTableSource`: a null key (a null value deletes).
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(false)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
         self.0.process(ctx, Record { key, value: Some(value), timestamp, headers });

@@ -46,6 +46,11 @@ pub(crate) struct WindowAggregateProc<K, V, A> {
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V, A> {
+    /// Kafka's `KStreamWindowAggregate`: a null key (a null value goes to the aggregator).
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(false)
+    }
+
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
         self.observed = self.observed.max(timestamp);

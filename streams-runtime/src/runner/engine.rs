@@ -355,10 +355,13 @@ impl<B: Backend> Worker<B> {
     fn process_ready(&mut self, backend: &B) -> Result<usize, StreamsError> {
         let mut processed = 0;
         let Worker { tasks, producer, common, .. } = self;
+        let mut spent = Vec::with_capacity(tasks.len());
         for t in tasks.values_mut() {
             if !ready(t, backend) {
+                spent.push(Duration::ZERO);
                 continue;
             }
+            let started = Instant::now();
             let mut collector = producer.collector();
             // With several inputs, a batch ends when one that had records runs out: its next
             // records may be older than the other inputs' heads.
@@ -373,6 +376,15 @@ impl<B: Backend> Worker<B> {
             )?;
             if let Some(e) = collector.take_error() {
                 return Err(e);
+            }
+            spent.push(started.elapsed());
+        }
+        // Kafka's `recordTaskProcessRatio`: each task's share of this turn's processing.
+        let all: Duration = spent.iter().sum();
+        if !all.is_zero() {
+            for (t, spent) in tasks.values().zip(spent) {
+                let buffered = t.inputs.iter().map(|i| i.buffer.len()).sum();
+                t.task.metrics().record_turn(spent.as_secs_f64() / all.as_secs_f64(), buffered);
             }
         }
         Ok(processed)

@@ -79,6 +79,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown_requests: Mutex<Option<Arc<dyn control::ShutdownRequests>>>,
     /// Each stream thread's sensors, for [`KafkaStreams::metrics`].
     pub(crate) threads: Mutex<Vec<Arc<ThreadMetrics>>>,
+    /// The global task's metrics, when the topology has global tables.
+    pub(crate) global_task: Mutex<Option<crate::metrics::task::GlobalTaskMetrics>>,
     /// Per sub-topology: inputs, partitions and stores (interactive queries).
     pub(crate) layout: Mutex<Vec<query::Layout>>,
     /// On Kafka, who owns which partition (interactive queries).
@@ -131,6 +133,7 @@ struct ThreadSettings {
     cache_capacity: usize,
     globals: Arc<GlobalStores>,
     purge_interval: Duration,
+    recording_level: crate::metrics::RecordingLevel,
 }
 
 /// A running application (Kafka's `KafkaStreams`).
@@ -179,6 +182,7 @@ impl KafkaStreams {
             state: StateCell::default(),
             shutdown_requests: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
+            global_task: Mutex::new(None),
             layout: Mutex::new(Vec::new()),
             owners: Mutex::new(None),
         });
@@ -334,6 +338,7 @@ impl KafkaStreams {
             cache_capacity: self.config.cache_capacity()?,
             globals: Arc::new(self.topology.graph.global_stores()),
             purge_interval: self.config.repartition_purge_interval()?,
+            recording_level: self.config.metrics_recording_level()?,
         };
         let repartition_topics: Arc<BTreeSet<String>> = Arc::new(
             self.topology
@@ -345,6 +350,15 @@ impl KafkaStreams {
                 })
                 .collect(),
         );
+        if !settings.globals.updaters.is_empty() {
+            let client_id = self.config.get("client.id").unwrap_or(&application_id);
+            *self.shared.global_task.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(crate::metrics::task::GlobalTaskMetrics::new(
+                    &format!("{client_id}-GlobalStreamThread"),
+                    settings.recording_level,
+                    settings.globals.dropped.clone(),
+                ));
+        }
         let mut positions: Vec<Positions> = Vec::new();
         let mut idle = Vec::new();
         let mut flushed = Vec::new();
@@ -355,6 +369,7 @@ impl KafkaStreams {
             let metrics = Arc::new(ThreadMetrics::new(
                 format!("{client_id}-StreamThread-{}", id + 1),
                 thread::now_ms(),
+                settings.recording_level,
             ));
             self.shared.threads.lock().unwrap_or_else(|p| p.into_inner()).push(metrics.clone());
             let common = ThreadCommon {
@@ -709,6 +724,9 @@ fn client_metrics(
     );
     for t in &threads {
         t.report(&mut out);
+    }
+    if let Some(global) = &*shared.global_task.lock().unwrap_or_else(|p| p.into_inner()) {
+        global.report(&mut out);
     }
     out
 }

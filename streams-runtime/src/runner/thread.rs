@@ -65,6 +65,7 @@ pub(super) fn process_buffered<R: std::borrow::Borrow<RawRecord>>(
         input.position = raw.offset + 1;
         done += 1;
     };
+    task.publish_metrics();
     shared.skipped.fetch_add(task.skipped() - skipped_before, Ordering::Relaxed);
     shared.processed.fetch_add(done as u64, Ordering::Relaxed);
     result.map(|()| done)
@@ -177,6 +178,7 @@ impl ThreadCommon {
             &self.application_id,
             self.cache_capacity,
             &self.globals,
+            &self.metrics.tasks,
         )
     }
 

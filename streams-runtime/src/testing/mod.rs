@@ -180,6 +180,10 @@ struct State {
     tasks: FxHashMap<(usize, u32), Task>,
     policy: RecordPolicy,
     wall_clock: i64,
+    /// The tasks' metrics.
+    task_metrics: crate::metrics::task::TaskRegistry,
+    /// The global task's, if the topology has global tables.
+    global_metrics: Option<crate::metrics::task::GlobalTaskMetrics>,
 }
 
 impl State {
@@ -228,6 +232,7 @@ impl State {
                         &self.application_id,
                         0,
                         &self.globals,
+                        &self.task_metrics,
                     );
                     self.tasks.insert(key, task);
                 }
@@ -249,6 +254,13 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// The driver's task metrics, tagged with the current thread's name as Kafka's
+/// `TopologyTestDriver` does.
+fn driver_task_metrics(level: crate::metrics::RecordingLevel) -> crate::metrics::task::TaskRegistry {
+    let thread = std::thread::current();
+    crate::metrics::task::TaskRegistry::new(thread.name().unwrap_or("main"), level)
 }
 
 /// Runs a topology synchronously on in-memory topics.
@@ -279,6 +291,8 @@ impl TestDriver {
                 tasks: FxHashMap::default(),
                 policy: RecordPolicy::default(),
                 wall_clock: 0,
+                task_metrics: driver_task_metrics(crate::metrics::RecordingLevel::Info),
+                global_metrics: None,
             })),
         }
     }
@@ -346,6 +360,32 @@ impl TestDriver {
             .filter_map(|t| t.stores().find::<crate::state::session::SessionStore<K, V>>(name))
             .collect();
         (!stores.is_empty()).then(|| stores.iter().flat_map(|s| s.all()).collect())
+    }
+
+    /// Which sensors record (`metrics.recording.level`; default `Info`). Set it before
+    /// piping anything: tasks take it when they are created.
+    pub fn with_recording_level(self, level: crate::metrics::RecordingLevel) -> Self {
+        self.state.borrow_mut().task_metrics = driver_task_metrics(level);
+        self.state.borrow_mut().global_metrics = None;
+        self
+    }
+
+    /// The tasks' and processor nodes' metrics, with Kafka Streams' names (as Kafka's
+    /// `TopologyTestDriver.metrics()`): `dropped-records-total`, `record-e2e-latency-*`
+    /// measured against the driver's wall clock ([`Self::advance_wall_clock`]), ... Tagged
+    /// with the name of the thread that created the driver, as Kafka's.
+    pub fn metrics(&self) -> Vec<crate::Metric> {
+        let mut state = self.state.borrow_mut();
+        state.tasks.values_mut().for_each(Task::publish_metrics);
+        let mut out = Vec::new();
+        state.task_metrics.report(&mut out);
+        if !state.globals.updaters.is_empty() {
+            let State { global_metrics, globals, task_metrics, .. } = &mut *state;
+            global_metrics
+                .get_or_insert_with(|| task_metrics.global_task(globals.dropped.clone()))
+                .report(&mut out);
+        }
+        out
     }
 
     /// Records windowed operators dropped for arriving after their window closed.
