@@ -358,7 +358,8 @@ fn execute(
     let _queries = serve_queries(&streams, &args)?;
     let runtime = tokio_runtime()?;
     let sinks = topology.graph.sink_topics();
-    let mut printed = 0;
+    // The last sink record printed, in the cluster's order of appends.
+    let mut printed = None;
     if args.inputs.is_empty() && args.pace {
         // The demo writes in real time on its own thread while the topology runs on
         // another; this thread prints output as it appears.
@@ -403,8 +404,8 @@ fn execute(
             runtime.block_on(streams.run(RunMode::UntilDrained))
         })?;
     }
-    for record in cluster.records_of_topics(&sinks).iter().skip(printed) {
-        print_record(&topology, record, out);
+    for (_, record) in cluster.records_of_topics_after(&sinks, printed) {
+        print_record(&topology, &record, out);
     }
     if streams.skipped_records() > 0 {
         tracing::warn!(skipped = streams.skipped_records(), "records skipped by the decode-error policy");
@@ -655,12 +656,11 @@ struct PacedPrinter<'a> {
 }
 
 impl PacedPrinter<'_> {
-    fn print_new(&self, printed: &mut usize, out: &mut dyn Write) {
-        let records = self.cluster.records_of_topics(self.sinks);
-        for record in records.iter().skip(*printed) {
-            print_record(self.topology, record, out);
+    fn print_new(&self, printed: &mut Option<u64>, out: &mut dyn Write) {
+        for (seq, record) in self.cluster.records_of_topics_after(self.sinks, *printed) {
+            print_record(self.topology, &record, out);
+            *printed = Some(seq);
         }
-        *printed = records.len();
     }
 }
 

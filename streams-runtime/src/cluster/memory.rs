@@ -77,14 +77,30 @@ impl MemoryCluster {
 
     /// Records of several topics interleaved in the order the cluster received them.
     pub fn records_of_topics(&self, topics: &[String]) -> Vec<RawRecord> {
+        self.records_of_topics_after(topics, None).into_iter().map(|(_, r)| RawRecord::clone(&r)).collect()
+    }
+
+    /// The records of `topics` received after the one numbered `after` (all if `None`),
+    /// shared rather than copied, each with its number in the cluster's order of appends
+    /// (pass the last one back to read on from there).
+    pub fn records_of_topics_after(
+        &self,
+        topics: &[String],
+        after: Option<u64>,
+    ) -> Vec<(u64, Arc<RawRecord>)> {
         let state = self.lock();
-        let mut all: Vec<&(u64, Arc<RawRecord>)> = topics
+        let mut new: Vec<(u64, Arc<RawRecord>)> = topics
             .iter()
             .filter_map(|t| state.topics.get(t))
-            .flat_map(|t| t.partitions.iter().flat_map(|p| &p.records))
+            .flat_map(|t| &t.partitions)
+            .flat_map(|p| {
+                // A partition's records are in the order of appends: skip the old ones at once.
+                let from = after.map_or(0, |after| p.records.partition_point(|(seq, _)| *seq <= after));
+                p.records.range(from..).cloned()
+            })
             .collect();
-        all.sort_by_key(|(seq, _)| *seq);
-        all.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
+        new.sort_unstable_by_key(|(seq, _)| *seq);
+        new
     }
 }
 
