@@ -44,9 +44,32 @@ fn word_count_on_four_partitions_with_two_threads_equals_the_golden_counts_and_r
     let changelog = read_all(&format!("{app}-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog"));
     assert!(!changelog.is_empty());
     produce(&input, &line_records(&lines[1_500..], 10_000));
-    let again = KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap();
-    block_on_multi(again.run(RunMode::UntilDrained)).unwrap();
+    config.set("metrics.recording.level", "DEBUG");
+    let again = Arc::new(KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap());
+    // Its tasks' metrics while it runs: the state updater counts what it restores.
+    let restored = std::sync::Mutex::new(0.0f64);
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| block_on_multi(again.run(RunMode::UntilDrained)));
+        while !running.is_finished() {
+            let sum: f64 = again
+                .metrics()
+                .iter()
+                .filter(|m| m.name.group == "stream-task-metrics" && m.name.name == "restore-total")
+                .filter_map(|m| m.value.number())
+                .sum();
+            let mut max = restored.lock().unwrap();
+            *max = max.max(sum);
+            drop(max);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        running.join().unwrap().unwrap();
+    });
     assert_eq!(final_counts(&output).0, golden_counts(&lines));
+    assert_eq!(
+        *restored.lock().unwrap(),
+        changelog.len() as f64,
+        "records restored, as the tasks' metrics count them"
+    );
 }
 
 #[test]

@@ -131,6 +131,13 @@ fn metrics_count_what_the_threads_do_and_the_endpoint_serves_them() {
     assert_eq!(dropped.len(), 8, "{dropped:?}");
     assert!(dropped.iter().all(|(k, v)| k.contains("task_id=\"") && k.contains("thread_id=\"") && *v == 0.0));
     assert!(series("kafka_streams_stream_task_metrics_active_process_ratio").iter().any(|(_, v)| *v > 0.0));
+    // The count's store in each task of sub-topology 1, as Kafka's in-memory key-value store
+    // (listed at INFO, not recorded).
+    let puts = series("kafka_streams_stream_state_metrics_put_rate");
+    assert_eq!(puts.len(), 4, "{puts:?}");
+    assert!(puts.iter().all(|(k, v)| {
+        k.contains(r#"in_memory_state_id="KSTREAM-AGGREGATE-STATE-STORE-0000000004""#) && *v == 0.0
+    }));
     // End-to-end latency where records enter (the sources of both sub-topologies) and where
     // they leave (the repartition sink and the output sink): wall clock minus record time.
     let e2e = series("kafka_streams_stream_processor_node_metrics_record_e2e_latency_max");
@@ -228,7 +235,7 @@ fn windowed_counts() -> streams_runtime::Topology {
 
 #[test]
 fn the_driver_reports_task_and_node_metrics_as_kafkas_topology_test_driver() {
-    use streams_runtime::metrics::{NODE_GROUP, TASK_GROUP};
+    use streams_runtime::metrics::{NODE_GROUP, STORE_GROUP, TASK_GROUP};
     use streams_runtime::{RecordingLevel, TestDriver};
     let driver = TestDriver::new(windowed_counts());
     let input = driver.input::<String, i64>("events");
@@ -260,6 +267,11 @@ fn the_driver_reports_task_and_node_metrics_as_kafkas_topology_test_driver() {
     // DEBUG sensors are listed but do not record at INFO.
     assert_eq!(value_of(&metrics, TASK_GROUP, "process-total", &task), 0.0);
     assert!(value_of(&metrics, TASK_GROUP, "record-lateness-max", &task).is_nan());
+    // The window store's metrics, as Kafka's in-memory window store: listed, not recorded.
+    let store =
+        [("task-id", "0_0"), ("in-memory-window-state-id", "KSTREAM-AGGREGATE-STATE-STORE-0000000001")];
+    assert_eq!(value_of(&metrics, STORE_GROUP, "put-rate", &store), 0.0);
+    assert!(value_of(&metrics, STORE_GROUP, "fetch-latency-avg", &store).is_nan());
 
     let debug = TestDriver::new(windowed_counts()).with_recording_level(RecordingLevel::Debug);
     let input = debug.input::<String, i64>("events");
@@ -273,6 +285,12 @@ fn the_driver_reports_task_and_node_metrics_as_kafkas_topology_test_driver() {
     assert_eq!(value_of(&metrics, TASK_GROUP, "record-lateness-max", &task), 5_000.0);
     assert_eq!(value_of(&metrics, TASK_GROUP, "record-lateness-avg", &task), 1_375.0);
     assert!(value_of(&metrics, TASK_GROUP, "process-latency-max", &task) >= 0.0);
+    // At DEBUG the store measures its calls: a fetch and a put per window updated, a flush
+    // per commit (the driver commits after every record).
+    for op in ["put", "fetch", "flush"] {
+        assert!(value_of(&metrics, STORE_GROUP, &format!("{op}-rate"), &store) > 0.0, "{op}");
+        assert!(value_of(&metrics, STORE_GROUP, &format!("{op}-latency-max"), &store) >= 0.0, "{op}");
+    }
 }
 
 #[test]
@@ -288,4 +306,101 @@ fn an_unknown_recording_level_is_refused_by_name() {
             .contains("`metrics.recording.level` = `debug`; expected `INFO`, `DEBUG` or `TRACE`"),
         "{error}"
     );
+}
+
+#[test]
+fn at_debug_tasks_and_stores_measure_what_they_do() {
+    use streams_runtime::metrics::{STORE_GROUP, TASK_GROUP};
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
+        cluster
+            .produce(wordcount::INPUT, None, None, Some(line.as_bytes().to_vec()), i as i64, Headers::new())
+            .unwrap();
+    }
+    let mut config = StreamsConfig::new("wc-debug");
+    config.set("metrics.recording.level", "DEBUG");
+    let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster)));
+    let running = {
+        let streams = streams.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilShutdown))
+        })
+    };
+    let words: i64 = streams_tests::golden_counts(wordcount::SAMPLE).values().sum();
+    let expected = wordcount::SAMPLE.len() as u64 + words as u64;
+    let started = Instant::now();
+    while streams.processed_records() < expected {
+        assert!(started.elapsed() < Duration::from_secs(60), "processed {}", streams.processed_records());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Task metrics are a running task's: read them before the tasks close.
+    let metrics = streams.metrics();
+    streams.shutdown();
+    running.join().unwrap().unwrap();
+    let total = |group: &str, name: &str| -> f64 {
+        metrics
+            .iter()
+            .filter(|m| m.name.group == group && m.name.name == name)
+            .filter_map(|m| m.value.number())
+            .sum()
+    };
+    // Every line, then every word from the repartition topic, through the tasks' sources.
+    assert_eq!(total(TASK_GROUP, "process-total"), expected as f64);
+    assert!(total(TASK_GROUP, "record-lateness-max") >= 0.0);
+    // The count's store: a get and a put per word.
+    assert!(total(STORE_GROUP, "put-rate") > 0.0);
+    assert!(total(STORE_GROUP, "get-rate") > 0.0);
+    let text = streams_runtime::metrics::prometheus::render(&metrics);
+    if let Some(checked) = promtool_check(&text) {
+        assert!(checked.status.success(), "promtool: {}", String::from_utf8_lossy(&checked.stderr));
+    }
+    parse(&text);
+}
+
+#[test]
+fn a_restoring_task_counts_the_changelog_records_it_restores() {
+    use streams_runtime::metrics::TASK_GROUP;
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
+        cluster
+            .produce(wordcount::INPUT, None, None, Some(line.as_bytes().to_vec()), i as i64, Headers::new())
+            .unwrap();
+    }
+    let run = |mode| {
+        let mut config = StreamsConfig::new("wc-restore");
+        config.set("metrics.recording.level", "DEBUG");
+        let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone())));
+        let running = {
+            let streams = streams.clone();
+            std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(streams.run(mode)))
+        };
+        (streams, running)
+    };
+    // A first run fills the count's changelog.
+    run(RunMode::UntilDrained).1.join().unwrap().unwrap();
+    let changelog = "wc-restore-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog";
+    let logged: u64 = (0..2).map(|p| cluster.end_offset(changelog, p)).sum();
+    assert!(logged > 0);
+    // The next one restores it, task by task, before it runs.
+    let (streams, running) = run(RunMode::UntilShutdown);
+    let started = Instant::now();
+    while streams.state() != State::Running {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let metrics = streams.metrics();
+    streams.shutdown();
+    running.join().unwrap().unwrap();
+    let total = |name: &str| -> f64 {
+        metrics
+            .iter()
+            .filter(|m| m.name.group == TASK_GROUP && m.name.name == name)
+            .filter_map(|m| m.value.number())
+            .sum()
+    };
+    assert_eq!(total("restore-total"), logged as f64);
+    assert_eq!(total("restore-remaining-records-total"), 0.0);
+    assert!(total("restore-rate") > 0.0);
 }

@@ -8,7 +8,9 @@ use crate::config::{
 };
 use crate::error::StreamsError;
 use crate::graph::{Graph, SourceTopics, TaskBuild};
+use crate::metrics::store::StoreSensors;
 use crate::metrics::task::{TaskMetrics, TaskProbe, TaskRegistry};
+use crate::metrics::RecordingLevel;
 use crate::ops::cache::Flush;
 use crate::ops::global_table::GlobalStores;
 use crate::ops::source::RawProcessor;
@@ -93,7 +95,20 @@ impl Task {
         // Factories build downstream first, so reversing puts upstream caches first.
         let mut caches = build.caches;
         caches.reverse();
-        let metrics = registry.create((subtopology, partition), build.e2e_nodes, sources.len());
+        // Each store's sensors, measuring from `DEBUG` on (Kafka's metered store layer).
+        let stores = build
+            .stores
+            .iter()
+            .filter_map(|s| {
+                let (meter, kind) = s.meter()?;
+                let sensors = std::sync::Arc::new(StoreSensors::new(s.name(), kind));
+                if registry.level() >= RecordingLevel::Debug {
+                    meter.attach(sensors.clone());
+                }
+                Some(sensors)
+            })
+            .collect();
+        let metrics = registry.create((subtopology, partition), build.e2e_nodes, sources.len(), stores);
         Task {
             probe: metrics.probe(),
             metrics,
@@ -144,6 +159,11 @@ impl Task {
     /// The task's metrics.
     pub(crate) fn metrics(&self) -> &TaskMetrics {
         &self.metrics
+    }
+
+    /// The task's metrics, shared (for its restoration).
+    pub(crate) fn metrics_handle(&self) -> std::sync::Arc<TaskMetrics> {
+        self.metrics.clone()
     }
 
     /// Records dropped by windowed operators for arriving after their window closed.

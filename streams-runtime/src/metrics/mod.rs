@@ -9,8 +9,10 @@
 //! [`KafkaStreams::metrics`]: crate::KafkaStreams::metrics
 
 pub mod prometheus;
+pub(crate) mod store;
 pub(crate) mod task;
 
+pub use store::STORE_GROUP;
 pub use task::{RecordingLevel, NODE_GROUP, TASK_GROUP};
 
 use std::sync::Mutex;

@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
+use super::store::StoreSensors;
 use super::{Acc, Metric, MetricName, MetricValue, Sampled};
 use crate::error::StreamsError;
 
@@ -82,6 +83,8 @@ pub(crate) struct TaskMetrics {
     nodes: Vec<String>,
     /// How many of `nodes` are sources.
     sources: usize,
+    /// Its stores' sensors.
+    stores: Vec<Arc<StoreSensors>>,
     sensors: Mutex<TaskSensors>,
 }
 
@@ -97,6 +100,10 @@ struct TaskSensors {
     /// Kafka's `Value` stats: the last value recorded (0 before any).
     process_ratio: f64,
     buffered: f64,
+    /// Records restored, one sample per batch (DEBUG).
+    restore: Sampled,
+    /// Changelog offsets left to restore (INFO).
+    restore_remaining: f64,
 }
 
 impl TaskMetrics {
@@ -106,6 +113,7 @@ impl TaskMetrics {
         level: RecordingLevel,
         nodes: Vec<String>,
         sources: usize,
+        stores: Vec<Arc<StoreSensors>>,
     ) -> Self {
         let now = Instant::now();
         let sampled = |n: usize| (0..n).map(|_| Sampled::new(now)).collect::<Vec<_>>();
@@ -115,6 +123,7 @@ impl TaskMetrics {
             task_id: format!("{}_{}", key.0, key.1),
             level,
             sources,
+            stores,
             sensors: Mutex::new(TaskSensors {
                 process_latency: Sampled::new(now),
                 process: Sampled::new(now),
@@ -124,6 +133,8 @@ impl TaskMetrics {
                 e2e: sampled(nodes.len()),
                 process_ratio: 0.0,
                 buffered: 0.0,
+                restore: Sampled::new(now),
+                restore_remaining: 0.0,
             }),
             nodes,
         }
@@ -186,6 +197,27 @@ impl TaskMetrics {
         probe.lateness = Acc::default();
     }
 
+    /// A changelog of `remaining` offsets is about to be restored (Kafka's
+    /// `StreamTask.recordRestoration` with `initRemaining`).
+    pub(crate) fn restore_started(&self, remaining: u64) {
+        self.sensors().restore_remaining += remaining as f64;
+    }
+
+    /// `records` more were restored. As Kafka's `TaskMetrics.restoreSensor`, `restore-rate`
+    /// counts these calls (batches) per second while `restore-total` sums the records.
+    pub(crate) fn restored(&self, records: u64) {
+        if records == 0 {
+            return;
+        }
+        let mut s = self.sensors();
+        s.restore_remaining -= records as f64;
+        if self.level >= RecordingLevel::Debug {
+            let mut batch = Acc::default();
+            batch.add_many(1, records as f64);
+            s.restore.merge(&batch, Instant::now());
+        }
+    }
+
     /// The task's share of the thread's processing time in the last turn (INFO), and the
     /// records it has buffered (DEBUG): Kafka's `recordProcessTimeRatioAndBufferSize`.
     pub(crate) fn record_turn(&self, process_ratio: f64, buffered: usize) {
@@ -228,6 +260,13 @@ impl TaskMetrics {
             "The count of buffered records that are polled from consumer and not yet processed for this active task",
             s.buffered,
         );
+        task("restore-rate", "The average number of records restored per second", s.restore.count_rate(now));
+        task("restore-total", "The total number of records restored", s.restore.total_sum());
+        task(
+            "restore-remaining-records-total",
+            "The total number of records remaining to be restored",
+            s.restore_remaining,
+        );
         let lateness = "lateness of records in milliseconds, measured by comparing the record timestamp with the current stream time";
         task("record-lateness-avg", &format!("The observed average {lateness}"), s.lateness.avg(now));
         task("record-lateness-max", &format!("The observed maximum {lateness}"), s.lateness.max(now));
@@ -257,6 +296,10 @@ impl TaskMetrics {
                 put("process-total", "The total number of calls to process".into(), process.total_sum());
             }
         }
+        drop(s);
+        for store in &self.stores {
+            store.report(&self.thread_id, &self.task_id, out);
+        }
     }
 }
 
@@ -275,7 +318,8 @@ impl GlobalTaskMetrics {
         level: RecordingLevel,
         dropped: Arc<std::sync::atomic::AtomicU64>,
     ) -> GlobalTaskMetrics {
-        let mut metrics = TaskMetrics::new(thread_id, (usize::MAX, u32::MAX), level, Vec::new(), 0);
+        let mut metrics =
+            TaskMetrics::new(thread_id, (usize::MAX, u32::MAX), level, Vec::new(), 0, Vec::new());
         metrics.task_id = "-1_-1".to_string();
         GlobalTaskMetrics { metrics, dropped, reported: Default::default() }
     }
@@ -303,9 +347,21 @@ impl TaskRegistry {
         TaskRegistry { thread_id: thread_id.to_string(), level, tasks: Mutex::default() }
     }
 
-    /// The metrics of a new task `key` whose first `sources` of `nodes` are its sources.
-    pub(crate) fn create(&self, key: (usize, u32), nodes: Vec<String>, sources: usize) -> Arc<TaskMetrics> {
-        let task = Arc::new(TaskMetrics::new(&self.thread_id, key, self.level, nodes, sources));
+    /// The recording level of its tasks.
+    pub(crate) fn level(&self) -> RecordingLevel {
+        self.level
+    }
+
+    /// The metrics of a new task `key` whose first `sources` of `nodes` are its sources, and
+    /// with `stores`.
+    pub(crate) fn create(
+        &self,
+        key: (usize, u32),
+        nodes: Vec<String>,
+        sources: usize,
+        stores: Vec<Arc<StoreSensors>>,
+    ) -> Arc<TaskMetrics> {
+        let task = Arc::new(TaskMetrics::new(&self.thread_id, key, self.level, nodes, sources, stores));
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.retain(|t| t.strong_count() > 0);
         tasks.push(Arc::downgrade(&task));

@@ -11,6 +11,7 @@ use super::thread::{Collecting, Input, ThreadCommon, FETCH};
 use crate::cluster::Cluster;
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
+use crate::metrics::task::TaskMetrics;
 use crate::ops::{Placement, RecordCollector};
 use crate::record::{Headers, RawRecord};
 use crate::state::StoreRegistry;
@@ -173,11 +174,12 @@ struct Restore {
 }
 
 impl Restorer for Restore {
-    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry) {
+    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry, metrics: Arc<TaskMetrics>) {
         let partition = key.1;
         for store in stores.iter() {
             let topic = changelog_topic(&self.application_id, store.name());
             let end = self.cluster.end_offset(&topic, partition);
+            metrics.restore_started(end);
             let mut offset = 0;
             while offset < end {
                 let batch = self.cluster.fetch(&topic, partition, offset, 10 * FETCH);
@@ -185,6 +187,7 @@ impl Restorer for Restore {
                     break;
                 }
                 offset += batch.len() as u64;
+                metrics.restored(batch.len() as u64);
                 for r in batch {
                     store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
                 }

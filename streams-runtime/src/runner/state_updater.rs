@@ -18,6 +18,7 @@ use super::engine::{Restorer, TaskKey};
 use crate::cluster::kafka::{watermarks, KafkaClients};
 use crate::error::StreamsError;
 use crate::graph::changelog_topic;
+use crate::metrics::task::TaskMetrics;
 use crate::state::StoreRegistry;
 
 /// One task to restore.
@@ -26,6 +27,7 @@ struct Job {
     id: u64,
     inputs: Vec<String>,
     stores: StoreRegistry,
+    metrics: Arc<TaskMetrics>,
     cancelled: Arc<AtomicBool>,
 }
 
@@ -91,12 +93,12 @@ impl StateUpdater {
 
 impl Restorer for StateUpdater {
     /// Restores `stores` of task `key` reading `inputs`, in the background.
-    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry) {
+    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry, metrics: Arc<TaskMetrics>) {
         self.cancel(key);
         self.next_id += 1;
         let cancelled = Arc::new(AtomicBool::new(false));
         self.waiting.insert(key, (self.next_id, cancelled.clone()));
-        let job = Job { key, id: self.next_id, inputs, stores, cancelled };
+        let job = Job { key, id: self.next_id, inputs, stores, metrics, cancelled };
         if let Some(jobs) = &self.jobs {
             // The worker only stops when this handle is dropped.
             let _ = jobs.send(job);
@@ -374,6 +376,10 @@ impl Updater {
                 let topic = changelog_topic(&self.application_id, s.name());
                 let started = Instant::now();
                 let cancel = &r.job.cancelled;
+                let metrics = &r.job.metrics;
+                if let Ok((low, high)) = watermarks(&self.readers.changelogs.borrow(), &topic, partition) {
+                    metrics.restore_started(high.saturating_sub(low) as u64);
+                }
                 let mut applied = 0u64;
                 let records = self.clients.read_to_end(
                     &self.readers.changelogs.borrow(),
@@ -381,13 +387,17 @@ impl Updater {
                     &[partition],
                     |rec| {
                         applied += 1;
-                        if applied.is_multiple_of(1_000) && cancel.load(Ordering::SeqCst) {
-                            return Err(cancelled());
+                        if applied.is_multiple_of(1_000) {
+                            metrics.restored(1_000);
+                            if cancel.load(Ordering::SeqCst) {
+                                return Err(cancelled());
+                            }
                         }
                         s.restore(rec.key.as_deref(), rec.value.as_deref(), rec.timestamp);
                         Ok(())
                     },
                 );
+                metrics.restored(applied % 1_000);
                 match records {
                     Ok(records) => {
                         if records > 0 {

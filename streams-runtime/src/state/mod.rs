@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::codec::Codec;
 use crate::error::{CodecError, RecordPart, StreamsError};
 use crate::graph::Data;
+use crate::metrics::store::{Meter, StoreKind, StoreOp};
 
 /// Encoded changelog entries: key bytes, value bytes (`None` deletes), timestamp.
 pub(crate) type ChangelogBatch = Vec<(Option<Vec<u8>>, Option<Vec<u8>>, i64)>;
@@ -33,6 +34,11 @@ pub(crate) trait StateStore: Any + Send + Sync {
     /// answers no queries); it decides the key's partition.
     fn json_key_bytes(&self, _key: &serde_json::Value) -> Result<Option<Vec<u8>>, query::QueryError> {
         Ok(None)
+    }
+    /// Where its operations are measured, and what kind of store it is (`None`: a store
+    /// Kafka does not meter, or not yet here).
+    fn meter(&self) -> Option<(&Meter, StoreKind)> {
+        None
     }
 }
 
@@ -134,6 +140,7 @@ pub struct KeyValueStore<K, V> {
     name: String,
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
+    meter: Meter,
 }
 
 impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
@@ -146,6 +153,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
                 dirty: hashbrown::HashSet::default(),
             }),
             codecs: StoreCodecs::of::<KC, VC>(),
+            meter: Meter::default(),
         }
     }
 
@@ -156,29 +164,34 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
 
     /// The value and timestamp under `key`.
     pub fn get(&self, key: &K) -> Option<(V, i64)> {
+        let _m = self.meter.measure(StoreOp::Get);
         self.lock().map.get(key).cloned()
     }
 
     /// The value under `key`.
     pub fn value(&self, key: &K) -> Option<V> {
+        let _m = self.meter.measure(StoreOp::Get);
         self.lock().map.get(key).map(|(v, _)| v.clone())
     }
 
     /// Takes the value out (for an update that consumes it); `put` puts the new one back.
     pub(crate) fn take(&self, key: &K) -> Option<(V, i64)> {
+        let _m = self.meter.measure(StoreOp::Get);
         self.lock().map.remove(key)
     }
 
     /// Stores `value` under `key`.
     pub(crate) fn put(&self, key: K, value: V, timestamp: i64) {
+        let _m = self.meter.measure(StoreOp::Put);
         let mut inner = self.lock();
         inner.mark(&key);
         inner.map.insert(key, (value, timestamp));
     }
 
     /// Replaces the value under `key` with `f(old)` in one lookup; returns a copy of the
-    /// new value and its timestamp.
+    /// new value and its timestamp. Metered as the get and the put Kafka's aggregations make.
     pub(crate) fn update(&self, key: &K, f: impl FnOnce(Option<(V, i64)>) -> (V, i64)) -> (V, i64) {
+        let (_g, _p) = (self.meter.measure(StoreOp::Get), self.meter.measure(StoreOp::Put));
         let mut inner = self.lock();
         inner.mark(key);
         update_in_place(&mut inner.map, key, f).0
@@ -186,6 +199,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
 
     /// Removes `key`.
     pub(crate) fn delete(&self, key: &K) {
+        let _m = self.meter.measure(StoreOp::Delete);
         let mut inner = self.lock();
         inner.map.remove(key);
         inner.mark(key);
@@ -193,6 +207,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
 
     /// Every entry, in no particular order.
     pub fn all(&self) -> Vec<(K, V)> {
+        let _m = self.meter.measure(StoreOp::All);
         self.lock().map.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect()
     }
 
@@ -213,6 +228,7 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
     }
 
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
+        let _m = self.meter.measure(StoreOp::Flush);
         let mut inner = self.lock();
         let dirty = std::mem::take(&mut inner.dirty);
         let codecs = &self.codecs;
@@ -246,6 +262,10 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
 
     fn json_key_bytes(&self, key: &serde_json::Value) -> Result<Option<Vec<u8>>, query::QueryError> {
         self.codecs.json_key_bytes(&self.name, key)
+    }
+
+    fn meter(&self) -> Option<(&Meter, StoreKind)> {
+        Some((&self.meter, crate::metrics::store::KEY_VALUE))
     }
 
     fn query(&self, query: &query::StoreQuery) -> Result<serde_json::Value, query::QueryError> {

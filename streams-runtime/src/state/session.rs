@@ -8,6 +8,7 @@ use super::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
 use crate::error::StreamsError;
 use crate::graph::Data;
+use crate::metrics::store::{Meter, StoreKind, StoreOp};
 use crate::windows::{SessionWindow, Windowed};
 
 type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
@@ -24,6 +25,7 @@ pub struct SessionStore<K, V> {
     name: String,
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
+    meter: Meter,
 }
 
 impl<K: StoreKey, V: Data> SessionStore<K, V> {
@@ -32,6 +34,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
             name: name.to_string(),
             inner: Mutex::new(Inner { sessions: Default::default(), dirty: Vec::new() }),
             codecs: StoreCodecs::of::<KC, VC>(),
+            meter: Meter::default(),
         }
     }
 
@@ -40,19 +43,23 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
     }
 
     /// Removes and returns the sessions of `key` that overlap `[from, to]`.
+    /// Metered as the fetch of Kafka's `findSessions`, and a remove per session taken.
     pub(crate) fn take_overlapping(&self, key: &K, from: i64, to: i64) -> Vec<(SessionWindow, V, i64)> {
+        let _m = self.meter.measure(StoreOp::Fetch);
         let mut inner = self.lock();
         let Some(list) = inner.sessions.get_mut(key) else { return Vec::new() };
         let (taken, kept): (Vec<_>, Vec<_>) =
             list.drain(..).partition(|(w, _, _)| w.end >= from && w.start <= to);
         *list = kept;
         for (w, _, _) in &taken {
+            let _r = self.meter.measure(StoreOp::Remove);
             inner.dirty.push((key.clone(), *w, None));
         }
         taken
     }
 
     pub(crate) fn put(&self, key: K, window: SessionWindow, value: V, timestamp: i64) {
+        let _m = self.meter.measure(StoreOp::Put);
         let mut inner = self.lock();
         inner.dirty.push((key.clone(), window, Some((value.clone(), timestamp))));
         let list = inner.sessions.entry(key).or_default();
@@ -62,6 +69,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
 
     /// The aggregate and timestamp of one session of `key`.
     pub(crate) fn fetch_session(&self, key: &K, window: SessionWindow) -> Option<(V, i64)> {
+        let _m = self.meter.measure(StoreOp::Fetch);
         let inner = self.lock();
         inner.sessions.get(key)?.iter().find(|(w, _, _)| *w == window).map(|(_, v, ts)| (v.clone(), *ts))
     }
@@ -95,7 +103,12 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
         &self.name
     }
 
+    fn meter(&self) -> Option<(&Meter, StoreKind)> {
+        Some((&self.meter, crate::metrics::store::SESSION))
+    }
+
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
+        let _m = self.meter.measure(StoreOp::Flush);
         let dirty = std::mem::take(&mut self.lock().dirty);
         dirty
             .into_iter()

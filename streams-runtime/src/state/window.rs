@@ -9,6 +9,7 @@ use super::{update_in_place, ChangelogBatch, FxBuild, StateStore, StoreCodecs, S
 use crate::codec::Codec;
 use crate::error::StreamsError;
 use crate::graph::Data;
+use crate::metrics::store::{Meter, StoreKind, StoreOp};
 use crate::windows::{Window, Windowed};
 
 /// One window start: keys in the order they first arrived, their values, and the keys
@@ -41,6 +42,7 @@ pub struct WindowStore<K, V> {
     size: i64,
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
+    meter: Meter,
 }
 
 impl<K: StoreKey, V: Data> WindowStore<K, V> {
@@ -50,6 +52,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
             size,
             inner: Mutex::new(Inner { slots: BTreeMap::new() }),
             codecs: StoreCodecs::of::<KC, VC>(),
+            meter: Meter::default(),
         }
     }
 
@@ -59,10 +62,12 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
 
     /// The value and timestamp of `key` in the window starting at `start`.
     pub fn get(&self, key: &K, start: i64) -> Option<(V, i64)> {
+        let _m = self.meter.measure(StoreOp::Fetch);
         self.lock().slots.get(&start).and_then(|s| s.values.get(key)).cloned()
     }
 
     pub(crate) fn put(&self, key: K, start: i64, value: V, timestamp: i64) {
+        let _m = self.meter.measure(StoreOp::Put);
         let mut inner = self.lock();
         let slot = inner.slots.entry(start).or_insert_with(Slot::new);
         slot.mark(&key);
@@ -80,6 +85,8 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         start: i64,
         f: impl FnOnce(Option<(V, i64)>) -> (V, i64),
     ) -> (V, i64) {
+        // Metered as the fetch and the put of Kafka's windowed aggregations.
+        let (_f, _p) = (self.meter.measure(StoreOp::Fetch), self.meter.measure(StoreOp::Put));
         let mut inner = self.lock();
         let slot = inner.slots.entry(start).or_insert_with(Slot::new);
         slot.mark(key);
@@ -95,6 +102,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         if from > to {
             return Vec::new();
         }
+        let _m = self.meter.measure(StoreOp::Fetch);
         let inner = self.lock();
         inner
             .slots
@@ -156,7 +164,12 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         &self.name
     }
 
+    fn meter(&self) -> Option<(&Meter, StoreKind)> {
+        Some((&self.meter, crate::metrics::store::WINDOW))
+    }
+
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
+        let _m = self.meter.measure(StoreOp::Flush);
         let mut inner = self.lock();
         let mut batch = Vec::new();
         for (&start, slot) in inner.slots.iter_mut() {
