@@ -48,6 +48,8 @@ fn word_count_on_four_partitions_with_two_threads_equals_the_golden_counts_and_r
     let again = Arc::new(KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap());
     // Its tasks' metrics while it runs: the state updater counts what it restores.
     let restored = std::sync::Mutex::new(0.0f64);
+    // And the consumers' lag, from librdkafka's statistics (once a second).
+    let lag_seen = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         let running = scope.spawn(|| block_on_multi(again.run(RunMode::UntilDrained)));
         while !running.is_finished() {
@@ -60,6 +62,14 @@ fn word_count_on_four_partitions_with_two_threads_equals_the_golden_counts_and_r
             let mut max = restored.lock().unwrap();
             *max = max.max(sum);
             drop(max);
+            lag_seen.lock().unwrap().extend(
+                again
+                    .metrics()
+                    .iter()
+                    .filter(|m| m.name.name == "records-lag-max")
+                    .filter_map(|m| m.value.number())
+                    .filter(|v| !v.is_nan()),
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         running.join().unwrap().unwrap();
@@ -70,6 +80,11 @@ fn word_count_on_four_partitions_with_two_threads_equals_the_golden_counts_and_r
         changelog.len() as f64,
         "records restored, as the tasks' metrics count them"
     );
+    let lag_seen = lag_seen.into_inner().unwrap();
+    assert!(!lag_seen.is_empty(), "no records-lag-max sampled");
+    // At most every record of a partition (input lines or repartitioned words) not fetched.
+    let records = (lines.len() as i64 + golden_counts(&lines).values().sum::<i64>()) as f64;
+    assert!(lag_seen.iter().all(|v| (0.0..=records).contains(v)), "{lag_seen:?}");
 }
 
 #[test]

@@ -131,6 +131,14 @@ fn metrics_count_what_the_threads_do_and_the_endpoint_serves_them() {
     assert_eq!(dropped.len(), 8, "{dropped:?}");
     assert!(dropped.iter().all(|(k, v)| k.contains("task_id=\"") && k.contains("thread_id=\"") && *v == 0.0));
     assert!(series("kafka_streams_stream_task_metrics_active_process_ratio").iter().any(|(_, v)| *v > 0.0));
+    // Each thread's consumer lag, sampled as it went (everything fetched now: the last
+    // samples are 0, earlier ones may not be).
+    let lag = series("kafka_streams_consumer_fetch_manager_metrics_records_lag_max");
+    assert_eq!(lag.len(), 2, "{lag:?}");
+    assert!(
+        lag.iter().all(|(k, v)| k.contains(r#"client_id="wc-metrics-StreamThread-"#) && *v >= 0.0),
+        "{lag:?}"
+    );
     // The count's store in each task of sub-topology 1, as Kafka's in-memory key-value store
     // (listed at INFO, not recorded).
     let puts = series("kafka_streams_stream_state_metrics_put_rate");

@@ -64,6 +64,9 @@ pub struct Metric {
 pub const CLIENT_GROUP: &str = "stream-metrics";
 /// Thread-level, tag `thread-id`.
 pub const THREAD_GROUP: &str = "stream-thread-metrics";
+/// A stream thread's consumer (tag `client-id`: `<thread-id>-consumer`), as the Kafka
+/// consumer reports it.
+pub const CONSUMER_FETCH_GROUP: &str = "consumer-fetch-manager-metrics";
 
 /// Kafka's defaults: `metrics.num.samples` = 2, `metrics.sample.window.ms` = 30000.
 const SAMPLES: usize = 2;
@@ -245,6 +248,8 @@ struct ThreadSensors {
     commit: Sampled,
     task_created: Sampled,
     task_closed: Sampled,
+    /// The consumer's lag, sampled (`records-lag-max`).
+    records_lag: Sampled,
     /// Share of each loop turn spent polling, processing, committing.
     poll_ratio: Sampled,
     process_ratio: Sampled,
@@ -282,6 +287,7 @@ impl ThreadMetrics {
                 commit: s(),
                 task_created: s(),
                 task_closed: s(),
+                records_lag: s(),
                 poll_ratio: s(),
                 process_ratio: s(),
                 commit_ratio: s(),
@@ -312,6 +318,11 @@ impl ThreadMetrics {
         s.poll_ratio.record(turn.poll.as_secs_f64() / took, now);
         s.process_ratio.record(turn.process.as_secs_f64() / took, now);
         s.commit_ratio.record(turn.commit.unwrap_or_default().as_secs_f64() / took, now);
+    }
+
+    /// A sample of the consumer's largest lag over its partitions.
+    pub(crate) fn record_lag(&self, lag: u64) {
+        self.sensors().records_lag.record(lag as f64, Instant::now());
     }
 
     pub(crate) fn tasks_created(&self, n: usize) {
@@ -402,6 +413,17 @@ impl ThreadMetrics {
             );
         }
         put("thread-start-time", "The time that the thread was started", self.started_ms as f64);
+        // The thread's consumer's (Kafka's `FetchMetricsManager`), under its client id.
+        out.push(Metric {
+            name: MetricName {
+                group: CONSUMER_FETCH_GROUP,
+                name: "records-lag-max".into(),
+                tags: vec![("client-id", format!("{}-consumer", self.thread_id))],
+            },
+            description: "The maximum lag in terms of number of records for any partition in this window"
+                .into(),
+            value: MetricValue::Number(s.records_lag.max(now)),
+        });
         drop(s);
         self.tasks.report(out);
     }

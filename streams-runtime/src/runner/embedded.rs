@@ -102,6 +102,10 @@ impl Backend for Embedded {
         Some(self.cluster.end_offset(topic, partition))
     }
 
+    fn known_end_offset(&self, topic: &str, partition: u32) -> Option<u64> {
+        Some(self.cluster.end_offset(topic, partition))
+    }
+
     /// Produced records are appended already; the positions are committed.
     fn commit(&self, w: &mut Worker<Self>, positions: Vec<(Arc<str>, u32, u64)>) -> Result<(), StreamsError> {
         let offsets: Vec<_> = positions.into_iter().map(|(t, p, o)| (t.to_string(), p, o)).collect();

@@ -53,6 +53,9 @@ pub(super) trait Backend: Sized {
     fn fetch_positions(&self) -> FetchPositions;
     /// The offset the next record of a partition will get, if it can be read now.
     fn end_offset(&self, topic: &str, partition: u32) -> Option<u64>;
+    /// A partition's end as the consumer last saw it, without asking the cluster (for the
+    /// consumer lag metric); `None` if it has not seen one.
+    fn known_end_offset(&self, topic: &str, partition: u32) -> Option<u64>;
     /// The second half of a commit, after caches are flushed and changelogs written: the
     /// produced records and the positions made durable (a transaction committed, or records
     /// acknowledged and offsets committed).
@@ -105,6 +108,9 @@ pub(super) trait Restorer: Send {
 /// How long a partition's end, read from the cluster, is trusted when deciding whether a task
 /// waits for one of its inputs.
 const END_FRESH: Duration = Duration::from_millis(100);
+
+/// How often the thread samples its consumer's lag (`records-lag-max`).
+const LAG_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often the thread logs where its tasks stand (at debug level).
 const STATUS_INTERVAL: Duration = Duration::from_secs(5);
@@ -412,6 +418,24 @@ impl<B: Backend> Worker<B> {
         }
     }
 
+    /// The consumer's largest lag over the active tasks' inputs: a partition's end as last
+    /// seen minus where the consumer fetches next (records fetched but not yet processed are
+    /// not lag, as in Kafka's `records-lag-max`); `None` without any.
+    fn records_lag(&self, backend: &B, fetching: &FetchPositions) -> Option<u64> {
+        self.tasks
+            .values()
+            .flat_map(|t| &t.inputs)
+            .filter_map(|i| {
+                let end = backend.known_end_offset(&i.topic, i.partition)?;
+                let fetch = fetching
+                    .get(&(i.topic.clone(), i.partition))
+                    .copied()
+                    .unwrap_or(i.position + i.buffer.len() as u64);
+                Some(end.saturating_sub(fetch))
+            })
+            .max()
+    }
+
     /// A new task, its stores still empty and its positions unknown.
     fn new_task(&self, spec: &TaskSpec) -> RunningTask<B::Record> {
         let task = self.common.new_task(spec);
@@ -546,6 +570,7 @@ impl Engine {
         let mut last_commit = Instant::now();
         let mut last_purge = Instant::now();
         let mut last_status = Instant::now();
+        let mut last_lag = Instant::now();
         // Why the tasks need rebuilding (since when: `broken_since`).
         let mut broken: Option<StreamsError> = None;
         // Since when the tasks on these clients have been broken or rebuilding (cleared by a
@@ -617,7 +642,14 @@ impl Engine {
                 Err(e) => break w.commit(backend).and(Err(e)),
             };
             (turn.process, turn.processed) = (processing.elapsed(), processed);
-            w.publish_positions(&backend.fetch_positions());
+            let fetching = backend.fetch_positions();
+            w.publish_positions(&fetching);
+            if last_lag.elapsed() >= LAG_INTERVAL {
+                last_lag = Instant::now();
+                if let Some(lag) = w.records_lag(backend, &fetching) {
+                    common.metrics.record_lag(lag);
+                }
+            }
             let epoch = common.shared.flush_epoch.load(Ordering::SeqCst);
             if last_commit.elapsed() >= common.commit_interval
                 || epoch > common.flushed_epoch.load(Ordering::SeqCst)

@@ -122,7 +122,13 @@ impl KafkaThread {
         transactional_id: &str,
         isolation: &str,
     ) -> Result<Kafka, StreamsError> {
-        let handler = RebalanceHandler { worker, thread: self.common.id };
+        let known_ends = KnownEnds::default();
+        let handler = RebalanceHandler {
+            worker,
+            thread: self.common.id,
+            known_ends: known_ends.clone(),
+            read_committed: isolation == "read_committed",
+        };
         // The classic protocol with the eager `range` assignor by default; with
         // `consumer.group.protocol=consumer` (KIP-848, brokers 4.0+) the broker's sticky
         // `range` assignor, which rebalances incrementally: only moving tasks pause.
@@ -139,7 +145,13 @@ impl KafkaThread {
         };
         let consumer = self.clients.consumer_with(
             &client_id,
-            &[("group.id", &self.common.application_id), assignor, ("isolation.level", isolation)],
+            &[
+                ("group.id", &self.common.application_id),
+                assignor,
+                ("isolation.level", isolation),
+                // Its statistics carry each partition's end as last fetched (`records-lag-max`).
+                ("statistics.interval.ms", "1000"),
+            ],
             handler,
         )?;
         let mut topics: Vec<&str> = self.plan.sources.iter().flatten().map(String::as_str).collect();
@@ -163,6 +175,7 @@ impl KafkaThread {
             exactly_once: self.exactly_once,
             thread: self.common.id,
             purging: Mutex::default(),
+            known_ends,
         })
     }
 
@@ -224,7 +237,13 @@ pub(super) struct Kafka {
     thread: usize,
     /// The admin client deleting committed repartition records, and its request in flight.
     purging: Mutex<(Option<AdminClient<DefaultClientContext>>, Option<PendingDelete>)>,
+    /// Each partition's end as the consumer last fetched it, from its statistics.
+    known_ends: KnownEnds,
 }
+
+/// Per partition, its end (the last stable offset when reading committed records, else the
+/// high watermark) as librdkafka's statistics last reported it.
+type KnownEnds = Arc<Mutex<HashMap<(Arc<str>, u32), u64>>>;
 
 /// A `DeleteRecords` request in flight.
 type PendingDelete =
@@ -328,6 +347,11 @@ impl Backend for Kafka {
 
     fn end_offset(&self, topic: &str, partition: u32) -> Option<u64> {
         watermarks(&self.consumer, topic, partition).ok().map(|(_, high)| high)
+    }
+
+    fn known_end_offset(&self, topic: &str, partition: u32) -> Option<u64> {
+        let ends = self.known_ends.lock().unwrap_or_else(|p| p.into_inner());
+        ends.get(&(Arc::<str>::from(topic), partition)).copied()
     }
 
     fn commit(&self, w: &mut Worker<Self>, positions: Vec<(Arc<str>, u32, u64)>) -> Result<(), StreamsError> {
@@ -511,9 +535,26 @@ impl RecordCollector for ProducerCollector<'_> {
 struct RebalanceHandler {
     worker: Arc<Mutex<Worker<Kafka>>>,
     thread: usize,
+    known_ends: KnownEnds,
+    /// Whether the consumer reads committed records only (its lag counts to the last
+    /// stable offset, as Kafka's `FetchCollector`).
+    read_committed: bool,
 }
 
-impl ClientContext for RebalanceHandler {}
+impl ClientContext for RebalanceHandler {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let mut ends = self.known_ends.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, topic) in statistics.topics {
+            let name: Arc<str> = Arc::from(name.as_str());
+            for p in topic.partitions.values().filter(|p| p.partition >= 0) {
+                let end = if self.read_committed { p.ls_offset } else { p.hi_offset };
+                if end >= 0 {
+                    ends.insert((name.clone(), p.partition as u32), end as u64);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for RebalanceHandler {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
