@@ -216,7 +216,12 @@ fn check_source_options(cx: &mut Ctxt, options: &[NamedArg]) {
     check_options(cx, "source", &[("name", ArgKind::Topic), ("pattern", ArgKind::Topic)], options);
 }
 
-fn check_options(cx: &mut Ctxt, stage: &str, allowed: &[(&str, ArgKind)], options: &[NamedArg]) {
+fn check_options<'a>(
+    cx: &mut Ctxt,
+    stage: &str,
+    allowed: &[(&str, ArgKind)],
+    options: impl IntoIterator<Item = &'a NamedArg>,
+) {
     let mut seen: Vec<String> = Vec::new();
     for option in options {
         let name = option.name.to_string();
@@ -447,6 +452,7 @@ fn check_join(
         }
     };
     let windowed = stage.args.get(1).is_some_and(is_within);
+    check_join_options(cx, &name, windowed, &stage.options);
     let global = matches!(other, Some((_, Shape::GlobalTable)));
     let expected = if windowed || global { 3 } else { 2 };
     if stage.args.len() != expected {
@@ -525,6 +531,24 @@ fn check_join(
         check_arg(cx, ArgKind::Fn("a joiner"), joiner);
     }
     Some(this)
+}
+
+/// A join takes one option, `name` (Kafka's `Joined.as` / `StreamJoined.withName`); a
+/// window's `before`, `after` and `grace` belong in its `within(..)`, and a join with a table
+/// has no window at all.
+fn check_join_options(cx: &mut Ctxt, name: &str, windowed: bool, options: &[NamedArg]) {
+    let (window_options, rest): (Vec<&NamedArg>, Vec<&NamedArg>) =
+        options.iter().partition(|o| ["before", "after", "grace"].iter().any(|w| o.name == w));
+    for option in window_options {
+        let what = &option.name;
+        let fix = if windowed {
+            format!("put it in the join window: `within(1s, {what} = ..)`")
+        } else {
+            "a join with a table takes no window: the table is looked up as of each record".to_string()
+        };
+        cx.error(option.name.span(), format!("`{name}` takes no option `{what}`; {fix}"));
+    }
+    check_options(cx, name, &[("name", ArgKind::Topic)], rest);
 }
 
 /// `within(DURATION, before = .., after = .., grace = ..)`.
