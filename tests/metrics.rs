@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use examples::wordcount;
 use streams_runtime::cluster::memory::MemoryCluster;
 use streams_runtime::cluster::Cluster;
-use streams_runtime::{Headers, KafkaStreams, MetricValue, RunMode, State, StreamsConfig};
+use streams_runtime::{KafkaStreams, MetricValue, RunMode, State, StreamsConfig};
 
 fn scrape(addr: std::net::SocketAddr) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -65,23 +65,12 @@ fn sum(samples: &BTreeMap<String, f64>, family: &str) -> f64 {
 
 #[test]
 fn metrics_count_what_the_threads_do_and_the_endpoint_serves_them() {
-    let cluster = MemoryCluster::with_auto_create(Some(4));
-    cluster.create_topic(wordcount::INPUT, 4).unwrap();
-    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
-        cluster
-            .produce(wordcount::INPUT, None, None, Some(line.as_bytes().to_vec()), i as i64, Headers::new())
-            .unwrap();
-    }
+    let cluster = streams_tests::sample_cluster(4);
     let mut config = StreamsConfig::new("wc-metrics");
     config.set("num.stream.threads", "2").set("commit.interval.ms", "50");
     let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone())));
     let server = streams.serve_metrics("127.0.0.1:0").unwrap();
-    let running = {
-        let streams = streams.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilShutdown))
-        })
-    };
+    let running = streams_tests::run_in_background(&streams, RunMode::UntilShutdown);
     // Every line processed, then every word from the repartition topic.
     let words: i64 = streams_tests::golden_counts(wordcount::SAMPLE).values().sum();
     let expected = wordcount::SAMPLE.len() as u64 + words as u64;
@@ -319,22 +308,11 @@ fn an_unknown_recording_level_is_refused_by_name() {
 #[test]
 fn at_debug_tasks_and_stores_measure_what_they_do() {
     use streams_runtime::metrics::{STORE_GROUP, TASK_GROUP};
-    let cluster = MemoryCluster::with_auto_create(Some(2));
-    cluster.create_topic(wordcount::INPUT, 2).unwrap();
-    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
-        cluster
-            .produce(wordcount::INPUT, None, None, Some(line.as_bytes().to_vec()), i as i64, Headers::new())
-            .unwrap();
-    }
+    let cluster = streams_tests::sample_cluster(2);
     let mut config = StreamsConfig::new("wc-debug");
     config.set("metrics.recording.level", "DEBUG");
     let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster)));
-    let running = {
-        let streams = streams.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilShutdown))
-        })
-    };
+    let running = streams_tests::run_in_background(&streams, RunMode::UntilShutdown);
     let words: i64 = streams_tests::golden_counts(wordcount::SAMPLE).values().sum();
     let expected = wordcount::SAMPLE.len() as u64 + words as u64;
     let started = Instant::now();
@@ -369,21 +347,12 @@ fn at_debug_tasks_and_stores_measure_what_they_do() {
 #[test]
 fn a_restoring_task_counts_the_changelog_records_it_restores() {
     use streams_runtime::metrics::TASK_GROUP;
-    let cluster = MemoryCluster::with_auto_create(Some(2));
-    cluster.create_topic(wordcount::INPUT, 2).unwrap();
-    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
-        cluster
-            .produce(wordcount::INPUT, None, None, Some(line.as_bytes().to_vec()), i as i64, Headers::new())
-            .unwrap();
-    }
+    let cluster = streams_tests::sample_cluster(2);
     let run = |mode| {
         let mut config = StreamsConfig::new("wc-restore");
         config.set("metrics.recording.level", "DEBUG");
         let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone())));
-        let running = {
-            let streams = streams.clone();
-            std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(streams.run(mode)))
-        };
+        let running = streams_tests::run_in_background(&streams, mode);
         (streams, running)
     };
     // A first run fills the count's changelog.

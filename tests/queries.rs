@@ -20,13 +20,7 @@ const SERVER: &str = "127.0.0.1:7070";
 
 /// Word count over the sample on two partitions, run to its end, with `application.server`.
 fn word_count() -> KafkaStreams {
-    let cluster = MemoryCluster::with_auto_create(Some(2));
-    cluster.create_topic(wordcount::INPUT, 2).unwrap();
-    for (i, line) in wordcount::SAMPLE.iter().enumerate() {
-        cluster
-            .produce(wordcount::INPUT, None, None, Some(line.as_bytes().to_vec()), i as i64, Headers::new())
-            .unwrap();
-    }
+    let cluster = streams_tests::sample_cluster(2);
     let mut config = StreamsConfig::new("iq");
     config.set("application.server", SERVER);
     let streams = KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster));

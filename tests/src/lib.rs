@@ -62,3 +62,28 @@ pub fn http_get(host: &str, path: &str) -> (u16, Option<String>, serde_json::Val
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// The embedded cluster with word count's sample lines in its input topic of `partitions`
+/// partitions (null keys, timestamps 0, 1, ...).
+pub fn sample_cluster(partitions: u32) -> streams_runtime::cluster::memory::MemoryCluster {
+    use streams_runtime::cluster::Cluster;
+    let input = examples::wordcount::INPUT;
+    let cluster = streams_runtime::cluster::memory::MemoryCluster::with_auto_create(Some(partitions));
+    cluster.create_topic(input, partitions).expect("a new topic");
+    for (i, line) in examples::wordcount::SAMPLE.iter().enumerate() {
+        let value = Some(line.as_bytes().to_vec());
+        cluster
+            .produce(input, None, None, value, i as i64, streams_runtime::Headers::new())
+            .expect("produced");
+    }
+    cluster
+}
+
+/// Runs `streams` on a thread of its own until `mode` ends it.
+pub fn run_in_background(
+    streams: &std::sync::Arc<streams_runtime::KafkaStreams>,
+    mode: streams_runtime::RunMode,
+) -> std::thread::JoinHandle<Result<(), streams_runtime::StreamsError>> {
+    let streams = streams.clone();
+    std::thread::spawn(move || tokio::runtime::Runtime::new().expect("a runtime").block_on(streams.run(mode)))
+}
