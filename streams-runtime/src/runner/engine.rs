@@ -595,7 +595,7 @@ impl Engine {
                 // Keep the consumer served (group membership, coordinator, rebalances); what
                 // it hands out now is read again from the committed offsets.
                 lock(worker).recovering = true;
-                common.rebalancing.store(true, Ordering::SeqCst);
+                common.set_rebalancing(true);
                 backend.serve(Duration::from_millis(500));
                 let mut w = lock(worker);
                 match self.recover(&mut w, backend) {
@@ -633,7 +633,7 @@ impl Engine {
                 continue;
             }
             let settled = w.assigned && w.pending.is_none() && w.restoring.is_empty();
-            common.rebalancing.store(!settled, Ordering::SeqCst);
+            common.set_rebalancing(!settled);
             w.producer.poll();
             let processing = Instant::now();
             let processed = match w.process_ready(backend) {

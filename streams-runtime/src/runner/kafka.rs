@@ -14,7 +14,6 @@
 //! thread that cannot rebuild its tasks recreates its clients.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -563,7 +562,7 @@ impl ConsumerContext for RebalanceHandler {
             if w.recovering {
                 return;
             }
-            w.common.rebalancing.store(true, Ordering::SeqCst);
+            w.common.set_rebalancing(true);
             tracing::info!(thread = self.thread, partitions = tpl.count(), "partitions revoked; committing");
             // Every task commits; eager (`range`): every partition is revoked; cooperative
             // (`group.protocol = consumer`): only those moving, the other tasks go on.

@@ -125,6 +125,17 @@ pub(crate) struct ThreadCommon {
 }
 
 impl ThreadCommon {
+    /// Marks this thread rebalancing (or settled). The application becomes `Rebalancing` at
+    /// once, as Kafka's `StreamThread` state listener makes it, so a rebalance shorter than
+    /// the supervisor's sampling is still seen; `Running` again is the supervisor's call,
+    /// once no thread rebalances.
+    pub(crate) fn set_rebalancing(&self, on: bool) {
+        let was = self.rebalancing.swap(on, Ordering::SeqCst);
+        if on && !was {
+            self.shared.state.advance(super::State::Rebalancing);
+        }
+    }
+
     /// Runs the thread's loop. An error it returns, or a panic that escapes it, goes to the
     /// uncaught-exception handler: `ReplaceThread` runs the loop again from scratch (its tasks
     /// closed dirty, rebuilt from their changelogs and the committed offsets);
@@ -142,7 +153,7 @@ impl ThreadCommon {
             let stopping = self.shared.shutdown.load(Ordering::SeqCst);
             let response = if stopping { ThreadResponse::ShutdownClient } else { (self.uncaught)(&error) };
             if response == ThreadResponse::ReplaceThread {
-                self.rebalancing.store(true, Ordering::SeqCst);
+                self.set_rebalancing(true);
                 tracing::error!(thread = self.id, %error, "stream thread failed; replacing it");
                 self.shared.replaced_threads.fetch_add(1, Ordering::Relaxed);
                 continue;
