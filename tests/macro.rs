@@ -177,3 +177,61 @@ fn global_tables_are_joined_through_a_key_function() {
     out.sort();
     assert_eq!(out, vec!["fr to France".to_string(), "xx to ".to_string()]);
 }
+
+/// Counts each key's records in the store `counts` (the Processor API).
+struct Counter {
+    counts: Option<streams_runtime::processor::KeyValueStoreRef<String, i64>>,
+}
+
+impl Counter {
+    fn new() -> Self {
+        Counter { counts: None }
+    }
+}
+
+impl streams_runtime::processor::Processor<String, String> for Counter {
+    type KOut = String;
+    type VOut = i64;
+
+    fn init(&mut self, ctx: &mut streams_runtime::processor::InitContext<'_>) {
+        self.counts = Some(
+            ctx.key_value_store(&streams_runtime::processor::Stores::key_value::<String, i64>("counts")),
+        );
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut streams_runtime::processor::ProcessorContext<'_, String, i64>,
+        record: Record<String, String>,
+    ) {
+        let counts = self.counts.as_ref().unwrap();
+        let n = counts.get(&record.key).unwrap_or(0) + 1;
+        counts.put(record.key.clone(), n);
+        let key = record.key.clone();
+        ctx.forward(record.with(key, n));
+    }
+}
+
+#[test]
+fn a_processor_with_its_store_in_the_macro_is_the_builders() {
+    use streams_runtime::processor::Stores;
+    let by_macro = topology! {
+        stream::<String, String>("in")
+            |> process(Counter::new, stores = [Stores::key_value::<String, i64>("counts")])
+            |> map_values(|n| n * 10)
+            |> to("out");
+    };
+    let b = StreamsBuilder::new();
+    b.stream::<String, String>("in")
+        .process_with_stores(Counter::new, &[&Stores::key_value::<String, i64>("counts")])
+        .map_values(|n| n * 10)
+        .to("out");
+    assert_eq!(by_macro.describe().to_string(), b.build().describe().to_string());
+    let driver = TestDriver::new(by_macro);
+    let input = driver.input::<String, String>("in");
+    input.pipe_all([("a".into(), "x".into(), 0), ("a".into(), "y".into(), 1), ("b".into(), "z".into(), 2)]);
+    assert_eq!(
+        driver.output::<String, i64>("out").read_key_values(),
+        [("a".into(), 10), ("a".into(), 20), ("b".into(), 10)]
+    );
+}

@@ -3,5 +3,6 @@
 
 pub mod alerts;
 pub mod clickstream;
+pub mod dedupe;
 pub mod stockstats;
 pub mod wordcount;

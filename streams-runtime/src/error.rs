@@ -99,6 +99,20 @@ pub enum StreamsError {
         /// What the panic said.
         message: String,
     },
+    /// A punctuation of a processor (the Processor API) panicked, or forwarded a record that
+    /// could not be written.
+    #[error(
+        "the punctuation of processor `{node}` at {timestamp} failed: {message}; \
+         set `processing.exception.handler` to `LogAndContinueProcessingExceptionHandler` to go on"
+    )]
+    Punctuation {
+        /// The processor's node.
+        node: String,
+        /// The time it punctuated at.
+        timestamp: i64,
+        /// What went wrong.
+        message: String,
+    },
     /// A record produced while processing an input record could not be serialized (Kafka's
     /// production exception handler decides what happens).
     #[error(

@@ -19,6 +19,7 @@ pub mod metrics;
 // rustc then spells them with their whole path in error messages.
 pub mod ops;
 pub mod partitioner;
+pub mod processor;
 pub mod record;
 pub mod runner;
 pub mod state;

@@ -13,8 +13,10 @@ use crate::metrics::task::{TaskMetrics, TaskProbe, TaskRegistry};
 use crate::metrics::RecordingLevel;
 use crate::ops::cache::Flush;
 use crate::ops::global_table::GlobalStores;
+use crate::ops::process::Punctuate;
 use crate::ops::source::RawProcessor;
 use crate::ops::{Context, RecordCollector};
+use crate::processor::PunctuationType;
 use crate::record::RawRecord;
 use crate::state::{ChangelogBatch, StoreRegistry};
 
@@ -63,21 +65,23 @@ pub(crate) struct Task {
     probe: TaskProbe,
     /// Dropped and skipped records already counted in `metrics`.
     dropped_reported: u64,
+    /// The Processor API's nodes with punctuation schedules.
+    punctuators: Vec<Box<dyn Punctuate>>,
 }
 
 impl Task {
-    /// Task `partition` of `subtopology`; aggregations cache up to `cache_capacity` keys
-    /// between commits (0: none).
+    /// Task `(subtopology, partition)`; aggregations cache up to `cache_capacity` keys
+    /// between commits (0: none); its processors start at `wall_clock`.
     pub(crate) fn new(
         graph: &Graph,
-        subtopology: usize,
-        partition: u32,
+        (subtopology, partition): (usize, u32),
         application_id: &str,
         cache_capacity: usize,
         globals: &GlobalStores,
         registry: &TaskRegistry,
+        wall_clock: i64,
     ) -> Self {
-        let mut build = TaskBuild::new(graph, application_id, cache_capacity, globals);
+        let mut build = TaskBuild::new(graph, application_id, cache_capacity, globals, partition, wall_clock);
         // The sources take the first probe slots, in the order of `sources`.
         for s in graph.sources_of(subtopology) {
             build.e2e_slot(s.node);
@@ -113,6 +117,7 @@ impl Task {
             probe: metrics.probe(),
             metrics,
             dropped_reported: 0,
+            punctuators: std::mem::take(&mut build.punctuators),
             sources,
             stores: build.stores,
             caches,
@@ -217,8 +222,84 @@ impl Task {
         self.skipped
     }
 
-    /// Processes one record of one of the task's input partitions.
+    /// Processes one record of one of the task's input partitions, then runs the
+    /// stream-time punctuations it made due (Kafka's `maybePunctuateStreamTime`).
     pub(crate) fn process(
+        &mut self,
+        raw: &RawRecord,
+        wall_clock: i64,
+        policy: &RecordPolicy,
+        collector: &mut dyn RecordCollector,
+    ) -> Result<(), StreamsError> {
+        self.process_record(raw, wall_clock, policy, collector)?;
+        if self.punctuators.is_empty() || self.stream_time == i64::MIN {
+            return Ok(());
+        }
+        self.punctuate(PunctuationType::StreamTime, self.stream_time, wall_clock, policy, collector)
+    }
+
+    /// Whether the task has Processor API nodes (which may punctuate).
+    pub(crate) fn has_punctuators(&self) -> bool {
+        !self.punctuators.is_empty()
+    }
+
+    /// Runs the wall-clock punctuations due at `wall_clock` (Kafka's
+    /// `maybePunctuateSystemTime`).
+    pub(crate) fn punctuate_wall_clock(
+        &mut self,
+        wall_clock: i64,
+        policy: &RecordPolicy,
+        collector: &mut dyn RecordCollector,
+    ) -> Result<(), StreamsError> {
+        if self.punctuators.is_empty() {
+            return Ok(());
+        }
+        self.punctuate(PunctuationType::WallClockTime, wall_clock, wall_clock, policy, collector)
+    }
+
+    /// Every punctuation of `kind` due at `now`. A punctuation that panics, or forwards a
+    /// record that cannot be written, goes to the processing-error policy as Kafka's
+    /// `StreamTask.punctuate` hands it to the processing exception handler (no record to
+    /// dead-letter: it is logged and counted).
+    fn punctuate(
+        &mut self,
+        kind: PunctuationType,
+        now: i64,
+        wall_clock: i64,
+        policy: &RecordPolicy,
+        collector: &mut dyn RecordCollector,
+    ) -> Result<(), StreamsError> {
+        for p in &mut self.punctuators {
+            loop {
+                let mut ctx = Context {
+                    topic: "",
+                    partition: self.partition,
+                    offset: 0,
+                    stream_time: self.stream_time,
+                    wall_clock,
+                    collector: &mut *collector,
+                    failed: None,
+                    probe: &mut self.probe,
+                };
+                let outcome = p.punctuate(&mut ctx, kind, now);
+                let error = match (outcome, ctx.failed.take()) {
+                    (Ok(()), None) => break,
+                    (Err(message), _) => message,
+                    (Ok(()), Some(failed)) => failed.to_string(),
+                };
+                let error = StreamsError::Punctuation { node: p.name(), timestamp: now, message: error };
+                if matches!(policy.processing, OnProcessingError::Fail) {
+                    return Err(error);
+                }
+                self.skipped += 1;
+                tracing::warn!(%error, "skipping a punctuation that failed");
+                // A panic stopped at one schedule: the rest of this node's run now.
+            }
+        }
+        Ok(())
+    }
+
+    fn process_record(
         &mut self,
         raw: &RawRecord,
         wall_clock: i64,

@@ -4,6 +4,9 @@
 use std::time::Duration;
 
 use streams_runtime::prelude::*;
+use streams_runtime::processor::{
+    Cancellable, InitContext, KeyValueStoreRef, Processor, ProcessorContext, PunctuationType, Stores,
+};
 
 use crate::generate::{Input, Values};
 
@@ -101,6 +104,63 @@ fn table_table(b: &StreamsBuilder, kind: &str, filtered: bool) {
         "inner" => l.join(r, |a, c| format!("{a}+{c}")).to_stream().to("out"),
         "left" => l.left_join(r, |a, c| format!("{a}+{}", show(c))).to_stream().to("out"),
         _ => l.outer_join(r, |a, c| format!("{}+{}", show(a), show(c))).to_stream().to("out"),
+    }
+}
+
+/// The Processor API: forwards a key's value when it changed, as the change since the last
+/// one; a negative value also deletes the key. Every 100 ms of stream time it forwards the
+/// sum of the values it holds under the key `sum`, stamped with the punctuation's time.
+struct LastValue {
+    last: Option<KeyValueStoreRef<String, i64>>,
+}
+
+impl Processor<Option<String>, Option<i64>> for LastValue {
+    type KOut = String;
+    type VOut = i64;
+
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.last = Some(ctx.key_value_store(&Stores::key_value::<String, i64>("last")));
+        ctx.schedule(ms(100), PunctuationType::StreamTime);
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<Option<String>, Option<i64>>,
+    ) {
+        let (Some(key), Some(value)) = (record.key.clone(), record.value) else { return };
+        let store = self.last.as_ref().unwrap();
+        let old = store.get(&key);
+        if old != Some(value) {
+            store.put(key.clone(), value);
+            ctx.forward(record.with(key.clone(), value - old.unwrap_or(0)));
+        }
+        if value < 0 {
+            store.delete(&key);
+        }
+    }
+
+    fn punctuate(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, _: &Cancellable, now: i64) {
+        let sum = self.last.as_ref().unwrap().all().into_iter().map(|(_, v)| v).sum();
+        ctx.forward(Record::new("sum".to_string(), sum, now));
+    }
+}
+
+/// The Processor API re-keying: a key from the value's remainder by 3 (null values dropped).
+struct Rekey;
+
+impl Processor<Option<String>, Option<i64>> for Rekey {
+    type KOut = String;
+    type VOut = i64;
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<Option<String>, Option<i64>>,
+    ) {
+        if let Some(v) = record.value {
+            ctx.forward(record.with(group3(v), v));
+        }
     }
 }
 
@@ -520,6 +580,20 @@ fn builder_cases() -> Vec<Case> {
             .table::<String, i64>("table")
             .group_by(|k, v| (format!("{}{}", &k[..1], v.rem_euclid(2)), *v))
             .aggregate(|| 0, |_, v, a| a + v, |_, v, a| a - v)
+            .to_stream()
+            .to("out")),
+        // the Processor API
+        case!("process_punctuate", LONGS, Plain, Long, |b| {
+            b.add_state_store(&Stores::key_value::<String, i64>("last"));
+            b.stream::<Option<String>, Option<i64>>("in")
+                .process(|| LastValue { last: None }, &["last"])
+                .to("out")
+        }),
+        case!("process_then_count", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .process(|| Rekey, &[])
+            .group_by_key()
+            .count()
             .to_stream()
             .to("out")),
         case!("table_filter_map_values", TABLE, Plain, Long, |b| b

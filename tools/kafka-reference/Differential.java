@@ -70,6 +70,13 @@ import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.kstream.Suppressed;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.WindowedSerdes;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.test.TestRecord;
 
 public class Differential {
@@ -108,6 +115,55 @@ public class Differential {
 
     static Serde<org.apache.kafka.streams.kstream.Windowed<String>> timeWindowed(long size) {
         return WindowedSerdes.timeWindowedSerdeFrom(String.class, size);
+    }
+
+    // The Processor API: forwards a key's value when it changed, as the change since the last
+    // one; a negative value also deletes the key. Every 100 ms of stream time it forwards the
+    // sum of the values it holds under the key "sum", stamped with the punctuation's time.
+    static class LastValue implements Processor<String, Long, String, Long> {
+        KeyValueStore<String, Long> last;
+        ProcessorContext<String, Long> context;
+
+        @Override
+        public void init(ProcessorContext<String, Long> context) {
+            this.context = context;
+            last = context.getStateStore("last");
+            context.schedule(ms(100), PunctuationType.STREAM_TIME, now -> {
+                long sum = 0;
+                try (KeyValueIterator<String, Long> all = last.all()) {
+                    while (all.hasNext()) sum += all.next().value;
+                }
+                context.forward(new Record<>("sum", sum, now));
+            });
+        }
+
+        @Override
+        public void process(Record<String, Long> record) {
+            if (record.key() == null || record.value() == null) return;
+            Long old = last.get(record.key());
+            if (old == null || !old.equals(record.value())) {
+                last.put(record.key(), record.value());
+                context.forward(record.withValue(record.value() - (old == null ? 0 : old)));
+            }
+            if (record.value() < 0) last.delete(record.key());
+        }
+    }
+
+    // The Processor API re-keying: a key from the value's remainder by 3 (null values dropped).
+    static class Rekey implements Processor<String, Long, String, Long> {
+        ProcessorContext<String, Long> context;
+
+        @Override
+        public void init(ProcessorContext<String, Long> context) {
+            this.context = context;
+        }
+
+        @Override
+        public void process(Record<String, Long> record) {
+            if (record.value() != null) {
+                context.forward(record.withKey("g" + Math.floorMod(record.value(), 3)));
+            }
+        }
     }
 
     static {
@@ -286,6 +342,16 @@ public class Differential {
             .flatMap((k, v) -> v == null ? List.<KeyValue<String, String>>of()
                 : List.of(KeyValue.pair(v, k), KeyValue.pair("all", v)))
             .groupByKey(Grouped.with(S, S))
+            .count().toStream().to("out", Produced.with(S, L))));
+
+        // the Processor API
+        add("process_punctuate", () -> build(b -> {
+            b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("last"), S, L));
+            b.stream("in", Consumed.with(S, L)).process(LastValue::new, "last").to("out", Produced.with(S, L));
+        }));
+        add("process_then_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .process(Rekey::new)
+            .groupByKey(Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
 
         // table group_by

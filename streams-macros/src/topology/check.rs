@@ -283,6 +283,26 @@ fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
             cx.error(call.method.span(), format!("`Duration.{}(..)` is Java; {write}", call.method));
         }
         (ArgKind::Duration, Arg::Expr(_)) => {} // an expression of type `Duration`
+        (ArgKind::Stores, Arg::Expr(Expr::Array(list))) => {
+            // Kafka's habit: stores named by their names. The macro adds them, so it needs
+            // the builders.
+            for element in &list.elems {
+                if let Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) = element {
+                    cx.error(
+                        name.span(),
+                        format!(
+                            "a store here is its builder, not its name: write `Stores::key_value::<K, V>(\"{}\")` \
+                             (the topology adds it)",
+                            name.value()
+                        ),
+                    );
+                }
+            }
+        }
+        (ArgKind::Stores, Arg::Expr(e)) => cx.error(
+            syn::spanned::Spanned::span(e),
+            "expected a list of stores in brackets, such as `stores = [Stores::key_value::<String, i64>(\"seen\")]`",
+        ),
         (_, Arg::Duration(d)) => cx.error(d.span, format!("expected {}, found a duration", kind.describe())),
         _ => {}
     }

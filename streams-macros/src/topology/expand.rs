@@ -145,6 +145,14 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
             _ => arg(a),
         })
         .collect();
+    if spec.name == "process" {
+        let method = Ident::new(spec.method, span);
+        let stores = match stage.options.iter().find(|o| o.name == "stores").map(|o| &o.value) {
+            Some(Arg::Expr(syn::Expr::Array(list))) => list.elems.iter().cloned().collect(),
+            _ => Vec::new(),
+        };
+        return quote_spanned!(span=> #named.#method(#(#args),*, &[#(&#stores as &dyn ::streams_runtime::processor::StoreSpec),*]));
+    }
     if let Some(windows) = window_spec(stage) {
         let method = Ident::new(spec.method, span);
         return quote_spanned!(span=> #named.#method(#windows));

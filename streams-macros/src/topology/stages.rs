@@ -65,6 +65,8 @@ pub(crate) enum ArgKind {
     Stream,
     /// A duration literal (`5s`) or an expression of type `Duration`.
     Duration,
+    /// A list of stores: `[Stores::key_value::<K, V>("name"), ...]`.
+    Stores,
 }
 
 impl ArgKind {
@@ -74,6 +76,9 @@ impl ArgKind {
             ArgKind::Topic => "a topic name".into(),
             ArgKind::Stream => "the name of a stream".into(),
             ArgKind::Duration => "a duration such as `5s`".into(),
+            ArgKind::Stores => {
+                "a list of stores such as `[Stores::key_value::<String, i64>(\"seen\")]`".into()
+            }
         }
     }
 }
@@ -130,6 +135,16 @@ pub(crate) const STAGES: &[StageSpec] = &[
     stage("peek", &[S], S, &[Fn("a function `|key, value|`")], "peek"),
     stage("foreach", &[S], Ended, &[Fn("a function `|key, value|`")], "foreach"),
     stage("merge", &[S], S, &[Stream], "merge"),
+    StageSpec {
+        options: &[("stores", ArgKind::Stores)],
+        ..stage(
+            "process",
+            &[S],
+            S,
+            &[Fn("a processor supplier `|| -> P` with `P: Processor` (such as `Dedupe::new`)")],
+            "process_with_stores",
+        )
+    },
     StageSpec { generics: true, ..stage("to", &[S], Ended, &[Topic], "to") },
     stage("to_dynamic", &[S], Ended, &[Fn("a function `|key, value| -> topic name`")], "to_dynamic"),
     stage("split", &[S], Ended, &[], "split"),

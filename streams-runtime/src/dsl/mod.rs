@@ -5,6 +5,7 @@ mod builder;
 mod grouped;
 mod kstream;
 pub(crate) mod ktable;
+mod process;
 mod split;
 mod windowed;
 

@@ -156,6 +156,8 @@ pub(crate) struct GraphBuilder {
     /// Window sizes of windowed aggregation nodes, to print window ends.
     pub(crate) window_sizes: Vec<(usize, i64)>,
     pub(crate) globals: Vec<GlobalSpec>,
+    /// Stores added for processors of the Processor API, by name, and how a task makes each.
+    pub(crate) user_stores: Vec<(String, Arc<dyn Fn(&mut StoreRegistry) + Send + Sync>)>,
 }
 
 impl GraphBuilder {
@@ -362,6 +364,12 @@ pub(crate) struct TaskBuild<'g> {
     /// The nodes that measure records' end-to-end latency (sources, then terminal nodes),
     /// by slot of the task's `TaskProbe`.
     pub(crate) e2e_nodes: Vec<String>,
+    /// Processors with punctuation schedules (the Processor API's nodes).
+    pub(crate) punctuators: Vec<Box<dyn crate::ops::process::Punctuate>>,
+    /// The task's partition.
+    pub(crate) partition: u32,
+    /// Wall-clock time when the task is built (wall-clock punctuations start from it).
+    pub(crate) wall_clock: i64,
 }
 
 impl<'g> TaskBuild<'g> {
@@ -370,6 +378,8 @@ impl<'g> TaskBuild<'g> {
         application_id: &'g str,
         cache_capacity: usize,
         globals: &'g GlobalStores,
+        partition: u32,
+        wall_clock: i64,
     ) -> Self {
         TaskBuild {
             graph,
@@ -382,7 +392,15 @@ impl<'g> TaskBuild<'g> {
             cache_capacity,
             objects: HashMap::new(),
             e2e_nodes: Vec::new(),
+            punctuators: Vec::new(),
+            partition,
+            wall_clock,
         }
+    }
+
+    /// The application's id.
+    pub(crate) fn application_id(&self) -> &'g str {
+        self.application_id
     }
 
     /// [`Self::e2e_slot`] of `node` if nothing is downstream of it.

@@ -17,6 +17,7 @@ pub(crate) mod map;
 pub(crate) mod map_values;
 pub(crate) mod merge;
 pub(crate) mod peek;
+pub(crate) mod process;
 pub(crate) mod repartition;
 pub(crate) mod select_key;
 pub(crate) mod session_aggregate;

@@ -368,7 +368,16 @@ impl<B: Backend> Worker<B> {
         let mut processed = 0;
         let Worker { tasks, producer, common, .. } = self;
         let mut spent = Vec::with_capacity(tasks.len());
+        let wall_clock = super::thread::now_ms();
         for t in tasks.values_mut() {
+            if t.task.has_punctuators() {
+                // Kafka's `maybePunctuateSystemTime`, on every loop, ready or not.
+                let mut collector = producer.collector();
+                t.task.punctuate_wall_clock(wall_clock, &common.policy, &mut collector)?;
+                if let Some(e) = collector.take_error() {
+                    return Err(e);
+                }
+            }
             if !ready(t, backend) {
                 spent.push(Duration::ZERO);
                 continue;

@@ -184,12 +184,12 @@ impl ThreadCommon {
     pub(super) fn new_task(&self, spec: &TaskSpec) -> Task {
         Task::new(
             &self.graph,
-            spec.subtopology,
-            spec.partition,
+            (spec.subtopology, spec.partition),
             &self.application_id,
             self.cache_capacity,
             &self.globals,
             &self.metrics.tasks,
+            now_ms(),
         )
     }
 

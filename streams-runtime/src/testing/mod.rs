@@ -220,21 +220,9 @@ impl State {
             for r in 0..readers {
                 let sub = self.topics.logs[&raw.topic].readers[r];
                 let key = (sub, raw.partition);
-                if !self.tasks.contains_key(&key) {
-                    if let Err(e) = self.check_copartitioned(sub) {
-                        self.topics.pending.clear();
-                        return Err(e);
-                    }
-                    let task = Task::new(
-                        &self.topology.graph,
-                        sub,
-                        raw.partition,
-                        &self.application_id,
-                        0,
-                        &self.globals,
-                        &self.task_metrics,
-                    );
-                    self.tasks.insert(key, task);
+                if let Err(e) = self.ensure_task(key) {
+                    self.topics.pending.clear();
+                    return Err(e);
                 }
                 let task = self.tasks.get_mut(&key).expect("inserted above");
                 if let Err(e) = task.process(&raw, self.wall_clock, &self.policy, &mut self.topics) {
@@ -244,6 +232,46 @@ impl State {
             }
         }
         self.commit()
+    }
+
+    /// Task `partition` of sub-topology `sub`, created if new (its sources checked for
+    /// co-partitioning first).
+    fn ensure_task(&mut self, (sub, partition): (usize, u32)) -> Result<(), StreamsError> {
+        if self.tasks.contains_key(&(sub, partition)) {
+            return Ok(());
+        }
+        self.check_copartitioned(sub)?;
+        let task = Task::new(
+            &self.topology.graph,
+            (sub, partition),
+            &self.application_id,
+            0,
+            &self.globals,
+            &self.task_metrics,
+            self.wall_clock,
+        );
+        self.tasks.insert((sub, partition), task);
+        Ok(())
+    }
+
+    /// Moves the wall clock by `by`: every task exists first (as Kafka's driver has its task
+    /// from the start, wall-clock punctuations count from before the move), then the
+    /// punctuations due run, task by task, and what they caused is processed.
+    fn advance_wall_clock(&mut self, by: Duration) -> Result<(), StreamsError> {
+        let graph = self.topology.graph.clone();
+        for sub in (0..graph.subtopologies.len()).filter(|s| !graph.global_groups.contains(s)) {
+            for partition in 0..self.topics.subtopology_partitions(sub) {
+                self.ensure_task((sub, partition))?;
+            }
+        }
+        self.wall_clock = self.wall_clock.saturating_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+        let mut keys: Vec<_> = self.tasks.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let task = self.tasks.get_mut(&key).expect("listed above");
+            task.punctuate_wall_clock(self.wall_clock, &self.policy, &mut self.topics)?;
+        }
+        self.run()
     }
 
     /// Kafka's test driver commits after every input record: stores write their changes to
@@ -435,9 +463,21 @@ impl TestDriver {
         }
     }
 
-    /// Moves wall-clock time forward.
+    /// Moves wall-clock time forward, running the wall-clock punctuations that fall due
+    /// (Kafka's `advanceWallClockTime`).
+    ///
+    /// # Panics
+    /// If a punctuation fails and the processing-error policy says to stop; see
+    /// [`Self::try_advance_wall_clock`].
     pub fn advance_wall_clock(&self, by: Duration) {
-        self.state.borrow_mut().wall_clock += by.as_millis() as i64;
+        if let Err(e) = self.try_advance_wall_clock(by) {
+            panic!("{e}");
+        }
+    }
+
+    /// As [`Self::advance_wall_clock`], returning what stopped processing, if anything.
+    pub fn try_advance_wall_clock(&self, by: Duration) -> Result<(), StreamsError> {
+        self.state.borrow_mut().advance_wall_clock(by)
     }
 
     /// Current wall-clock time (ms), starting at 0.
