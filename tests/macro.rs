@@ -230,6 +230,23 @@ fn a_processor_with_its_store_in_the_macro_is_the_builders() {
     let driver = TestDriver::new(by_macro);
     let input = driver.input::<String, String>("in");
     input.pipe_all([("a".into(), "x".into(), 0), ("a".into(), "y".into(), 1), ("b".into(), "z".into(), 2)]);
+    // `process_values` keeps keys: no repartition before the count.
+    struct Tag;
+    impl streams_runtime::processor::FixedKeyProcessor<String, String> for Tag {
+        type VOut = String;
+        fn process(
+            &mut self,
+            ctx: &mut streams_runtime::processor::FixedKeyContext<'_, String, String>,
+            r: streams_runtime::processor::FixedKeyRecord<String, String>,
+        ) {
+            let tagged = format!("{}:{}", r.key(), r.value);
+            ctx.forward(r.with_value(tagged));
+        }
+    }
+    let tagged = topology! {
+        stream::<String, String>("in") |> process_values(|| Tag) |> group_by_key |> count |> to_stream |> to("counts");
+    };
+    assert_eq!(tagged.describe().subtopology_count(), 1, "{}", tagged.describe());
     assert_eq!(
         driver.output::<String, i64>("out").read_key_values(),
         [("a".into(), 10), ("a".into(), 20), ("b".into(), 10)]

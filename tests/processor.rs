@@ -349,3 +349,43 @@ fn the_dedupe_example_passes_each_id_once_and_forgets_ids_past_the_retention() {
         [("e1".into(), dedupe::RETENTION_MS + 7), ("e2".into(), 10), ("e3".into(), dedupe::RETENTION_MS + 5)]
     );
 }
+
+#[test]
+fn a_fixed_key_processor_keeps_keys_so_an_aggregation_after_it_reads_the_same_partitions() {
+    use streams_runtime::processor::{FixedKeyContext, FixedKeyProcessor, FixedKeyRecord};
+    /// Forwards each word's length under its key, the word's length stamped 1 ms later.
+    struct Length;
+    impl FixedKeyProcessor<String, String> for Length {
+        type VOut = i64;
+        fn process(&mut self, ctx: &mut FixedKeyContext<'_, String, i64>, r: FixedKeyRecord<String, String>) {
+            assert!(ctx.record_metadata().is_some());
+            let (len, at) = (r.value.len() as i64, r.timestamp + 1);
+            ctx.forward(r.with_value(len).with_timestamp(at));
+        }
+    }
+    let b = StreamsBuilder::new();
+    b.stream::<String, String>("in")
+        .process_values(|| Length, &[])
+        .group_by_key()
+        .reduce(|a, v| a + v)
+        .to_stream()
+        .to("out");
+    let topology = b.build();
+    let describe = topology.describe();
+    assert_eq!(describe.subtopology_count(), 1, "{describe}");
+    assert!(
+        describe.to_string().contains("Processor: KSTREAM-PROCESSVALUES-0000000001 (stores: [])"),
+        "{describe}"
+    );
+    let driver = TestDriver::new(topology);
+    let input = driver.input::<String, String>("in");
+    input.pipe_all([
+        ("a".into(), "xyz".into(), 5),
+        ("b".into(), "q".into(), 6),
+        ("a".into(), "pq".into(), 7),
+    ]);
+    assert_eq!(
+        driver.output::<String, i64>("out").read_all(),
+        [("a".into(), 3, 6), ("b".into(), 1, 7), ("a".into(), 5, 8)]
+    );
+}

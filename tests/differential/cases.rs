@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use streams_runtime::prelude::*;
 use streams_runtime::processor::{
-    Cancellable, InitContext, KeyValueStoreRef, Processor, ProcessorContext, PunctuationType, Stores,
+    Cancellable, FixedKeyContext, FixedKeyProcessor, FixedKeyRecord, InitContext, KeyValueStoreRef,
+    Processor, ProcessorContext, PunctuationType, Stores,
 };
 
 use crate::generate::{Input, Values};
@@ -160,6 +161,23 @@ impl Processor<Option<String>, Option<i64>> for Rekey {
     ) {
         if let Some(v) = record.value {
             ctx.forward(record.with(group3(v), v));
+        }
+    }
+}
+
+/// The Processor API, keys fixed: doubles each value, dropping null keys and null values.
+struct Double;
+
+impl FixedKeyProcessor<Option<String>, Option<i64>> for Double {
+    type VOut = i64;
+
+    fn process(
+        &mut self,
+        ctx: &mut FixedKeyContext<'_, Option<String>, i64>,
+        record: FixedKeyRecord<Option<String>, Option<i64>>,
+    ) {
+        if let (Some(_), Some(v)) = (record.key(), record.value) {
+            ctx.forward(record.with_value(v * 2));
         }
     }
 }
@@ -594,6 +612,13 @@ fn builder_cases() -> Vec<Case> {
             .process(|| Rekey, &[])
             .group_by_key()
             .count()
+            .to_stream()
+            .to("out")),
+        case!("process_values_then_count", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .process_values(|| Double, &[])
+            .group_by_key()
+            .reduce(|a, v| a + v)
             .to_stream()
             .to("out")),
         case!("table_filter_map_values", TABLE, Plain, Long, |b| b

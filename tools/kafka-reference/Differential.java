@@ -71,6 +71,9 @@ import org.apache.kafka.streams.kstream.Suppressed;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.WindowedSerdes;
 import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
+import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -162,6 +165,23 @@ public class Differential {
         public void process(Record<String, Long> record) {
             if (record.value() != null) {
                 context.forward(record.withKey("g" + Math.floorMod(record.value(), 3)));
+            }
+        }
+    }
+
+    // The Processor API, keys fixed: doubles each value, dropping null keys and null values.
+    static class Double implements FixedKeyProcessor<String, Long, Long> {
+        FixedKeyProcessorContext<String, Long> context;
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, Long> context) {
+            this.context = context;
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, Long> record) {
+            if (record.key() != null && record.value() != null) {
+                context.forward(record.withValue(record.value() * 2));
             }
         }
     }
@@ -353,6 +373,11 @@ public class Differential {
             .process(Rekey::new)
             .groupByKey(Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
+
+        add("process_values_then_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .processValues(Double::new)
+            .groupByKey(Grouped.with(S, L))
+            .reduce(Long::sum).toStream().to("out", Produced.with(S, L))));
 
         // table group_by
         add("table_group_by_count", () -> build(b -> b.table("table", Consumed.with(S, L))

@@ -145,6 +145,16 @@ pub(crate) const STAGES: &[StageSpec] = &[
             "process_with_stores",
         )
     },
+    StageSpec {
+        options: &[("stores", ArgKind::Stores)],
+        ..stage(
+            "process_values",
+            &[S],
+            S,
+            &[Fn("a processor supplier `|| -> P` with `P: FixedKeyProcessor` (such as `Enrich::new`)")],
+            "process_values_with_stores",
+        )
+    },
     StageSpec { generics: true, ..stage("to", &[S], Ended, &[Topic], "to") },
     stage("to_dynamic", &[S], Ended, &[Fn("a function `|key, value| -> topic name`")], "to_dynamic"),
     stage("split", &[S], Ended, &[], "split"),
@@ -294,8 +304,13 @@ pub(crate) fn java_name_hint(name: &str) -> Option<String> {
         }
         "toStream" | "toTable" | "groupByKey" | "groupBy" | "selectKey" | "mapValues" | "flatMap"
         | "flatMapValues" | "filterNot" | "leftJoin" | "outerJoin" | "emitStrategy" => "",
-        "process" | "processValues" | "transform" | "transformValues" | "flatTransform" => {
-            "the Processor API is not available in `topology!` yet"
+        "transform" | "flatTransform" => {
+            "Kafka's `transform` is gone since 4.0; write `process(Supplier::new)` with a \
+             `Processor` (see `streams_runtime::processor`)"
+        }
+        "transformValues" => {
+            "Kafka's `transformValues` is gone since 4.0; write `process_values(Supplier::new)` with a \
+             `FixedKeyProcessor` (see `streams_runtime::processor`)"
         }
         _ => {
             return camel_to_snake(name)

@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use super::{KStream, StreamsBuilder};
 use crate::graph::Data;
-use crate::ops::process::{ProcessNode, UserNode};
+use crate::ops::process::{AnyKeyProc, FixedKeyProc, ProcessNode, UserNode, UserProcessor};
 use crate::ops::StageOf;
-use crate::processor::{InitContext, KeyValueStoreBuilder, Processor, Schedules, StoreSpec};
+use crate::processor::{
+    FixedKeyProcessor, InitContext, KeyValueStoreBuilder, Processor, Schedules, StoreSpec,
+};
 
 impl StreamsBuilder {
     /// Adds a store that processors name in [`KStream::process`] (Kafka's `addStateStore`).
@@ -49,10 +51,40 @@ where
     /// If a store named was not added to the builder.
     ///
     /// [`Self::process_with_stores`] takes the stores themselves instead.
-    pub fn process<P, F>(mut self, supplier: F, stores: &[&str]) -> KStream<P::KOut, P::VOut>
+    pub fn process<P, F>(self, supplier: F, stores: &[&str]) -> KStream<P::KOut, P::VOut>
     where
         P: Processor<K, V>,
         F: Fn() -> P + Send + Sync + 'static,
+    {
+        self.user_node("KSTREAM-PROCESSOR-", move || AnyKeyProc(supplier()), stores, true)
+    }
+
+    /// Runs a processor of your own that keeps each record's key (Kafka's
+    /// `KStream.processValues`): as [`Self::process`], but a stateful operator downstream
+    /// needs no repartition.
+    ///
+    /// # Panics
+    /// If a store named was not added to the builder.
+    pub fn process_values<P, F>(self, supplier: F, stores: &[&str]) -> KStream<K, P::VOut>
+    where
+        P: FixedKeyProcessor<K, V>,
+        F: Fn() -> P + Send + Sync + 'static,
+    {
+        let key_changed = self.repartition_required();
+        self.user_node("KSTREAM-PROCESSVALUES-", move || FixedKeyProc(supplier()), stores, key_changed)
+    }
+
+    /// Adds the node of a processor `supplier` makes, connected to `stores`.
+    fn user_node<U, F>(
+        mut self,
+        prefix: &str,
+        supplier: F,
+        stores: &[&str],
+        key_changed: bool,
+    ) -> KStream<U::KOut, U::VOut>
+    where
+        U: UserProcessor<K, V>,
+        F: Fn() -> U + Send + Sync + 'static,
     {
         let given = self.take_name();
         let (name, creates) = {
@@ -67,7 +99,7 @@ where
                     ),
                 })
                 .collect();
-            (g.name_or(given, "KSTREAM-PROCESSOR-"), creates)
+            (g.name_or(given, prefix), creates)
         };
         let store_names: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
         let node_name = name.clone();
@@ -99,7 +131,7 @@ where
             tb.punctuators.push(Box::new(ProcessNode(node.clone())));
             ProcessNode(node)
         })
-        .with_repartition_required(true)
+        .with_repartition_required(key_changed)
     }
 
     /// As [`Self::process`], with the stores themselves: each is added to the builder unless
@@ -118,5 +150,23 @@ where
         }
         let names: Vec<&str> = stores.iter().map(|s| s.store_name()).collect();
         self.process(supplier, &names)
+    }
+
+    /// As [`Self::process_values`], with the stores themselves (what `topology!`'s
+    /// `process_values(supplier, stores = [..])` writes).
+    pub fn process_values_with_stores<P, F>(
+        self,
+        supplier: F,
+        stores: &[&dyn StoreSpec],
+    ) -> KStream<K, P::VOut>
+    where
+        P: FixedKeyProcessor<K, V>,
+        F: Fn() -> P + Send + Sync + 'static,
+    {
+        for store in stores {
+            self.builder().add_store_once(*store);
+        }
+        let names: Vec<&str> = stores.iter().map(|s| s.store_name()).collect();
+        self.process_values(supplier, &names)
     }
 }

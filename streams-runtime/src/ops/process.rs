@@ -9,11 +9,88 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Context, Processor};
-use crate::processor::{self, ProcessorContext, PunctuationType, Schedules};
+use crate::graph::Data;
+use crate::processor::{
+    self, AnyKey, Cancellable, FixedKey, FixedKeyRecord, InitContext, ProcessorContext, PunctuationType,
+    Schedules,
+};
 use crate::record::Record;
 
+/// A processor of the Processor API, either kind, as its node runs it.
+pub(crate) trait UserProcessor<KIn, VIn>: Send + 'static {
+    type KOut: Data;
+    type VOut: Data;
+    /// What its context forwards: any record, or records of fixed keys.
+    type Mode: 'static;
+    fn init(&mut self, ctx: &mut InitContext<'_>);
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Self::KOut, Self::VOut, Self::Mode>,
+        record: Record<KIn, VIn>,
+    );
+    fn punctuate(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Self::KOut, Self::VOut, Self::Mode>,
+        schedule: &Cancellable,
+        timestamp: i64,
+    );
+    fn close(&mut self);
+}
+
+/// A [`processor::Processor`] (`KStream::process`).
+pub(crate) struct AnyKeyProc<P>(pub(crate) P);
+
+impl<KIn, VIn, P: processor::Processor<KIn, VIn>> UserProcessor<KIn, VIn> for AnyKeyProc<P> {
+    type KOut = P::KOut;
+    type VOut = P::VOut;
+    type Mode = AnyKey;
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.0.init(ctx)
+    }
+    fn process(&mut self, ctx: &mut ProcessorContext<'_, P::KOut, P::VOut>, record: Record<KIn, VIn>) {
+        self.0.process(ctx, record)
+    }
+    fn punctuate(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, P::KOut, P::VOut>,
+        schedule: &Cancellable,
+        now: i64,
+    ) {
+        self.0.punctuate(ctx, schedule, now)
+    }
+    fn close(&mut self) {
+        self.0.close()
+    }
+}
+
+/// A [`processor::FixedKeyProcessor`] (`KStream::process_values`).
+pub(crate) struct FixedKeyProc<P>(pub(crate) P);
+
+impl<K: Data, VIn, P: processor::FixedKeyProcessor<K, VIn>> UserProcessor<K, VIn> for FixedKeyProc<P> {
+    type KOut = K;
+    type VOut = P::VOut;
+    type Mode = FixedKey;
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.0.init(ctx)
+    }
+    fn process(&mut self, ctx: &mut ProcessorContext<'_, K, P::VOut, FixedKey>, record: Record<K, VIn>) {
+        self.0.process(ctx, FixedKeyRecord::from(record))
+    }
+    fn punctuate(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, K, P::VOut, FixedKey>,
+        schedule: &Cancellable,
+        now: i64,
+    ) {
+        self.0.punctuate(ctx, schedule, now)
+    }
+    fn close(&mut self) {
+        self.0.close()
+    }
+}
+
 /// The user's processor with its downstream and its punctuation schedules.
-pub(crate) struct UserNode<P: processor::Processor<KIn, VIn>, KIn, VIn> {
+pub(crate) struct UserNode<P: UserProcessor<KIn, VIn>, KIn, VIn> {
     pub(crate) processor: P,
     pub(crate) next: Box<dyn Processor<P::KOut, P::VOut>>,
     pub(crate) schedules: Schedules,
@@ -24,14 +101,14 @@ pub(crate) struct UserNode<P: processor::Processor<KIn, VIn>, KIn, VIn> {
     pub(crate) _types: std::marker::PhantomData<fn(KIn, VIn)>,
 }
 
-impl<P: processor::Processor<KIn, VIn>, KIn, VIn> Drop for UserNode<P, KIn, VIn> {
+impl<P: UserProcessor<KIn, VIn>, KIn, VIn> Drop for UserNode<P, KIn, VIn> {
     fn drop(&mut self) {
         self.processor.close();
     }
 }
 
 /// The node as its chain and its task hold it.
-pub(crate) struct ProcessNode<P: processor::Processor<KIn, VIn>, KIn, VIn>(
+pub(crate) struct ProcessNode<P: UserProcessor<KIn, VIn>, KIn, VIn>(
     pub(crate) Arc<Mutex<UserNode<P, KIn, VIn>>>,
 );
 
@@ -51,18 +128,24 @@ fn reborrow<'x>(ctx: &'x mut Context<'_>) -> Context<'x> {
 
 impl<P, KIn, VIn> UserNode<P, KIn, VIn>
 where
-    P: processor::Processor<KIn, VIn>,
+    P: UserProcessor<KIn, VIn>,
 {
     /// Runs `body` with a processor context over `ctx`.
     fn with_context(
         &mut self,
         ctx: &mut Context<'_>,
         in_record: bool,
-        body: impl FnOnce(&mut P, &mut ProcessorContext<'_, P::KOut, P::VOut>),
+        body: impl FnOnce(&mut P, &mut ProcessorContext<'_, P::KOut, P::VOut, P::Mode>),
     ) {
         let UserNode { processor, next, schedules, application_id, .. } = self;
-        let mut pctx =
-            ProcessorContext { ctx: reborrow(ctx), next: &mut **next, schedules, in_record, application_id };
+        let mut pctx = ProcessorContext {
+            ctx: reborrow(ctx),
+            next: &mut **next,
+            schedules,
+            in_record,
+            application_id,
+            _mode: std::marker::PhantomData,
+        };
         body(processor, &mut pctx);
         let failed = pctx.ctx.failed.take();
         if let Some(e) = failed {
@@ -73,7 +156,7 @@ where
 
 impl<P, KIn, VIn> Processor<KIn, VIn> for ProcessNode<P, KIn, VIn>
 where
-    P: processor::Processor<KIn, VIn>,
+    P: UserProcessor<KIn, VIn>,
     KIn: Send,
     VIn: Send,
 {
@@ -96,7 +179,7 @@ pub(crate) trait Punctuate: Send {
 
 impl<P, KIn, VIn> Punctuate for ProcessNode<P, KIn, VIn>
 where
-    P: processor::Processor<KIn, VIn>,
+    P: UserProcessor<KIn, VIn>,
     KIn: Send,
     VIn: Send,
 {

@@ -118,23 +118,119 @@ pub struct RecordMetadata {
     pub offset: u64,
 }
 
+/// A processor that keeps every record's key (Kafka's `api.FixedKeyProcessor`), placed with
+/// [`KStream::process_values`](crate::KStream::process_values): a stateful operator after it
+/// needs no repartition. It forwards [`FixedKeyRecord`]s, made only from the records it is
+/// given, so the key cannot change (and a punctuation, having no record, cannot forward).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a fixed-key processor of records with `{K}` keys and `{VIn}` values",
+    label = "the stream here carries `{K}` keys and `{VIn}` values",
+    note = "a fixed-key processor is `impl FixedKeyProcessor<K, V> for ..` with the key and value types of the stream it is placed on"
+)]
+pub trait FixedKeyProcessor<K, VIn>: Send + 'static {
+    /// The value type of the records it forwards.
+    type VOut: Data;
+
+    /// As [`Processor::init`].
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        let _ = ctx;
+    }
+
+    /// Handles one record; forwards records made from it through `ctx`.
+    fn process(&mut self, ctx: &mut FixedKeyContext<'_, K, Self::VOut>, record: FixedKeyRecord<K, VIn>);
+
+    /// As [`Processor::punctuate`].
+    fn punctuate(
+        &mut self,
+        ctx: &mut FixedKeyContext<'_, K, Self::VOut>,
+        schedule: &Cancellable,
+        timestamp: i64,
+    ) {
+        let _ = (ctx, schedule, timestamp);
+    }
+
+    /// As [`Processor::close`].
+    fn close(&mut self) {}
+}
+
+/// A record whose key a processor cannot change (Kafka's `api.FixedKeyRecord`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedKeyRecord<K, V> {
+    key: K,
+    /// The value.
+    pub value: V,
+    /// Event time in milliseconds since the epoch.
+    pub timestamp: i64,
+    /// Headers.
+    pub headers: crate::record::Headers,
+}
+
+impl<K, V> FixedKeyRecord<K, V> {
+    pub(crate) fn from(record: Record<K, V>) -> Self {
+        FixedKeyRecord {
+            key: record.key,
+            value: record.value,
+            timestamp: record.timestamp,
+            headers: record.headers,
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+
+    /// The same record with another value.
+    pub fn with_value<V2>(self, value: V2) -> FixedKeyRecord<K, V2> {
+        FixedKeyRecord { key: self.key, value, timestamp: self.timestamp, headers: self.headers }
+    }
+
+    /// The same record at another time.
+    pub fn with_timestamp(self, timestamp: i64) -> Self {
+        FixedKeyRecord { timestamp, ..self }
+    }
+
+    /// The record as a plain one.
+    pub fn into_record(self) -> Record<K, V> {
+        Record { key: self.key, value: self.value, timestamp: self.timestamp, headers: self.headers }
+    }
+}
+
+/// [`ProcessorContext`]'s mode for a [`Processor`]: it forwards any [`Record`].
+pub enum AnyKey {}
+/// [`ProcessorContext`]'s mode for a [`FixedKeyProcessor`]: it forwards [`FixedKeyRecord`]s.
+pub enum FixedKey {}
+
+/// The context of a [`FixedKeyProcessor`] (Kafka's `api.FixedKeyProcessorContext`).
+pub type FixedKeyContext<'a, K, V> = ProcessorContext<'a, K, V, FixedKey>;
+
 /// What a processor can see and do while it processes a record or punctuates (Kafka's
 /// `api.ProcessorContext`).
-pub struct ProcessorContext<'a, K, V> {
+pub struct ProcessorContext<'a, K, V, M = AnyKey> {
     pub(crate) ctx: Context<'a>,
     pub(crate) next: &'a mut dyn crate::ops::Processor<K, V>,
     pub(crate) schedules: &'a mut Schedules,
     /// Whether a record is being processed (not a punctuation).
     pub(crate) in_record: bool,
     pub(crate) application_id: &'a str,
+    pub(crate) _mode: std::marker::PhantomData<M>,
 }
 
-impl<K, V> ProcessorContext<'_, K, V> {
+impl<K, V> ProcessorContext<'_, K, V, AnyKey> {
     /// Sends `record` to every child of this processor.
     pub fn forward(&mut self, record: Record<K, V>) {
         self.next.process(&mut self.ctx, record);
     }
+}
 
+impl<K, V> ProcessorContext<'_, K, V, FixedKey> {
+    /// Sends `record` to every child of this processor.
+    pub fn forward(&mut self, record: FixedKeyRecord<K, V>) {
+        self.next.process(&mut self.ctx, record.into_record());
+    }
+}
+
+impl<K, V, M> ProcessorContext<'_, K, V, M> {
     /// Where the record being processed was read; `None` during a punctuation.
     pub fn record_metadata(&self) -> Option<RecordMetadata> {
         self.in_record.then(|| RecordMetadata {
