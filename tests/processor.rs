@@ -389,3 +389,22 @@ fn a_fixed_key_processor_keeps_keys_so_an_aggregation_after_it_reads_the_same_pa
         [("a".into(), 3, 6), ("b".into(), 1, 7), ("a".into(), 5, 8)]
     );
 }
+
+#[test]
+fn each_punctuator_call_is_counted_in_the_tasks_debug_metrics() {
+    let seen = Seen::default();
+    let driver = TestDriver::new(ticker(PunctuationType::WallClockTime, 1_000, 100, &seen))
+        .with_recording_level(streams_runtime::RecordingLevel::Debug);
+    for _ in 0..4 {
+        driver.advance_wall_clock(Duration::from_secs(1));
+    }
+    let metric = |name: &str| {
+        let m = driver
+            .metrics()
+            .into_iter()
+            .find(|m| m.name.group == "stream-task-metrics" && m.name.name == name);
+        m.unwrap().value.number().unwrap()
+    };
+    assert_eq!(metric("punctuate-total"), 4.0);
+    assert!(metric("punctuate-latency-avg") >= 0.0);
+}

@@ -67,6 +67,9 @@ pub(crate) struct Task {
     dropped_reported: u64,
     /// The Processor API's nodes with punctuation schedules.
     punctuators: Vec<Box<dyn Punctuate>>,
+    /// Punctuation calls (by clock) that ran something, and the time they took, since the
+    /// thread last asked (its `punctuate` sensors).
+    punctuated: (usize, std::time::Duration),
 }
 
 impl Task {
@@ -118,6 +121,7 @@ impl Task {
             metrics,
             dropped_reported: 0,
             punctuators: std::mem::take(&mut build.punctuators),
+            punctuated: Default::default(),
             sources,
             stores: build.stores,
             caches,
@@ -269,6 +273,30 @@ impl Task {
         policy: &RecordPolicy,
         collector: &mut dyn RecordCollector,
     ) -> Result<(), StreamsError> {
+        let started = std::time::Instant::now();
+        let mut ran = false;
+        let result = self.punctuate_all(kind, now, wall_clock, policy, collector, &mut ran);
+        if ran {
+            self.punctuated.0 += 1;
+            self.punctuated.1 += started.elapsed();
+        }
+        result
+    }
+
+    /// Punctuation calls that ran something since the last call, and their time.
+    pub(crate) fn take_punctuated(&mut self) -> (usize, std::time::Duration) {
+        std::mem::take(&mut self.punctuated)
+    }
+
+    fn punctuate_all(
+        &mut self,
+        kind: PunctuationType,
+        now: i64,
+        wall_clock: i64,
+        policy: &RecordPolicy,
+        collector: &mut dyn RecordCollector,
+        ran: &mut bool,
+    ) -> Result<(), StreamsError> {
         for p in &mut self.punctuators {
             loop {
                 let mut ctx = Context {
@@ -282,10 +310,11 @@ impl Task {
                     probe: &mut self.probe,
                 };
                 let outcome = p.punctuate(&mut ctx, kind, now);
+                *ran |= outcome != Ok(false);
                 let error = match (outcome, ctx.failed.take()) {
-                    (Ok(()), None) => break,
+                    (Ok(_), None) => break,
                     (Err(message), _) => message,
-                    (Ok(()), Some(failed)) => failed.to_string(),
+                    (Ok(_), Some(failed)) => failed.to_string(),
                 };
                 let error = StreamsError::Punctuation { node: p.name(), timestamp: now, message: error };
                 if matches!(policy.processing, OnProcessingError::Fail) {

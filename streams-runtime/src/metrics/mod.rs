@@ -246,6 +246,8 @@ struct ThreadSensors {
     process_records: Sampled,
     /// Latency of each commit, ms.
     commit: Sampled,
+    /// Per turn that punctuated, its punctuation time over the punctuation calls, ms.
+    punctuate: Sampled,
     task_created: Sampled,
     task_closed: Sampled,
     /// The consumer's lag, sampled (`records-lag-max`).
@@ -254,6 +256,7 @@ struct ThreadSensors {
     poll_ratio: Sampled,
     process_ratio: Sampled,
     commit_ratio: Sampled,
+    punctuate_ratio: Sampled,
 }
 
 /// Where one turn of a stream thread's loop spent its time.
@@ -264,6 +267,10 @@ pub(crate) struct LoopTurn {
     pub(crate) process: Duration,
     pub(crate) processed: usize,
     pub(crate) commit: Option<Duration>,
+    /// Punctuation calls that ran something (tasks × clocks), and their time (part of
+    /// `process`, which leaves it out when recorded).
+    pub(crate) punctuate: Duration,
+    pub(crate) punctuated: usize,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -285,12 +292,14 @@ impl ThreadMetrics {
                 process: s(),
                 process_records: s(),
                 commit: s(),
+                punctuate: s(),
                 task_created: s(),
                 task_closed: s(),
                 records_lag: s(),
                 poll_ratio: s(),
                 process_ratio: s(),
                 commit_ratio: s(),
+                punctuate_ratio: s(),
             }),
         }
     }
@@ -307,16 +316,22 @@ impl ThreadMetrics {
         if turn.polled > 0 {
             s.poll_records.record(turn.polled as f64, now);
         }
+        let process = turn.process.saturating_sub(turn.punctuate);
         if turn.processed > 0 {
             s.process_records.record(turn.processed as f64, now);
-            s.process.record(ms(turn.process) / turn.processed as f64, now);
+            s.process.record(ms(process) / turn.processed as f64, now);
+        }
+        // As `StreamThread.runOnce`: one sample per turn that punctuated, of the time per call.
+        if turn.punctuated > 0 {
+            s.punctuate.record(ms(turn.punctuate) / turn.punctuated as f64, now);
         }
         if let Some(commit) = turn.commit {
             s.commit.record(ms(commit), now);
         }
         let took = took.as_secs_f64().max(f64::MIN_POSITIVE);
         s.poll_ratio.record(turn.poll.as_secs_f64() / took, now);
-        s.process_ratio.record(turn.process.as_secs_f64() / took, now);
+        s.process_ratio.record(process.as_secs_f64() / took, now);
+        s.punctuate_ratio.record(turn.punctuate.as_secs_f64() / took, now);
         s.commit_ratio.record(turn.commit.unwrap_or_default().as_secs_f64() / took, now);
     }
 
@@ -352,9 +367,11 @@ impl ThreadMetrics {
                 value: MetricValue::Number(value),
             })
         };
-        for (op, stat, calls) in
-            [("poll", &s.poll, "calls to poll"), ("commit", &s.commit, "calls to commit")]
-        {
+        for (op, stat, calls) in [
+            ("poll", &s.poll, "calls to poll"),
+            ("commit", &s.commit, "calls to commit"),
+            ("punctuate", &s.punctuate, "calls to punctuate"),
+        ] {
             put(&format!("{op}-latency-avg"), &format!("The average {op} latency"), stat.avg(now));
             put(&format!("{op}-latency-max"), &format!("The maximum {op} latency"), stat.max(now));
             put(
@@ -412,6 +429,11 @@ impl ThreadMetrics {
                 stat.avg(now),
             );
         }
+        put(
+            "punctuate-ratio",
+            "The fraction of time the thread spent on punctuating active tasks",
+            s.punctuate_ratio.avg(now),
+        );
         put("thread-start-time", "The time that the thread was started", self.started_ms as f64);
         // The thread's consumer's (Kafka's `FetchMetricsManager`), under its client id.
         out.push(Metric {

@@ -61,6 +61,8 @@ pub(crate) struct TaskProbe {
     pub(crate) process_latency: Acc,
     /// Per record, how far behind stream time it was (DEBUG).
     pub(crate) lateness: Acc,
+    /// Per punctuator call, the time it took (DEBUG).
+    pub(crate) punctuate_latency: Acc,
 }
 
 impl TaskProbe {
@@ -90,6 +92,7 @@ pub(crate) struct TaskMetrics {
 
 struct TaskSensors {
     process_latency: Sampled,
+    punctuate_latency: Sampled,
     /// Records processed, one sample per batch (`process-rate`/`-total`, DEBUG).
     process: Sampled,
     /// Per source node, records it took (DEBUG).
@@ -126,6 +129,7 @@ impl TaskMetrics {
             stores,
             sensors: Mutex::new(TaskSensors {
                 process_latency: Sampled::new(now),
+                punctuate_latency: Sampled::new(now),
                 process: Sampled::new(now),
                 source_process: sampled(nodes.len()),
                 dropped: Sampled::new(now),
@@ -160,6 +164,7 @@ impl TaskMetrics {
             e2e: vec![Acc::default(); self.nodes.len()],
             process_latency: Acc::default(),
             lateness: Acc::default(),
+            punctuate_latency: Acc::default(),
         }
     }
 
@@ -192,9 +197,11 @@ impl TaskMetrics {
             }
             s.process_latency.merge(&probe.process_latency, now);
             s.lateness.merge(&probe.lateness, now);
+            s.punctuate_latency.merge(&probe.punctuate_latency, now);
         }
         probe.process_latency = Acc::default();
         probe.lateness = Acc::default();
+        probe.punctuate_latency = Acc::default();
     }
 
     /// A changelog of `remaining` offsets is about to be restored (Kafka's
@@ -244,6 +251,15 @@ impl TaskMetrics {
         task("process-latency-max", "The maximum latency of calls to process", s.process_latency.max(now));
         task("process-rate", "The average number of calls to process per second", s.process.sum_rate(now));
         task("process-total", "The total number of calls to process", s.process.total_sum());
+        let punctuate = &s.punctuate_latency;
+        task("punctuate-latency-avg", "The average latency of calls to punctuate", punctuate.avg(now));
+        task("punctuate-latency-max", "The maximum latency of calls to punctuate", punctuate.max(now));
+        task(
+            "punctuate-rate",
+            "The average number of calls to punctuate per second",
+            punctuate.count_rate(now),
+        );
+        task("punctuate-total", "The total number of calls to punctuate", punctuate.total_count());
         task(
             "dropped-records-rate",
             "The average number of dropped records per second",

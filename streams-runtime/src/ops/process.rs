@@ -169,10 +169,10 @@ where
 
 /// A node with punctuation schedules, as its task reaches it.
 pub(crate) trait Punctuate: Send {
-    /// Runs every punctuation of `kind` due at `now`, earliest first. Stops at the first
-    /// that panics, with its message (that schedule waits for its next time, as the others;
-    /// calling again runs the rest).
-    fn punctuate(&mut self, ctx: &mut Context<'_>, kind: PunctuationType, now: i64) -> Result<(), String>;
+    /// Runs every punctuation of `kind` due at `now`, earliest first; returns whether any
+    /// ran. Stops at the first that panics, with its message (that schedule waits for its
+    /// next time, as the others; calling again runs the rest).
+    fn punctuate(&mut self, ctx: &mut Context<'_>, kind: PunctuationType, now: i64) -> Result<bool, String>;
     /// The node's name, for errors.
     fn name(&self) -> String;
 }
@@ -183,24 +183,31 @@ where
     KIn: Send,
     VIn: Send,
 {
-    fn punctuate(&mut self, ctx: &mut Context<'_>, kind: PunctuationType, now: i64) -> Result<(), String> {
+    fn punctuate(&mut self, ctx: &mut Context<'_>, kind: PunctuationType, now: i64) -> Result<bool, String> {
         let mut node = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if node.schedules.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
+        let mut ran = false;
         node.now.store(now, Ordering::Relaxed);
         // As Kafka's `PunctuationQueue.maybePunctuate`: each due schedule fires once, then
         // waits for its next time after `now` (which a punctuation may cancel).
         while let Some((handle, at, interval)) = node.schedules.next_due(kind, now) {
+            ran = true;
+            // Kafka's task-level `punctuate` sensor (DEBUG): each punctuator's latency.
+            let started = ctx.probe.debug.then(std::time::Instant::now);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 node.with_context(ctx, false, |p, pctx| p.punctuate(pctx, &handle, now))
             }));
+            if let Some(started) = started {
+                ctx.probe.punctuate_latency.add(started.elapsed().as_secs_f64() * 1e3);
+            }
             node.schedules.reschedule(handle, at, interval, now);
             if let Err(panic) = outcome {
                 return Err(crate::error::panic_message(panic.as_ref()));
             }
         }
-        Ok(())
+        Ok(ran)
     }
 
     fn name(&self) -> String {

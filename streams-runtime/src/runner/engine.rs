@@ -651,6 +651,10 @@ impl Engine {
                 Err(e) => break w.commit(backend).and(Err(e)),
             };
             (turn.process, turn.processed) = (processing.elapsed(), processed);
+            for t in w.tasks.values_mut() {
+                let (calls, took) = t.task.take_punctuated();
+                (turn.punctuated, turn.punctuate) = (turn.punctuated + calls, turn.punctuate + took);
+            }
             let fetching = backend.fetch_positions();
             w.publish_positions(&fetching);
             if last_lag.elapsed() >= LAG_INTERVAL {
