@@ -9,7 +9,7 @@ use streams_runtime::processor::{
     Processor, ProcessorContext, PunctuationType, Stores,
 };
 
-use crate::generate::{Input, Values};
+use crate::generate::{Input, Values, WALL_CLOCK};
 
 /// How an output key's bytes read, for messages.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +39,9 @@ const LONGS: &[Input] = &[input("in", Values::Long, 4)];
 /// Longs without null values, for windowed aggregations, which Kafka gives null values to:
 /// the `_nullable` cases read those as `Option<i64>`.
 const WINDOWED: &[Input] = &[input("in", Values::Long, 0)];
+/// Longs, and wall-clock advances a third of the time.
+const WALL_CLOCK_LONGS: &[Input] =
+    &[input("in", Values::Long, 4), input("in", Values::Long, 4), input(WALL_CLOCK, Values::Long, 0)];
 const TABLE: &[Input] = &[input("table", Values::Long, 12)];
 const STREAM_TABLE: &[Input] = &[input("left", Values::Str, 4), input("right", Values::Str, 12)];
 const STREAMS: &[Input] = &[input("left", Values::Str, 4), input("right", Values::Str, 4)];
@@ -144,6 +147,44 @@ impl Processor<Option<String>, Option<i64>> for LastValue {
     fn punctuate(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, _: &Cancellable, now: i64) {
         let sum = self.last.as_ref().unwrap().all().into_iter().map(|(_, v)| v).sum();
         ctx.forward(Record::new("sum".to_string(), sum, now));
+    }
+}
+
+/// The Processor API by wall clock: counts each key's records in a store and, every second
+/// of wall-clock time, forwards under the key `total` how many records it counted, stamped
+/// with the wall clock; cancels that after five punctuations.
+struct WallClockTotal {
+    counts: Option<KeyValueStoreRef<String, i64>>,
+    punctuations: u32,
+}
+
+impl Processor<Option<String>, Option<i64>> for WallClockTotal {
+    type KOut = String;
+    type VOut = i64;
+
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.counts = Some(ctx.key_value_store(&Stores::key_value::<String, i64>("counts")));
+        ctx.schedule(ms(1_000), PunctuationType::WallClockTime);
+    }
+
+    fn process(
+        &mut self,
+        _: &mut ProcessorContext<'_, String, i64>,
+        record: Record<Option<String>, Option<i64>>,
+    ) {
+        if let Some(key) = record.key {
+            let counts = self.counts.as_ref().unwrap();
+            counts.put(key.clone(), counts.get(&key).unwrap_or(0) + 1);
+        }
+    }
+
+    fn punctuate(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, schedule: &Cancellable, now: i64) {
+        let total = self.counts.as_ref().unwrap().all().into_iter().map(|(_, n)| n).sum();
+        ctx.forward(Record::new("total".to_string(), total, now));
+        self.punctuations += 1;
+        if self.punctuations == 5 {
+            schedule.cancel();
+        }
     }
 }
 
@@ -614,6 +655,12 @@ fn builder_cases() -> Vec<Case> {
             .count()
             .to_stream()
             .to("out")),
+        case!("wall_clock_punctuate", WALL_CLOCK_LONGS, Plain, Long, |b| {
+            b.add_state_store(&Stores::key_value::<String, i64>("counts"));
+            b.stream::<Option<String>, Option<i64>>("in")
+                .process(|| WallClockTotal { counts: None, punctuations: 0 }, &["counts"])
+                .to("out")
+        }),
         case!("process_values_then_count", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")
             .process_values(|| Double, &[])

@@ -20,6 +20,10 @@ pub(crate) struct Input {
     pub(crate) null_values: u32,
 }
 
+/// The pseudo-topic of wall-clock advances: such an input moves the drivers' wall clock by
+/// its `timestamp` milliseconds (Kafka's `advanceWallClockTime`) instead of piping a record.
+pub(crate) const WALL_CLOCK: &str = "(wall clock)";
+
 /// One input record, as both sides read it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct InputRecord {
@@ -31,7 +35,15 @@ pub(crate) struct InputRecord {
 
 impl InputRecord {
     pub(crate) fn to_json(&self) -> Value {
+        if self.is_wall_clock() {
+            return json!({ "advance": self.timestamp });
+        }
         json!({ "topic": self.topic, "key": self.key, "value": self.value, "timestamp": self.timestamp })
+    }
+
+    /// Whether this input advances the wall clock (by `timestamp` ms).
+    pub(crate) fn is_wall_clock(&self) -> bool {
+        self.topic == WALL_CLOCK
     }
 
     /// The key's bytes, as Kafka's `StringSerializer` writes them.
@@ -77,7 +89,8 @@ impl Rng {
     }
 }
 
-/// `count` records over `inputs`: keys `k0`..`k5` (3 % null), stream time moving forward by
+/// `count` records over `inputs` (an input of topic [`WALL_CLOCK`] stands for advances of
+/// 0–2.5 s of the wall clock): keys `k0`..`k5` (3 % null), stream time moving forward by
 /// 0–15 ms a record (1 % of records after a 200–500 ms jump), 15 % of records out of order by up to 120 ms and 2 % by 400 ms (late past
 /// every window's grace), long values in -20..20 and string values `x0`..`x19`.
 pub(crate) fn records(inputs: &[Input], seed: u64, count: usize) -> Vec<InputRecord> {
@@ -86,6 +99,10 @@ pub(crate) fn records(inputs: &[Input], seed: u64, count: usize) -> Vec<InputRec
     (0..count)
         .map(|_| {
             let input = inputs[rng.below(inputs.len() as u64) as usize];
+            if input.topic == WALL_CLOCK {
+                let advance = rng.below(2_500) as i64;
+                return InputRecord { topic: WALL_CLOCK, key: None, value: Value::Null, timestamp: advance };
+            }
             time += rng.below(16) as i64;
             if rng.percent(1) {
                 // A quiet spell: stream time jumps past whole windows.

@@ -58,12 +58,16 @@ fn run_ours_with_metrics(case: &Case, input: &[InputRecord]) -> (Vec<Value>, Val
     let mut read: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, record) in input.iter().enumerate() {
-        let result = driver.input::<(), ()>(record.topic).try_pipe_raw(
-            record.key_bytes(),
-            record.value_bytes(),
-            record.timestamp,
-            Headers::new(),
-        );
+        let result = if record.is_wall_clock() {
+            driver.try_advance_wall_clock(std::time::Duration::from_millis(record.timestamp as u64))
+        } else {
+            driver.input::<(), ()>(record.topic).try_pipe_raw(
+                record.key_bytes(),
+                record.value_bytes(),
+                record.timestamp,
+                Headers::new(),
+            )
+        };
         for topic in driver.topics() {
             let internal =
                 topic.starts_with(&format!("{APPLICATION_ID}-")) && !topic.ends_with("-repartition");

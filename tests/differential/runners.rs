@@ -19,9 +19,10 @@ use crate::APPLICATION_ID;
 
 /// Cases whose final table does not depend on how tasks interleave: aggregations and
 /// tables. Joins of a stream with a table or another stream answer as of each record's
-/// arrival, which differs between a driver and threads, and are left to the driver.
+/// arrival, which differs between a driver and threads, and are left to the driver; so are
+/// wall-clock punctuations, which a runner makes by the real clock.
 pub(crate) fn applies(case: &Case) -> bool {
-    !["filter_map_values", "stream_", "select_key_"].iter().any(|p| case.name.starts_with(p))
+    !["filter_map_values", "stream_", "select_key_", "wall_clock_"].iter().any(|p| case.name.starts_with(p))
 }
 
 /// The last value of each key on `out` (a tombstone removes the key).

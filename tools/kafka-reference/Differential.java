@@ -5,7 +5,8 @@
 //
 // reads every DIR/<case>@<seed>.in.jsonl, one record a line:
 //   {"topic":"in","key":"k1"|null,"value":12|"x3"|null,"timestamp":1000}
-// (a JSON number is written as a Long, 8 bytes big-endian; a string as UTF-8; null stays null)
+// (a JSON number is written as a Long, 8 bytes big-endian; a string as UTF-8; null stays null),
+// or {"advance":1200}: the driver's wall clock moves 1.2 s (advanceWallClockTime)
 // and writes DIR/<case>@<seed>.out.jsonl, one output record a line, in emission order:
 //   {"in":7,"topic":"out","key":"6b31...","value":"0000...","timestamp":1000}
 // where "in" is the input line after which the record came out and key/value are the bytes in
@@ -149,6 +150,35 @@ public class Differential {
                 context.forward(record.withValue(record.value() - (old == null ? 0 : old)));
             }
             if (record.value() < 0) last.delete(record.key());
+        }
+    }
+
+    // The Processor API by wall clock: counts each key's records in a store and, every second
+    // of wall-clock time, forwards under the key "total" how many records it counted, stamped
+    // with the wall clock; cancels that after five punctuations.
+    static class WallClockTotal implements Processor<String, Long, String, Long> {
+        KeyValueStore<String, Long> counts;
+        int punctuations;
+
+        @Override
+        public void init(ProcessorContext<String, Long> context) {
+            counts = context.getStateStore("counts");
+            org.apache.kafka.streams.processor.Cancellable[] self = new org.apache.kafka.streams.processor.Cancellable[1];
+            self[0] = context.schedule(ms(1000), PunctuationType.WALL_CLOCK_TIME, now -> {
+                long total = 0;
+                try (KeyValueIterator<String, Long> all = counts.all()) {
+                    while (all.hasNext()) total += all.next().value;
+                }
+                context.forward(new Record<>("total", total, now));
+                if (++punctuations == 5) self[0].cancel();
+            });
+        }
+
+        @Override
+        public void process(Record<String, Long> record) {
+            if (record.key() == null) return;
+            Long n = counts.get(record.key());
+            counts.put(record.key(), n == null ? 1 : n + 1);
         }
     }
 
@@ -374,6 +404,10 @@ public class Differential {
             .groupByKey(Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
 
+        add("wall_clock_punctuate", () -> build(b -> {
+            b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("counts"), S, L));
+            b.stream("in", Consumed.with(S, L)).process(WallClockTotal::new, "counts").to("out", Produced.with(S, L));
+        }));
         add("process_values_then_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .processValues(Double::new)
             .groupByKey(Grouped.with(S, L))
@@ -475,7 +509,7 @@ public class Differential {
             }
         }
         TreeSet<String> inputs = new TreeSet<>();
-        records.forEach(r -> inputs.add(r.get("topic").asText()));
+        records.stream().filter(r -> r.has("topic")).forEach(r -> inputs.add(r.get("topic").asText()));
         StringBuilder out = new StringBuilder();
         Topology built = topology.get();
         Path describe = output.resolveSibling(caseName + ".describe.txt");
@@ -489,8 +523,12 @@ public class Differential {
             }
             for (int i = 0; i < records.size(); i++) {
                 JsonNode r = records.get(i);
-                in.get(r.get("topic").asText()).pipeInput(new TestRecord<>(
-                    encode(r.get("key")), encode(r.get("value")), null, r.get("timestamp").asLong()));
+                if (r.has("advance")) {
+                    driver.advanceWallClockTime(Duration.ofMillis(r.get("advance").asLong()));
+                } else {
+                    in.get(r.get("topic").asText()).pipeInput(new TestRecord<>(
+                        encode(r.get("key")), encode(r.get("value")), null, r.get("timestamp").asLong()));
+                }
                 TreeSet<String> produced = new TreeSet<>(driver.producedTopicNames());
                 for (String t : produced) {
                     if (inputs.contains(t) || (t.startsWith(APPLICATION_ID + "-") && !t.endsWith("-repartition"))) {
