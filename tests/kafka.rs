@@ -643,3 +643,48 @@ fn interactive_queries_answer_any_key_from_either_instance_over_http() {
     });
     drop(endpoints);
 }
+
+#[test]
+fn internal_topics_are_created_with_kafka_streams_configs() {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    let (input, output, app) = (unique("cfg-in"), unique("cfg-out"), unique("cfg-app"));
+    create_topics(&[&input, &output], 2);
+    let topology = || {
+        let b = StreamsBuilder::new();
+        let words = b.stream::<String, String>(&input).select_key(|_, v| v.clone()).share();
+        words.clone().group_by_key().count().to_stream().to(&format!("{output}-totals"));
+        words
+            .group_by_key()
+            .window(TimeWindows::of(Duration::from_secs(60)).grace(Duration::from_secs(5)))
+            .count()
+            .to_stream()
+            .to(&output);
+        b.build()
+    };
+    produce(&input, &[(None, Some(b"a".to_vec()), 1_000)]);
+    create_topics(&[&format!("{output}-totals")], 2);
+    let mut config = config(&app);
+    config.set("windowstore.changelog.additional.retention.ms", "1000");
+    let streams = KafkaStreams::connect(topology(), config).unwrap();
+    block_on_multi(streams.run(RunMode::UntilDrained)).unwrap();
+    let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    // What Kafka Streams would create (the differential test holds these to Kafka's own
+    // `InternalTopicConfig`s), with the additional retention set above instead of a day.
+    let expected = topology().internal_topic_configs(&app);
+    assert_eq!(expected.len(), 4, "two repartition topics, two changelogs: {expected:?}");
+    for (topic, mut configs) in expected {
+        if let Some(retention) = configs.get_mut("retention.ms").filter(|r| *r != "-1") {
+            *retention = (retention.parse::<i64>().unwrap() - 86_400_000 + 1_000).to_string();
+        }
+        let described =
+            block_on(admin.describe_configs(&[ResourceSpecifier::Topic(&topic)], &AdminOptions::new()))
+                .unwrap()
+                .pop()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{topic}: {e}"));
+        for (key, value) in configs {
+            let on_broker = described.get(&key).and_then(|e| e.value.clone());
+            assert_eq!(on_broker.as_deref(), Some(value.as_str()), "{topic}: {key}");
+        }
+    }
+}

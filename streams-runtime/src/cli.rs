@@ -483,8 +483,10 @@ fn execute_on_kafka(
         .filter(|t| !topology.graph.internal_topics.contains(t))
         .chain(topology.graph.globals.iter().map(|g| g.topic.clone()))
         .chain(sinks.iter().cloned());
-    let missing: Vec<(String, u32, bool)> =
-        user_topics.filter(|t| !existing.contains_key(t)).map(|t| (t, args.partitions, false)).collect();
+    let missing: Vec<(String, u32, _)> = user_topics
+        .filter(|t| !existing.contains_key(t))
+        .map(|t| (t, args.partitions, KafkaClients::kept_configs()))
+        .collect();
     runtime.block_on(clients.create_topics(&missing, -1))?;
     // Output from now on: each sink partition read from its current end.
     let output = clients.plain_consumer(&format!("{application_id}-cli-output"))?;

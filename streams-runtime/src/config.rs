@@ -230,6 +230,12 @@ impl StreamsConfig {
         Ok(Duration::from_millis(self.parse("repartition.purge.interval.ms", 30_000)?))
     }
 
+    /// `windowstore.changelog.additional.retention.ms` (default one day): added to a window
+    /// or session store's retention for its changelog topic's `retention.ms`.
+    pub fn window_changelog_additional_retention(&self) -> Result<i64, StreamsError> {
+        self.parse("windowstore.changelog.additional.retention.ms", 86_400_000)
+    }
+
     /// `metrics.recording.level` (default `INFO`): which sensors record.
     pub fn metrics_recording_level(&self) -> Result<crate::metrics::RecordingLevel, StreamsError> {
         crate::metrics::RecordingLevel::parse(self.get("metrics.recording.level").unwrap_or("INFO"))
@@ -351,6 +357,7 @@ const KNOWN: &[&str] = &[
     "processing.guarantee",
     "commit.interval.ms",
     "repartition.purge.interval.ms",
+    "windowstore.changelog.additional.retention.ms",
     "metrics.recording.level",
     "statestore.cache.max.bytes",
     "cache.max.bytes.buffering",
@@ -381,7 +388,6 @@ const IGNORED: &[&str] = &[
     "probing.rebalance.interval.ms",
     "rack.aware.assignment.tags",
     "window.size.ms",
-    "windowstore.changelog.additional.retention.ms",
     "poll.ms",
     "buffered.records.per.partition",
     "state.cleanup.delay.ms",

@@ -121,6 +121,12 @@ pub struct SlidingWindows {
 }
 
 impl SlidingWindows {
+    /// How long its store keeps windows: twice the difference, plus grace (Kafka's
+    /// `SlidingWindowedKStreamImpl`).
+    pub(crate) fn retention_ms(&self) -> i64 {
+        self.difference.saturating_mul(2).saturating_add(self.grace)
+    }
+
     /// Windows of records at most `difference` apart, with no grace period.
     pub fn with_difference(difference: Duration) -> Self {
         SlidingWindows { difference: millis(difference), grace: 0 }
@@ -152,6 +158,12 @@ pub struct SessionWindows {
 }
 
 impl SessionWindows {
+    /// How long its store keeps sessions: the gap plus grace (Kafka's
+    /// `SessionWindowedKStreamImpl`).
+    pub(crate) fn retention_ms(&self) -> i64 {
+        self.gap.saturating_add(self.grace)
+    }
+
     /// Sessions closed by `gap` of inactivity, with no grace period.
     pub fn with_inactivity_gap(gap: Duration) -> Self {
         SessionWindows { gap: millis(gap), grace: 0 }

@@ -157,6 +157,22 @@ fn first_difference(case: &Case, input: &[InputRecord], kafka: &[Value], ours: &
     ))
 }
 
+/// The internal topics of `topology` as the reference lists them: one line per topic, its
+/// name then its configs sorted by key, lines sorted.
+fn internal_topics(topology: streams_runtime::Topology) -> String {
+    let mut lines: Vec<String> = topology
+        .internal_topic_configs(APPLICATION_ID)
+        .into_iter()
+        .map(|(name, configs)| {
+            let configs: Vec<String> = configs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{name} {}", configs.join(" "))
+        })
+        .collect();
+    lines.sort();
+    lines.dedup();
+    lines.join("\n")
+}
+
 fn reference_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/kafka-reference")
 }
@@ -243,6 +259,15 @@ fn main() {
             let ours = (case.topology)().describe().to_string();
             if kafka.trim_end() != ours.trim_end() {
                 difference = Some(format!("describe() differs:\n--- kafka\n{kafka}\n--- ours\n{ours}"));
+            }
+        }
+        if difference.is_none() {
+            // The internal topics it would create, with their configs (changelog retention).
+            let kafka = std::fs::read_to_string(dir.join(format!("{}.topics.txt", case.name)))
+                .expect("Kafka's internal topics of the case");
+            let ours = internal_topics((case.topology)());
+            if kafka.trim_end() != ours.trim_end() {
+                difference = Some(format!("internal topics differ:\n--- kafka\n{kafka}\n--- ours\n{ours}"));
             }
         }
         let known = KNOWN_DIFFERENT.iter().find(|(n, _)| *n == case.name);

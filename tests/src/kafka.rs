@@ -59,8 +59,8 @@ pub fn clients() -> KafkaClients {
 
 /// Creates topics with `partitions` partitions each.
 pub fn create_topics(topics: &[&str], partitions: u32) {
-    let topics: Vec<(String, u32, bool)> =
-        topics.iter().map(|t| (t.to_string(), partitions, false)).collect();
+    let topics: Vec<(String, u32, _)> =
+        topics.iter().map(|t| (t.to_string(), partitions, KafkaClients::kept_configs())).collect();
     block_on(clients().create_topics(&topics, 1)).expect("create topics");
 }
 

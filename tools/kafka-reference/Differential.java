@@ -517,6 +517,10 @@ public class Differential {
             Files.writeString(describe, built.describe().toString());
         }
         try (TopologyTestDriver driver = new TopologyTestDriver(built, props, Instant.ofEpochMilli(0))) {
+            Path topics = output.resolveSibling(caseName + ".topics.txt");
+            if (!Files.exists(topics)) {
+                Files.writeString(topics, internalTopics(built));
+            }
             Map<String, TestInputTopic<byte[], byte[]>> in = new LinkedHashMap<>();
             for (String t : inputs) {
                 in.put(t, driver.createInputTopic(t, new ByteArraySerializer(), new ByteArraySerializer()));
@@ -567,6 +571,30 @@ public class Differential {
             Files.writeString(output.resolveSibling(stem + ".metrics.json"), JSON.writeValueAsString(metrics));
         }
         Files.writeString(output, out.toString());
+    }
+
+    // The internal topics Kafka Streams would create for a topology (after the driver set its
+    // application id): one line per topic, its name and its configs sorted by key, as
+    // InternalTopicManager gets them (no topic.* overrides; windowstore.changelog.additional.retention.ms
+    // at its default of one day).
+    static String internalTopics(Topology topology) throws Exception {
+        java.lang.reflect.Field field = Topology.class.getDeclaredField("internalTopologyBuilder");
+        field.setAccessible(true);
+        org.apache.kafka.streams.processor.internals.InternalTopologyBuilder builder =
+            (org.apache.kafka.streams.processor.internals.InternalTopologyBuilder) field.get(topology);
+        TreeSet<String> lines = new TreeSet<>();
+        for (var info : builder.subtopologyToTopicsInfo().values()) {
+            List<org.apache.kafka.streams.processor.internals.InternalTopicConfig> configs = new ArrayList<>();
+            configs.addAll(info.repartitionSourceTopics.values());
+            configs.addAll(info.stateChangelogTopics.values());
+            for (var config : configs) {
+                var properties = new java.util.TreeMap<>(config.properties(Map.of(), 86_400_000L));
+                StringBuilder line = new StringBuilder(config.name());
+                properties.forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+                lines.add(line.toString());
+            }
+        }
+        return String.join("\n", lines) + (lines.isEmpty() ? "" : "\n");
     }
 
     public static void main(String[] args) throws Exception {

@@ -174,12 +174,12 @@ impl KafkaClients {
             .collect())
     }
 
-    /// Creates topics (name, partitions, compacted) that do not exist yet, with
-    /// `replication.factor` (-1: the broker's default). Compacted topics are changelogs;
-    /// the others keep every record (`retention.ms` = -1).
+    /// Creates topics (name, partitions, configs) that do not exist yet, with
+    /// `replication.factor` (-1: the broker's default). [`Self::kept_configs`] keeps every
+    /// record; the application's internal topics get Kafka Streams' configs.
     pub async fn create_topics(
         &self,
-        topics: &[(String, u32, bool)],
+        topics: &[(String, u32, BTreeMap<String, String>)],
         replication_factor: i32,
     ) -> Result<(), StreamsError> {
         if topics.is_empty() {
@@ -187,15 +187,9 @@ impl KafkaClients {
         }
         let new: Vec<NewTopic<'_>> = topics
             .iter()
-            .map(|(name, partitions, compacted)| {
+            .map(|(name, partitions, configs)| {
                 let t = NewTopic::new(name, *partitions as i32, TopicReplication::Fixed(replication_factor));
-                if *compacted {
-                    t.set("cleanup.policy", "compact")
-                } else {
-                    // Kept until deleted on purpose, as Kafka Streams keeps repartition topics:
-                    // time-based retention would drop records whose event time is old.
-                    t.set("retention.ms", "-1")
-                }
+                configs.iter().fold(t, |t, (k, v)| t.set(k, v))
             })
             .collect();
         let results = self
@@ -223,6 +217,13 @@ impl KafkaClients {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The configs of a topic that keeps its records until deleted on purpose (input and
+    /// output topics the command line creates): time-based retention would drop records
+    /// whose event time is old.
+    pub fn kept_configs() -> BTreeMap<String, String> {
+        BTreeMap::from([("retention.ms".to_string(), "-1".to_string())])
     }
 
     /// Deletes topics; missing ones are not an error.

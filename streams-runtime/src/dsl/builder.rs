@@ -231,6 +231,22 @@ impl Topology {
         }
     }
 
+    /// The internal topics Kafka Streams would create for this topology under
+    /// `application_id` (repartition topics, then changelogs), each with the configs it is
+    /// created with (`windowstore.changelog.additional.retention.ms` at its default), as
+    /// Kafka's `InternalTopicConfig.properties`: checked against Kafka in the differential
+    /// test.
+    #[doc(hidden)]
+    pub fn internal_topic_configs(
+        &self,
+        application_id: &str,
+    ) -> Vec<(String, std::collections::BTreeMap<String, String>)> {
+        crate::runner::plan::internal_topics(&self.graph, application_id)
+            .into_iter()
+            .map(|(name, kind)| (name, kind.configs(86_400_000)))
+            .collect()
+    }
+
     /// Every topic named by a source (patterns excluded).
     pub fn source_topics(&self) -> Vec<String> {
         let mut topics: Vec<String> = self

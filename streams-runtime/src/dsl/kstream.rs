@@ -657,6 +657,10 @@ where
         let (this_store, other_store) = (format!("{this_name}-store"), format!("{other_name}-store"));
         let (merge_node, outlet) = {
             let mut g = builder.graph.borrow_mut();
+            let buffer =
+                crate::graph::ChangelogKind::WindowedDuplicates { retention_ms: windows.retention_ms() };
+            g.set_changelog_kind(&this_store, buffer);
+            g.set_changelog_kind(&other_store, buffer);
             let p = |stores: &str| NodeKind::Processor { stores: vec![stores.to_string()] };
             // Left and outer joins list Kafka's shared outer store too, named after the left
             // join node (`KSTREAM-OUTERSHARED-<n>-store`); here its records wait in the two

@@ -122,7 +122,14 @@ where
             processor
         });
         let (node, store) = aggregation_store(&stream);
-        stream.builder().graph.borrow_mut().window_sizes.push((node, size));
+        let retention_ms = match windows {
+            FixedWindows::Time(w) => w.retention_ms(),
+            FixedWindows::Sliding(w) => w.retention_ms(),
+        };
+        let mut g = stream.builder().graph.borrow_mut();
+        g.window_sizes.push((node, size));
+        g.set_changelog_kind(&store, crate::graph::ChangelogKind::Windowed { retention_ms });
+        drop(g);
         // Kafka's `KStreamWindowAggregateValueGetter`: a windowed row by key and window start,
         // so a windowed table can be joined.
         let getter_store = store.clone();
@@ -240,6 +247,12 @@ where
         });
         // Kafka's `KTableSessionWindowValueGetter`: a session by key and window.
         let (node, store) = aggregation_store(&stream);
+        let retention_ms = windows.retention_ms();
+        stream
+            .builder()
+            .graph
+            .borrow_mut()
+            .set_changelog_kind(&store, crate::graph::ChangelogKind::Windowed { retention_ms });
         let getter_store = store.clone();
         let getter: GetterFactory<Windowed<K, SessionWindow>, A> = Arc::new(move |tb| {
             let store = tb.session_store::<K::Codec, A::Codec>(&getter_store);

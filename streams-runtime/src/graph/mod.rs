@@ -127,6 +127,19 @@ impl TopicFormat {
     }
 }
 
+/// How a store's changelog topic is configured, as Kafka's `InternalTopicConfig` kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChangelogKind {
+    /// A key-value store: compacted (`UnwindowedUnversionedChangelogTopicConfig`).
+    KeyValue,
+    /// A window or session store: compacted and deleted after the store's retention
+    /// (`WindowedChangelogTopicConfig`).
+    Windowed { retention_ms: i64 },
+    /// A window store that keeps duplicates (a stream-stream join's buffer): deleted after
+    /// its retention, never compacted (duplicates would be lost).
+    WindowedDuplicates { retention_ms: i64 },
+}
+
 /// An internal topic name as the graph knows it (`KSTREAM-...-repartition`) becomes
 /// `<application.id>-<name>` at run time; other topics keep their names.
 pub(crate) fn resolve_topic(internal: &[String], name: &str, application_id: &str) -> String {
@@ -156,6 +169,8 @@ pub(crate) struct GraphBuilder {
     /// Window sizes of windowed aggregation nodes, to print window ends.
     pub(crate) window_sizes: Vec<(usize, i64)>,
     pub(crate) globals: Vec<GlobalSpec>,
+    /// Stores whose changelog is not a key-value store's, by name.
+    pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
     /// Stores added for processors of the Processor API, by name, and how a task makes each.
     pub(crate) user_stores: Vec<(String, Arc<dyn Fn(&mut StoreRegistry) + Send + Sync>)>,
 }
@@ -170,6 +185,12 @@ impl GraphBuilder {
             }
             at = *self.nodes[at].predecessors.first()?;
         }
+    }
+
+    /// Notes that store `store`'s changelog is of `kind` (key-value unless said).
+    pub(crate) fn set_changelog_kind(&mut self, store: &str, kind: ChangelogKind) {
+        self.changelog_kinds.retain(|(s, _)| s != store);
+        self.changelog_kinds.push((store.to_string(), kind));
     }
 
     /// Remembers the codecs of a source or sink topic (the first one given wins).
@@ -232,7 +253,9 @@ impl GraphBuilder {
 
     /// Freezes the graph into a topology.
     pub(crate) fn finish(self) -> crate::dsl::Topology {
-        let GraphBuilder { nodes, outlets, sources, internal_topics, formats, globals, .. } = self;
+        let GraphBuilder {
+            nodes, outlets, sources, internal_topics, formats, globals, changelog_kinds, ..
+        } = self;
         let mut source_nodes: Vec<usize> = sources.iter().map(|s| s.node).collect();
         source_nodes.extend(globals.iter().map(|g| g.source));
         let subtopologies = describe::subtopologies(&nodes, &source_nodes);
@@ -251,6 +274,7 @@ impl GraphBuilder {
             internal_topics,
             formats,
             globals,
+            changelog_kinds,
         }))
     }
 }
@@ -267,9 +291,15 @@ pub(crate) struct Graph {
     pub(crate) internal_topics: Vec<String>,
     pub(crate) formats: Vec<(String, TopicFormat)>,
     pub(crate) globals: Vec<GlobalSpec>,
+    pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
 }
 
 impl Graph {
+    /// How the changelog of store `store` is configured.
+    pub(crate) fn changelog_kind(&self, store: &str) -> ChangelogKind {
+        self.changelog_kinds.iter().find(|(s, _)| s == store).map_or(ChangelogKind::KeyValue, |(_, k)| *k)
+    }
+
     /// The instance-wide global stores, created empty.
     pub(crate) fn global_stores(&self) -> GlobalStores {
         let mut stores = GlobalStores::default();

@@ -46,6 +46,12 @@ pub struct JoinWindows {
 }
 
 impl JoinWindows {
+    /// How long a side's buffer keeps records: the window (before + after) plus grace
+    /// (Kafka's `KStreamImplJoin` join stores).
+    pub(crate) fn retention_ms(&self) -> i64 {
+        self.before.saturating_add(self.after).saturating_add(self.grace)
+    }
+
     /// Records at most `difference` apart, either way, with no grace period.
     pub fn within(difference: std::time::Duration) -> Self {
         let d = i64::try_from(difference.as_millis()).unwrap_or(i64::MAX);

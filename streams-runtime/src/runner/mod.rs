@@ -14,7 +14,7 @@ mod global;
 pub mod http;
 #[cfg(feature = "kafka")]
 mod kafka;
-mod plan;
+pub(crate) mod plan;
 pub mod query;
 mod state;
 #[cfg(feature = "kafka")]
@@ -634,9 +634,17 @@ impl KafkaStreams {
                 StreamsError::Config(format!("`replication.factor` = `{v}` is not a valid number"))
             })?,
         };
-        let mut topics: Vec<(String, u32, bool)> =
-            plan.internal.iter().map(|t| (t.name.clone(), t.partitions, t.compacted)).collect();
-        topics.push((control::requests_topic(application_id), 1, false));
+        let additional = self.config.window_changelog_additional_retention()?;
+        let mut topics: Vec<(String, u32, BTreeMap<String, String>)> = plan
+            .internal
+            .iter()
+            .map(|t| (t.name.clone(), t.partitions, t.kind.configs(additional)))
+            .collect();
+        topics.push((
+            control::requests_topic(application_id),
+            1,
+            crate::cluster::kafka::KafkaClients::kept_configs(),
+        ));
         clients.create_topics(&topics, replication).await?;
         Ok(plan)
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::StreamsError;
-use crate::graph::{changelog_topic, resolve_topic, Graph, SourceTopics};
+use crate::graph::{changelog_topic, resolve_topic, ChangelogKind, Graph, SourceTopics};
 use crate::task::whole_match;
 
 /// Which task, and which topic partitions feed it.
@@ -20,8 +20,60 @@ pub(crate) struct TaskSpec {
 pub(crate) struct InternalTopic {
     pub(crate) name: String,
     pub(crate) partitions: u32,
-    /// Changelogs are compacted; repartition topics are not.
-    pub(crate) compacted: bool,
+    pub(crate) kind: TopicKind,
+}
+
+/// What an internal topic is for, which decides its configs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TopicKind {
+    Repartition,
+    Changelog(ChangelogKind),
+}
+
+impl TopicKind {
+    /// The topic's configs, as Kafka Streams' `InternalTopicConfig.properties` gives them
+    /// (without `topic.*` overrides): a window store's changelog keeps its retention plus
+    /// `windowstore.changelog.additional.retention.ms`.
+    pub(crate) fn configs(self, additional_retention_ms: i64) -> BTreeMap<String, String> {
+        let mut c = BTreeMap::new();
+        c.insert("message.timestamp.type".to_string(), "CreateTime".to_string());
+        let (policy, retention) = match self {
+            TopicKind::Repartition => {
+                c.insert("segment.bytes".into(), "52428800".into());
+                ("delete", Some(-1))
+            }
+            TopicKind::Changelog(ChangelogKind::KeyValue) => ("compact", None),
+            TopicKind::Changelog(ChangelogKind::Windowed { retention_ms }) => (
+                "compact,delete",
+                Some(retention_ms.checked_add(additional_retention_ms).unwrap_or(i64::MAX)),
+            ),
+            TopicKind::Changelog(ChangelogKind::WindowedDuplicates { retention_ms }) => {
+                ("delete", Some(retention_ms.checked_add(additional_retention_ms).unwrap_or(i64::MAX)))
+            }
+        };
+        c.insert("cleanup.policy".into(), policy.into());
+        if let Some(ms) = retention {
+            c.insert("retention.ms".into(), ms.to_string());
+        }
+        c
+    }
+}
+
+/// Every internal topic of `graph` with its kind: repartition topics, then each task
+/// sub-topology's changelogs (the names at run time).
+pub(crate) fn internal_topics(graph: &Graph, application_id: &str) -> Vec<(String, TopicKind)> {
+    let mut topics: Vec<(String, TopicKind)> = graph
+        .internal_topics
+        .iter()
+        .map(|t| (resolve_topic(&graph.internal_topics, t, application_id), TopicKind::Repartition))
+        .collect();
+    for sub in (0..graph.subtopologies.len()).filter(|s| !graph.global_groups.contains(s)) {
+        for store in graph.stores_of(sub) {
+            let kind = TopicKind::Changelog(graph.changelog_kind(&store));
+            topics.push((changelog_topic(application_id, &store), kind));
+        }
+    }
+    topics
 }
 
 /// The run's layout.
@@ -84,7 +136,11 @@ pub(crate) fn plan(
                 Some(ns) => {
                     let n = ns.into_iter().max().unwrap_or(1);
                     partitions.insert(topic.clone(), n);
-                    ordered.push(InternalTopic { name: topic.clone(), partitions: n, compacted: false });
+                    ordered.push(InternalTopic {
+                        name: topic.clone(),
+                        partitions: n,
+                        kind: TopicKind::Repartition,
+                    });
                     false
                 }
                 None => true,
@@ -112,7 +168,7 @@ pub(crate) fn plan(
             ordered.push(InternalTopic {
                 name: changelog_topic(application_id, &store),
                 partitions: n,
-                compacted: true,
+                kind: TopicKind::Changelog(graph.changelog_kind(&store)),
             });
         }
         for partition in 0..n {
