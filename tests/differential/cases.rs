@@ -648,6 +648,12 @@ fn builder_cases() -> Vec<Case> {
                 .process(|| LastValue { last: None }, &["last"])
                 .to("out")
         }),
+        case!("process_punctuate_unlogged", LONGS, Plain, Long, |b| {
+            b.add_state_store(&Stores::key_value::<String, i64>("last").with_logging_disabled());
+            b.stream::<Option<String>, Option<i64>>("in")
+                .process(|| LastValue { last: None }, &["last"])
+                .to("out")
+        }),
         case!("process_then_count", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")
             .process(|| Rekey, &[])

@@ -399,6 +399,10 @@ public class Differential {
             b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("last"), S, L));
             b.stream("in", Consumed.with(S, L)).process(LastValue::new, "last").to("out", Produced.with(S, L));
         }));
+        add("process_punctuate_unlogged", () -> build(b -> {
+            b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("last"), S, L).withLoggingDisabled());
+            b.stream("in", Consumed.with(S, L)).process(LastValue::new, "last").to("out", Produced.with(S, L));
+        }));
         add("process_then_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .process(Rekey::new)
             .groupByKey(Grouped.with(S, L))

@@ -32,6 +32,9 @@ impl StreamsBuilder {
         let mut g = self.graph.borrow_mut();
         if !g.user_stores.iter().any(|(n, _)| n == store.store_name()) {
             g.user_stores.push((store.store_name().to_string(), store.factory()));
+            if !store.store_logged() {
+                g.set_changelog_kind(store.store_name(), crate::graph::ChangelogKind::Disabled);
+            }
         }
     }
 }

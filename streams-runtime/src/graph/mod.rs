@@ -138,6 +138,8 @@ pub(crate) enum ChangelogKind {
     /// A window store that keeps duplicates (a stream-stream join's buffer): deleted after
     /// its retention, never compacted (duplicates would be lost).
     WindowedDuplicates { retention_ms: i64 },
+    /// A store built with logging disabled: no changelog topic.
+    Disabled,
 }
 
 /// An internal topic name as the graph knows it (`KSTREAM-...-repartition`) becomes
@@ -362,6 +364,13 @@ impl Graph {
     }
 
     /// Every store of sub-topology `id`.
+    pub(crate) fn logged_stores_of(&self, id: usize) -> Vec<String> {
+        let mut stores = self.stores_of(id);
+        stores.retain(|s| self.changelog_kind(s) != ChangelogKind::Disabled);
+        stores
+    }
+
+    /// The stores of sub-topology `id`, by name.
     pub(crate) fn stores_of(&self, id: usize) -> Vec<String> {
         let mut stores: Vec<String> = self.subtopologies[id]
             .iter()

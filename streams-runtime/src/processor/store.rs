@@ -22,13 +22,17 @@ impl Stores {
         KC::Value: StoreKey,
     {
         let store_name = name.to_string();
-        KeyValueStoreBuilder {
-            name: name.to_string(),
-            create: Arc::new(move |registry| {
-                registry.get_or_create(&store_name, || KeyValueStore::new::<KC, VC>(&store_name));
-            }),
-            _types: PhantomData,
-        }
+        let create: MakeStore = Arc::new(move |registry, logged| {
+            registry.get_or_create(&store_name, || {
+                let store = KeyValueStore::new::<KC, VC>(&store_name);
+                if logged {
+                    store
+                } else {
+                    store.unlogged()
+                }
+            });
+        });
+        KeyValueStoreBuilder { name: name.to_string(), logged: true, create, _types: PhantomData }
     }
 }
 
@@ -37,13 +41,19 @@ impl Stores {
 /// typed, in [`InitContext::key_value_store`](super::InitContext::key_value_store).
 pub struct KeyValueStoreBuilder<K, V> {
     name: String,
-    pub(crate) create: StoreFactory,
+    logged: bool,
+    create: MakeStore,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
     fn clone(&self) -> Self {
-        KeyValueStoreBuilder { name: self.name.clone(), create: self.create.clone(), _types: PhantomData }
+        KeyValueStoreBuilder {
+            name: self.name.clone(),
+            logged: self.logged,
+            create: self.create.clone(),
+            _types: PhantomData,
+        }
     }
 }
 
@@ -51,6 +61,18 @@ impl<K, V> KeyValueStoreBuilder<K, V> {
     /// The store's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether it has a changelog topic.
+    pub fn is_logged(&self) -> bool {
+        self.logged
+    }
+
+    /// The same store without a changelog topic (Kafka's `withLoggingDisabled`): nothing is
+    /// written to one, and a task that starts (after a restart or a rebalance) starts it
+    /// empty.
+    pub fn with_logging_disabled(self) -> Self {
+        KeyValueStoreBuilder { logged: false, ..self }
     }
 }
 
@@ -60,6 +82,8 @@ impl<K, V> KeyValueStoreBuilder<K, V> {
 pub trait StoreSpec: sealed::Factory {
     /// The store's name.
     fn store_name(&self) -> &str;
+    /// Whether it has a changelog topic.
+    fn store_logged(&self) -> bool;
 }
 
 pub(crate) mod sealed {
@@ -73,16 +97,24 @@ pub(crate) mod sealed {
 /// Makes a store in a task's registry.
 pub(crate) type StoreFactory = Arc<dyn Fn(&mut StoreRegistry) + Send + Sync>;
 
+/// Makes a store in a task's registry, with a changelog or without.
+type MakeStore = Arc<dyn Fn(&mut StoreRegistry, bool) + Send + Sync>;
+
 impl<K, V> StoreSpec for KeyValueStoreBuilder<K, V> {
     fn store_name(&self) -> &str {
         &self.name
+    }
+
+    fn store_logged(&self) -> bool {
+        self.logged
     }
 }
 
 impl<K, V> sealed::Factory for KeyValueStoreBuilder<K, V> {
     #[allow(private_interfaces)]
     fn factory(&self) -> StoreFactory {
-        self.create.clone()
+        let (create, logged) = (self.create.clone(), self.logged);
+        Arc::new(move |registry| create(registry, logged))
     }
 }
 

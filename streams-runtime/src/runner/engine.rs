@@ -319,7 +319,7 @@ impl<B: Backend> Worker<B> {
             self.restorer.add(
                 key,
                 spec.inputs.clone(),
-                task.task.stores().clone(),
+                task.task.stores().logged(),
                 task.task.metrics_handle(),
             );
             self.restoring.insert(key, task);

@@ -50,6 +50,7 @@ impl TopicKind {
             TopicKind::Changelog(ChangelogKind::WindowedDuplicates { retention_ms }) => {
                 ("delete", Some(retention_ms.checked_add(additional_retention_ms).unwrap_or(i64::MAX)))
             }
+            TopicKind::Changelog(ChangelogKind::Disabled) => unreachable!("a store without a changelog"),
         };
         c.insert("cleanup.policy".into(), policy.into());
         if let Some(ms) = retention {
@@ -68,7 +69,7 @@ pub(crate) fn internal_topics(graph: &Graph, application_id: &str) -> Vec<(Strin
         .map(|t| (resolve_topic(&graph.internal_topics, t, application_id), TopicKind::Repartition))
         .collect();
     for sub in (0..graph.subtopologies.len()).filter(|s| !graph.global_groups.contains(s)) {
-        for store in graph.stores_of(sub) {
+        for store in graph.logged_stores_of(sub) {
             let kind = TopicKind::Changelog(graph.changelog_kind(&store));
             topics.push((changelog_topic(application_id, &store), kind));
         }
@@ -164,7 +165,7 @@ pub(crate) fn plan(
                 right_partitions: m,
             });
         }
-        for store in graph.stores_of(sub) {
+        for store in graph.logged_stores_of(sub) {
             ordered.push(InternalTopic {
                 name: changelog_topic(application_id, &store),
                 partitions: n,

@@ -26,6 +26,11 @@ pub(crate) trait StateStore: Any + Send + Sync {
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError>;
     /// Applies one changelog record (restoration).
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64);
+    /// Whether it has a changelog (a store built with logging disabled has none: it is
+    /// neither written to one nor restored).
+    fn logged(&self) -> bool {
+        true
+    }
     /// Answers an interactive query in the codecs' JSON form.
     fn query(&self, query: &query::StoreQuery) -> Result<serde_json::Value, query::QueryError> {
         Err(query::QueryError::unsupported("internal", query, "no queries"))
@@ -138,6 +143,8 @@ impl<K: StoreKey, V> Inner<K, V> {
 /// An in-memory key-value store of typed values with their timestamps.
 pub struct KeyValueStore<K, V> {
     name: String,
+    /// Whether changes are tracked for the changelog.
+    logged: bool,
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
     meter: Meter,
@@ -148,6 +155,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str) -> Self {
         KeyValueStore {
             name: name.to_string(),
+            logged: true,
             inner: Mutex::new(Inner {
                 map: hashbrown::HashMap::default(),
                 dirty: hashbrown::HashSet::default(),
@@ -155,6 +163,11 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
         }
+    }
+
+    /// The same store without a changelog: no change is tracked, nothing is restored.
+    pub(crate) fn unlogged(self) -> Self {
+        KeyValueStore { logged: false, ..self }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
@@ -184,7 +197,9 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     pub(crate) fn put(&self, key: K, value: V, timestamp: i64) {
         let _m = self.meter.measure(StoreOp::Put);
         let mut inner = self.lock();
-        inner.mark(&key);
+        if self.logged {
+            inner.mark(&key);
+        }
         inner.map.insert(key, (value, timestamp));
     }
 
@@ -193,7 +208,9 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     pub(crate) fn update(&self, key: &K, f: impl FnOnce(Option<(V, i64)>) -> (V, i64)) -> (V, i64) {
         let (_g, _p) = (self.meter.measure(StoreOp::Get), self.meter.measure(StoreOp::Put));
         let mut inner = self.lock();
-        inner.mark(key);
+        if self.logged {
+            inner.mark(key);
+        }
         update_in_place(&mut inner.map, key, f).0
     }
 
@@ -202,7 +219,9 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
         let _m = self.meter.measure(StoreOp::Delete);
         let mut inner = self.lock();
         inner.map.remove(key);
-        inner.mark(key);
+        if self.logged {
+            inner.mark(key);
+        }
     }
 
     /// Every entry, in no particular order.
@@ -225,6 +244,10 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
 impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn logged(&self) -> bool {
+        self.logged
     }
 
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
@@ -342,6 +365,11 @@ impl StoreRegistry {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn StateStore>> {
         self.stores.iter()
+    }
+
+    /// The stores that have a changelog (those a restoration reads).
+    pub(crate) fn logged(&self) -> StoreRegistry {
+        StoreRegistry { stores: self.stores.iter().filter(|s| s.logged()).cloned().collect() }
     }
 }
 
