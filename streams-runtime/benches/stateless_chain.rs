@@ -3,7 +3,8 @@
 //! encodes and partitions as the driver must (the no-framework limit for the same work).
 //! The pass-through topology (source straight to sink) measures the driver alone, so the
 //! chain's own cost is `test_driver - test_driver_passthrough`, and `test_driver_hand_fused`
-//! runs the five closures as one hand-written closure on the same path.
+//! runs the five closures as one hand-written closure on the same path;
+//! `test_driver_processor_api` runs them in one `Processor` (`KStream::process`).
 //!
 //! `cargo bench -p streams-runtime --bench stateless_chain`
 #![allow(missing_docs)]
@@ -59,6 +60,38 @@ fn hand_fused() -> Topology {
             Some((k, minus_one(v)))
         })
         .to("out");
+    b.build()
+}
+
+/// The five closures in one processor of the Processor API: what a `process` node costs
+/// against `test_driver_hand_fused` (a lock and a context per record).
+struct FiveStages;
+
+impl streams_runtime::processor::Processor<String, i64> for FiveStages {
+    type KOut = String;
+    type VOut = i64;
+
+    fn process(
+        &mut self,
+        ctx: &mut streams_runtime::processor::ProcessorContext<'_, String, i64>,
+        r: Record<String, i64>,
+    ) {
+        let (k, v) = (r.key.clone(), r.value);
+        if !keep(&k, &v) {
+            return;
+        }
+        let v = scale(v);
+        if drop_fives(&k, &v) {
+            return;
+        }
+        let (k, v) = halve(k, v);
+        ctx.forward(r.with(k, minus_one(v)));
+    }
+}
+
+fn processor_api() -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in").process(|| FiveStages, &[]).to("out");
     b.build()
 }
 
@@ -130,6 +163,7 @@ fn bench(c: &mut Criterion) {
     for (name, make) in [
         ("test_driver_passthrough", passthrough as fn() -> Topology),
         ("test_driver_hand_fused", hand_fused),
+        ("test_driver_processor_api", processor_api),
         ("test_driver", topology),
     ] {
         group.bench_function(name, |b| {
