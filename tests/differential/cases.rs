@@ -6,7 +6,7 @@ use std::time::Duration;
 use streams_runtime::prelude::*;
 use streams_runtime::processor::{
     Cancellable, FixedKeyContext, FixedKeyProcessor, FixedKeyRecord, InitContext, KeyValueStoreRef,
-    Processor, ProcessorContext, PunctuationType, Stores,
+    Processor, ProcessorContext, PunctuationType, Stores, WindowStoreBuilder, WindowStoreRef,
 };
 
 use crate::generate::{Input, Values, WALL_CLOCK};
@@ -185,6 +185,43 @@ impl Processor<Option<String>, Option<i64>> for WallClockTotal {
         if self.punctuations == 5 {
             schedule.cancel();
         }
+    }
+}
+
+/// The Processor API with a window store (100 ms windows kept 300 ms): adds each value to
+/// its key's window (a 0 deletes the window), and forwards the sum over the key's last three
+/// windows. Records too late for the retention are dropped by the store.
+struct WindowSums {
+    sums: Option<WindowStoreRef<String, i64>>,
+}
+
+fn window_sums_store() -> WindowStoreBuilder<String, i64> {
+    Stores::window::<String, i64>("sums", ms(300), ms(100))
+}
+
+impl Processor<Option<String>, Option<i64>> for WindowSums {
+    type KOut = String;
+    type VOut = i64;
+
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.sums = Some(ctx.window_store(&window_sums_store()));
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<Option<String>, Option<i64>>,
+    ) {
+        let (Some(key), Some(value)) = (record.key.clone(), record.value) else { return };
+        let sums = self.sums.as_ref().unwrap();
+        let start = record.timestamp - record.timestamp % 100;
+        if value == 0 {
+            sums.put(key.clone(), None, start);
+        } else {
+            sums.put(key.clone(), Some(sums.fetch(&key, start).unwrap_or(0) + value), start);
+        }
+        let total = sums.fetch_range(&key, start - 200, start).into_iter().map(|(_, v)| v).sum();
+        ctx.forward(record.with(key, total));
     }
 }
 
@@ -652,6 +689,12 @@ fn builder_cases() -> Vec<Case> {
             b.add_state_store(&Stores::key_value::<String, i64>("last").with_logging_disabled());
             b.stream::<Option<String>, Option<i64>>("in")
                 .process(|| LastValue { last: None }, &["last"])
+                .to("out")
+        }),
+        case!("process_window_store", WINDOWED, Plain, Long, |b| {
+            b.add_state_store(&window_sums_store());
+            b.stream::<Option<String>, Option<i64>>("in")
+                .process(|| WindowSums { sums: None }, &["sums"])
                 .to("out")
         }),
         case!("process_then_count", LONGS, Plain, Long, |b| b

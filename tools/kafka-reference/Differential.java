@@ -182,6 +182,37 @@ public class Differential {
         }
     }
 
+    // The Processor API with a window store (100 ms windows kept 300 ms): adds each value to
+    // its key's window (a 0 deletes the window), and forwards the sum over the key's last three
+    // windows. Records too late for the retention are dropped by the store.
+    static class WindowSums implements Processor<String, Long, String, Long> {
+        org.apache.kafka.streams.state.WindowStore<String, Long> sums;
+        ProcessorContext<String, Long> context;
+
+        @Override
+        public void init(ProcessorContext<String, Long> context) {
+            this.context = context;
+            sums = context.getStateStore("sums");
+        }
+
+        @Override
+        public void process(Record<String, Long> record) {
+            if (record.key() == null || record.value() == null) return;
+            long start = record.timestamp() - record.timestamp() % 100;
+            if (record.value() == 0) {
+                sums.put(record.key(), null, start);
+            } else {
+                Long current = sums.fetch(record.key(), start);
+                sums.put(record.key(), (current == null ? 0 : current) + record.value(), start);
+            }
+            long total = 0;
+            try (var it = sums.fetch(record.key(), start - 200, start)) {
+                while (it.hasNext()) total += it.next().value;
+            }
+            context.forward(record.withValue(total));
+        }
+    }
+
     // The Processor API re-keying: a key from the value's remainder by 3 (null values dropped).
     static class Rekey implements Processor<String, Long, String, Long> {
         ProcessorContext<String, Long> context;
@@ -402,6 +433,10 @@ public class Differential {
         add("process_punctuate_unlogged", () -> build(b -> {
             b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("last"), S, L).withLoggingDisabled());
             b.stream("in", Consumed.with(S, L)).process(LastValue::new, "last").to("out", Produced.with(S, L));
+        }));
+        add("process_window_store", () -> build(b -> {
+            b.addStateStore(Stores.windowStoreBuilder(Stores.inMemoryWindowStore("sums", ms(300), ms(100), false), S, L));
+            b.stream("in", Consumed.with(S, L)).process(WindowSums::new, "sums").to("out", Produced.with(S, L));
         }));
         add("process_then_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .process(Rekey::new)

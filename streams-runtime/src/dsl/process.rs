@@ -8,17 +8,15 @@ use super::{KStream, StreamsBuilder};
 use crate::graph::Data;
 use crate::ops::process::{AnyKeyProc, FixedKeyProc, ProcessNode, UserNode, UserProcessor};
 use crate::ops::StageOf;
-use crate::processor::{
-    FixedKeyProcessor, InitContext, KeyValueStoreBuilder, Processor, Schedules, StoreSpec,
-};
+use crate::processor::{FixedKeyProcessor, InitContext, Processor, Schedules, StoreSpec};
 
 impl StreamsBuilder {
     /// Adds a store that processors name in [`KStream::process`] (Kafka's `addStateStore`).
     ///
     /// # Panics
     /// If a store of that name was added already.
-    pub fn add_state_store<K, V>(&self, store: &KeyValueStoreBuilder<K, V>) -> &Self {
-        let name = store.name();
+    pub fn add_state_store(&self, store: &impl StoreSpec) -> &Self {
+        let name = store.store_name();
         assert!(
             !self.graph.borrow().user_stores.iter().any(|(n, _)| n == name),
             "store `{name}` is added already (Kafka: \"StateStore {name} is already added.\")"
@@ -32,9 +30,7 @@ impl StreamsBuilder {
         let mut g = self.graph.borrow_mut();
         if !g.user_stores.iter().any(|(n, _)| n == store.store_name()) {
             g.user_stores.push((store.store_name().to_string(), store.factory()));
-            if !store.store_logged() {
-                g.set_changelog_kind(store.store_name(), crate::graph::ChangelogKind::Disabled);
-            }
+            g.set_changelog_kind(store.store_name(), store.changelog());
         }
     }
 }
@@ -121,6 +117,7 @@ where
                 stores: &store_names,
                 schedules: &mut schedules,
                 now: &now,
+                dropped: &tb.dropped,
             });
             let node = Arc::new(Mutex::new(UserNode {
                 processor,

@@ -64,7 +64,9 @@ use std::time::Duration;
 
 pub(crate) use schedule::Schedules;
 pub use schedule::{Cancellable, PunctuationType};
-pub use store::{KeyValueStoreBuilder, KeyValueStoreRef, StoreSpec, Stores};
+pub use store::{
+    KeyValueStoreBuilder, KeyValueStoreRef, StoreSpec, Stores, WindowStoreBuilder, WindowStoreRef,
+};
 
 use crate::graph::Data;
 use crate::ops::Context;
@@ -279,6 +281,8 @@ pub struct InitContext<'a> {
     pub(crate) schedules: &'a mut Schedules,
     /// The timestamp a store write carries (the record's, or the punctuation's).
     pub(crate) now: &'a Arc<AtomicI64>,
+    /// The task's dropped records (a window store's expired puts count there).
+    pub(crate) dropped: &'a Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl InitContext<'_> {
@@ -292,21 +296,43 @@ impl InitContext<'_> {
         K: crate::state::StoreKey,
         V: Data,
     {
-        let name = spec.name();
+        let store = self.connected::<crate::state::KeyValueStore<K, V>>(spec.name());
+        KeyValueStoreRef { store, now: self.now.clone() }
+    }
+
+    /// The window store `spec` names, typed as `spec` says.
+    ///
+    /// # Panics
+    /// As [`Self::key_value_store`].
+    pub fn window_store<K, V>(&mut self, spec: &WindowStoreBuilder<K, V>) -> WindowStoreRef<K, V>
+    where
+        K: crate::state::StoreKey,
+        V: Data,
+    {
+        let store = self.connected::<crate::state::window::WindowStore<K, V>>(spec.name());
+        WindowStoreRef {
+            store,
+            retention_ms: spec.retention_ms(),
+            size_ms: spec.size_ms(),
+            now: self.now.clone(),
+            dropped: self.dropped.clone(),
+        }
+    }
+
+    /// The store `name` connected to this processor, as an `S`.
+    fn connected<S: crate::state::StateStore>(&self, name: &str) -> Arc<S> {
         assert!(
             self.stores.iter().any(|s| s == name),
             "processor `{}` has no access to store `{name}`: name it in `process(.., &[\"{name}\"])`",
             self.node
         );
-        let store = self.registry.find::<crate::state::KeyValueStore<K, V>>(name).unwrap_or_else(|| {
+        self.registry.find::<S>(name).unwrap_or_else(|| {
             panic!(
-                "store `{name}` of processor `{}` holds other types than `{}` / `{}`",
+                "store `{name}` of processor `{}` is not a `{}`",
                 self.node,
-                std::any::type_name::<K>(),
-                std::any::type_name::<V>()
+                std::any::type_name::<S>().rsplit("::").next().unwrap_or_default()
             )
-        });
-        KeyValueStoreRef { store, now: self.now.clone() }
+        })
     }
 
     /// Schedules a punctuation every `interval`: by stream time (first as soon as the task

@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use crate::codec::Codec;
+use crate::graph::ChangelogKind;
 use crate::graph::Data;
+use crate::state::window::WindowStore;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
+use crate::windows::{Window, Windowed};
 
 /// Factories of the stores a processor can use (Kafka's `Stores`).
 pub struct Stores;
@@ -33,6 +36,184 @@ impl Stores {
             });
         });
         KeyValueStoreBuilder { name: name.to_string(), logged: true, create, _types: PhantomData }
+    }
+
+    /// An in-memory window store `name` of windows `window_size` long, kept for `retention`
+    /// of window starts behind the largest start put (Kafka's
+    /// `windowStoreBuilder(inMemoryWindowStore(name, retention, windowSize, false), ..)`); its
+    /// changelog is `compact,delete` with that retention plus
+    /// `windowstore.changelog.additional.retention.ms`.
+    ///
+    /// # Panics
+    /// If `retention` is shorter than `window_size`, as Kafka refuses it.
+    pub fn window<KC, VC>(
+        name: &str,
+        retention: std::time::Duration,
+        window_size: std::time::Duration,
+    ) -> WindowStoreBuilder<KC::Value, VC::Value>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let (retention_ms, size_ms) = (millis(retention), millis(window_size));
+        assert!(
+            retention_ms >= size_ms,
+            "the retention of window store `{name}` ({retention_ms} ms) must not be shorter than its windows ({size_ms} ms)"
+        );
+        let store_name = name.to_string();
+        let create: StoreFactory = Arc::new(move |registry| {
+            registry.get_or_create(&store_name, || WindowStore::new::<KC, VC>(&store_name, size_ms));
+        });
+        WindowStoreBuilder { name: name.to_string(), retention_ms, size_ms, create, _types: PhantomData }
+    }
+}
+
+/// A window store to add to a topology, and to look up, typed, in
+/// [`InitContext::window_store`](super::InitContext::window_store).
+pub struct WindowStoreBuilder<K, V> {
+    name: String,
+    retention_ms: i64,
+    size_ms: i64,
+    create: StoreFactory,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for WindowStoreBuilder<K, V> {
+    fn clone(&self) -> Self {
+        WindowStoreBuilder {
+            name: self.name.clone(),
+            retention_ms: self.retention_ms,
+            size_ms: self.size_ms,
+            create: self.create.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K, V> WindowStoreBuilder<K, V> {
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn retention_ms(&self) -> i64 {
+        self.retention_ms
+    }
+
+    pub(crate) fn size_ms(&self) -> i64 {
+        self.size_ms
+    }
+}
+
+impl<K, V> StoreSpec for WindowStoreBuilder<K, V> {
+    fn store_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<K, V> sealed::Factory for WindowStoreBuilder<K, V> {
+    #[allow(private_interfaces)]
+    fn factory(&self) -> StoreFactory {
+        self.create.clone()
+    }
+
+    #[allow(private_interfaces)]
+    fn changelog(&self) -> ChangelogKind {
+        ChangelogKind::Windowed { retention_ms: self.retention_ms }
+    }
+}
+
+/// A processor's handle on one of its window stores (Kafka's `WindowStore`, in memory). As
+/// Kafka's `InMemoryWindowStore`, a window that starts `retention` or more before the largest
+/// start put so far is expired: a put into it is dropped (and counted in the task's
+/// `dropped-records`), fetches do not see it.
+pub struct WindowStoreRef<K, V> {
+    pub(crate) store: Arc<WindowStore<K, V>>,
+    pub(crate) retention_ms: i64,
+    pub(crate) size_ms: i64,
+    pub(crate) now: Arc<AtomicI64>,
+    pub(crate) dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<K, V> Clone for WindowStoreRef<K, V> {
+    fn clone(&self) -> Self {
+        WindowStoreRef {
+            store: self.store.clone(),
+            retention_ms: self.retention_ms,
+            size_ms: self.size_ms,
+            now: self.now.clone(),
+            dropped: self.dropped.clone(),
+        }
+    }
+}
+
+impl<K: StoreKey, V: Data> WindowStoreRef<K, V> {
+    /// The first window start still live.
+    fn min_live(&self) -> i64 {
+        self.store.max_start().saturating_sub(self.retention_ms).saturating_add(1)
+    }
+
+    /// Stores `value` under `key` in the window starting at `window_start`, or removes the
+    /// key from that window with `None` (Kafka's `put(key, null, start)`).
+    pub fn put(&self, key: K, value: Option<V>, window_start: i64) {
+        // Kafka's `InMemoryWindowStore.put`: expire first, then judge this window against the
+        // largest start including it.
+        self.store.expire_before(self.min_live());
+        let observed = self.store.max_start().max(window_start);
+        if window_start <= observed.saturating_sub(self.retention_ms) {
+            // Kafka's `expiredRecordSensor` is the task's dropped-records sensor.
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(store = %self.name(), window_start, "skipping a put into an expired window");
+            return;
+        }
+        match value {
+            Some(v) => self.store.put(key, window_start, v, self.now.load(Ordering::Relaxed)),
+            None => self.store.delete(&key, window_start),
+        }
+    }
+
+    /// The value of `key` in the window starting at `window_start`.
+    pub fn fetch(&self, key: &K, window_start: i64) -> Option<V> {
+        if window_start < self.min_live() {
+            return None;
+        }
+        self.store.get(key, window_start).map(|(v, _)| v)
+    }
+
+    /// The windows of `key` starting from `from` to `to` (both included), by start.
+    pub fn fetch_range(&self, key: &K, from: i64, to: i64) -> Vec<(i64, V)> {
+        self.store
+            .fetch(key, from.max(self.min_live()), to)
+            .into_iter()
+            .map(|(start, v, _)| (start, v))
+            .collect()
+    }
+
+    /// Every live window, by start then by the key's bytes (Kafka's `all()`).
+    pub fn all(&self) -> Vec<(Windowed<K>, V)> {
+        self.store
+            .windows_between_in_key_order(self.min_live(), i64::MAX)
+            .into_iter()
+            .map(|(w, v, _)| {
+                (
+                    Windowed {
+                        key: w.key,
+                        window: Window {
+                            start: w.window.start,
+                            end: w.window.start.saturating_add(self.size_ms),
+                        },
+                    },
+                    v,
+                )
+            })
+            .collect()
+    }
+
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        crate::state::StateStore::name(&*self.store)
     }
 }
 
@@ -82,8 +263,6 @@ impl<K, V> KeyValueStoreBuilder<K, V> {
 pub trait StoreSpec: sealed::Factory {
     /// The store's name.
     fn store_name(&self) -> &str;
-    /// Whether it has a changelog topic.
-    fn store_logged(&self) -> bool;
 }
 
 pub(crate) mod sealed {
@@ -91,6 +270,9 @@ pub(crate) mod sealed {
     pub trait Factory {
         #[allow(private_interfaces)]
         fn factory(&self) -> super::StoreFactory;
+        /// How its changelog topic is configured.
+        #[allow(private_interfaces)]
+        fn changelog(&self) -> super::ChangelogKind;
     }
 }
 
@@ -104,10 +286,6 @@ impl<K, V> StoreSpec for KeyValueStoreBuilder<K, V> {
     fn store_name(&self) -> &str {
         &self.name
     }
-
-    fn store_logged(&self) -> bool {
-        self.logged
-    }
 }
 
 impl<K, V> sealed::Factory for KeyValueStoreBuilder<K, V> {
@@ -115,6 +293,15 @@ impl<K, V> sealed::Factory for KeyValueStoreBuilder<K, V> {
     fn factory(&self) -> StoreFactory {
         let (create, logged) = (self.create.clone(), self.logged);
         Arc::new(move |registry| create(registry, logged))
+    }
+
+    #[allow(private_interfaces)]
+    fn changelog(&self) -> ChangelogKind {
+        if self.logged {
+            ChangelogKind::KeyValue
+        } else {
+            ChangelogKind::Disabled
+        }
     }
 }
 

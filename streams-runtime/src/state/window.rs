@@ -40,6 +40,9 @@ struct Inner<K, V> {
 pub struct WindowStore<K, V> {
     name: String,
     size: i64,
+    /// The largest window start put (Kafka's `observedStreamTime` of an in-memory window
+    /// store), for the Processor API's retention.
+    max_start: std::sync::atomic::AtomicI64,
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
     meter: Meter,
@@ -50,6 +53,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         WindowStore {
             name: name.to_string(),
             size,
+            max_start: std::sync::atomic::AtomicI64::new(i64::MIN),
             inner: Mutex::new(Inner { slots: BTreeMap::new() }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
@@ -68,6 +72,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
 
     pub(crate) fn put(&self, key: K, start: i64, value: V, timestamp: i64) {
         let _m = self.meter.measure(StoreOp::Put);
+        self.max_start.fetch_max(start, std::sync::atomic::Ordering::Relaxed);
         let mut inner = self.lock();
         let slot = inner.slots.entry(start).or_insert_with(Slot::new);
         slot.mark(&key);
@@ -109,6 +114,24 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
             .range(from..=to)
             .filter_map(|(&start, slot)| slot.values.get(key).map(|(v, ts)| (start, v.clone(), *ts)))
             .collect()
+    }
+
+    /// The largest window start put so far (`i64::MIN`: none).
+    pub(crate) fn max_start(&self) -> i64 {
+        self.max_start.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Removes `key` from window `start` (written to the changelog as a tombstone).
+    pub(crate) fn delete(&self, key: &K, start: i64) {
+        let _m = self.meter.measure(StoreOp::Put);
+        self.max_start.fetch_max(start, std::sync::atomic::Ordering::Relaxed);
+        let mut inner = self.lock();
+        if let Some(slot) = inner.slots.get_mut(&start) {
+            if slot.values.remove(key).is_some() {
+                slot.order.retain(|k| k != key);
+                slot.mark(key);
+            }
+        }
     }
 
     /// Drops windows starting before `start`.
@@ -174,11 +197,14 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         let mut batch = Vec::new();
         for (&start, slot) in inner.slots.iter_mut() {
             for k in std::mem::take(&mut slot.dirty) {
-                let Some((v, ts)) = slot.values.get(&k) else { continue };
                 let mut key = self.codecs.key_bytes(&self.name, &k)?;
                 key.extend_from_slice(&start.to_be_bytes());
                 key.extend_from_slice(&0i32.to_be_bytes());
-                batch.push((Some(key), self.codecs.value_bytes(&self.name, v)?, *ts));
+                match slot.values.get(&k) {
+                    Some((v, ts)) => batch.push((Some(key), self.codecs.value_bytes(&self.name, v)?, *ts)),
+                    // Deleted (`delete`): a tombstone.
+                    None => batch.push((Some(key), None, start)),
+                }
             }
         }
         Ok(batch)
@@ -189,6 +215,12 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         let (k, rest) = bytes.split_at(bytes.len() - 12);
         let start = i64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
         match ((self.codecs.decode_key)(Some(k)), (self.codecs.decode_value)(value)) {
+            (Some(k), _) if value.is_none() => {
+                self.delete(&k, start);
+                if let Some(slot) = self.lock().slots.get_mut(&start) {
+                    slot.dirty.remove(&k);
+                }
+            }
             (Some(k), Some(v)) => {
                 self.put(k.clone(), start, v, timestamp);
                 if let Some(slot) = self.lock().slots.get_mut(&start) {
