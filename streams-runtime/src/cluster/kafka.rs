@@ -294,6 +294,7 @@ impl KafkaClients {
         consumer.assign(&tpl).map_err(|e| kafka_error(&format!("cannot read `{topic}`"), e))?;
         let mut read = 0u64;
         let started = std::time::Instant::now();
+        let mut last_warning = None;
         let topic_name: Arc<str> = Arc::from(topic);
         while !ends.is_empty() {
             match consumer.poll(Duration::from_millis(100)) {
@@ -311,7 +312,14 @@ impl KafkaClients {
                 }
                 // The broker away for a moment (a restart): librdkafka reconnects by itself.
                 Some(Err(e)) if started.elapsed() < REQUEST_TIMEOUT * 4 => {
-                    tracing::warn!(topic, error = %e, "reading a changelog: retrying");
+                    // librdkafka queues one such error per broker event (hundreds in a few
+                    // ms when a broker goes away): drained at once, logged once a second.
+                    if last_warning
+                        .is_none_or(|at: std::time::Instant| at.elapsed() >= Duration::from_secs(1))
+                    {
+                        last_warning = Some(std::time::Instant::now());
+                        tracing::warn!(topic, error = %e, "reading a changelog: retrying");
+                    }
                 }
                 Some(Err(e)) => return Err(kafka_error(&format!("cannot read `{topic}`"), e)),
                 None if started.elapsed() > REQUEST_TIMEOUT * 4 => {
