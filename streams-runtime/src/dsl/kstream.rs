@@ -52,6 +52,38 @@ pub struct KStream<K, V, S = Nop<K, V>> {
     _types: PhantomData<fn() -> (K, V)>,
 }
 
+/// A stream that [`KStream::merge`] can take into a stream of `K` keys and `V` values: a
+/// stream of the same types. (A trait rather than a parameter type so that a stream of other
+/// types is reported in those terms.)
+#[diagnostic::on_unimplemented(
+    message = "`merge` takes a stream of the same key and value types: `{K}` keys and `{V}` values here",
+    label = "a stream of other types; map it first (`map_values`, `select_key`) to `{K}` keys and `{V}` values"
+)]
+pub trait MergeableWith<K, V>: sealed::Merge {
+    #[doc(hidden)]
+    fn last_node(&self) -> usize;
+    #[doc(hidden)]
+    fn into_merge(self, outlet: OutletId);
+}
+
+mod sealed {
+    pub trait Merge {}
+}
+
+impl<K, V, S> sealed::Merge for KStream<K, V, S> {}
+
+// Not recommended in errors: the message above says what to write.
+#[diagnostic::do_not_recommend]
+impl<K: Data, V: Data, S: StageOf<K, V>> MergeableWith<K, V> for KStream<K, V, S> {
+    fn last_node(&self) -> usize {
+        self.last
+    }
+
+    fn into_merge(self, outlet: OutletId) {
+        self.into_outlet(true, Some(outlet));
+    }
+}
+
 /// A stream without pending operators can be used by several pipelines (fan-out).
 impl<K, V> Clone for KStream<K, V, Nop<K, V>> {
     fn clone(&self) -> Self {
@@ -448,16 +480,16 @@ where
         });
     }
 
-    /// One stream of the records of both streams.
-    pub fn merge<S2>(mut self, other: KStream<K, V, S2>) -> KStream<K, V>
-    where
-        S2: StageOf<K, V>,
-    {
-        let node =
-            self.add_node("KSTREAM-MERGE-", NodeKind::Processor { stores: vec![] }, &[self.last, other.last]);
+    /// One stream of the records of both streams (of the same key and value types).
+    pub fn merge<O: MergeableWith<K, V>>(mut self, other: O) -> KStream<K, V> {
+        let node = self.add_node(
+            "KSTREAM-MERGE-",
+            NodeKind::Processor { stores: vec![] },
+            &[self.last, other.last_node()],
+        );
         let builder = self.builder.clone();
         let outlet = self.into_outlet(true, None);
-        other.into_outlet(true, Some(outlet));
+        other.into_merge(outlet);
         KStream::new(builder, outlet, node, Nop::new())
     }
 
