@@ -174,7 +174,7 @@ pub(crate) struct GraphBuilder {
     /// Stores whose changelog is not a key-value store's, by name.
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
     /// Stores added for processors of the Processor API, by name, and how a task makes each.
-    pub(crate) user_stores: Vec<(String, Arc<dyn Fn(&mut StoreRegistry) + Send + Sync>)>,
+    pub(crate) user_stores: Vec<(String, crate::processor::store::StoreFactory)>,
 }
 
 impl GraphBuilder {
