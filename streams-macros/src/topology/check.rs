@@ -447,6 +447,17 @@ fn check_split(cx: &mut Ctxt, stage: &Stage) {
     }
 }
 
+/// A duration as the user would write it: `5s`, `250ms`, `2m`, `1h`.
+fn show_millis(ms: u64) -> String {
+    match ms {
+        0 => "0ms".into(),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
+    }
+}
+
 /// `join`, `left_join` and `outer_join`: a stream joins a table (`join(table, joiner)`) or a
 /// stream within a window (`join(stream, within(1s, before = .., after = .., grace = ..),
 /// joiner)`); a table joins a table. Returns the shape after the join.
@@ -471,16 +482,39 @@ fn check_join(
             return Some(Shape::Stream);
         }
     };
+    // Java's `join(other, joiner, JoinWindows.of(..))` habit, or a bare duration: the window
+    // is written `within(..)` in second place.
+    if let Some(Arg::Duration(d)) = stage.args.iter().find(|a| matches!(a, Arg::Duration(_))) {
+        let other = other.as_ref().map_or("other".to_string(), |(i, _)| i.to_string());
+        cx.error(
+            d.span,
+            format!(
+                "a join window is written `within({})`, second: `{name}({other}, within({}), joiner)`",
+                show_millis(d.millis),
+                show_millis(d.millis)
+            ),
+        );
+        return Some(Shape::Stream);
+    }
     let windowed = stage.args.get(1).is_some_and(is_within);
     check_join_options(cx, &name, windowed, &stage.options);
     let global = matches!(other, Some((_, Shape::GlobalTable)));
     let expected = if windowed || global { 3 } else { 2 };
     if stage.args.len() != expected {
+        let (what, write) = match (global, &other) {
+            (true, Some((table, _))) => (
+                "the global table, a key mapper, a joiner".to_string(),
+                format!("; write `{name}({table}, |key, value| table_key, |value, table_value| ..)`"),
+            ),
+            _ => (
+                format!("the other side,{} a joiner", if windowed { " a window," } else { "" }),
+                String::new(),
+            ),
+        };
         cx.error(
             stage.args_span,
             format!(
-                "`{name}` takes {expected} arguments (the other side,{} a joiner), but {} were given",
-                if windowed { " a window," } else { "" },
+                "`{name}` takes {expected} arguments ({what}), but {} were given{write}",
                 stage.args.len()
             ),
         );
