@@ -494,3 +494,22 @@ fn a_window_store_keeps_its_retention_and_is_restored_after_a_restart() {
     assert_eq!(windows[0].1["cleanup.policy"], "compact,delete");
     assert_eq!(windows[0].1["retention.ms"], (86_400_000 + 3_000).to_string());
 }
+
+#[test]
+fn a_processors_stores_answer_interactive_queries() {
+    use serde_json::json;
+    use streams_runtime::StoreQuery;
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic("in", 2).unwrap();
+    for (key, n) in [("a", 3), ("b", 1)] {
+        for i in 0..n {
+            cluster
+                .produce("in", None, Some(key.as_bytes().to_vec()), Some(b"v".to_vec()), i, Headers::new())
+                .unwrap();
+        }
+    }
+    let streams = KafkaStreams::new(counter(), StreamsConfig::new("papi-iq"), Arc::new(cluster.clone()));
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    assert_eq!(streams.query("counts", &StoreQuery::Get { key: json!("a") }).unwrap(), json!(3));
+    assert_eq!(streams.query("counts", &StoreQuery::Get { key: json!("b") }).unwrap(), json!(1));
+}
