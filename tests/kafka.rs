@@ -353,9 +353,9 @@ type Example<'a> =
     (&'a str, fn() -> streams_runtime::Topology, fn(&streams_runtime::cli::Demo), Vec<&'a str>);
 
 #[test]
-fn the_three_examples_write_the_same_output_through_kafka() {
-    use examples::{clickstream, stockstats, wordcount};
-    let cases: [Example; 3] = [
+fn the_examples_write_the_same_output_through_kafka() {
+    use examples::{clickstream, dedupe, stockstats, wordcount};
+    let cases: [Example; 4] = [
         ("wordcount", wordcount::topology, wordcount::demo, vec![wordcount::INPUT, wordcount::OUTPUT]),
         (
             "stockstats",
@@ -369,6 +369,8 @@ fn the_three_examples_write_the_same_output_through_kafka() {
             clickstream::demo,
             vec![clickstream::VIEWS, clickstream::SEARCHES, clickstream::PROFILES, clickstream::ACTIVITY],
         ),
+        // The Processor API: a store and a wall-clock punctuator, on both runners.
+        ("dedupe", dedupe::topology, dedupe::demo, vec![dedupe::INPUT, dedupe::OUTPUT]),
     ];
     let mut sizes = BTreeMap::new();
     for (app, topology, demo, topics) in cases {
