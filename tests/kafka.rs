@@ -48,11 +48,18 @@ fn word_count_on_four_partitions_with_two_threads_equals_the_golden_counts_and_r
     let again = Arc::new(KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap());
     // Its tasks' metrics while it runs: the state updater counts what it restores.
     let restored = std::sync::Mutex::new(0.0f64);
-    // And the consumers' lag, from librdkafka's statistics (once a second).
+    // And the consumers' lag, from librdkafka's statistics (once a second): the run is held
+    // open (as by a producer still writing) until the first sample, else a quick run may end
+    // before the statistics' first report.
     let lag_seen = std::sync::Mutex::new(Vec::new());
+    let mut holding = Some(again.open_input());
+    let held_since = Instant::now();
     std::thread::scope(|scope| {
         let running = scope.spawn(|| block_on_multi(again.run(RunMode::UntilDrained)));
         while !running.is_finished() {
+            if !lag_seen.lock().unwrap().is_empty() || held_since.elapsed() > Duration::from_secs(60) {
+                drop(holding.take());
+            }
             let sum: f64 = again
                 .metrics()
                 .iter()
