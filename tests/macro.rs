@@ -213,6 +213,37 @@ impl streams_runtime::processor::Processor<String, String> for Counter {
 }
 
 #[test]
+fn a_repartition_in_the_macro_is_the_builders() {
+    let by_macro = topology! {
+        stream::<String, i64>("in")
+            |> select_key(|_, v| format!("k{}", v % 2))
+            |> repartition(partitions = 3, name = "parity")
+            |> group_by_key
+            |> count
+            |> to_stream
+            |> to("out");
+        stream::<String, i64>("more") |> repartition |> to("copied");
+    };
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in")
+        .select_key(|_, v| format!("k{}", v % 2))
+        .repartition_with(Repartitioned::named("parity").with_number_of_partitions(3))
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to("out");
+    b.stream::<String, i64>("more").repartition().to("copied");
+    let by_hand = b.build();
+    assert_eq!(by_macro.describe().to_string(), by_hand.describe().to_string());
+    assert!(by_macro.describe().to_string().contains("Sink: parity-repartition-sink (topic: parity-repartition)"));
+    assert_eq!(by_macro.internal_topic_partitions("app"), by_hand.internal_topic_partitions("app"));
+    let driver = TestDriver::new(by_macro);
+    driver.input::<String, i64>("in").pipe_all([("a".into(), 1, 0), ("b".into(), 3, 1), ("c".into(), 2, 2)]);
+    let counts = driver.output::<String, i64>("out").read_key_values();
+    assert_eq!(counts, [("k1".to_string(), 1), ("k1".to_string(), 2), ("k0".to_string(), 1)]);
+}
+
+#[test]
 fn a_processor_with_its_store_in_the_macro_is_the_builders() {
     use streams_runtime::processor::Stores;
     let by_macro = topology! {

@@ -66,6 +66,46 @@ fn word_count_on_four_partitions_and_two_threads_is_golden_counts() {
     assert_eq!(store, golden_counts(wordcount::SAMPLE));
 }
 
+/// `repartition_with(..with_number_of_partitions(3))` on a two-partition input: the topic has
+/// three partitions (three tasks read it), each record sits in its key's partition of three,
+/// and a join against a two-partition table is refused as Kafka refuses it.
+#[test]
+fn an_explicit_repartition_has_the_partition_count_it_is_given() {
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    load(&cluster, wordcount::SAMPLE, 0);
+    let b = StreamsBuilder::new();
+    b.stream::<Option<String>, String>(wordcount::INPUT)
+        .flat_map_values(|line| wordcount::words(&line))
+        .filter(|_, word| !word.is_empty() && word != "the")
+        .select_key(|_, word| word.clone())
+        .repartition_with(Repartitioned::named("words").with_number_of_partitions(3))
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to(wordcount::OUTPUT);
+    let streams = KafkaStreams::new(b.build(), StreamsConfig::new("three"), Arc::new(cluster.clone()));
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    assert_eq!(cluster.partitions("three-words-repartition"), Some(3));
+    let repartitioned = cluster.records_in_order("three-words-repartition");
+    for r in &repartitioned {
+        assert_eq!(r.partition, partition_for_key(r.key.as_deref().unwrap(), 3));
+    }
+    assert!((0..3).all(|p| repartitioned.iter().any(|r| r.partition == p)), "every partition used");
+    assert_eq!(final_counts(&cluster, 2), golden_counts(wordcount::SAMPLE));
+
+    let b = StreamsBuilder::new();
+    let table = b.table::<String, String>("two-partitions");
+    b.stream::<String, String>(wordcount::INPUT)
+        .repartition_with(Repartitioned::new().with_number_of_partitions(3))
+        .join(table, |l, r| format!("{l}{r}"))
+        .to("joined");
+    cluster.create_topic("two-partitions", 2).unwrap();
+    let streams = KafkaStreams::new(b.build(), StreamsConfig::new("copartition"), Arc::new(cluster.clone()));
+    let err = tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap_err();
+    assert!(matches!(err, StreamsError::NotCopartitioned { left_partitions: 3, right_partitions: 2, .. } | StreamsError::NotCopartitioned { left_partitions: 2, right_partitions: 3, .. }), "{err}");
+}
+
 /// Committed records of repartition topics are deleted every `repartition.purge.interval.ms`
 /// (Kafka Streams' purge): the embedded cluster does not keep them for the whole run.
 #[test]

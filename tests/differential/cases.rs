@@ -697,6 +697,20 @@ fn builder_cases() -> Vec<Case> {
                 .process(|| WindowSums { sums: None }, &["sums"])
                 .to("out")
         }),
+        // explicit repartitions
+        case!("repartition_count", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .select_key(|_, v| v.map(|v| format!("r{}", v.rem_euclid(3))))
+            .repartition()
+            .group_by_key()
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("repartition_named_map_values", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .repartition_with(Repartitioned::named("rekeyed").with_number_of_partitions(3))
+            .map_values(|v| v.map(|v| v * 2))
+            .to("out")),
         case!("process_then_count", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")
             .process(|| Rekey, &[])

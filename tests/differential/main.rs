@@ -160,12 +160,16 @@ fn first_difference(case: &Case, input: &[InputRecord], kafka: &[Value], ours: &
 /// The internal topics of `topology` as the reference lists them: one line per topic, its
 /// name then its configs sorted by key, lines sorted.
 fn internal_topics(topology: streams_runtime::Topology) -> String {
+    let fixed = topology.internal_topic_partitions(APPLICATION_ID);
     let mut lines: Vec<String> = topology
         .internal_topic_configs(APPLICATION_ID)
         .into_iter()
         .map(|(name, configs)| {
             let configs: Vec<String> = configs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{name} {}", configs.join(" "))
+            match fixed.get(&name) {
+                Some(n) => format!("{name} ({n} partitions) {}", configs.join(" ")),
+                None => format!("{name} {}", configs.join(" ")),
+            }
         })
         .collect();
     lines.sort();

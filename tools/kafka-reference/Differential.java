@@ -65,6 +65,7 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.SlidingWindows;
 import org.apache.kafka.streams.kstream.StreamJoined;
@@ -443,6 +444,18 @@ public class Differential {
             .groupByKey(Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
 
+        // explicit repartitions
+        add("repartition_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .selectKey((k, v) -> v == null ? null : "r" + Math.floorMod(v, 3))
+            .repartition(Repartitioned.with(S, L))
+            .groupByKey(Grouped.with(S, L))
+            .count().toStream().to("out", Produced.with(S, L))));
+        add("repartition_named_map_values", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .repartition(Repartitioned.<String, Long>as("rekeyed").withKeySerde(S).withValueSerde(L)
+                .withNumberOfPartitions(3))
+            .mapValues(v -> v == null ? null : v * 2)
+            .to("out", Produced.with(S, L))));
+
         add("wall_clock_punctuate", () -> build(b -> {
             b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("counts"), S, L));
             b.stream("in", Consumed.with(S, L)).process(WallClockTotal::new, "counts").to("out", Produced.with(S, L));
@@ -629,6 +642,8 @@ public class Differential {
             for (var config : configs) {
                 var properties = new java.util.TreeMap<>(config.properties(Map.of(), 86_400_000L));
                 StringBuilder line = new StringBuilder(config.name());
+                // A partition count fixed by the topology (Repartitioned.withNumberOfPartitions).
+                config.numberOfPartitions().ifPresent(n -> line.append(" (").append(n).append(" partitions)"));
                 properties.forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
                 lines.add(line.toString());
             }

@@ -303,6 +303,19 @@ fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
             syn::spanned::Spanned::span(e),
             "expected a list of stores in brackets, such as `stores = [Stores::key_value::<String, i64>(\"seen\")]`",
         ),
+        (ArgKind::Partitions, Arg::Expr(Expr::Lit(ExprLit { lit: Lit::Int(i), .. }))) => {
+            if !matches!(i.suffix(), "" | "u32") {
+                cx.error(i.span(), format!("a partition count is a `u32`; write `{}`", i.base10_digits()));
+            } else if i.base10_parse::<u32>().map_or(true, |n| n == 0) {
+                cx.error(i.span(), "a repartition topic has at least one partition (and at most `u32::MAX`)");
+            }
+        }
+        (ArgKind::Partitions, Arg::Expr(Expr::Lit(ExprLit { lit, .. }))) => {
+            cx.error(lit.span(), "expected a partition count such as `3`");
+        }
+        (ArgKind::Partitions, Arg::Expr(Expr::Unary(u))) if matches!(u.op, syn::UnOp::Neg(_)) => {
+            cx.error(syn::spanned::Spanned::span(u), "a repartition topic has at least one partition");
+        }
         (_, Arg::Duration(d)) => cx.error(d.span, format!("expected {}, found a duration", kind.describe())),
         _ => {}
     }

@@ -153,6 +153,14 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
         };
         return quote_spanned!(span=> #named.#method(#(#args),*, &[#(&#stores as &dyn ::streams_runtime::processor::StoreSpec),*]));
     }
+    if spec.name == "repartition" {
+        let method = Ident::new(spec.method, span);
+        let partitions = stage.options.iter().find(|o| o.name == "partitions").map(|o| {
+            let n = arg(&o.value);
+            quote_spanned!(o.name.span()=> .with_number_of_partitions(#n))
+        });
+        return quote_spanned!(span=> #named.#method(::streams_runtime::Repartitioned::new() #partitions));
+    }
     if let Some(windows) = window_spec(stage) {
         let method = Ident::new(spec.method, span);
         return quote_spanned!(span=> #named.#method(#windows));

@@ -67,6 +67,8 @@ pub(crate) enum ArgKind {
     Duration,
     /// A list of stores: `[Stores::key_value::<K, V>("name"), ...]`.
     Stores,
+    /// A partition count: a positive integer (`3`) or an expression of type `u32`.
+    Partitions,
 }
 
 impl ArgKind {
@@ -79,6 +81,7 @@ impl ArgKind {
             ArgKind::Stores => {
                 "a list of stores such as `[Stores::key_value::<String, i64>(\"seen\")]`".into()
             }
+            ArgKind::Partitions => "a partition count such as `3`".into(),
         }
     }
 }
@@ -199,6 +202,10 @@ pub(crate) const STAGES: &[StageSpec] = &[
     stage("left_join", &[S, Table], S, &[], "left_join"),
     stage("outer_join", &[S, Table], S, &[], "outer_join"),
     stage("to_table", &[S], Table, &[], "to_table"),
+    StageSpec {
+        options: &[("partitions", ArgKind::Partitions)],
+        ..stage("repartition", &[S], S, &[], "repartition_with")
+    },
 ];
 
 impl StageSpec {
@@ -298,9 +305,9 @@ pub(crate) fn java_name_hint(name: &str) -> Option<String> {
             "write `suppress_until_close` for `suppress(untilWindowCloses(unbounded()))`, or \
              `emit_on_close` after `window(..)` (`untilTimeLimit` is not supported yet)"
         }
-        "repartition" | "through" => {
-            "there is no such stage here: a stage that changes the key \
-             (`select_key`, `map`, `group_by`) is followed by a repartition topic by itself"
+        "through" => {
+            "it is gone since Kafka 4.0; write `repartition` (or \
+             `repartition(partitions = 3, name = \"..\")`)"
         }
         "toStream" | "toTable" | "groupByKey" | "groupBy" | "selectKey" | "mapValues" | "flatMap"
         | "flatMapValues" | "filterNot" | "leftJoin" | "outerJoin" | "emitStrategy" => "",

@@ -247,6 +247,17 @@ impl Topology {
             .collect()
     }
 
+    /// The repartition topics whose partition count the topology fixes (Kafka's
+    /// `Repartitioned.withNumberOfPartitions`), by name at run time.
+    #[doc(hidden)]
+    pub fn internal_topic_partitions(&self, application_id: &str) -> std::collections::BTreeMap<String, u32> {
+        self.graph
+            .repartition_partitions
+            .iter()
+            .map(|(t, n)| (crate::graph::resolve_topic(&self.graph.internal_topics, t, application_id), *n))
+            .collect()
+    }
+
     /// Every topic named by a source (patterns excluded).
     pub fn source_topics(&self) -> Vec<String> {
         let mut topics: Vec<String> = self

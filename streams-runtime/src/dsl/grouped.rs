@@ -80,7 +80,7 @@ where
         let make = move |tb: &mut crate::graph::TaskBuild<'_>, next| make(tb, &store_name, next);
         if self.stream.repartition_required() {
             let base = self.repartition_name.unwrap_or_else(|| store.clone());
-            self.stream.repartition::<K::Codec, V::Codec>(&base, true).processor(name, vec![store], make)
+            self.stream.repartition_through::<K::Codec, V::Codec>(&base, true).processor(name, vec![store], make)
         } else {
             self.stream.processor(name, vec![store], make)
         }
@@ -192,7 +192,7 @@ where
         // Kafka names the store `KTABLE-AGGREGATE-STATE-STORE-` for `reduce` too
         // (`KGroupedTableImpl.reduce` materializes with `AGGREGATE_NAME`).
         let store = builder.graph.borrow_mut().name_or(self.store_name, "KTABLE-AGGREGATE-STATE-STORE-");
-        let repartitioned = self.stream.repartition::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
+        let repartitioned = self.stream.repartition_through::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
         let name = builder.graph.borrow_mut().new_name(prefix);
         let store_name = store.clone();
         let old_values = OldValues::standalone();

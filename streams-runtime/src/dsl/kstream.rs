@@ -52,6 +52,43 @@ pub struct KStream<K, V, S = Nop<K, V>> {
     _types: PhantomData<fn() -> (K, V)>,
 }
 
+/// How [`KStream::repartition_with`] writes its internal topic (Kafka's `Repartitioned`).
+#[derive(Debug, Clone, Default)]
+pub struct Repartitioned {
+    name: Option<String>,
+    partitions: Option<u32>,
+}
+
+impl Repartitioned {
+    /// A generated name; as many partitions as the sub-topology writing it reads.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The topic `<application.id>-<name>-repartition`, its nodes `<name>-repartition-sink`,
+    /// `-filter` and `-source` (Kafka's `Repartitioned.as`).
+    pub fn named(name: impl Into<String>) -> Self {
+        Repartitioned { name: Some(name.into()), partitions: None }
+    }
+
+    /// The topic has `n` partitions, so the sub-topology reading it has `n` tasks (Kafka's
+    /// `withNumberOfPartitions`).
+    pub fn with_number_of_partitions(mut self, n: u32) -> Self {
+        assert!(n > 0, "a repartition topic has at least one partition");
+        self.partitions = Some(n);
+        self
+    }
+}
+
+/// Whether `name` is one the builder generated (Kafka's `KSTREAM.*-[0-9]{10}`).
+fn is_generated_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= "KSTREAM-".len() + 10
+        && b.starts_with(b"KSTREAM")
+        && b[b.len() - 11] == b'-'
+        && b[b.len() - 10..].iter().all(u8::is_ascii_digit)
+}
+
 /// A stream that [`KStream::merge`] can take into a stream of `K` keys and `V` values: a
 /// stream of the same types. (A trait rather than a parameter type so that a stream of other
 /// types is reported in those terms.)
@@ -205,35 +242,57 @@ where
 
     /// Writes the stream to the internal topic `<base>-repartition` and reads it back in a
     /// new sub-topology, as Kafka Streams does before a stateful operator when the key
-    /// changed. `null_key_filter` adds the node Kafka adds for streams.
-    pub(crate) fn repartition<KC, VC>(self, base: &str, null_key_filter: bool) -> KStream<K, V>
+    /// changed. `of_stream`: a stream's repartition (Kafka's `KStreamImpl.createRepartitionedSource`,
+    /// with its null-key filter node and, for a base the user named, nodes named after it),
+    /// not a table's (`KGroupedTableImpl`'s, without either).
+    pub(crate) fn repartition_through<KC, VC>(self, base: &str, of_stream: bool) -> KStream<K, V>
     where
         KC: Codec<Value = K>,
         VC: Codec<Value = V>,
     {
-        self.repartition_keeping::<KC, VC>(base, null_key_filter, false)
+        self.repartition_topic::<KC, VC>(base, of_stream, false, None)
     }
 
-    /// As [`Self::repartition`]; `keep_null_keys` for a repartition that feeds a left or outer
-    /// join, which Kafka leaves unfiltered (`InternalStreamsBuilder.rewriteRepartitionNodes`
-    /// skips repartitions upstream of a `NULL_KEY_RELAXED_JOIN`).
-    pub(crate) fn repartition_keeping<KC, VC>(
+    /// As [`Self::repartition_through`] for a stream; `keep_null_keys` for a repartition that
+    /// feeds a left or outer join, which Kafka leaves unfiltered
+    /// (`InternalStreamsBuilder.rewriteRepartitionNodes` skips repartitions upstream of a
+    /// `NULL_KEY_RELAXED_JOIN`).
+    pub(crate) fn repartition_keeping<KC, VC>(self, base: &str, keep_null_keys: bool) -> KStream<K, V>
+    where
+        KC: Codec<Value = K>,
+        VC: Codec<Value = V>,
+    {
+        self.repartition_topic::<KC, VC>(base, true, keep_null_keys, None)
+    }
+
+    /// The repartition itself; `partitions` fixes the topic's partition count (else it has
+    /// that of the sub-topology writing it).
+    fn repartition_topic<KC, VC>(
         self,
         base: &str,
-        null_key_filter: bool,
+        of_stream: bool,
         keep_null_keys: bool,
+        partitions: Option<u32>,
     ) -> KStream<K, V>
     where
         KC: Codec<Value = K>,
         VC: Codec<Value = V>,
     {
         let builder = self.builder.clone();
-        let topic = format!("{base}-repartition");
+        let topic = if base.ends_with("-repartition") { base.to_string() } else { format!("{base}-repartition") };
         let (source_node, outlet, sink) = {
             let mut g = builder.graph.borrow_mut();
-            let sink_name = g.new_name("KSTREAM-SINK-");
-            let filter_name = null_key_filter.then(|| g.new_name("KSTREAM-FILTER-"));
-            let source_name = g.new_name("KSTREAM-SOURCE-");
+            // The generated names are drawn (burning their counter values) whatever the base.
+            let (mut sink_name, mut filter_name, mut source_name) = (
+                g.new_name("KSTREAM-SINK-"),
+                of_stream.then(|| g.new_name("KSTREAM-FILTER-")),
+                g.new_name("KSTREAM-SOURCE-"),
+            );
+            if of_stream && !is_generated_name(base) {
+                sink_name = format!("{topic}-sink");
+                filter_name = Some(format!("{topic}-filter"));
+                source_name = format!("{topic}-source");
+            }
             let parent = match filter_name {
                 Some(f) => g.add_node(f, NodeKind::Processor { stores: vec![] }, &[self.last]),
                 None => self.last,
@@ -247,6 +306,9 @@ where
             });
             g.sources.push(SourceSpec { node: source_node, topics, factory });
             g.internal_topics.push(topic.clone());
+            if let Some(n) = partitions {
+                g.repartition_partitions.push((topic.clone(), n));
+            }
             (source_node, outlet, sink)
         };
         self.end_with(move |tb| RepartitionSinkProc::<KC, VC> {
@@ -256,6 +318,31 @@ where
             _codecs: PhantomData,
         });
         KStream::new(builder, outlet, source_node, Nop::new())
+    }
+
+    /// Writes the stream through a new internal topic and reads it back (Kafka's
+    /// `repartition()`): `<application.id>-KSTREAM-REPARTITION-0000000007-repartition`, with
+    /// as many partitions as the input of its sub-topology. Records are placed by their key
+    /// (records without one are dropped, as Kafka's repartitions drop them); the key no longer
+    /// counts as changed downstream.
+    pub fn repartition(self) -> KStream<K, V>
+    where
+        K: DefaultCodec,
+        V: DefaultCodec,
+    {
+        self.repartition_with(Repartitioned::new())
+    }
+
+    /// [`Self::repartition`] as `how` says: the topic's name and partition count (Kafka's
+    /// `repartition(Repartitioned)`).
+    pub fn repartition_with(mut self, how: Repartitioned) -> KStream<K, V>
+    where
+        K: DefaultCodec,
+        V: DefaultCodec,
+    {
+        let given = how.name.or_else(|| self.next_name.take());
+        let base = self.builder.graph.borrow_mut().name_or(given, "KSTREAM-REPARTITION-");
+        self.repartition_topic::<K::Codec, V::Codec>(&base, true, false, how.partitions)
     }
 
     /// Groups the records by their key, for an aggregation (Kafka's `groupByKey`). If the
@@ -292,7 +379,7 @@ where
             (name, g.new_name("KSTREAM-TOTABLE-STATE-STORE-"))
         };
         let stream: KStream<K, V> = if self.repartition_required {
-            self.repartition::<K::Codec, V::Codec>(&store, true)
+            self.repartition_through::<K::Codec, V::Codec>(&store, true)
         } else {
             self.share()
         };
@@ -512,7 +599,7 @@ where
         V: DefaultCodec,
     {
         if self.repartition_required {
-            self.repartition_keeping::<K::Codec, V::Codec>(name, true, keep_null_keys)
+            self.repartition_keeping::<K::Codec, V::Codec>(name, keep_null_keys)
         } else {
             self.share()
         }

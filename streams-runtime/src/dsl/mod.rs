@@ -11,7 +11,7 @@ mod windowed;
 
 pub use builder::{GlobalKTable, NamedSource, StreamsBuilder, Topology};
 pub use grouped::{KGroupedStream, KGroupedTable};
-pub use kstream::{KStream, MergeableWith};
+pub use kstream::{KStream, MergeableWith, Repartitioned};
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};
 pub use split::{BranchedKStream, Branches};
 pub use windowed::{SessionWindowedKStream, TimeWindowedKStream};

@@ -166,6 +166,8 @@ pub(crate) struct GraphBuilder {
     pub(crate) sources: Vec<SourceSpec>,
     /// Repartition topics, by the names the graph shows.
     pub(crate) internal_topics: Vec<String>,
+    /// Repartition topics whose partition count is given (Kafka's `Repartitioned`).
+    pub(crate) repartition_partitions: Vec<(String, u32)>,
     /// Codecs of the topics sources read and sinks write, by topic.
     pub(crate) formats: Vec<(String, TopicFormat)>,
     /// Window sizes of windowed aggregation nodes, to print window ends.
@@ -256,7 +258,15 @@ impl GraphBuilder {
     /// Freezes the graph into a topology.
     pub(crate) fn finish(self) -> crate::dsl::Topology {
         let GraphBuilder {
-            nodes, outlets, sources, internal_topics, formats, globals, changelog_kinds, ..
+            nodes,
+            outlets,
+            sources,
+            internal_topics,
+            repartition_partitions,
+            formats,
+            globals,
+            changelog_kinds,
+            ..
         } = self;
         let mut source_nodes: Vec<usize> = sources.iter().map(|s| s.node).collect();
         source_nodes.extend(globals.iter().map(|g| g.source));
@@ -274,6 +284,7 @@ impl GraphBuilder {
             subtopologies,
             global_groups,
             internal_topics,
+            repartition_partitions,
             formats,
             globals,
             changelog_kinds,
@@ -291,6 +302,7 @@ pub(crate) struct Graph {
     /// Which node groups are global stores (no tasks).
     pub(crate) global_groups: Vec<usize>,
     pub(crate) internal_topics: Vec<String>,
+    pub(crate) repartition_partitions: Vec<(String, u32)>,
     pub(crate) formats: Vec<(String, TopicFormat)>,
     pub(crate) globals: Vec<GlobalSpec>,
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,

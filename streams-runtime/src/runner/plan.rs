@@ -135,7 +135,14 @@ pub(crate) fn plan(
             let known: Option<Vec<u32>> = sources[*sub].iter().map(|t| partitions.get(t).copied()).collect();
             match known {
                 Some(ns) => {
-                    let n = ns.into_iter().max().unwrap_or(1);
+                    let fixed = graph
+                        .repartition_partitions
+                        .iter()
+                        .find(|(t, _)| resolve_topic(&graph.internal_topics, t, application_id) == *topic);
+                    let n = match fixed {
+                        Some((_, n)) => *n,
+                        None => ns.into_iter().max().unwrap_or(1),
+                    };
                     partitions.insert(topic.clone(), n);
                     ordered.push(InternalTopic {
                         name: topic.clone(),

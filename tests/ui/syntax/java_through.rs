@@ -2,6 +2,6 @@ use streams_runtime::prelude::*;
 
 fn main() {
     let _ = topology! {
-        stream::<String, i64>("in") |> repartition |> to("out");
+        stream::<String, i64>("in") |> through("rekeyed") |> to("out");
     };
 }
