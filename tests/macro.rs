@@ -244,6 +244,43 @@ fn a_repartition_in_the_macro_is_the_builders() {
 }
 
 #[test]
+fn a_suppression_in_the_macro_is_the_builders() {
+    let by_macro = topology! {
+        stream::<String, i64>("in")
+            |> group_by_key
+            |> count
+            |> suppress(100ms, max_records = 2, name = "limited")
+            |> to_stream
+            |> to("out");
+        table::<String, String>("t") |> suppress(1s) |> to_stream |> to("t-out");
+    };
+    let b = StreamsBuilder::new();
+    b.stream::<String, i64>("in")
+        .group_by_key()
+        .count()
+        .suppress(Suppressed::until_time_limit(std::time::Duration::from_millis(100), BufferConfig::max_records(2)).with_name("limited"))
+        .to_stream()
+        .to("out");
+    b.table::<String, String>("t")
+        .suppress(Suppressed::until_time_limit(std::time::Duration::from_secs(1), BufferConfig::unbounded()))
+        .to_stream()
+        .to("t-out");
+    let by_hand = b.build();
+    assert_eq!(by_macro.describe().to_string(), by_hand.describe().to_string());
+    assert!(by_macro.describe().to_string().contains("Processor: limited (stores: [limited-store])"));
+    // Held until stream time is 100 ms past the first held update; two keys at most.
+    let driver = TestDriver::new(by_macro);
+    let (input, mut output) = (driver.input::<String, i64>("in"), driver.output::<String, i64>("out"));
+    input.pipe_all([("a".into(), 1, 0), ("a".into(), 1, 50), ("b".into(), 1, 60)]);
+    assert!(output.read_key_values().is_empty());
+    input.pipe_all([("c".into(), 1, 70)]); // a third key: the oldest, `a`, goes early
+    assert_eq!(output.read_key_values(), [("a".to_string(), 2)]);
+    // `b` held since 60 (not since 160: a later update keeps its place): up at 160; `c` is not.
+    input.pipe_all([("b".into(), 1, 160)]);
+    assert_eq!(output.read_key_values(), [("b".to_string(), 2)]);
+}
+
+#[test]
 fn a_processor_with_its_store_in_the_macro_is_the_builders() {
     use streams_runtime::processor::Stores;
     let by_macro = topology! {

@@ -106,6 +106,50 @@ fn an_explicit_repartition_has_the_partition_count_it_is_given() {
     assert!(matches!(err, StreamsError::NotCopartitioned { left_partitions: 3, right_partitions: 2, .. } | StreamsError::NotCopartitioned { left_partitions: 2, right_partitions: 3, .. }), "{err}");
 }
 
+/// Updates a suppression holds when the application stops are in its buffer's changelog: the
+/// next run restores them and emits them when their time is up.
+#[test]
+fn a_suppression_buffer_is_restored_and_emitted_after_a_restart() {
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic("t", 1).unwrap();
+    let topology = || {
+        let b = StreamsBuilder::new();
+        b.table::<String, String>("t")
+            .suppress(Suppressed::until_time_limit(Duration::from_millis(100), BufferConfig::unbounded()))
+            .to_stream()
+            .to("held");
+        b.build()
+    };
+    let put = |key: &str, value: &str, ts: i64| {
+        cluster
+            .produce("t", None, Some(key.as_bytes().to_vec()), Some(value.as_bytes().to_vec()), ts, Headers::new())
+            .unwrap();
+    };
+    let run = || {
+        let streams = KafkaStreams::new(topology(), StreamsConfig::new("held"), Arc::new(cluster.clone()));
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    };
+    let emitted = || -> Vec<(String, String, i64)> {
+        cluster
+            .records_in_order("held")
+            .into_iter()
+            .map(|r| {
+                let text = |b: Option<Vec<u8>>| String::from_utf8(b.unwrap()).unwrap();
+                (text(r.key), text(r.value), r.timestamp)
+            })
+            .collect()
+    };
+    put("a", "1", 0);
+    put("b", "1", 10);
+    put("a", "2", 20);
+    run();
+    assert!(emitted().is_empty(), "{:?}", emitted());
+    // Stream time starts over; this record brings it past both held keys' time.
+    put("c", "1", 150);
+    run();
+    assert_eq!(emitted(), [("a".into(), "2".into(), 20), ("b".into(), "1".into(), 10)]);
+}
+
 /// Committed records of repartition topics are deleted every `repartition.purge.interval.ms`
 /// (Kafka Streams' purge): the embedded cluster does not keep them for the whole run.
 #[test]

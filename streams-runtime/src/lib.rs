@@ -30,7 +30,9 @@ pub mod windows;
 #[doc(inline)]
 pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
 pub use config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, OnProductionError, StreamsConfig};
-pub use dsl::{BranchedKStream, Branches, GlobalKTable, KStream, Repartitioned, StreamsBuilder, Topology};
+pub use dsl::{
+    BranchedKStream, Branches, BufferConfig, GlobalKTable, KStream, Repartitioned, StreamsBuilder, Suppressed, Topology,
+};
 pub use error::{CodecError, StreamsError};
 pub use graph::{Data, TopologyDescription};
 pub use metrics::{Metric, MetricName, MetricValue, RecordingLevel};
@@ -48,7 +50,7 @@ pub use windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Wi
 pub mod prelude {
     pub use crate::codec::{Bytes, Codec, DefaultCodec, Json, SessionWindowed, TimeWindowed, TimeWindowedOf};
     pub use crate::config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, OnProductionError};
-    pub use crate::dsl::{KStream, Repartitioned, StreamsBuilder, Topology};
+    pub use crate::dsl::{BufferConfig, KStream, Repartitioned, StreamsBuilder, Suppressed, Topology};
     pub use crate::ops::stream_stream_join::JoinWindows;
     pub use crate::record::{Headers, Record};
     pub use crate::testing::TestDriver;

@@ -697,6 +697,28 @@ fn builder_cases() -> Vec<Case> {
                 .process(|| WindowSums { sums: None }, &["sums"])
                 .to("out")
         }),
+        // suppression by time limit
+        case!("table_suppress_time_limit", TABLE, Plain, Long, |b| b
+            .table::<String, i64>("table")
+            .suppress(Suppressed::until_time_limit(ms(50), BufferConfig::unbounded()))
+            .to_stream()
+            .to("out")),
+        case!("count_suppress_max_records", LONGS, Plain, Long, |b| longs(&b)
+            .group_by_key()
+            .count()
+            .suppress(
+                Suppressed::until_time_limit(ms(100), BufferConfig::max_records(2).emit_early_when_full())
+                    .with_name("limited")
+            )
+            .to_stream()
+            .to("out")),
+        case!("table_suppress_group_by_count", TABLE, Plain, Long, |b| b
+            .table::<String, i64>("table")
+            .suppress(Suppressed::until_time_limit(ms(30), BufferConfig::max_records(3)))
+            .group_by(|_, v| (group3(*v), *v))
+            .count()
+            .to_stream()
+            .to("out")),
         // explicit repartitions
         case!("repartition_count", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")

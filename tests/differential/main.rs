@@ -28,9 +28,16 @@ const RECORDS: usize = 600;
 pub(crate) const APPLICATION_ID: &str = "diff";
 
 /// Cases known to differ from Kafka Streams, each with what differs and the issue that
-/// tracks it. Empty: every case is identical. The test fails when a case differs that is not
+/// tracks it. The test fails when a case differs that is not
 /// listed here, and when a listed case no longer differs (so the list only shrinks).
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[(
+    "table_suppress_group_by_count",
+    "a suppression emits an update whose old value it never emitted; the grouped count then takes \
+     it out of a group that has no count, and Kafka's `KTableAggregate` forwards the group's deletion, \
+     which Kafka writes as a null value. Here an aggregation's `to_stream` carries `i64`, not \
+     `Option<i64>`, and writes nothing. Every other record (outputs, repartition topic, metrics) is \
+     identical: checked with those null records left out of Kafka's side",
+)];
 
 fn hex(bytes: Option<&[u8]>) -> Value {
     match bytes {

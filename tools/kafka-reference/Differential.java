@@ -444,6 +444,19 @@ public class Differential {
             .groupByKey(Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
 
+        // suppression by time limit (a rate limit on a table's updates)
+        add("table_suppress_time_limit", () -> build(b -> b.table("table", Consumed.with(S, L))
+            .suppress(Suppressed.untilTimeLimit(ms(50), Suppressed.BufferConfig.unbounded()))
+            .toStream().to("out", Produced.with(S, L))));
+        add("count_suppress_max_records", () -> build(b -> grouped(b).count()
+            .suppress(Suppressed.untilTimeLimit(ms(100), Suppressed.BufferConfig.maxRecords(2).emitEarlyWhenFull())
+                .withName("limited"))
+            .toStream().to("out", Produced.with(S, L))));
+        add("table_suppress_group_by_count", () -> build(b -> b.table("table", Consumed.with(S, L))
+            .suppress(Suppressed.untilTimeLimit(ms(30), Suppressed.BufferConfig.maxRecords(3)))
+            .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))
+            .count().toStream().to("out", Produced.with(S, L))));
+
         // explicit repartitions
         add("repartition_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .selectKey((k, v) -> v == null ? null : "r" + Math.floorMod(v, 3))

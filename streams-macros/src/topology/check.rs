@@ -282,6 +282,16 @@ fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
             };
             cx.error(call.method.span(), format!("`Duration.{}(..)` is Java; {write}", call.method));
         }
+        // Java's `suppress(Suppressed.untilTimeLimit(..))`.
+        (ArgKind::Duration, Arg::Expr(Expr::MethodCall(call))) if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("Suppressed")) =>
+        {
+            cx.error(
+                syn::spanned::Spanned::span(call),
+                "`Suppressed.…(..)` is Java; write `suppress(50ms)` for `untilTimeLimit` (with \
+                 `max_records = N` for `BufferConfig.maxRecords(N)`), or `suppress_until_close` \
+                 after `window(..)` for `untilWindowCloses`",
+            );
+        }
         (ArgKind::Duration, Arg::Expr(_)) => {} // an expression of type `Duration`
         (ArgKind::Stores, Arg::Expr(Expr::Array(list))) => {
             // Kafka's habit: stores named by their names. The macro adds them, so it needs
@@ -303,18 +313,20 @@ fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
             syn::spanned::Spanned::span(e),
             "expected a list of stores in brackets, such as `stores = [Stores::key_value::<String, i64>(\"seen\")]`",
         ),
-        (ArgKind::Partitions, Arg::Expr(Expr::Lit(ExprLit { lit: Lit::Int(i), .. }))) => {
-            if !matches!(i.suffix(), "" | "u32") {
-                cx.error(i.span(), format!("a partition count is a `u32`; write `{}`", i.base10_digits()));
-            } else if i.base10_parse::<u32>().map_or(true, |n| n == 0) {
-                cx.error(i.span(), "a repartition topic has at least one partition (and at most `u32::MAX`)");
+        (ArgKind::Count(what), Arg::Expr(Expr::Lit(ExprLit { lit: Lit::Int(i), .. }))) => {
+            if !i.suffix().is_empty() {
+                cx.error(i.span(), format!("a number of {what} is written without a suffix; write `{}`", i.base10_digits()));
+            } else if i.base10_parse::<u32>().is_ok_and(|n| n == 0) {
+                cx.error(i.span(), format!("zero {what}: write at least `1`"));
+            } else if i.base10_parse::<u32>().is_err() {
+                cx.error(i.span(), format!("too many {what}: at most `u32::MAX`"));
             }
         }
-        (ArgKind::Partitions, Arg::Expr(Expr::Lit(ExprLit { lit, .. }))) => {
-            cx.error(lit.span(), "expected a partition count such as `3`");
+        (ArgKind::Count(what), Arg::Expr(Expr::Lit(ExprLit { lit, .. }))) => {
+            cx.error(lit.span(), format!("expected a number of {what} such as `3`"));
         }
-        (ArgKind::Partitions, Arg::Expr(Expr::Unary(u))) if matches!(u.op, syn::UnOp::Neg(_)) => {
-            cx.error(syn::spanned::Spanned::span(u), "a repartition topic has at least one partition");
+        (ArgKind::Count(what), Arg::Expr(Expr::Unary(u))) if matches!(u.op, syn::UnOp::Neg(_)) => {
+            cx.error(syn::spanned::Spanned::span(u), format!("zero {what}: write at least `1`"));
         }
         (_, Arg::Duration(d)) => cx.error(d.span, format!("expected {}, found a duration", kind.describe())),
         _ => {}

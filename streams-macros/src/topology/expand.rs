@@ -161,6 +161,17 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
         });
         return quote_spanned!(span=> #named.#method(::streams_runtime::Repartitioned::new() #partitions));
     }
+    if spec.name == "suppress" {
+        let method = Ident::new(spec.method, span);
+        let buffer = match stage.options.iter().find(|o| o.name == "max_records") {
+            Some(o) => {
+                let n = arg(&o.value);
+                quote_spanned!(o.name.span()=> ::streams_runtime::BufferConfig::max_records(#n))
+            }
+            None => quote_spanned!(span=> ::streams_runtime::BufferConfig::unbounded()),
+        };
+        return quote_spanned!(span=> #named.#method(::streams_runtime::Suppressed::until_time_limit(#(#args),*, #buffer)));
+    }
     if let Some(windows) = window_spec(stage) {
         let method = Ident::new(spec.method, span);
         return quote_spanned!(span=> #named.#method(#windows));

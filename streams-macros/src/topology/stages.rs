@@ -67,8 +67,9 @@ pub(crate) enum ArgKind {
     Duration,
     /// A list of stores: `[Stores::key_value::<K, V>("name"), ...]`.
     Stores,
-    /// A partition count: a positive integer (`3`) or an expression of type `u32`.
-    Partitions,
+    /// A positive count of the things named (`partitions = 3`): an integer literal or an
+    /// expression of the builder's type.
+    Count(&'static str),
 }
 
 impl ArgKind {
@@ -81,7 +82,7 @@ impl ArgKind {
             ArgKind::Stores => {
                 "a list of stores such as `[Stores::key_value::<String, i64>(\"seen\")]`".into()
             }
-            ArgKind::Partitions => "a partition count such as `3`".into(),
+            ArgKind::Count(what) => format!("a number of {what} such as `3`"),
         }
     }
 }
@@ -170,6 +171,10 @@ pub(crate) const STAGES: &[StageSpec] = &[
     StageSpec { options: GRACE, ..stage("sliding", &[Grouped], SlidingWindowed, &[Duration], "sliding") },
     StageSpec { options: GRACE, ..stage("session", &[Grouped], SessionWindowed, &[Duration], "session") },
     stage("emit_on_close", &[Windowed], Windowed, &[], "emit_on_close"),
+    StageSpec {
+        options: &[("max_records", ArgKind::Count("records"))],
+        ..stage("suppress", &[Table], Table, &[Duration], "suppress")
+    },
     stage("suppress_until_close", &[Windowed], Windowed, &[], "suppress_until_close"),
     stage("count", AGGREGATED, Table, &[], "count"),
     StageSpec {
@@ -203,7 +208,7 @@ pub(crate) const STAGES: &[StageSpec] = &[
     stage("outer_join", &[S, Table], S, &[], "outer_join"),
     stage("to_table", &[S], Table, &[], "to_table"),
     StageSpec {
-        options: &[("partitions", ArgKind::Partitions)],
+        options: &[("partitions", ArgKind::Count("partitions"))],
         ..stage("repartition", &[S], S, &[], "repartition_with")
     },
 ];
@@ -301,10 +306,7 @@ pub(crate) fn java_name_hint(name: &str) -> Option<String> {
             "write `split(name = |key, value| ..., other = |key, value| ..., default = rest)` \
              and use each branch by its name"
         }
-        "suppress" => {
-            "write `suppress_until_close` for `suppress(untilWindowCloses(unbounded()))`, or \
-             `emit_on_close` after `window(..)` (`untilTimeLimit` is not supported yet)"
-        }
+
         "through" => {
             "it is gone since Kafka 4.0; write `repartition` (or \
              `repartition(partitions = 3, name = \"..\")`)"

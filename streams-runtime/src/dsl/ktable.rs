@@ -8,13 +8,14 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{KGroupedTable, KStream};
+use super::{KGroupedTable, KStream, Suppressed};
 use crate::codec::DefaultCodec;
 use crate::graph::{Data, NodeKind, TaskBuild};
 use crate::ops::stream_table_join::Getter;
 use crate::ops::table_filter::TableFilterProc;
 use crate::ops::table_map_values::TableMapValuesProc;
 use crate::ops::table_select::TableSelectProc;
+use crate::ops::table_suppress::{BufferedCodec, SuppressProc};
 use crate::ops::table_table_join::{JoinSide, TableJoinSideProc};
 use crate::ops::to_stream::ToStreamProc;
 use crate::record::Change;
@@ -269,6 +270,61 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         F: Fn(Option<V>, Option<VO>) -> R + Send + Sync + 'static,
     {
         self.join_with(other, TableJoin::Outer, Arc::new(joiner))
+    }
+
+    /// The table's updates held back as `suppressed` says, each key's latest emitted when its
+    /// time is up (Kafka's `KTable.suppress(Suppressed.untilTimeLimit(..))`): a rate limit on
+    /// a table's changes. The buffer is a store of its own, restored from its changelog.
+    /// Looking a key up (a join) sees what was last emitted.
+    pub fn suppress(mut self, suppressed: Suppressed) -> KTable<K, V, T>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
+        // Kafka's `KTableSuppressProcessorSupplier` asks its parent for old values, which
+        // materializes a source table.
+        self.materialized.store(true, Ordering::Relaxed);
+        if let Some((node, store)) = &self.source_store {
+            self.stream.builder().graph.borrow_mut().add_store(*node, store);
+        }
+        self.old_values.enable();
+        let Suppressed { time_limit, buffer, name } = suppressed;
+        // `named(..)` names it as `with_name` does.
+        let (name, store) = match name.or_else(|| self.stream.take_name()) {
+            Some(name) => (name.clone(), format!("{name}-store")),
+            None => {
+                let name = self.next_name("KTABLE-SUPPRESS-");
+                (name, self.stream.builder().graph.borrow_mut().new_name("KTABLE-SUPPRESS-STATE-STORE-"))
+            }
+        };
+        let time_limit_ms = i64::try_from(time_limit.as_millis()).unwrap_or(i64::MAX);
+        let (node, buffer_store) = (name.clone(), store.clone());
+        let stream = self.stream.clone().processor(name, vec![store.clone()], move |tb, next| SuppressProc::<
+            K::Codec,
+            V::Codec,
+        > {
+            node: node.clone(),
+            store: tb.key_value_store::<K::Codec, BufferedCodec<V::Codec>>(&buffer_store),
+            time_limit_ms,
+            max_records: buffer.max_records,
+            when_full: buffer.when_full,
+            observed: -1,
+            index: None,
+            next,
+        });
+        // Kafka's `KTableSuppressProcessorSupplier.view`: a held key reads as its prior value.
+        let getter = self.getter.clone().map(|parent| -> GetterFactory<K, V> {
+            Arc::new(move |tb| {
+                let held = tb.key_value_store::<K::Codec, BufferedCodec<V::Codec>>(&store);
+                let parent = parent(tb);
+                Box::new(move |k| match held.get(k) {
+                    Some((b, _)) => b.prior.map(|v| (v, b.timestamp)),
+                    None => parent(k),
+                })
+            })
+        });
+        let old_values = OldValues::derived(vec![self.old_values.clone()]);
+        self.derived(stream, getter, old_values)
     }
 
     /// A `KTABLE-SUPPRESS-` node with its `KTABLE-SUPPRESS-STATE-STORE-` (named in Kafka's

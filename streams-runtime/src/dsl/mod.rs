@@ -7,6 +7,7 @@ mod kstream;
 pub(crate) mod ktable;
 mod process;
 mod split;
+mod suppressed;
 mod windowed;
 
 pub use builder::{GlobalKTable, NamedSource, StreamsBuilder, Topology};
@@ -14,4 +15,5 @@ pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::{KStream, MergeableWith, Repartitioned};
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};
 pub use split::{BranchedKStream, Branches};
+pub use suppressed::{BufferConfig, Suppressed};
 pub use windowed::{SessionWindowedKStream, TimeWindowedKStream};

@@ -40,12 +40,16 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, Change<V>> for TableAggregatePr
         if let Some((_, previous_ts)) = &previous {
             timestamp = timestamp.max(*previous_ts);
         }
-        // Kafka would delete the group and forward a tombstone here; a group only ever has a
-        // value taken out after it was added, so there is always an aggregate.
-        let Some(agg) = agg else { return };
-        self.store.put(key.clone(), agg.clone(), timestamp);
+        // No aggregate: a value taken out of a group that has none (a suppression upstream
+        // emits old values it never emitted as new ones). Kafka's `KTableAggregate` then puts
+        // null (deletes) and forwards the deletion; an aggregation's `to_stream` carries `V`,
+        // so there it writes nothing where Kafka writes a null value.
+        match &agg {
+            Some(agg) => self.store.put(key.clone(), agg.clone(), timestamp),
+            None => self.store.delete(&key),
+        }
         let old = previous.map(|(a, _)| a).filter(|_| self.send_old_values);
-        let change = Change { new: Some(agg), old };
+        let change = Change { new: agg, old };
         let mut emitter = self.emitter.lock().unwrap_or_else(|p| p.into_inner());
         emitter.emit(ctx, Record { key, value: change, timestamp, headers });
     }

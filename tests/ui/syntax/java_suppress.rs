@@ -2,6 +2,12 @@ use streams_runtime::prelude::*;
 
 fn main() {
     let _ = topology! {
-        stream::<String, i64>("in") |> group_by_key |> window(5s, grace = 1s) |> count |> suppress |> to_stream |> to("out");
+        stream::<String, i64>("in")
+            |> group_by_key
+            |> window(5s, grace = 1s)
+            |> count
+            |> suppress(Suppressed.untilWindowCloses(unbounded()))
+            |> to_stream
+            |> to("out");
     };
 }
