@@ -4,7 +4,8 @@
 # (exactly-once and at-least-once), frozen with SIGSTOP for 20 s, has its instances killed and
 # started again, or sees a user closure panic. Prints each run's figures (time to resume after
 # each fault, words counted twice) and how many runs passed per scenario.
-# Usage: scripts/fault-runs.sh [N] [FILTER ...]   (filters: test-name substrings)
+# Usage: scripts/fault-runs.sh [N] [FILTER ...]   (filters: test-name substrings; --ignored
+# runs the scenarios kept out of CI)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20}

@@ -5,6 +5,8 @@
 #
 #   scripts/kafka-broker.sh start     format storage if needed, start, wait until it answers
 #   scripts/kafka-broker.sh stop      stop it
+#   scripts/kafka-broker.sh crash     kill it (SIGKILL: no controlled shutdown, as a crashed host)
+#   scripts/kafka-broker.sh install   install the Kafka libraries only
 #   scripts/kafka-broker.sh run CMD   start, run CMD with KAFKA_BOOTSTRAP set, stop on exit
 #   scripts/kafka-broker.sh abort-hanging   abort transactions hanging for over MINUTES (1)
 #   scripts/kafka-broker.sh abort-transaction TOPIC PARTITION START_OFFSET   abort that one
@@ -151,6 +153,14 @@ abort_hanging() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  # The Kafka libraries only (scripts/kafka-cluster.sh uses them).
+  install) install ;;
+  crash)
+    if [ -f "$pidfile" ]; then
+      kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+      for _ in $(seq 1 40); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.25; done
+      rm -f "$pidfile"
+    fi ;;
   abort-hanging) install; abort_hanging ;;
   # What a task's log names: `abort-transaction TOPIC PARTITION START_OFFSET`.
   abort-transaction)
@@ -165,5 +175,5 @@ case "${1:-}" in
     $already || trap stop EXIT
     KAFKA_BOOTSTRAP=127.0.0.1:$PORT "$@"
     ;;
-  *) echo "usage: $0 start|stop|abort-hanging|abort-transaction T P O|run CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|crash|install|abort-hanging|abort-transaction T P O|run CMD..." >&2; exit 2 ;;
 esac

@@ -59,9 +59,14 @@ pub fn clients() -> KafkaClients {
 
 /// Creates topics with `partitions` partitions each.
 pub fn create_topics(topics: &[&str], partitions: u32) {
+    create_replicated_topics(topics, partitions, 1);
+}
+
+/// Creates topics with `partitions` partitions, each on `replicas` brokers.
+pub fn create_replicated_topics(topics: &[&str], partitions: u32, replicas: i32) {
     let topics: Vec<(String, u32, _)> =
         topics.iter().map(|t| (t.to_string(), partitions, KafkaClients::kept_configs())).collect();
-    block_on(clients().create_topics(&topics, 1)).expect("create topics");
+    block_on(clients().create_topics(&topics, replicas)).expect("create topics");
 }
 
 /// Runs a future to completion on a fresh runtime.
@@ -233,6 +238,12 @@ impl OwnBroker {
         self.run_script("stop");
     }
 
+    /// Kills it (SIGKILL): no controlled shutdown, as when its host crashes; what it wrote to
+    /// its files stays (the page cache survives the process).
+    pub fn crash(&self) {
+        self.run_script("crash");
+    }
+
     /// Starts it again, with the data it had.
     pub fn restart(&self) {
         self.run_script("start");
@@ -275,6 +286,52 @@ impl OwnBroker {
 impl Drop for OwnBroker {
     fn drop(&mut self) {
         self.run_script("stop");
+    }
+}
+
+/// Three brokers of a test's own (`scripts/kafka-cluster.sh`, a KRaft quorum of three), for
+/// a rolling restart: stopped when dropped.
+pub struct OwnCluster {
+    base_port: u16,
+}
+
+impl OwnCluster {
+    /// Starts three nodes on 127.0.0.1:`base_port`, `+2`, `+4` (controllers one above each).
+    pub fn start(base_port: u16) -> OwnCluster {
+        let cluster = OwnCluster { base_port };
+        cluster.run_script(&["start"]);
+        cluster
+    }
+
+    /// The three nodes' `host:port`s, comma-separated.
+    pub fn bootstrap(&self) -> String {
+        (0..3).map(|i| format!("127.0.0.1:{}", self.base_port + 2 * i)).collect::<Vec<_>>().join(",")
+    }
+
+    /// Stops node `n` (1 to 3) with SIGTERM: a controlled shutdown, as a rolling restart does.
+    pub fn stop_node(&self, n: u32) {
+        self.run_script(&["stop-node", &n.to_string()]);
+    }
+
+    /// Starts node `n` again, with its data, and waits until it answers.
+    pub fn start_node(&self, n: u32) {
+        self.run_script(&["start-node", &n.to_string()]);
+    }
+
+    fn run_script(&self, args: &[&str]) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka-cluster.sh");
+        let status = std::process::Command::new(script)
+            .args(args)
+            .env("BASE_PORT", self.base_port.to_string())
+            .status()
+            .expect("run scripts/kafka-cluster.sh");
+        assert!(status.success(), "scripts/kafka-cluster.sh {args:?} failed on port {}", self.base_port);
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.run_script(&["stop"]);
     }
 }
 
