@@ -264,3 +264,54 @@ fn null_keys_and_values_are_dropped_and_counted_as_kafka_drops_them() {
         assert_eq!((driver.dropped_records(), driver.skipped_records()), (2, 0));
     }
 }
+
+/// `cogroup`: clicks counted and purchases summed into one table per user; each input folds
+/// into the same aggregate with its own aggregator, and every update comes out of one merge.
+#[test]
+fn cogrouped_streams_fold_into_one_aggregate() {
+    #[derive(Clone, Default, Debug, PartialEq, serde::Serialize, serde::Deserialize, Json)]
+    struct Activity {
+        clicks: i64,
+        spent: i64,
+    }
+    let b = StreamsBuilder::new();
+    let clicks = b.stream::<String, String>("clicks").group_by_key();
+    let purchases = b.stream::<String, i64>("purchases").group_by_key();
+    clicks
+        .cogroup(|_, _page, a: Activity| Activity { clicks: a.clicks + 1, ..a })
+        .cogroup(purchases, |_, amount, a| Activity { spent: a.spent + amount, ..a })
+        .aggregate(Activity::default)
+        .to_stream()
+        .to("activity");
+    let topology = b.build();
+    let text = topology.describe().to_string();
+    assert!(text.contains("COGROUPKSTREAM-AGGREGATE-0000000003 (stores: [COGROUPKSTREAM-AGGREGATE-STATE-STORE-0000000002])"), "{text}");
+    assert!(text.contains("Processor: COGROUPKSTREAM-MERGE-0000000005 (stores: [])"), "{text}");
+    let driver = TestDriver::new(topology);
+    driver.input::<String, String>("clicks").pipe_all([("ann".into(), "/home".into(), 0), ("bob".into(), "/".into(), 1)]);
+    driver.input::<String, i64>("purchases").pipe_all([("ann".into(), 30, 2), ("ann".into(), 12, 3)]);
+    driver.input::<String, String>("clicks").pipe_all([("ann".into(), "/cart".into(), 4)]);
+    let out = driver.output::<String, Json<Activity>>("activity").read_key_values();
+    let a = |clicks, spent| Activity { clicks, spent };
+    assert_eq!(
+        out,
+        [
+            ("ann".to_string(), a(1, 0)),
+            ("bob".to_string(), a(1, 0)),
+            ("ann".to_string(), a(1, 30)),
+            ("ann".to_string(), a(1, 42)),
+            ("ann".to_string(), a(2, 42)),
+        ]
+    );
+}
+
+/// Two re-keyed groups whose repartition topics are not named would share one topic: refused
+/// at build time, as Kafka refuses it, with the fix named.
+#[test]
+#[should_panic(expected = "give each a name of its own with `.named(\"..\")` before its `group_by`")]
+fn cogrouping_two_unnamed_rekeyed_streams_is_refused() {
+    let b = StreamsBuilder::new();
+    let a = b.stream::<String, i64>("a").group_by(|_, v| v.to_string());
+    let c = b.stream::<String, i64>("c").group_by(|_, v| (v % 2).to_string());
+    let _ = a.cogroup(|_, v, s: i64| s + v).cogroup(c, |_, v, s| s - v).aggregate(|| 0);
+}

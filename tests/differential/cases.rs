@@ -48,6 +48,8 @@ const STREAMS: &[Input] = &[input("left", Values::Str, 4), input("right", Values
 const STREAMS_WITHOUT_NULL_VALUES: &[Input] =
     &[input("left", Values::Str, 0), input("right", Values::Str, 0)];
 const TABLES: &[Input] = &[input("left", Values::Str, 12), input("right", Values::Str, 12)];
+/// Longs on `left`, strings on `right` (cogrouped).
+const LONGS_AND_STRINGS: &[Input] = &[input("left", Values::Long, 4), input("right", Values::Str, 4)];
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -719,6 +721,30 @@ fn builder_cases() -> Vec<Case> {
             .count()
             .to_stream()
             .to("out")),
+        // cogrouped streams
+        case!("cogroup_sum_and_lengths", LONGS_AND_STRINGS, Plain, Long, |b| {
+            let longs = b.stream::<String, i64>("left").group_by_key();
+            let texts = b.stream::<String, String>("right").group_by_key();
+            longs
+                .cogroup(|_, v, a: i64| a + v)
+                .cogroup(texts, |_, v, a| a + 100 * v.len() as i64)
+                .aggregate(|| 0)
+                .to_stream()
+                .to("out")
+        }),
+        case!("cogroup_rekeyed", LONGS_AND_STRINGS, Plain, Long, |b| {
+            let longs = b.stream::<Option<String>, Option<i64>>("left").named("by-rest").group_by(|_, v| v.map(group3));
+            let texts = b
+                .stream::<Option<String>, Option<String>>("right")
+                .named("by-length")
+                .group_by(|_, v| v.as_ref().map(|v| format!("g{}", v.len() % 3)));
+            longs
+                .cogroup(|_, _, a: i64| a + 1)
+                .cogroup(texts, |_, _, a| a + 1000)
+                .aggregate(|| 0)
+                .to_stream()
+                .to("out")
+        }),
         // explicit repartitions
         case!("repartition_count", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")

@@ -457,6 +457,26 @@ public class Differential {
             .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
 
+        // cogrouped streams
+        add("cogroup_sum_and_lengths", () -> build(b -> {
+            KGroupedStream<String, Long> longs = b.stream("left", Consumed.with(S, L)).groupByKey(Grouped.with(S, L));
+            KGroupedStream<String, String> texts = b.stream("right", Consumed.with(S, S)).groupByKey(Grouped.with(S, S));
+            longs.<Long>cogroup((k, v, a) -> a + v)
+                .cogroup(texts, (k, v, a) -> a + 100 * v.length())
+                .aggregate(() -> 0L, Materialized.with(S, L))
+                .toStream().to("out", Produced.with(S, L));
+        }));
+        add("cogroup_rekeyed", () -> build(b -> {
+            KGroupedStream<String, Long> longs = b.stream("left", Consumed.with(S, L))
+                .groupBy((k, v) -> v == null ? null : "g" + Math.floorMod(v, 3), Grouped.<String, Long>as("by-rest").withKeySerde(S).withValueSerde(L));
+            KGroupedStream<String, String> texts = b.stream("right", Consumed.with(S, S))
+                .groupBy((k, v) -> v == null ? null : "g" + v.length() % 3, Grouped.<String, String>as("by-length").withKeySerde(S).withValueSerde(S));
+            longs.<Long>cogroup((k, v, a) -> a + 1)
+                .cogroup(texts, (k, v, a) -> a + 1000)
+                .aggregate(() -> 0L, Materialized.with(S, L))
+                .toStream().to("out", Produced.with(S, L));
+        }));
+
         // explicit repartitions
         add("repartition_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .selectKey((k, v) -> v == null ? null : "r" + Math.floorMod(v, 3))

@@ -47,13 +47,13 @@ impl StreamsBuilder {
 
     /// A stream read from `topic`, decoded with key codec `KC` and value codec `VC`.
     pub fn stream<KC: Codec, VC: Codec>(&self, topic: &str) -> KStream<KC::Value, VC::Value> {
-        self.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), None)
+        self.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), SourceName::Generated)
     }
 
     /// A stream read from several topics with the same codecs.
     pub fn stream_topics<KC: Codec, VC: Codec>(&self, topics: &[&str]) -> KStream<KC::Value, VC::Value> {
         let topics = topics.iter().map(|t| t.to_string()).collect();
-        self.source::<KC, VC>(SourceTopics::Names(topics), None)
+        self.source::<KC, VC>(SourceTopics::Names(topics), SourceName::Generated)
     }
 
     /// A stream read from every topic whose whole name matches the regular expression
@@ -63,7 +63,7 @@ impl StreamsBuilder {
     /// If `pattern` is not a valid regular expression.
     pub fn stream_pattern<KC: Codec, VC: Codec>(&self, pattern: &str) -> KStream<KC::Value, VC::Value> {
         Self::check_pattern(pattern);
-        self.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), None)
+        self.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), SourceName::Generated)
     }
 
     /// The next source is named `name` instead of `KSTREAM-SOURCE-…` (Kafka's
@@ -86,7 +86,7 @@ impl StreamsBuilder {
             (store, g.new_name("KSTREAM-SOURCE-"), g.new_name("KTABLE-SOURCE-"))
         };
         let topics = SourceTopics::Names(vec![topic.to_string()]);
-        let stream = self.source::<KC, Option<VC>>(topics, Some(source_name));
+        let stream = self.source::<KC, Option<VC>>(topics, SourceName::Drawn(source_name));
         let materialized = Arc::new(AtomicBool::new(false));
         let old_values = OldValues::source(materialized.clone());
         let (flag, send_old) = (materialized.clone(), old_values.flag());
@@ -141,18 +141,19 @@ impl StreamsBuilder {
         }
     }
 
-    fn source<KC: Codec, VC: Codec>(
-        &self,
-        topics: SourceTopics,
-        name: Option<String>,
-    ) -> KStream<KC::Value, VC::Value> {
+    fn source<KC: Codec, VC: Codec>(&self, topics: SourceTopics, name: SourceName) -> KStream<KC::Value, VC::Value> {
         let mut g = self.graph.borrow_mut();
         if let SourceTopics::Names(names) = &topics {
             for t in names {
                 g.add_format(t, TopicFormat::of::<KC, VC>());
             }
         }
-        let name = g.name_or(name, "KSTREAM-SOURCE-");
+        let name = match name {
+            SourceName::Generated => g.new_name("KSTREAM-SOURCE-"),
+            SourceName::Drawn(name) => name,
+            // Kafka's `NamedInternal.orElseGenerateWithPrefix`: a counter value is drawn anyway.
+            SourceName::Given(name) => g.name_or(Some(name), "KSTREAM-SOURCE-"),
+        };
         let node = g.add_node(name, NodeKind::Source(topics.clone()), &[]);
         let outlet = g.new_outlet::<KC::Value, VC::Value>(false);
         let factory: crate::graph::SourceFactory = Arc::new(move |tb| {
@@ -194,19 +195,19 @@ pub struct NamedSource<'a> {
 impl NamedSource<'_> {
     /// As [`StreamsBuilder::stream`].
     pub fn stream<KC: Codec, VC: Codec>(self, topic: &str) -> KStream<KC::Value, VC::Value> {
-        self.builder.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), Some(self.name))
+        self.builder.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), SourceName::Given(self.name))
     }
 
     /// As [`StreamsBuilder::stream_topics`].
     pub fn stream_topics<KC: Codec, VC: Codec>(self, topics: &[&str]) -> KStream<KC::Value, VC::Value> {
         let topics = topics.iter().map(|t| t.to_string()).collect();
-        self.builder.source::<KC, VC>(SourceTopics::Names(topics), Some(self.name))
+        self.builder.source::<KC, VC>(SourceTopics::Names(topics), SourceName::Given(self.name))
     }
 
     /// As [`StreamsBuilder::stream_pattern`].
     pub fn stream_pattern<KC: Codec, VC: Codec>(self, pattern: &str) -> KStream<KC::Value, VC::Value> {
         StreamsBuilder::check_pattern(pattern);
-        self.builder.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), Some(self.name))
+        self.builder.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), SourceName::Given(self.name))
     }
 }
 
@@ -279,4 +280,14 @@ impl std::fmt::Debug for Topology {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.describe())
     }
+}
+
+/// How a source node is named.
+enum SourceName {
+    /// Generated here.
+    Generated,
+    /// Generated already by the caller (a table's, drawn in Kafka's order).
+    Drawn(String),
+    /// Given by the user (Kafka's `Consumed.as`).
+    Given(String),
 }

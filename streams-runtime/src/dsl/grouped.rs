@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::ktable::{GetterFactory, OldValues};
 use super::windowed::FixedWindows;
-use super::{KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
+use super::{CogroupedKStream, KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
 use crate::ops::aggregate::{reducer, Aggregator, Nulls, StreamAggregateProc};
@@ -38,6 +38,39 @@ where
     pub fn named(mut self, store: impl Into<String>) -> Self {
         self.store_name = Some(store.into());
         self
+    }
+
+    /// Starts a cogrouping (Kafka's `cogroup(aggregator)`): this group's values folded into
+    /// an aggregate of type `A` by `add(&key, value, aggregate)`; other grouped streams join
+    /// it with [`CogroupedKStream::cogroup`], and [`CogroupedKStream::aggregate`] makes the
+    /// table.
+    pub fn cogroup<A, F>(self, add: F) -> CogroupedKStream<K, A>
+    where
+        A: DefaultCodec,
+        F: Fn(&K, V, A) -> A + Send + Sync + 'static,
+    {
+        CogroupedKStream::new(self, add)
+    }
+
+    pub(crate) fn builder(&self) -> &crate::dsl::StreamsBuilder {
+        self.stream.builder()
+    }
+
+    /// Whether the grouped stream is repartitioned before an aggregation: `Some` with the
+    /// name of its repartition topic, if named.
+    pub(crate) fn repartition(&self) -> Option<Option<String>> {
+        self.stream.repartition_required().then(|| self.repartition_name.clone())
+    }
+
+    /// The grouped stream as the input of an aggregation over `store`: repartitioned first
+    /// if its key changed (the topic named after the grouping's name, else the store).
+    pub(crate) fn repartitioned_for(self, store: &str) -> KStream<K, V> {
+        if self.stream.repartition_required() {
+            let base = self.repartition_name.unwrap_or_else(|| store.to_string());
+            self.stream.repartition_through::<K::Codec, V::Codec>(&base, true)
+        } else {
+            self.stream.share()
+        }
     }
 
     /// Cuts the groups into time windows (Kafka's `windowedBy(TimeWindows)`).
@@ -73,7 +106,7 @@ where
         let builder = self.stream.builder().clone();
         let (store, name) = {
             let mut g = builder.graph.borrow_mut();
-            let store = g.name_or(self.store_name, store_prefix);
+            let store = g.given_or_new(self.store_name, store_prefix);
             (store.clone(), g.new_name(processor_prefix))
         };
         let store_name = store.clone();
@@ -191,7 +224,7 @@ where
         let builder = self.stream.builder().clone();
         // Kafka names the store `KTABLE-AGGREGATE-STATE-STORE-` for `reduce` too
         // (`KGroupedTableImpl.reduce` materializes with `AGGREGATE_NAME`).
-        let store = builder.graph.borrow_mut().name_or(self.store_name, "KTABLE-AGGREGATE-STATE-STORE-");
+        let store = builder.graph.borrow_mut().given_or_new(self.store_name, "KTABLE-AGGREGATE-STATE-STORE-");
         let repartitioned = self.stream.repartition_through::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
         let name = builder.graph.borrow_mut().new_name(prefix);
         let store_name = store.clone();

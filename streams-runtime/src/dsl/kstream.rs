@@ -341,7 +341,7 @@ where
         V: DefaultCodec,
     {
         let given = how.name.or_else(|| self.next_name.take());
-        let base = self.builder.graph.borrow_mut().name_or(given, "KSTREAM-REPARTITION-");
+        let base = self.builder.graph.borrow_mut().given_or_new(given, "KSTREAM-REPARTITION-");
         self.repartition_topic::<K::Codec, V::Codec>(&base, true, false, how.partitions)
     }
 
@@ -357,14 +357,18 @@ where
     }
 
     /// Groups the records by a new key `f(&key, &value)` (Kafka's `groupBy`): always
-    /// repartitions before the aggregation.
+    /// repartitions before the aggregation. A name given with [`Self::named`] names both the
+    /// key selection and the repartition topic (Kafka's `Grouped.as`).
     pub fn group_by<K2, F>(self, f: F) -> KGroupedStream<K2, V, Then<S, SelectKey<K, V, F>>>
     where
         K2: DefaultCodec + StoreKey,
         V: DefaultCodec,
         F: Fn(&K, &V) -> K2 + Send + Sync + 'static,
     {
-        self.select_key(f).group_by_key()
+        let name = self.next_name.clone();
+        let mut selected = self.select_key(f);
+        selected.next_name = name;
+        selected.group_by_key()
     }
 
     /// The stream as a table: each record upserts its key (Kafka's `toTable`).

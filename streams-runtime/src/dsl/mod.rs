@@ -2,6 +2,7 @@
 //! This is what `topology!` expands into, and what a person can write by hand.
 
 mod builder;
+mod cogrouped;
 mod grouped;
 mod kstream;
 pub(crate) mod ktable;
@@ -11,6 +12,7 @@ mod suppressed;
 mod windowed;
 
 pub use builder::{GlobalKTable, NamedSource, StreamsBuilder, Topology};
+pub use cogrouped::CogroupedKStream;
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::{KStream, MergeableWith, Repartitioned};
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};

@@ -225,8 +225,17 @@ impl GraphBuilder {
         self.index += 1;
     }
 
-    /// The given name, or a generated one (Kafka's `orElseGenerateWithPrefix`).
+    /// The given name, or a generated one; a counter value is drawn either way (Kafka's
+    /// `NamedInternal.orElseGenerateWithPrefix`, which burns it "to keep topology backward
+    /// compatibility"): for processors named with `Named`.
     pub(crate) fn name_or(&mut self, given: Option<String>, prefix: &str) -> String {
+        let generated = self.new_name(prefix);
+        given.unwrap_or(generated)
+    }
+
+    /// The given name, or a generated one, drawing a counter value only to generate (Kafka's
+    /// `MaterializedInternal` store names, `Repartitioned` and `Suppressed` names).
+    pub(crate) fn given_or_new(&mut self, given: Option<String>, prefix: &str) -> String {
         given.unwrap_or_else(|| self.new_name(prefix))
     }
 
@@ -527,6 +536,25 @@ impl<'g> TaskBuild<'g> {
     ) -> SharedEmitter<K, A> {
         let emitter = Arc::new(Mutex::new(Emitter::new(store, next, self.cache_capacity)));
         self.caches.push(Box::new(emitter.clone()));
+        emitter
+    }
+
+    /// The one emitter of an aggregation whose store several processors write (the
+    /// aggregations of `cogroup`): made with `next` by the first, shared by the others (whose
+    /// `next` is the same merge), so one record cache holds the store's pending updates.
+    pub(crate) fn shared_emitter<K: StoreKey, A: Data>(
+        &mut self,
+        store_name: &str,
+        store: Arc<KeyValueStore<K, A>>,
+        next: impl FnOnce(&mut Self) -> Box<dyn Processor<K, crate::record::Change<A>>>,
+    ) -> SharedEmitter<K, A> {
+        let key = format!("emitter of {store_name}");
+        if let Some(existing) = self.objects.get(&key).and_then(|o| o.downcast_ref::<SharedEmitter<K, A>>()) {
+            return existing.clone();
+        }
+        let next = next(self);
+        let emitter = self.emitter(store, next);
+        self.objects.insert(key, Box::new(emitter.clone()));
         emitter
     }
 
