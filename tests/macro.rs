@@ -235,7 +235,10 @@ fn a_repartition_in_the_macro_is_the_builders() {
     b.stream::<String, i64>("more").repartition().to("copied");
     let by_hand = b.build();
     assert_eq!(by_macro.describe().to_string(), by_hand.describe().to_string());
-    assert!(by_macro.describe().to_string().contains("Sink: parity-repartition-sink (topic: parity-repartition)"));
+    assert!(by_macro
+        .describe()
+        .to_string()
+        .contains("Sink: parity-repartition-sink (topic: parity-repartition)"));
     assert_eq!(by_macro.internal_topic_partitions("app"), by_hand.internal_topic_partitions("app"));
     let driver = TestDriver::new(by_macro);
     driver.input::<String, i64>("in").pipe_all([("a".into(), 1, 0), ("b".into(), 3, 1), ("c".into(), 2, 2)]);
@@ -258,7 +261,10 @@ fn a_suppression_in_the_macro_is_the_builders() {
     b.stream::<String, i64>("in")
         .group_by_key()
         .count()
-        .suppress(Suppressed::until_time_limit(std::time::Duration::from_millis(100), BufferConfig::max_records(2)).with_name("limited"))
+        .suppress(
+            Suppressed::until_time_limit(std::time::Duration::from_millis(100), BufferConfig::max_records(2))
+                .with_name("limited"),
+        )
         .to_stream()
         .to("out");
     b.table::<String, String>("t")

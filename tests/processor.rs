@@ -513,3 +513,39 @@ fn a_processors_stores_answer_interactive_queries() {
     assert_eq!(streams.query("counts", &StoreQuery::Get { key: json!("a") }).unwrap(), json!(3));
     assert_eq!(streams.query("counts", &StoreQuery::Get { key: json!("b") }).unwrap(), json!(1));
 }
+
+/// A table's value transformer: updates and lookups (a stream joined to the table) both see
+/// transformed values; a transformer without state needs no store.
+#[test]
+fn a_tables_value_transformer_maps_updates_and_lookups() {
+    struct Upper;
+    impl streams_runtime::processor::ValueTransformerWithKey<String, String> for Upper {
+        type VOut = String;
+        fn transform(&mut self, key: &String, value: Option<&String>) -> Option<String> {
+            value.map(|v| format!("{key}:{}", v.to_uppercase()))
+        }
+    }
+    let b = StreamsBuilder::new();
+    let names = b.table::<String, String>("names").transform_values(|| Upper, &[]);
+    names.clone().to_stream().to("names-out");
+    b.stream::<String, String>("visits").join(names, |visit, name| format!("{visit} by {name}")).to("joined");
+    let topology = b.build();
+    assert!(topology
+        .describe()
+        .to_string()
+        .contains("Processor: KTABLE-TRANSFORMVALUES-0000000003 (stores: [])"));
+    let driver = TestDriver::new(topology);
+    driver.input::<String, String>("names").pipe_all([("u1".into(), "ann".into(), 0)]);
+    driver
+        .input::<String, String>("visits")
+        .pipe_all([("u1".into(), "home".into(), 1), ("u2".into(), "cart".into(), 2)]);
+    driver.input::<String, Option<String>>("names").pipe_all([("u1".into(), None, 3)]);
+    assert_eq!(
+        driver.output::<String, Option<String>>("names-out").read_key_values(),
+        [("u1".to_string(), Some("u1:ANN".to_string())), ("u1".to_string(), None)]
+    );
+    assert_eq!(
+        driver.output::<String, String>("joined").read_key_values(),
+        [("u1".to_string(), "home by u1:ANN".to_string())]
+    );
+}

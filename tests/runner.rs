@@ -102,8 +102,16 @@ fn an_explicit_repartition_has_the_partition_count_it_is_given() {
         .to("joined");
     cluster.create_topic("two-partitions", 2).unwrap();
     let streams = KafkaStreams::new(b.build(), StreamsConfig::new("copartition"), Arc::new(cluster.clone()));
-    let err = tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap_err();
-    assert!(matches!(err, StreamsError::NotCopartitioned { left_partitions: 3, right_partitions: 2, .. } | StreamsError::NotCopartitioned { left_partitions: 2, right_partitions: 3, .. }), "{err}");
+    let err =
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StreamsError::NotCopartitioned { left_partitions: 3, right_partitions: 2, .. }
+                | StreamsError::NotCopartitioned { left_partitions: 2, right_partitions: 3, .. }
+        ),
+        "{err}"
+    );
 }
 
 /// Updates a suppression holds when the application stops are in its buffer's changelog: the
@@ -122,7 +130,14 @@ fn a_suppression_buffer_is_restored_and_emitted_after_a_restart() {
     };
     let put = |key: &str, value: &str, ts: i64| {
         cluster
-            .produce("t", None, Some(key.as_bytes().to_vec()), Some(value.as_bytes().to_vec()), ts, Headers::new())
+            .produce(
+                "t",
+                None,
+                Some(key.as_bytes().to_vec()),
+                Some(value.as_bytes().to_vec()),
+                ts,
+                Headers::new(),
+            )
             .unwrap();
     };
     let run = || {

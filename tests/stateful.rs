@@ -285,10 +285,17 @@ fn cogrouped_streams_fold_into_one_aggregate() {
         .to("activity");
     let topology = b.build();
     let text = topology.describe().to_string();
-    assert!(text.contains("COGROUPKSTREAM-AGGREGATE-0000000003 (stores: [COGROUPKSTREAM-AGGREGATE-STATE-STORE-0000000002])"), "{text}");
+    assert!(
+        text.contains(
+            "COGROUPKSTREAM-AGGREGATE-0000000003 (stores: [COGROUPKSTREAM-AGGREGATE-STATE-STORE-0000000002])"
+        ),
+        "{text}"
+    );
     assert!(text.contains("Processor: COGROUPKSTREAM-MERGE-0000000005 (stores: [])"), "{text}");
     let driver = TestDriver::new(topology);
-    driver.input::<String, String>("clicks").pipe_all([("ann".into(), "/home".into(), 0), ("bob".into(), "/".into(), 1)]);
+    driver
+        .input::<String, String>("clicks")
+        .pipe_all([("ann".into(), "/home".into(), 0), ("bob".into(), "/".into(), 1)]);
     driver.input::<String, i64>("purchases").pipe_all([("ann".into(), 30, 2), ("ann".into(), 12, 3)]);
     driver.input::<String, String>("clicks").pipe_all([("ann".into(), "/cart".into(), 4)]);
     let out = driver.output::<String, Json<Activity>>("activity").read_key_values();

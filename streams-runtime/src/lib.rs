@@ -31,7 +31,8 @@ pub mod windows;
 pub use codec::{Bytes, Codec, CodecFor, DefaultCodec, Json};
 pub use config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, OnProductionError, StreamsConfig};
 pub use dsl::{
-    BranchedKStream, Branches, BufferConfig, GlobalKTable, KStream, Repartitioned, StreamsBuilder, Suppressed, Topology,
+    BranchedKStream, Branches, BufferConfig, GlobalKTable, KStream, Repartitioned, StreamsBuilder,
+    Suppressed, Topology,
 };
 pub use error::{CodecError, StreamsError};
 pub use graph::{Data, TopologyDescription};

@@ -6,10 +6,33 @@ use std::time::Duration;
 use streams_runtime::prelude::*;
 use streams_runtime::processor::{
     Cancellable, FixedKeyContext, FixedKeyProcessor, FixedKeyRecord, InitContext, KeyValueStoreRef,
-    Processor, ProcessorContext, PunctuationType, Stores, WindowStoreBuilder, WindowStoreRef,
+    Processor, ProcessorContext, PunctuationType, Stores, ValueTransformerWithKey, WindowStoreBuilder,
+    WindowStoreRef,
 };
 
 use crate::generate::{Input, Values, WALL_CLOCK};
+
+/// `Tagging` of `Differential.java`: a table's value tagged with how many times its key was
+/// transformed (old values included), counted in a store.
+#[derive(Default)]
+struct Tagging {
+    calls: Option<KeyValueStoreRef<String, i64>>,
+}
+
+impl ValueTransformerWithKey<String, i64> for Tagging {
+    type VOut = String;
+
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.calls = Some(ctx.key_value_store(&Stores::key_value::<String, i64>("calls")));
+    }
+
+    fn transform(&mut self, key: &String, value: Option<&i64>) -> Option<String> {
+        let calls = self.calls.as_ref().expect("initialized");
+        let n = calls.get(key).unwrap_or(0) + 1;
+        calls.put(key.clone(), n);
+        value.map(|v| format!("{v}#{n}"))
+    }
+}
 
 /// How an output key's bytes read, for messages.
 #[derive(Clone, Copy, Debug)]
@@ -721,6 +744,23 @@ fn builder_cases() -> Vec<Case> {
             .count()
             .to_stream()
             .to("out")),
+        // a table's value transformer
+        case!("table_transform_values", TABLE, Plain, Str, |b| {
+            b.add_state_store(&Stores::key_value::<String, i64>("calls"));
+            b.table::<String, i64>("table")
+                .transform_values(Tagging::default, &["calls"])
+                .to_stream()
+                .to("out")
+        }),
+        case!("table_transform_values_group_by", TABLE, Plain, Long, |b| {
+            b.add_state_store(&Stores::key_value::<String, i64>("calls"));
+            b.table::<String, i64>("table")
+                .transform_values(Tagging::default, &["calls"])
+                .group_by(|_, v| (format!("g{}", v.len() % 3), v.clone()))
+                .count()
+                .to_stream()
+                .to("out")
+        }),
         // cogrouped streams
         case!("cogroup_sum_and_lengths", LONGS_AND_STRINGS, Plain, Long, |b| {
             let longs = b.stream::<String, i64>("left").group_by_key();
@@ -733,7 +773,10 @@ fn builder_cases() -> Vec<Case> {
                 .to("out")
         }),
         case!("cogroup_rekeyed", LONGS_AND_STRINGS, Plain, Long, |b| {
-            let longs = b.stream::<Option<String>, Option<i64>>("left").named("by-rest").group_by(|_, v| v.map(group3));
+            let longs = b
+                .stream::<Option<String>, Option<i64>>("left")
+                .named("by-rest")
+                .group_by(|_, v| v.map(group3));
             let texts = b
                 .stream::<Option<String>, Option<String>>("right")
                 .named("by-length")

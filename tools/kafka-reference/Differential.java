@@ -70,6 +70,7 @@ import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.SlidingWindows;
 import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.kstream.Suppressed;
+import org.apache.kafka.streams.kstream.ValueTransformerWithKey;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.WindowedSerdes;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -228,6 +229,29 @@ public class Differential {
             if (record.value() != null) {
                 context.forward(record.withKey("g" + Math.floorMod(record.value(), 3)));
             }
+        }
+    }
+
+    // A table's value transformer with a store: tags each value with how many times the key
+    // was transformed (which counts the old values it is given too).
+    static class Tagging implements ValueTransformerWithKey<String, Long, String> {
+        KeyValueStore<String, Long> calls;
+
+        @Override
+        public void init(org.apache.kafka.streams.processor.ProcessorContext context) {
+            calls = context.getStateStore("calls");
+        }
+
+        @Override
+        public String transform(String key, Long value) {
+            Long n = calls.get(key);
+            n = n == null ? 1 : n + 1;
+            calls.put(key, n);
+            return value == null ? null : value + "#" + n;
+        }
+
+        @Override
+        public void close() {
         }
     }
 
@@ -456,6 +480,19 @@ public class Differential {
             .suppress(Suppressed.untilTimeLimit(ms(30), Suppressed.BufferConfig.maxRecords(3)))
             .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
+
+        // a table's value transformer
+        add("table_transform_values", () -> build(b -> {
+            b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("calls"), S, L));
+            b.table("table", Consumed.with(S, L)).transformValues(Tagging::new, "calls")
+                .toStream().to("out", Produced.with(S, S));
+        }));
+        add("table_transform_values_group_by", () -> build(b -> {
+            b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("calls"), S, L));
+            b.table("table", Consumed.with(S, L)).transformValues(Tagging::new, "calls")
+                .groupBy((k, v) -> KeyValue.pair("g" + v.length() % 3, v), Grouped.with(S, S))
+                .count().toStream().to("out", Produced.with(S, L));
+        }));
 
         // cogrouped streams
         add("cogroup_sum_and_lengths", () -> build(b -> {

@@ -141,7 +141,11 @@ impl StreamsBuilder {
         }
     }
 
-    fn source<KC: Codec, VC: Codec>(&self, topics: SourceTopics, name: SourceName) -> KStream<KC::Value, VC::Value> {
+    fn source<KC: Codec, VC: Codec>(
+        &self,
+        topics: SourceTopics,
+        name: SourceName,
+    ) -> KStream<KC::Value, VC::Value> {
         let mut g = self.graph.borrow_mut();
         if let SourceTopics::Names(names) = &topics {
             for t in names {
@@ -195,7 +199,8 @@ pub struct NamedSource<'a> {
 impl NamedSource<'_> {
     /// As [`StreamsBuilder::stream`].
     pub fn stream<KC: Codec, VC: Codec>(self, topic: &str) -> KStream<KC::Value, VC::Value> {
-        self.builder.source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), SourceName::Given(self.name))
+        self.builder
+            .source::<KC, VC>(SourceTopics::Names(vec![topic.to_string()]), SourceName::Given(self.name))
     }
 
     /// As [`StreamsBuilder::stream_topics`].
@@ -207,7 +212,8 @@ impl NamedSource<'_> {
     /// As [`StreamsBuilder::stream_pattern`].
     pub fn stream_pattern<KC: Codec, VC: Codec>(self, pattern: &str) -> KStream<KC::Value, VC::Value> {
         StreamsBuilder::check_pattern(pattern);
-        self.builder.source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), SourceName::Given(self.name))
+        self.builder
+            .source::<KC, VC>(SourceTopics::Pattern(pattern.to_string()), SourceName::Given(self.name))
     }
 }
 

@@ -79,7 +79,11 @@ where
                 let node = {
                     let mut g = builder.graph.borrow_mut();
                     let name = g.new_name("COGROUPKSTREAM-AGGREGATE-");
-                    g.add_node(name, NodeKind::Processor { stores: vec![shared.store.clone()] }, &[stream.last()])
+                    g.add_node(
+                        name,
+                        NodeKind::Processor { stores: vec![shared.store.clone()] },
+                        &[stream.last()],
+                    )
                 };
                 let (store, merge, send_old) = (shared.store.clone(), shared.merge, shared.send_old.clone());
                 let init = shared.init.clone();
@@ -129,11 +133,18 @@ where
             );
         }
         let builder = self.builder;
-        let store = builder.graph.borrow_mut().given_or_new(self.store_name, "COGROUPKSTREAM-AGGREGATE-STATE-STORE-");
+        let store =
+            builder.graph.borrow_mut().given_or_new(self.store_name, "COGROUPKSTREAM-AGGREGATE-STATE-STORE-");
         let add_nodes: Vec<AddNode<K, A>> = self.groups.into_iter().map(|group| group(&store)).collect();
         let merge = builder.graph.borrow_mut().new_outlet::<K, Change<A>>(true);
         let old_values = OldValues::standalone();
-        let shared = Shared { store: store.clone(), merge, send_old: old_values.flag(), init: Arc::new(init), _k: Default::default() };
+        let shared = Shared {
+            store: store.clone(),
+            merge,
+            send_old: old_values.flag(),
+            init: Arc::new(init),
+            _k: Default::default(),
+        };
         let nodes: Vec<usize> = add_nodes.into_iter().map(|add| add(&shared)).collect();
         let merge_node = {
             let mut g = builder.graph.borrow_mut();

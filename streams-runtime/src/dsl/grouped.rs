@@ -113,7 +113,11 @@ where
         let make = move |tb: &mut crate::graph::TaskBuild<'_>, next| make(tb, &store_name, next);
         if self.stream.repartition_required() {
             let base = self.repartition_name.unwrap_or_else(|| store.clone());
-            self.stream.repartition_through::<K::Codec, V::Codec>(&base, true).processor(name, vec![store], make)
+            self.stream.repartition_through::<K::Codec, V::Codec>(&base, true).processor(
+                name,
+                vec![store],
+                make,
+            )
         } else {
             self.stream.processor(name, vec![store], make)
         }

@@ -279,7 +279,8 @@ where
         VC: Codec<Value = V>,
     {
         let builder = self.builder.clone();
-        let topic = if base.ends_with("-repartition") { base.to_string() } else { format!("{base}-repartition") };
+        let topic =
+            if base.ends_with("-repartition") { base.to_string() } else { format!("{base}-repartition") };
         let (source_node, outlet, sink) = {
             let mut g = builder.graph.borrow_mut();
             // The generated names are drawn (burning their counter values) whatever the base.

@@ -17,6 +17,7 @@ use crate::ops::table_map_values::TableMapValuesProc;
 use crate::ops::table_select::TableSelectProc;
 use crate::ops::table_suppress::{BufferedCodec, SuppressProc};
 use crate::ops::table_table_join::{JoinSide, TableJoinSideProc};
+use crate::ops::table_transform_values::TableTransformValuesProc;
 use crate::ops::to_stream::ToStreamProc;
 use crate::record::Change;
 use crate::state::StoreKey;
@@ -272,6 +273,88 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         self.join_with(other, TableJoin::Outer, Arc::new(joiner))
     }
 
+    /// The table's values mapped by a transformer of your own, which may keep state and
+    /// read `stores` (added with [`StreamsBuilder::add_state_store`](crate::StreamsBuilder::add_state_store))
+    /// (Kafka's `KTable.transformValues`). Each update's new value goes through it, then its
+    /// old value when something downstream needs old values; a lookup (a join) goes through
+    /// an instance of its own.
+    ///
+    /// # Panics
+    /// If a store named was not added to the builder.
+    pub fn transform_values<P, F>(mut self, supplier: F, stores: &[&str]) -> KTable<K, P::VOut, MayDelete>
+    where
+        P: crate::processor::ValueTransformerWithKey<K, V>,
+        F: Fn() -> P + Send + Sync + 'static,
+    {
+        let name = self.next_name("KTABLE-TRANSFORMVALUES-");
+        let creates = super::process::user_store_factories(
+            &self.stream.builder().graph.borrow(),
+            stores,
+            "transform_values",
+        );
+        let store_names: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+        let supplier = Arc::new(supplier);
+        // A transformer for a task (the records' or the lookups'), initialized.
+        let make = {
+            let (supplier, node, store_names) = (supplier.clone(), name.clone(), store_names.clone());
+            Arc::new(move |tb: &mut TaskBuild<'_>, now: &Arc<std::sync::atomic::AtomicI64>| -> P {
+                for create in &creates {
+                    create(&mut tb.stores);
+                }
+                let mut schedules = crate::processor::Schedules::default();
+                let mut transformer = supplier();
+                transformer.init(&mut crate::processor::InitContext {
+                    registry: &tb.stores,
+                    wall_clock: tb.wall_clock,
+                    partition: tb.partition,
+                    application_id: tb.application_id(),
+                    node: &node,
+                    stores: &store_names,
+                    schedules: &mut schedules,
+                    now,
+                    dropped: &tb.dropped,
+                });
+                assert!(
+                    schedules.is_empty(),
+                    "`{node}`: a table's value transformer cannot schedule punctuations here; \
+                     use `process_values` on the table's stream (`to_stream`) for that"
+                );
+                transformer
+            })
+        };
+        let old_values = OldValues::derived(vec![self.old_values.clone()]);
+        let flag = old_values.flag();
+        let records = make.clone();
+        let stream = self.stream.clone().processor(name, store_names, move |tb, next| {
+            let now = Arc::new(std::sync::atomic::AtomicI64::new(0));
+            TableTransformValuesProc {
+                transformer: records(tb, &now),
+                send_old_values: flag.load(Ordering::Relaxed),
+                now,
+                next,
+                _types: PhantomData,
+            }
+        });
+        let getter = self.getter.clone().map(|parent| -> GetterFactory<K, P::VOut> {
+            Arc::new(move |tb| {
+                let now = Arc::new(std::sync::atomic::AtomicI64::new(0));
+                let transformer = std::sync::Mutex::new(make(tb, &now));
+                let parent = parent(tb);
+                // Kafka's `KTableTransformValuesGetter`: a missing value is transformed too
+                // (its timestamp then unknown, -1).
+                Box::new(move |k| {
+                    let (value, timestamp) = match parent(k) {
+                        Some((v, ts)) => (Some(v), ts),
+                        None => (None, -1),
+                    };
+                    let mut t = transformer.lock().unwrap_or_else(|p| p.into_inner());
+                    t.transform(k, value.as_ref()).map(|v| (v, timestamp))
+                })
+            })
+        });
+        self.derived(stream, getter, old_values)
+    }
+
     /// The table's updates held back as `suppressed` says, each key's latest emitted when its
     /// time is up (Kafka's `KTable.suppress(Suppressed.untilTimeLimit(..))`): a rate limit on
     /// a table's changes. The buffer is a store of its own, restored from its changelog.
@@ -299,19 +382,20 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         };
         let time_limit_ms = i64::try_from(time_limit.as_millis()).unwrap_or(i64::MAX);
         let (node, buffer_store) = (name.clone(), store.clone());
-        let stream = self.stream.clone().processor(name, vec![store.clone()], move |tb, next| SuppressProc::<
-            K::Codec,
-            V::Codec,
-        > {
-            node: node.clone(),
-            store: tb.key_value_store::<K::Codec, BufferedCodec<V::Codec>>(&buffer_store),
-            time_limit_ms,
-            max_records: buffer.max_records,
-            when_full: buffer.when_full,
-            observed: -1,
-            index: None,
-            next,
-        });
+        let stream =
+            self.stream.clone().processor(name, vec![store.clone()], move |tb, next| SuppressProc::<
+                K::Codec,
+                V::Codec,
+            > {
+                node: node.clone(),
+                store: tb.key_value_store::<K::Codec, BufferedCodec<V::Codec>>(&buffer_store),
+                time_limit_ms,
+                max_records: buffer.max_records,
+                when_full: buffer.when_full,
+                observed: -1,
+                index: None,
+                next,
+            });
         // Kafka's `KTableSuppressProcessorSupplier.view`: a held key reads as its prior value.
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, V> {
             Arc::new(move |tb| {

@@ -88,16 +88,7 @@ where
         let given = self.take_name();
         let (name, creates) = {
             let mut g = self.builder().graph.borrow_mut();
-            let creates: Vec<_> = stores
-                .iter()
-                .map(|s| match g.user_stores.iter().find(|(n, _)| n == s) {
-                    Some((_, create)) => create.clone(),
-                    None => panic!(
-                        "`process` names store `{s}`, which is not added: call \
-                         `builder.add_state_store(&Stores::key_value::<K, V>(\"{s}\"))` first"
-                    ),
-                })
-                .collect();
+            let creates = user_store_factories(&g, stores, "process");
             (g.name_or(given, prefix), creates)
         };
         let store_names: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
@@ -169,4 +160,25 @@ where
         let names: Vec<&str> = stores.iter().map(|s| s.store_name()).collect();
         self.process_values(supplier, &names)
     }
+}
+
+/// How a task makes each of the user's stores named (added to the builder before).
+///
+/// # Panics
+/// If one was not added: `operation` names what connected it.
+pub(crate) fn user_store_factories(
+    g: &crate::graph::GraphBuilder,
+    stores: &[&str],
+    operation: &str,
+) -> Vec<crate::processor::store::StoreFactory> {
+    stores
+        .iter()
+        .map(|s| match g.user_stores.iter().find(|(n, _)| n == s) {
+            Some((_, create)) => create.clone(),
+            None => panic!(
+                "`{operation}` names store `{s}`, which is not added: call \
+                 `builder.add_state_store(&Stores::key_value::<K, V>(\"{s}\"))` first"
+            ),
+        })
+        .collect()
 }

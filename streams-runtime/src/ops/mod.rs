@@ -34,6 +34,7 @@ pub(crate) mod table_select;
 pub(crate) mod table_source;
 pub(crate) mod table_suppress;
 pub(crate) mod table_table_join;
+pub(crate) mod table_transform_values;
 pub(crate) mod to_stream;
 pub(crate) mod window_aggregate;
 

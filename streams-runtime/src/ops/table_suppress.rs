@@ -201,13 +201,21 @@ mod tests {
         type C = BufferedCodec<String>;
         let s = |v: &str| Some(v.to_string());
         for b in [
-            Buffered { time: 5, timestamp: 9, change: Change { new: s("new"), old: s("old") }, prior: s("prior") },
+            Buffered {
+                time: 5,
+                timestamp: 9,
+                change: Change { new: s("new"), old: s("old") },
+                prior: s("prior"),
+            },
             Buffered { time: -1, timestamp: 0, change: Change { new: None, old: s("old") }, prior: None },
             Buffered { time: i64::MAX, timestamp: 1, change: Change { new: s(""), old: None }, prior: s("") },
         ] {
             let bytes = C::encode(&b).unwrap();
             let back = C::decode(bytes.as_deref()).unwrap();
-            assert_eq!((back.time, back.timestamp, back.change, back.prior), (b.time, b.timestamp, b.change, b.prior));
+            assert_eq!(
+                (back.time, back.timestamp, back.change, back.prior),
+                (b.time, b.timestamp, b.change, b.prior)
+            );
         }
         assert!(C::decode(Some(&[0; 19])).is_err());
         assert!(C::decode(None).is_err());

@@ -268,6 +268,28 @@ impl<K, V, M> ProcessorContext<'_, K, V, M> {
     }
 }
 
+/// A stateful mapping of a table's values (Kafka's `ValueTransformerWithKey`, for
+/// [`KTable::transform_values`](crate::dsl::KTable::transform_values)): each update's new
+/// value, and its old value when old values are sent, goes through [`Self::transform`], and
+/// so do lookups (a join) through an instance of their own. A missing value (a deletion) is
+/// `None`, and `None` out deletes.
+pub trait ValueTransformerWithKey<K, V>: Send + 'static {
+    /// The values it gives.
+    type VOut: Data;
+
+    /// Called once when its task starts: its stores are reached here. (Punctuations are not
+    /// available to a table's transformer here; scheduling one panics.)
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        let _ = ctx;
+    }
+
+    /// The value for `value` (`None`: the key has none) of `key`.
+    fn transform(&mut self, key: &K, value: Option<&V>) -> Option<Self::VOut>;
+
+    /// Called when its task closes.
+    fn close(&mut self) {}
+}
+
 /// What a processor can do when its task starts (Kafka's `ProcessorContext` in `init`):
 /// reach its stores and schedule punctuations.
 pub struct InitContext<'a> {
