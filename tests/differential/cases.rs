@@ -654,6 +654,12 @@ fn builder_cases() -> Vec<Case> {
             .filter(|_, v| v.is_none_or(|v| v % 3 != 0))
             .to_stream()
             .to("out")),
+        case!("select_key_to_table", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .select_key(|_, v| v.map(|v| format!("t{}", v.rem_euclid(4))))
+            .to_table()
+            .to_stream()
+            .to("out")),
         case!("select_key_table_join", STREAM_TABLE, Plain, Str, |b| {
             let t = b.table::<Option<String>, String>("right");
             b.stream::<Option<String>, Option<String>>("left")

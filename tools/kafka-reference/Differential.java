@@ -427,6 +427,10 @@ public class Differential {
             .toTable(Materialized.with(S, L))
             .filter((k, v) -> v % 3 != 0)
             .toStream().to("out", Produced.with(S, L))));
+        add("select_key_to_table", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .selectKey((k, v) -> v == null ? null : "t" + Math.floorMod(v, 4))
+            .toTable(Materialized.with(S, L))
+            .toStream().to("out", Produced.with(S, L))));
         add("select_key_table_join", () -> build(b -> {
             KTable<String, String> t = b.table("right", Consumed.with(S, S));
             b.stream("left", Consumed.with(S, S))

@@ -384,7 +384,8 @@ where
             (name, g.new_name("KSTREAM-TOTABLE-STATE-STORE-"))
         };
         let stream: KStream<K, V> = if self.repartition_required {
-            self.repartition_through::<K::Codec, V::Codec>(&store, true)
+            // Kafka's `KStreamImpl.toTable`: the topic is named after the processor.
+            self.repartition_through::<K::Codec, V::Codec>(&name, true)
         } else {
             self.share()
         };
