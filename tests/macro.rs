@@ -287,6 +287,46 @@ fn a_suppression_in_the_macro_is_the_builders() {
 }
 
 #[test]
+fn a_tables_value_transformer_in_the_macro_is_the_builders() {
+    use streams_runtime::processor::{InitContext, KeyValueStoreRef, Stores, ValueTransformerWithKey};
+    /// Numbers each key's values: `value#n`.
+    #[derive(Default)]
+    struct Numbered(Option<KeyValueStoreRef<String, i64>>);
+    impl ValueTransformerWithKey<String, String> for Numbered {
+        type VOut = String;
+        fn init(&mut self, ctx: &mut InitContext<'_>) {
+            self.0 = Some(ctx.key_value_store(&Stores::key_value::<String, i64>("seen")));
+        }
+        fn transform(&mut self, key: &String, value: Option<&String>) -> Option<String> {
+            let seen = self.0.as_ref().unwrap();
+            let n = seen.get(key).unwrap_or(0) + 1;
+            seen.put(key.clone(), n);
+            value.map(|v| format!("{v}#{n}"))
+        }
+    }
+    let by_macro = topology! {
+        table::<String, String>("names")
+            |> transform_values(Numbered::default, stores = [Stores::key_value::<String, i64>("seen")])
+            |> to_stream
+            |> to("numbered");
+    };
+    let b = StreamsBuilder::new();
+    b.table::<String, String>("names")
+        .transform_values_with_stores(Numbered::default, &[&Stores::key_value::<String, i64>("seen")])
+        .to_stream()
+        .to("numbered");
+    assert_eq!(by_macro.describe().to_string(), b.build().describe().to_string());
+    let driver = TestDriver::new(by_macro);
+    driver
+        .input::<String, String>("names")
+        .pipe_all([("a".into(), "x".into(), 0), ("a".into(), "y".into(), 1)]);
+    assert_eq!(
+        driver.output::<String, Option<String>>("numbered").read_key_values(),
+        [("a".to_string(), Some("x#1".to_string())), ("a".to_string(), Some("y#2".to_string()))]
+    );
+}
+
+#[test]
 fn a_processor_with_its_store_in_the_macro_is_the_builders() {
     use streams_runtime::processor::Stores;
     let by_macro = topology! {

@@ -145,7 +145,7 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
             _ => arg(a),
         })
         .collect();
-    if spec.name == "process" || spec.name == "process_values" {
+    if ["process", "process_values", "transform_values"].contains(&spec.name) {
         let method = Ident::new(spec.method, span);
         let stores = match stage.options.iter().find(|o| o.name == "stores").map(|o| &o.value) {
             Some(Arg::Expr(syn::Expr::Array(list))) => list.elems.iter().cloned().collect(),

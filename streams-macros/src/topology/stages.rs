@@ -159,6 +159,16 @@ pub(crate) const STAGES: &[StageSpec] = &[
             "process_values_with_stores",
         )
     },
+    StageSpec {
+        options: &[("stores", ArgKind::Stores)],
+        ..stage(
+            "transform_values",
+            &[Table],
+            Table,
+            &[Fn("a transformer supplier `|| -> T` with `T: ValueTransformerWithKey` (such as `Tagging::default`)")],
+            "transform_values_with_stores",
+        )
+    },
     StageSpec { generics: true, ..stage("to", &[S], Ended, &[Topic], "to") },
     stage("to_dynamic", &[S], Ended, &[Fn("a function `|key, value| -> topic name`")], "to_dynamic"),
     stage("split", &[S], Ended, &[], "split"),

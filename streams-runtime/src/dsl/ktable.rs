@@ -355,6 +355,25 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         self.derived(stream, getter, old_values)
     }
 
+    /// As [`Self::transform_values`], with the stores themselves: each is added to the
+    /// builder unless a store of its name is (what `topology!`'s `transform_values(supplier,
+    /// stores = [..])` writes).
+    pub fn transform_values_with_stores<P, F>(
+        self,
+        supplier: F,
+        stores: &[&dyn crate::processor::StoreSpec],
+    ) -> KTable<K, P::VOut, MayDelete>
+    where
+        P: crate::processor::ValueTransformerWithKey<K, V>,
+        F: Fn() -> P + Send + Sync + 'static,
+    {
+        for store in stores {
+            self.stream.builder().add_store_once(*store);
+        }
+        let names: Vec<&str> = stores.iter().map(|s| s.store_name()).collect();
+        self.transform_values(supplier, &names)
+    }
+
     /// The table's updates held back as `suppressed` says, each key's latest emitted when its
     /// time is up (Kafka's `KTable.suppress(Suppressed.untilTimeLimit(..))`): a rate limit on
     /// a table's changes. The buffer is a store of its own, restored from its changelog.

@@ -26,7 +26,7 @@ impl StreamsBuilder {
     }
 
     /// Adds `store` unless a store of its name is added.
-    fn add_store_once(&self, store: &dyn StoreSpec) {
+    pub(crate) fn add_store_once(&self, store: &dyn StoreSpec) {
         let mut g = self.graph.borrow_mut();
         if !g.user_stores.iter().any(|(n, _)| n == store.store_name()) {
             g.user_stores.push((store.store_name().to_string(), store.factory()));
