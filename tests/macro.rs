@@ -327,6 +327,37 @@ fn a_tables_value_transformer_in_the_macro_is_the_builders() {
 }
 
 #[test]
+fn cogrouped_streams_in_the_macro_are_the_builders() {
+    let by_macro = topology! {
+        let clicks = stream::<String, String>("clicks") |> group_by_key;
+        stream::<String, i64>("purchases")
+            |> group_by_key
+            |> cogroup(|_, amount, spent: i64| spent + amount)
+            |> cogroup(clicks, |_, _page, spent| spent - 1)
+            |> aggregate(|| 0)
+            |> to_stream
+            |> to("balance");
+    };
+    let b = StreamsBuilder::new();
+    let clicks = b.stream::<String, String>("clicks").group_by_key();
+    b.stream::<String, i64>("purchases")
+        .group_by_key()
+        .cogroup(|_, amount, spent: i64| spent + amount)
+        .cogroup(clicks, |_, _page, spent| spent - 1)
+        .aggregate(|| 0)
+        .to_stream()
+        .to("balance");
+    assert_eq!(by_macro.describe().to_string(), b.build().describe().to_string());
+    let driver = TestDriver::new(by_macro);
+    driver.input::<String, i64>("purchases").pipe_all([("ann".into(), 30, 0)]);
+    driver.input::<String, String>("clicks").pipe_all([("ann".into(), "/".into(), 1)]);
+    assert_eq!(
+        driver.output::<String, i64>("balance").read_key_values(),
+        [("ann".to_string(), 30), ("ann".to_string(), 29)]
+    );
+}
+
+#[test]
 fn a_processor_with_its_store_in_the_macro_is_the_builders() {
     use streams_runtime::processor::Stores;
     let by_macro = topology! {

@@ -39,6 +39,7 @@ mod topology;
 /// | windows | `window(size[, advance], grace = d)`, `sliding(difference, grace = d)`, `session(gap, grace = d)`, `emit_on_close`, `suppress_until_close`; no grace unless given (Kafka's deprecated `TimeWindows.of` had 24 h) |
 /// | aggregations | `count`, `reduce(f)`, `aggregate(init, add)`; on grouped tables `reduce(add, subtract)`, `aggregate(init, add, subtract)`; on sessions `aggregate(init, add, merge)` |
 /// | tables | `filter`, `filter_not`, `map_values`, `to_stream`, `group_by`, `suppress(50ms, max_records = N)` (a time limit), `transform_values(supplier, stores = [..])` |
+/// | cogroups | `cogroup(aggregator)` after a grouping, `cogroup(GROUPED, aggregator)` with a bound grouped stream, `aggregate(init)` |
 /// | joins | stream–table `join(table, f)`, `left_join(table, f)`; stream–stream `join`/`left_join`/`outer_join(stream, within(1s, before = .., after = .., grace = ..), f)`; table–table `join`/`left_join`/`outer_join(table, f)`; stream–global table `join`/`left_join(global, key_of, f)` |
 ///
 /// Sources: `stream::<K, V>("a", "b")` reads several topics, `stream::<K, V>(pattern = "re")`

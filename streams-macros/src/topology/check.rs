@@ -379,17 +379,30 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
     }
     for (kind, arg) in args.iter().zip(&stage.args) {
         check_arg(cx, *kind, arg);
-        if *kind == ArgKind::Stream {
+        let wanted = match kind {
+            ArgKind::Stream => Some(Shape::Stream),
+            ArgKind::GroupedStream => Some(Shape::Grouped),
+            _ => None,
+        };
+        if let Some(wanted) = wanted {
             match arg {
                 Arg::Expr(syn::Expr::Path(p)) if p.path.get_ident().is_some() => {
                     let name = p.path.get_ident().expect("checked");
                     if let Some(shape) = scope.use_name(cx, name) {
-                        if shape != Shape::Stream {
+                        if shape != wanted {
+                            let fix = match (wanted, shape) {
+                                (Shape::Grouped, Shape::Stream) => format!(
+                                    "; group it where it is bound: `let {name} = ... |> group_by_key;` \
+                                     (or `|> group_by(|key, value| ...)`)"
+                                ),
+                                _ => String::new(),
+                            };
                             cx.error(
                                 name.span(),
                                 format!(
-                                    "`{}` takes a stream, but `{name}` is {}",
+                                    "`{}` takes {}, but `{name}` is {}{fix}",
                                     spec.name,
+                                    wanted.describe(),
                                     shape.describe()
                                 ),
                             );
@@ -398,7 +411,7 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
                 }
                 other => cx.error(
                     other.span(),
-                    format!("`{}` takes the name of a stream bound in this topology", spec.name),
+                    format!("`{}` takes the name of {} bound in this topology", spec.name, wanted.describe()),
                 ),
             }
         }

@@ -19,6 +19,8 @@ pub(crate) enum Shape {
     SlidingWindowed,
     /// A grouped stream cut into sessions.
     SessionWindowed,
+    /// Grouped streams aggregated together (after `cogroup`).
+    Cogrouped,
     /// A `GlobalKTable`.
     GlobalTable,
     /// Nothing: the pipeline ended (`to`, `foreach`, `split`).
@@ -36,6 +38,7 @@ impl Shape {
             Shape::Windowed => "a windowed stream",
             Shape::SlidingWindowed => "a stream in sliding windows",
             Shape::SessionWindowed => "a stream in sessions",
+            Shape::Cogrouped => "a cogrouped stream",
             Shape::GlobalTable => "a global table",
             Shape::Ended => "nothing (the pipeline has ended)",
         }
@@ -47,6 +50,7 @@ impl Shape {
             Shape::Table => "table",
             Shape::GlobalTable => "global table",
             Shape::Grouped => "grouped stream",
+            Shape::Cogrouped => "cogrouped stream",
             Shape::GroupedTable => "grouped table",
             Shape::Windowed | Shape::SlidingWindowed | Shape::SessionWindowed => "windowed stream",
             _ => "stream",
@@ -63,6 +67,8 @@ pub(crate) enum ArgKind {
     Topic,
     /// The name of a stream bound in this topology.
     Stream,
+    /// The name of a grouped stream bound in this topology.
+    GroupedStream,
     /// A duration literal (`5s`) or an expression of type `Duration`.
     Duration,
     /// A list of stores: `[Stores::key_value::<K, V>("name"), ...]`.
@@ -78,6 +84,7 @@ impl ArgKind {
             ArgKind::Fn(sig) => sig.to_string(),
             ArgKind::Topic => "a topic name".into(),
             ArgKind::Stream => "the name of a stream".into(),
+            ArgKind::GroupedStream => "the name of a grouped stream".into(),
             ArgKind::Duration => "a duration such as `5s`".into(),
             ArgKind::Stores => {
                 "a list of stores such as `[Stores::key_value::<String, i64>(\"seen\")]`".into()
@@ -108,10 +115,15 @@ pub(crate) struct StageSpec {
 }
 
 use ArgKind::{Duration, Fn, Stream, Topic};
-use Shape::{Ended, Grouped, GroupedTable, SessionWindowed, SlidingWindowed, Stream as S, Table, Windowed};
+use Shape::{
+    Cogrouped, Ended, Grouped, GroupedTable, SessionWindowed, SlidingWindowed, Stream as S, Table, Windowed,
+};
 
 const GRACE: &[(&str, ArgKind)] = &[("grace", Duration)];
 const AGGREGATED: &[Shape] = &[Grouped, GroupedTable, Windowed, SlidingWindowed, SessionWindowed];
+/// What `aggregate` takes: the aggregated shapes and cogrouped streams.
+const AGGREGATED_OR_COGROUPED: &[Shape] =
+    &[Grouped, GroupedTable, Windowed, SlidingWindowed, SessionWindowed, Cogrouped];
 
 const PREDICATE: ArgKind = Fn("a predicate `|key, value| -> bool`");
 const ADDER: ArgKind = Fn("an adder `|key, value, aggregate| -> aggregate`");
@@ -208,8 +220,19 @@ pub(crate) const STAGES: &[StageSpec] = &[
                     Fn("a merger `|key, left, right| -> aggregate`"),
                 ],
             ),
+            (Cogrouped, &[Fn("an initializer `|| -> aggregate`")]),
         ],
-        ..stage("aggregate", AGGREGATED, Table, &[Fn("an initializer `|| -> aggregate`"), ADDER], "aggregate")
+        ..stage(
+            "aggregate",
+            AGGREGATED_OR_COGROUPED,
+            Table,
+            &[Fn("an initializer `|| -> aggregate`"), ADDER],
+            "aggregate",
+        )
+    },
+    StageSpec {
+        args_for: &[(Cogrouped, &[ArgKind::GroupedStream, ADDER])],
+        ..stage("cogroup", &[Grouped, Cogrouped], Cogrouped, &[ADDER], "cogroup")
     },
     stage("to_stream", &[Table], S, &[], "to_stream"),
     // Joins: the arguments depend on what is joined; `check` resolves them (see `joins`).
