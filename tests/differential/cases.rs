@@ -803,6 +803,16 @@ fn builder_cases() -> Vec<Case> {
             .count()
             .to_stream()
             .to("out")),
+        // a left join downstream keeps null keys through an earlier repartition too
+        case!("repartition_then_left_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.table::<Option<String>, String>("right");
+            b.stream::<Option<String>, Option<String>>("left")
+                .select_key(|_, v| v.as_ref().map(|v| format!("k{}", v.len() % 6)))
+                .repartition()
+                .map_values(|v| v.map(|v| format!("{v}!")))
+                .left_join(t, |l, r| format!("{}+{}", show(l), show(r)))
+                .to("out")
+        }),
         case!("repartition_named_map_values", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")
             .repartition_with(Repartitioned::named("rekeyed").with_number_of_partitions(3))

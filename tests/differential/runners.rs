@@ -24,7 +24,9 @@ use crate::APPLICATION_ID;
 /// limit, whose last updates stay held at the end of the input, and which updates they hold
 /// depends on the caches upstream (on in the runners, off in the driver).
 pub(crate) fn applies(case: &Case) -> bool {
-    !["filter_map_values", "stream_", "select_key_", "wall_clock_"].iter().any(|p| case.name.starts_with(p))
+    !["filter_map_values", "stream_", "select_key_", "wall_clock_", "repartition_then_"]
+        .iter()
+        .any(|p| case.name.starts_with(p))
         && !["table_suppress_", "count_suppress_"].iter().any(|p| case.name.starts_with(p))
 }
 

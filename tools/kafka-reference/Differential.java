@@ -524,6 +524,14 @@ public class Differential {
             .repartition(Repartitioned.with(S, L))
             .groupByKey(Grouped.with(S, L))
             .count().toStream().to("out", Produced.with(S, L))));
+        add("repartition_then_left_join", () -> build(b -> {
+            KTable<String, String> t = b.table("right", Consumed.with(S, S));
+            b.stream("left", Consumed.with(S, S))
+                .selectKey((k, v) -> v == null ? null : "k" + v.length() % 6)
+                .repartition(Repartitioned.with(S, S))
+                .mapValues(v -> v == null ? null : v + "!")
+                .leftJoin(t, (l, r) -> l + "+" + show(r)).to("out", Produced.with(S, S));
+        }));
         add("repartition_named_map_values", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .repartition(Repartitioned.<String, Long>as("rekeyed").withKeySerde(S).withValueSerde(L)
                 .withNumberOfPartitions(3))

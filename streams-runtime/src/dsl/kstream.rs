@@ -250,30 +250,12 @@ where
         KC: Codec<Value = K>,
         VC: Codec<Value = V>,
     {
-        self.repartition_topic::<KC, VC>(base, of_stream, false, None)
-    }
-
-    /// As [`Self::repartition_through`] for a stream; `keep_null_keys` for a repartition that
-    /// feeds a left or outer join, which Kafka leaves unfiltered
-    /// (`InternalStreamsBuilder.rewriteRepartitionNodes` skips repartitions upstream of a
-    /// `NULL_KEY_RELAXED_JOIN`).
-    pub(crate) fn repartition_keeping<KC, VC>(self, base: &str, keep_null_keys: bool) -> KStream<K, V>
-    where
-        KC: Codec<Value = K>,
-        VC: Codec<Value = V>,
-    {
-        self.repartition_topic::<KC, VC>(base, true, keep_null_keys, None)
+        self.repartition_topic::<KC, VC>(base, of_stream, None)
     }
 
     /// The repartition itself; `partitions` fixes the topic's partition count (else it has
     /// that of the sub-topology writing it).
-    fn repartition_topic<KC, VC>(
-        self,
-        base: &str,
-        of_stream: bool,
-        keep_null_keys: bool,
-        partitions: Option<u32>,
-    ) -> KStream<K, V>
+    fn repartition_topic<KC, VC>(self, base: &str, of_stream: bool, partitions: Option<u32>) -> KStream<K, V>
     where
         KC: Codec<Value = K>,
         VC: Codec<Value = V>,
@@ -281,7 +263,7 @@ where
         let builder = self.builder.clone();
         let topic =
             if base.ends_with("-repartition") { base.to_string() } else { format!("{base}-repartition") };
-        let (source_node, outlet, sink) = {
+        let (source_node, outlet, sink, keep) = {
             let mut g = builder.graph.borrow_mut();
             // The generated names are drawn (burning their counter values) whatever the base.
             let (mut sink_name, mut filter_name, mut source_name) = (
@@ -310,11 +292,14 @@ where
             if let Some(n) = partitions {
                 g.repartition_partitions.push((topic.clone(), n));
             }
-            (source_node, outlet, sink)
+            // Null keys are dropped unless a left or outer join downstream keeps them.
+            let keep = Arc::new(AtomicBool::new(false));
+            g.repartition_links.push((source_node, sink, keep.clone()));
+            (source_node, outlet, sink, keep)
         };
         self.end_with(move |tb| RepartitionSinkProc::<KC, VC> {
             topic: tb.topic(&topic),
-            keep_null_keys,
+            keep_null_keys: keep.load(Ordering::Relaxed),
             e2e_slot: tb.e2e_slot(sink),
             _codecs: PhantomData,
         });
@@ -343,7 +328,7 @@ where
     {
         let given = how.name.or_else(|| self.next_name.take());
         let base = self.builder.graph.borrow_mut().given_or_new(given, "KSTREAM-REPARTITION-");
-        self.repartition_topic::<K::Codec, V::Codec>(&base, true, false, how.partitions)
+        self.repartition_topic::<K::Codec, V::Codec>(&base, true, how.partitions)
     }
 
     /// Groups the records by their key, for an aggregation (Kafka's `groupByKey`). If the
@@ -598,17 +583,23 @@ where
     }
 
     /// This stream, repartitioned if its key changed (for a join); the base name of the
-    /// repartition topic is `name`.
-    fn co_partitioned(self, name: &str, keep_null_keys: bool) -> KStream<K, V>
+    /// repartition topic is `name`. `relaxed`: the join is a left or outer one, which keeps
+    /// null keys, so every repartition upstream lets them through (Kafka's
+    /// `NULL_KEY_RELAXED_JOIN` label).
+    fn co_partitioned(self, name: &str, relaxed: bool) -> KStream<K, V>
     where
         K: DefaultCodec,
         V: DefaultCodec,
     {
-        if self.repartition_required {
-            self.repartition_keeping::<K::Codec, V::Codec>(name, keep_null_keys)
+        let stream = if self.repartition_required {
+            self.repartition_through::<K::Codec, V::Codec>(name, true)
         } else {
             self.share()
+        };
+        if relaxed {
+            stream.builder.graph.borrow_mut().keep_null_keys_above(stream.last);
         }
+        stream
     }
 
     fn join_table<VT: Data, R: Data, T: Tombstones>(
@@ -686,7 +677,12 @@ where
     {
         let name = {
             let given = self.next_name.take();
-            self.builder.graph.borrow_mut().name_or(given, prefix)
+            let mut g = self.builder.graph.borrow_mut();
+            // A left join keeps null keys (Kafka labels it `NULL_KEY_RELAXED_JOIN` too).
+            if left {
+                g.keep_null_keys_above(self.last);
+            }
+            g.name_or(given, prefix)
         };
         let (store, join_key_is_null) = (global.store, global.key_is_null);
         self.processor(name, vec![], move |tb, next| GlobalJoinProc {

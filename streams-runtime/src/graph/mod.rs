@@ -177,6 +177,9 @@ pub(crate) struct GraphBuilder {
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
     /// Stores added for processors of the Processor API, by name, and how a task makes each.
     pub(crate) user_stores: Vec<(String, crate::processor::store::StoreFactory)>,
+    /// Each stream repartition: its source node, its sink node, and whether it lets null keys
+    /// through (read by its sink when a task is built).
+    pub(crate) repartition_links: Vec<(usize, usize, Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 impl GraphBuilder {
@@ -188,6 +191,24 @@ impl GraphBuilder {
                 return Some(*size);
             }
             at = *self.nodes[at].predecessors.first()?;
+        }
+    }
+
+    /// Lets null keys through every stream repartition upstream of `node`, across
+    /// repartition topics: `node` feeds a left or outer join (Kafka's
+    /// `NodesWithRelaxedNullKeyJoinDownstream`, which spares those repartitions the null-key
+    /// filter `InternalStreamsBuilder.rewriteRepartitionNodes` gives the others).
+    pub(crate) fn keep_null_keys_above(&mut self, node: usize) {
+        let (mut stack, mut seen) = (vec![node], std::collections::HashSet::new());
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            if let Some((_, sink, keep)) = self.repartition_links.iter().find(|(source, _, _)| *source == n) {
+                keep.store(true, std::sync::atomic::Ordering::Relaxed);
+                stack.push(*sink);
+            }
+            stack.extend(self.nodes[n].predecessors.iter().copied());
         }
     }
 
