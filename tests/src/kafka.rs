@@ -222,8 +222,14 @@ pub struct OwnBroker {
 
 impl OwnBroker {
     /// Starts a broker on 127.0.0.1:`port` (its controller on `port + 1`).
+    ///
+    /// Empty: its data from earlier tests is removed first. A transaction that hung on an
+    /// earlier test's broker (see [`abort_hanging`]) may sit on a `__consumer_offsets`
+    /// partition that any group's offsets share, and would hold a later test's group back.
     pub fn start(port: u16) -> OwnBroker {
         let broker = OwnBroker { port };
+        broker.run_script("stop");
+        remove_data(&format!("data-{port}"));
         broker.run_script("start");
         broker
     }
@@ -297,8 +303,11 @@ pub struct OwnCluster {
 
 impl OwnCluster {
     /// Starts three nodes on 127.0.0.1:`base_port`, `+2`, `+4` (controllers one above each).
+    /// Empty, as [`OwnBroker::start`].
     pub fn start(base_port: u16) -> OwnCluster {
         let cluster = OwnCluster { base_port };
+        cluster.run_script(&["stop"]);
+        remove_data(&format!("cluster-{base_port}"));
         cluster.run_script(&["start"]);
         cluster
     }
@@ -332,6 +341,18 @@ impl OwnCluster {
 impl Drop for OwnCluster {
     fn drop(&mut self) {
         self.run_script(&["stop"]);
+    }
+}
+
+/// Removes `name` under `$KAFKA_HOME` (`scripts/kafka-broker.sh`'s, by default
+/// `~/.cache/streams-rs/kafka-4.4.0`): a stopped broker's data.
+fn remove_data(name: &str) {
+    let home = std::env::var("KAFKA_HOME").unwrap_or_else(|_| {
+        format!("{}/.cache/streams-rs/kafka-4.4.0", std::env::var("HOME").expect("HOME"))
+    });
+    let path = std::path::Path::new(&home).join(name);
+    if path.exists() {
+        std::fs::remove_dir_all(&path).unwrap_or_else(|e| panic!("cannot remove {}: {e}", path.display()));
     }
 }
 
