@@ -122,6 +122,12 @@ fn stream_stream(b: &StreamsBuilder, kind: &str, windows: JoinWindows) {
     }
 }
 
+/// `Differential.fk`: `x<n>` names `k<n % 7>` (`k6` has no right row), none when n % 8 == 7.
+fn fk(v: &String) -> Option<String> {
+    let n: u32 = v[1..].parse().expect("x<n>");
+    (n % 8 != 7).then(|| format!("k{}", n % 7))
+}
+
 fn table_table(b: &StreamsBuilder, kind: &str, filtered: bool) {
     let (l, r) = (b.table::<String, String>("left"), b.table::<String, String>("right"));
     let (l, r) = if filtered {
@@ -635,6 +641,35 @@ fn builder_cases() -> Vec<Case> {
             l.left_join(r, |a, c| format!("{a}+{}", show(c)))
                 .group_by(|_, v| (format!("g{}", v.len() % 3), v.clone()))
                 .count()
+                .to_stream()
+                .to("out")
+        }),
+        // foreign-key table joins (KIP-213)
+        case!("table_fk_join", TABLES, Plain, Str, |b| {
+            let (l, r) = (b.table::<String, String>("left"), b.table::<String, String>("right"));
+            l.foreign_key_join(r, fk, |a, c| format!("{a}+{c}")).to_stream().to("out")
+        }),
+        case!("table_fk_left_join", TABLES, Plain, Str, |b| {
+            let (l, r) = (b.table::<String, String>("left"), b.table::<String, String>("right"));
+            l.foreign_key_left_join(r, fk, |a, c| format!("{a}+{}", show(c))).to_stream().to("out")
+        }),
+        case!("table_fk_join_filtered_group_by_count", TABLES, Plain, Long, |b| {
+            let l = b.table::<String, String>("left");
+            let r = b
+                .table::<String, String>("right")
+                .map_values(|v| v.to_uppercase())
+                .filter(|_, v| !v.ends_with('3'));
+            l.filter(|_, v| !v.ends_with('1'))
+                .foreign_key_join(r, fk, |a, c| format!("{a}+{c}"))
+                .group_by(|_, v| (format!("g{}", v.len() % 3), v.clone()))
+                .count()
+                .to_stream()
+                .to("out")
+        }),
+        case!("table_fk_left_join_named", TABLES, Plain, Str, |b| {
+            let (l, r) = (b.table::<String, String>("left"), b.table::<String, String>("right"));
+            l.named("orders")
+                .foreign_key_left_join(r, fk, |a, c| format!("{a}+{}", show(c)))
                 .to_stream()
                 .to("out")
         }),

@@ -69,6 +69,7 @@ import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.SlidingWindows;
 import org.apache.kafka.streams.kstream.StreamJoined;
+import org.apache.kafka.streams.kstream.TableJoined;
 import org.apache.kafka.streams.kstream.Suppressed;
 import org.apache.kafka.streams.kstream.ValueTransformerWithKey;
 import org.apache.kafka.streams.kstream.TimeWindows;
@@ -92,6 +93,12 @@ public class Differential {
 
     static Duration ms(long n) {
         return Duration.ofMillis(n);
+    }
+
+    /** A left value's foreign key: `x<n>` names `k<n % 7>` (`k6` has no right row), none when n % 8 == 7. */
+    static String fk(String v) {
+        int n = Integer.parseInt(v.substring(1));
+        return n % 8 == 7 ? null : "k" + (n % 7);
     }
 
     static String show(Object o) {
@@ -411,6 +418,32 @@ public class Differential {
             l.leftJoin(r, (a, c) -> a + "+" + show(c))
                 .groupBy((k, v) -> KeyValue.pair("g" + v.length() % 3, v), Grouped.with(S, S))
                 .count().toStream().to("out", Produced.with(S, L));
+        }));
+
+        // foreign-key table joins (KIP-213)
+        add("table_fk_join", () -> build(b -> {
+            KTable<String, String> l = b.table("left", Consumed.with(S, S));
+            KTable<String, String> r = b.table("right", Consumed.with(S, S));
+            l.join(r, Differential::fk, (a, c) -> a + "+" + c).toStream().to("out", Produced.with(S, S));
+        }));
+        add("table_fk_left_join", () -> build(b -> {
+            KTable<String, String> l = b.table("left", Consumed.with(S, S));
+            KTable<String, String> r = b.table("right", Consumed.with(S, S));
+            l.leftJoin(r, Differential::fk, (a, c) -> a + "+" + show(c)).toStream().to("out", Produced.with(S, S));
+        }));
+        add("table_fk_join_filtered_group_by_count", () -> build(b -> {
+            KTable<String, String> l = b.table("left", Consumed.with(S, S));
+            KTable<String, String> r = b.table("right", Consumed.with(S, S))
+                .mapValues(v -> v.toUpperCase()).filter((k, v) -> !v.endsWith("3"));
+            l.filter((k, v) -> !v.endsWith("1")).join(r, Differential::fk, (a, c) -> a + "+" + c)
+                .groupBy((k, v) -> KeyValue.pair("g" + v.length() % 3, v), Grouped.with(S, S))
+                .count().toStream().to("out", Produced.with(S, L));
+        }));
+        add("table_fk_left_join_named", () -> build(b -> {
+            KTable<String, String> l = b.table("left", Consumed.with(S, S));
+            KTable<String, String> r = b.table("right", Consumed.with(S, S));
+            l.leftJoin(r, Differential::fk, (a, c) -> a + "+" + show(c), TableJoined.as("orders"))
+                .toStream().to("out", Produced.with(S, S));
         }));
 
         // windowed tables joined (through their window stores)

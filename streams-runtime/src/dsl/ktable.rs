@@ -55,16 +55,16 @@ pub(crate) type GetterFactory<K, V> = Arc<dyn Fn(&mut TaskBuild<'_>) -> Getter<K
 
 /// A table (Kafka's `KTable`).
 pub struct KTable<K, V, T = MayDelete> {
-    stream: KStream<K, Change<V>>,
+    pub(super) stream: KStream<K, Change<V>>,
     /// Set when something downstream needs old values or lookups: the source then keeps a
     /// store.
-    materialized: Arc<AtomicBool>,
+    pub(super) materialized: Arc<AtomicBool>,
     /// The node and store name of the source, listed in `describe()` once materialized.
-    source_store: Option<(usize, String)>,
+    pub(super) source_store: Option<(usize, String)>,
     /// Reads current values (through filters and mappings down from the source's store).
     getter: Option<GetterFactory<K, V>>,
     /// Whether this table's updates carry old values.
-    old_values: OldValues,
+    pub(super) old_values: OldValues,
     _t: PhantomData<fn(T)>,
 }
 

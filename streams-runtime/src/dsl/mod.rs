@@ -3,6 +3,7 @@
 
 mod builder;
 mod cogrouped;
+mod foreign_key;
 mod grouped;
 mod kstream;
 pub(crate) mod ktable;
@@ -13,6 +14,7 @@ mod windowed;
 
 pub use builder::{GlobalKTable, NamedSource, StreamsBuilder, Topology};
 pub use cogrouped::CogroupedKStream;
+pub use foreign_key::ForeignKey;
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::{KStream, MergeableWith, Repartitioned};
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};

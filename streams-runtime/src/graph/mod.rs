@@ -168,6 +168,10 @@ pub(crate) struct GraphBuilder {
     pub(crate) internal_topics: Vec<String>,
     /// Repartition topics whose partition count is given (Kafka's `Repartitioned`).
     pub(crate) repartition_partitions: Vec<(String, u32)>,
+    /// Internal topics with as many partitions as the other topics of the sub-topology
+    /// reading them (Kafka's `copartitionSources`: a foreign-key join's subscription and
+    /// response topics).
+    pub(crate) copartitioned_topics: Vec<String>,
     /// Codecs of the topics sources read and sinks write, by topic.
     pub(crate) formats: Vec<(String, TopicFormat)>,
     /// Window sizes of windowed aggregation nodes, to print window ends.
@@ -293,6 +297,7 @@ impl GraphBuilder {
             sources,
             internal_topics,
             repartition_partitions,
+            copartitioned_topics,
             formats,
             globals,
             changelog_kinds,
@@ -315,6 +320,7 @@ impl GraphBuilder {
             global_groups,
             internal_topics,
             repartition_partitions,
+            copartitioned_topics,
             formats,
             globals,
             changelog_kinds,
@@ -333,6 +339,7 @@ pub(crate) struct Graph {
     pub(crate) global_groups: Vec<usize>,
     pub(crate) internal_topics: Vec<String>,
     pub(crate) repartition_partitions: Vec<(String, u32)>,
+    pub(crate) copartitioned_topics: Vec<String>,
     pub(crate) formats: Vec<(String, TopicFormat)>,
     pub(crate) globals: Vec<GlobalSpec>,
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,

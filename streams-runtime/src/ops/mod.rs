@@ -9,6 +9,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod cache;
 pub(crate) mod filter;
+pub(crate) mod fk_join;
 pub(crate) mod flat_map;
 pub(crate) mod flat_map_values;
 pub(crate) mod foreach;

@@ -126,23 +126,47 @@ pub(crate) fn plan(
             partitions.insert(t.clone(), n);
         }
     }
-    // Repartition topics in order of their writers: a writer may itself read one.
+    // Internal topics in order of their writers (a writer may itself read one); a
+    // co-partitioned one as soon as the other topics of its reader are known.
+    let copartitioned: Vec<String> = graph
+        .copartitioned_topics
+        .iter()
+        .map(|t| resolve_topic(&graph.internal_topics, t, application_id))
+        .collect();
     let mut pending = writers.clone();
     let mut ordered = Vec::new();
     while !pending.is_empty() {
         let before = pending.len();
-        pending.retain(|(topic, sub)| {
-            let known: Option<Vec<u32>> = sources[*sub].iter().map(|t| partitions.get(t).copied()).collect();
-            match known {
-                Some(ns) => {
+        pending.retain(|(topic, writer)| {
+            let n = if copartitioned.contains(topic) {
+                let Some(reader) = sources.iter().position(|topics| topics.contains(topic)) else {
+                    return true;
+                };
+                let others: Option<Vec<u32>> = sources[reader]
+                    .iter()
+                    .filter(|t| !copartitioned.contains(t))
+                    .map(|t| partitions.get(t).copied())
+                    .collect();
+                match others {
+                    Some(ns) if !ns.is_empty() => ns.into_iter().max(),
+                    _ => None,
+                }
+            } else {
+                let known: Option<Vec<u32>> =
+                    sources[*writer].iter().map(|t| partitions.get(t).copied()).collect();
+                known.map(|ns| {
                     let fixed = graph
                         .repartition_partitions
                         .iter()
                         .find(|(t, _)| resolve_topic(&graph.internal_topics, t, application_id) == *topic);
-                    let n = match fixed {
+                    match fixed {
                         Some((_, n)) => *n,
                         None => ns.into_iter().max().unwrap_or(1),
-                    };
+                    }
+                })
+            };
+            match n {
+                Some(n) => {
                     partitions.insert(topic.clone(), n);
                     ordered.push(InternalTopic {
                         name: topic.clone(),

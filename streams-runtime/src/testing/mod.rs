@@ -25,7 +25,7 @@ use crate::codec::Codec;
 use crate::config::{OnDecodeError, RecordPolicy};
 use crate::dsl::Topology;
 use crate::error::{RecordPart, StreamsError};
-use crate::graph::{Data, Graph, SourceTopics};
+use crate::graph::{resolve_topic, Data, Graph, SourceTopics};
 use crate::state::{KeyValueStore, StoreKey};
 
 /// The `application.id` of a driver unless set otherwise.
@@ -64,15 +64,30 @@ impl Topics {
         if let Some(n) = self.partitions.get(topic) {
             return *n;
         }
-        let writers = self.graph.internal_topic_writers(&self.application_id);
+        let graph = self.graph.clone();
+        let copartitioned = |t: &str| {
+            graph
+                .copartitioned_topics
+                .iter()
+                .any(|c| resolve_topic(&graph.internal_topics, c, &self.application_id) == t)
+        };
+        if copartitioned(topic) {
+            // As many as the other topics of the sub-topology reading it.
+            let reader =
+                (0..graph.subtopologies.len()).find(|&s| reads(&graph, s, topic, &self.application_id));
+            return reader
+                .map_or(self.default_partitions, |sub| self.subtopology_partitions(sub, &copartitioned));
+        }
+        let writers = graph.internal_topic_writers(&self.application_id);
         match writers.iter().find(|(t, _)| t == topic) {
-            Some((_, sub)) => self.subtopology_partitions(*sub),
+            Some((_, sub)) => self.subtopology_partitions(*sub, &|_| false),
             None => self.default_partitions,
         }
     }
 
-    /// The number of tasks of a sub-topology: the most partitions among its input topics.
-    fn subtopology_partitions(&self, sub: usize) -> u32 {
+    /// The number of tasks of a sub-topology: the most partitions among its input topics
+    /// (those `skip` says excepted).
+    fn subtopology_partitions(&self, sub: usize, skip: &dyn Fn(&str) -> bool) -> u32 {
         let graph = self.graph.clone();
         graph
             .sources_of(sub)
@@ -80,6 +95,7 @@ impl Topics {
                 SourceTopics::Names(names) => names,
                 SourceTopics::Pattern(_) => Vec::new(),
             })
+            .filter(|t| !skip(t))
             .map(|t| self.partition_count(&t))
             .max()
             .unwrap_or(self.default_partitions)
@@ -260,7 +276,7 @@ impl State {
     fn advance_wall_clock(&mut self, by: Duration) -> Result<(), StreamsError> {
         let graph = self.topology.graph.clone();
         for sub in (0..graph.subtopologies.len()).filter(|s| !graph.global_groups.contains(s)) {
-            for partition in 0..self.topics.subtopology_partitions(sub) {
+            for partition in 0..self.topics.subtopology_partitions(sub, &|_| false) {
                 self.ensure_task((sub, partition))?;
             }
         }
