@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use streams_runtime::prelude::*;
-use streams_runtime::TestOutputTopic;
+use streams_runtime::{KafkaStreams, RunMode, StreamsConfig, TestOutputTopic};
 
 fn stream_table(left: bool) -> Topology {
     let b = StreamsBuilder::new();
@@ -316,4 +316,102 @@ fn the_runner_keeps_a_global_table_up_to_date_while_it_runs() {
     let out: Vec<Vec<u8>> =
         cluster.records_in_order("shipments").into_iter().filter_map(|r| r.value).collect();
     assert_eq!(out, vec![b"jp to Japan".to_vec(), b"jp to Nippon".to_vec()]);
+}
+
+/// Orders (id → customer id) joined with customers (id → name) on the customer id, written
+/// with `topology!` (a table joining a table with three arguments is a foreign-key join).
+fn orders_with_names(left: bool) -> Topology {
+    if left {
+        topology! {
+            let customers = table::<String, String>("customers");
+            table::<String, String>("orders")
+                |> left_join(customers, |customer| customer.clone(), |customer, name| format!("{customer}:{}", name.unwrap_or_default()))
+                |> to_stream
+                |> to("out");
+        }
+    } else {
+        topology! {
+            let customers = table::<String, String>("customers");
+            table::<String, String>("orders")
+                |> join(customers, |customer| customer.clone(), |customer, name| format!("{customer}:{name}"))
+                |> to_stream
+                |> to("out");
+        }
+    }
+}
+
+#[test]
+fn foreign_key_join_follows_both_sides_and_a_row_moving_to_another_key() {
+    for left in [false, true] {
+        let driver = TestDriver::new(orders_with_names(left));
+        let orders = driver.input::<String, Option<String>>("orders");
+        let customers = driver.input::<String, Option<String>>("customers");
+        let mut out = driver.output::<String, Option<String>>("out");
+        let mut read = || -> Vec<(String, Option<String>, i64)> { out.read_all() };
+        orders.pipe("o1".into(), Some("c1".into()), 10); // no customer yet
+        assert_eq!(read(), if left { vec![("o1".into(), Some("c1:".into()), 10)] } else { vec![] });
+        customers.pipe("c1".into(), Some("ann".into()), 20); // answers its subscriber
+        assert_eq!(read(), vec![("o1".into(), Some("c1:ann".into()), 20)]);
+        customers.pipe("c2".into(), Some("bob".into()), 30);
+        orders.pipe("o1".into(), Some("c2".into()), 40); // moves to c2: joined with its row
+        assert_eq!(read(), vec![("o1".into(), Some("c2:bob".into()), 40)]);
+        customers.pipe("c1".into(), Some("anna".into()), 50); // no longer a subscriber of c1
+        assert_eq!(read(), vec![]);
+        customers.pipe("c2".into(), None, 60); // the right row deleted
+        let deleted = if left { Some("c2:".to_string()) } else { None };
+        assert_eq!(read(), vec![("o1".into(), deleted, 60)]);
+        orders.pipe("o1".into(), None, 70); // the left row deleted
+        assert_eq!(read(), vec![("o1".into(), None, 70)], "left = {left}");
+    }
+}
+
+#[test]
+fn foreign_key_join_describes_its_topics_and_store_as_kafka_names_them() {
+    let text = orders_with_names(false).describe().to_string();
+    for line in [
+        "Sink: KTABLE-SINK-0000000008 (topic: KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-0000000006-topic)",
+        "Source: KTABLE-SOURCE-0000000009 (topics: [KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-0000000006-topic])",
+        "Processor: KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR-0000000011 (stores: [KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE-0000000010])",
+        "Source: KTABLE-SOURCE-0000000016 (topics: [KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-0000000014-topic])",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
+
+/// On the embedded cluster the subscription topic takes the right table's partition count
+/// and the response topic the left's, so tables of 2 and 5 partitions join.
+#[test]
+fn foreign_key_join_runs_on_tables_of_different_partition_counts() {
+    use streams_runtime::cluster::memory::MemoryCluster;
+    use streams_runtime::cluster::Cluster;
+    let cluster = MemoryCluster::new();
+    cluster.create_topic("orders", 2).unwrap();
+    cluster.create_topic("customers", 5).unwrap();
+    let text = |s: &str| Some(s.as_bytes().to_vec());
+    for c in 0..20 {
+        cluster
+            .produce("customers", None, text(&format!("c{c}")), text(&format!("n{c}")), 1, Headers::new())
+            .unwrap();
+    }
+    for o in 0..50 {
+        let customer = format!("c{}", o % 25); // c20..c24 have no row
+        cluster.produce("orders", None, text(&format!("o{o}")), text(&customer), 2, Headers::new()).unwrap();
+    }
+    let streams = KafkaStreams::new(
+        orders_with_names(false),
+        StreamsConfig::new("fk"),
+        std::sync::Arc::new(cluster.clone()),
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    let partitions = |t: &str| cluster.partitions(t);
+    assert_eq!(partitions("fk-KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-0000000006-topic"), Some(5));
+    assert_eq!(partitions("fk-KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-0000000014-topic"), Some(2));
+    let mut joined = std::collections::BTreeMap::new();
+    for r in cluster.records_in_order("out") {
+        let key = String::from_utf8(r.key.unwrap().to_vec()).unwrap();
+        joined.insert(key, r.value.map(|v| String::from_utf8(v.to_vec()).unwrap()));
+    }
+    joined.retain(|_, v| v.is_some());
+    assert_eq!(joined.len(), 40, "{joined:?}");
+    assert_eq!(joined["o32"].as_deref(), Some("c7:n7"));
 }

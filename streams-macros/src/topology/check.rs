@@ -537,7 +537,13 @@ fn check_join(
     let windowed = stage.args.get(1).is_some_and(is_within);
     check_join_options(cx, &name, windowed, &stage.options);
     let global = matches!(other, Some((_, Shape::GlobalTable)));
-    let expected = if windowed || global { 3 } else { 2 };
+    // A table joining a table with three arguments: the middle one extracts the foreign key
+    // (Kafka's `join(other, foreignKeyExtractor, joiner)`, KIP-213).
+    let foreign_key = !windowed
+        && stage.args.len() == 3
+        && shape == Some(Shape::Table)
+        && matches!(other, Some((_, Shape::Table)));
+    let expected = if windowed || global || foreign_key { 3 } else { 2 };
     if stage.args.len() != expected {
         let (what, write) = match (global, &other) {
             (true, Some((table, _))) => (
@@ -577,6 +583,15 @@ fn check_join(
         (Shape::Stream, Shape::Stream, true, "join") => "join_windowed",
         (Shape::Stream, Shape::Stream, true, "left_join") => "left_join_windowed",
         (Shape::Stream, Shape::Stream, true, "outer_join") => "outer_join_windowed",
+        (Shape::Table, Shape::Table, false, "join") if foreign_key => "foreign_key_join",
+        (Shape::Table, Shape::Table, false, "left_join") if foreign_key => "foreign_key_left_join",
+        (Shape::Table, Shape::Table, false, "outer_join") if foreign_key => {
+            cx.error(
+                stage.name.span(),
+                format!("a foreign-key join is `join` or `left_join` (Kafka has no outer one): `join({other_name}, |value| foreign_key, joiner)`"),
+            );
+            return Some(Shape::Table);
+        }
         (Shape::Table, Shape::Table, false, "join") => "join",
         (Shape::Table, Shape::Table, false, "left_join") => "left_join",
         (Shape::Table, Shape::Table, false, "outer_join") => "outer_join",
@@ -619,6 +634,9 @@ fn check_join(
         }
     };
     methods.insert(stage as *const Stage as usize, method);
+    if let Some(extractor) = stage.args.get(1).filter(|_| foreign_key) {
+        check_arg(cx, ArgKind::Fn("a foreign-key extractor `|value| foreign_key`"), extractor);
+    }
     if let Some(joiner) = stage.args.last() {
         check_arg(cx, ArgKind::Fn("a joiner"), joiner);
     }

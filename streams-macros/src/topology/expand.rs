@@ -188,15 +188,17 @@ fn stage_call(stage: &Stage, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
 fn join_call(stage: &Stage, method: &str, uses: &dyn Fn(&Ident) -> usize) -> TokenStream {
     let span = stage.name.span();
     let named = named(stage);
-    let method = Ident::new(method, span);
     let mut args = Vec::new();
     for (i, a) in stage.args.iter().enumerate() {
         args.push(match a {
             Arg::Expr(syn::Expr::Path(p)) if i == 0 => use_of(p.path.get_ident().expect("checked"), uses),
-            Arg::Expr(syn::Expr::Call(call)) if i == 1 => join_windows(call),
+            Arg::Expr(syn::Expr::Call(call)) if i == 1 && !method.starts_with("foreign_key") => {
+                join_windows(call)
+            }
             other => arg(other),
         });
     }
+    let method = Ident::new(method, span);
     quote_spanned!(span=> #named.#method(#(#args),*))
 }
 

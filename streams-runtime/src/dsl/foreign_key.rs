@@ -23,6 +23,11 @@ use crate::state::StoreKey;
 /// What a foreign-key extractor may return: the key, or `Option` of it where a row may have
 /// none (`None` is Kafka's null foreign key: an inner join skips the row, a left join joins
 /// it with no right row).
+#[diagnostic::on_unimplemented(
+    message = "the foreign key is a `{Self}`, but the table joined has keys of type `{KO}`",
+    label = "its foreign-key extractor returns `{Self}`",
+    note = "return the joined table's key type `{KO}` (or `Option<{KO}>`, `None` where a row has no foreign key)"
+)]
 pub trait ForeignKey<KO> {
     /// The foreign key, if any.
     fn into_foreign_key(self) -> Option<KO>;
