@@ -414,4 +414,31 @@ fn foreign_key_join_runs_on_tables_of_different_partition_counts() {
     joined.retain(|_, v| v.is_some());
     assert_eq!(joined.len(), 40, "{joined:?}");
     assert_eq!(joined["o32"].as_deref(), Some("c7:n7"));
+    // A new instance restores the subscriptions from their changelog: a customer's update
+    // still reaches its two orders.
+    cluster.produce("customers", None, text("c7"), text("n7b"), 3, Headers::new()).unwrap();
+    let streams = KafkaStreams::new(
+        orders_with_names(false),
+        StreamsConfig::new("fk"),
+        std::sync::Arc::new(cluster.clone()),
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    let last: Vec<(String, String)> = cluster
+        .records_in_order("out")
+        .into_iter()
+        .rev()
+        .take(2)
+        .map(|r| {
+            (
+                String::from_utf8(r.key.unwrap().to_vec()).unwrap(),
+                String::from_utf8(r.value.unwrap().to_vec()).unwrap(),
+            )
+        })
+        .collect();
+    let mut last = last;
+    last.sort();
+    assert_eq!(
+        last,
+        vec![("o32".to_string(), "c7:n7b".to_string()), ("o7".to_string(), "c7:n7b".to_string())]
+    );
 }
