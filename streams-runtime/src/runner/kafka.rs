@@ -175,6 +175,7 @@ impl KafkaThread {
             thread: self.common.id,
             purging: Mutex::default(),
             known_ends,
+            pending_seeks: Mutex::default(),
         })
     }
 
@@ -238,7 +239,23 @@ pub(super) struct Kafka {
     purging: Mutex<(Option<AdminClient<DefaultClientContext>>, Option<PendingDelete>)>,
     /// Each partition's end as the consumer last fetched it, from its statistics.
     known_ends: KnownEnds,
+    /// Partitions to resume once the consumer can be pointed at their task's position.
+    pending_seeks: Mutex<Vec<PendingSeek>>,
 }
+
+/// A partition kept paused until the consumer accepts a seek to `offset` (librdkafka answers
+/// "Erroneous state" while the partition's fetch state is being set up, or queried again
+/// after an error). Its position is never taken from librdkafka instead: after a failure the
+/// consumer may stand past records the broken tasks dropped, which would then be lost.
+struct PendingSeek {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    since: std::time::Instant,
+}
+
+/// How long a partition may wait for its seek before the tasks are rebuilt.
+const SEEK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Per partition, its end (the last stable offset when reading committed records, else the
 /// high watermark) as librdkafka's statistics last reported it.
@@ -248,6 +265,78 @@ type KnownEnds = Arc<Mutex<HashMap<(Arc<str>, u32), u64>>>;
 type PendingDelete =
     std::pin::Pin<Box<dyn std::future::Future<Output = KafkaResult<TopicPartitionList>> + Send>>;
 
+impl Kafka {
+    /// Points the consumer at `at`; `false` if librdkafka cannot take a seek yet.
+    fn seek(&self, at: &PendingSeek) -> Result<bool, StreamsError> {
+        match self.consumer.seek(&at.topic, at.partition, Offset::Offset(at.offset), REQUEST_TIMEOUT) {
+            Ok(()) => Ok(true),
+            Err(e) if e.to_string().contains("Erroneous state") => {
+                tracing::debug!(thread = self.thread, topic = %at.topic, partition = at.partition, "the consumer cannot seek yet; the partition stays paused");
+                Ok(false)
+            }
+            Err(e) => {
+                let what = format!(
+                    "cannot point the consumer at {}-{} offset {}",
+                    at.topic, at.partition, at.offset
+                );
+                Err(kafka_error(&what, e))
+            }
+        }
+    }
+
+    /// Tries the pending seeks again; resumes the partitions that took theirs. One no longer
+    /// assigned is forgotten; one that cannot seek for [`SEEK_TIMEOUT`] fails the tasks.
+    fn retry_pending_seeks(&self) -> Result<(), StreamsError> {
+        let mut pending = self.pending_seeks.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let assigned = self.consumer.assignment().map(|a| partitions(&a)).unwrap_or_default();
+        let mut ready = TopicPartitionList::new();
+        let mut failed = None;
+        pending.retain(|p| {
+            if failed.is_some() || !assigned.iter().any(|(t, n)| *t == p.topic && *n as i32 == p.partition) {
+                return failed.is_some();
+            }
+            match self.seek(p) {
+                Ok(true) => {
+                    ready.add_partition(&p.topic, p.partition);
+                    false
+                }
+                Ok(false) if p.since.elapsed() < SEEK_TIMEOUT => true,
+                Ok(false) => {
+                    failed = Some(StreamsError::Kafka(format!(
+                        "cannot point the consumer at {}-{} offset {} for {}s",
+                        p.topic,
+                        p.partition,
+                        p.offset,
+                        SEEK_TIMEOUT.as_secs()
+                    )));
+                    false
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        });
+        if let Some(e) = failed {
+            pending.clear();
+            return Err(e);
+        }
+        if ready.count() > 0 {
+            self.consumer.resume(&ready).map_err(|e| kafka_error("cannot resume partitions", e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether a partition waits for its seek (what it hands out meanwhile is stale).
+    fn seek_pending(&self, topic: &str, partition: i32) -> bool {
+        let pending = self.pending_seeks.lock().unwrap_or_else(|p| p.into_inner());
+        pending.iter().any(|p| p.topic == topic && p.partition == partition)
+    }
+}
+
 impl Backend for Kafka {
     type Record = RawRecord;
     type Producer = TaskProducer;
@@ -256,6 +345,7 @@ impl Backend for Kafka {
     /// Rebalances happen inside `poll`; an assignment is taken before the next record is
     /// placed.
     fn poll(&self, worker: &Mutex<Worker<Self>>, wait: Duration) -> Result<usize, StreamsError> {
+        self.retry_pending_seeks()?;
         let mut wait = wait;
         let mut polled = 0;
         while polled < FETCH {
@@ -271,6 +361,9 @@ impl Backend for Kafka {
             let mut w = lock(worker);
             w.take_assignment(self)?;
             let Some(&(sub, input)) = self.route.get(m.topic()) else { continue };
+            if self.seek_pending(m.topic(), m.partition()) {
+                continue;
+            }
             let key = (sub, m.partition() as u32);
             let restoring = w.is_restoring(key);
             match w.tasks.get_mut(&key) {
@@ -303,33 +396,40 @@ impl Backend for Kafka {
     }
 
     fn pause(&self, inputs: &[Input<RawRecord>]) {
+        // A seek left from before is for tasks closed since.
+        let mut pending = self.pending_seeks.lock().unwrap_or_else(|p| p.into_inner());
+        pending.retain(|p| {
+            !inputs.iter().any(|i| i.topic.as_ref() == p.topic && i.partition as i32 == p.partition)
+        });
+        drop(pending);
         if let Err(e) = self.consumer.pause(&partition_list(inputs)) {
             tracing::warn!(thread = self.thread, error = %e, "cannot pause restoring partitions");
         }
     }
 
-    /// A partition that cannot be pointed at its position is not resumed: the tasks are
-    /// rebuilt instead. One still waiting for the group's committed offsets (librdkafka's
-    /// seek answers "Erroneous state" until they arrive) starts at them, which is the task's
-    /// position: what it committed when revoked, or what the state updater read.
+    /// A partition is resumed once the consumer is pointed at the task's position (what it
+    /// committed when revoked, or what the state updater read); one that cannot be yet stays
+    /// paused and is tried again at every poll ([`PendingSeek`]).
     fn resume_at(&self, inputs: &[Input<RawRecord>]) -> Result<(), StreamsError> {
+        let mut pending = self.pending_seeks.lock().unwrap_or_else(|p| p.into_inner());
+        pending.retain(|p| {
+            !inputs.iter().any(|i| i.topic.as_ref() == p.topic && i.partition as i32 == p.partition)
+        });
+        let mut ready = TopicPartitionList::new();
         for i in inputs {
-            let at = Offset::Offset(i.position as i64);
-            match self.consumer.seek(&i.topic, i.partition as i32, at, REQUEST_TIMEOUT) {
-                Ok(()) => {}
-                Err(e) if e.to_string().contains("Erroneous state") => {
-                    tracing::debug!(thread = self.thread, topic = %i.topic, partition = i.partition, "starts at the committed offset");
-                }
-                Err(e) => {
-                    let at = format!(
-                        "cannot point the consumer at {}-{} offset {}",
-                        i.topic, i.partition, i.position
-                    );
-                    return Err(kafka_error(&at, e));
-                }
+            let seek = PendingSeek {
+                topic: i.topic.to_string(),
+                partition: i.partition as i32,
+                offset: i.position as i64,
+                since: std::time::Instant::now(),
+            };
+            if self.seek(&seek)? {
+                ready.add_partition(&i.topic, i.partition as i32);
+            } else {
+                pending.push(seek);
             }
         }
-        self.consumer.resume(&partition_list(inputs)).map_err(|e| kafka_error("cannot resume partitions", e))
+        self.consumer.resume(&ready).map_err(|e| kafka_error("cannot resume partitions", e))
     }
 
     fn fetch_positions(&self) -> FetchPositions {
