@@ -27,11 +27,22 @@ use crate::APPLICATION_ID;
 /// `PROPAGATE_ONLY_IF_FK_VAL_AVAILABLE`, and if the right row is deleted while that
 /// subscription travels, the deletion answers the old subscription (dropped as stale) and
 /// the new one gets no answer, so the old result stays (Kafka's `SubscriptionSendProcessorSupplier`
-/// has the same race across tasks); a left join always answers, and is checked.
+/// has the same race across tasks); a left join always answers, and is checked. So are the
+/// `table_transform_values` cases, whose values count the transformer's calls: a task that
+/// moves between threads while they start redoes, at-least-once, the records since its last
+/// commit and calls it again (seen in CI, 1 run in 3 locally, at 4 partitions and 2 threads).
 pub(crate) fn applies(case: &Case) -> bool {
-    !["filter_map_values", "stream_", "select_key_", "wall_clock_", "repartition_then_", "table_fk_join"]
-        .iter()
-        .any(|p| case.name.starts_with(p))
+    ![
+        "filter_map_values",
+        "stream_",
+        "select_key_",
+        "wall_clock_",
+        "repartition_then_",
+        "table_fk_join",
+        "table_transform_values",
+    ]
+    .iter()
+    .any(|p| case.name.starts_with(p))
         && !["table_suppress_", "count_suppress_"].iter().any(|p| case.name.starts_with(p))
 }
 
