@@ -2,6 +2,7 @@
 //! topologies (`tools/kafka-reference/Reference.java` wrote the fixtures).
 
 use streams_runtime::prelude::*;
+use streams_runtime::StreamsConfig;
 
 use streams_tests::fixture;
 
@@ -65,4 +66,75 @@ fn mermaid_shows_every_node_edge_and_topic() {
     }
     // 9 edges between nodes (the merge has two incoming), 1 topic in, 2 topics out.
     assert_eq!(mermaid.matches(" --> ").count(), 9 + 3, "{mermaid}");
+}
+
+/// A re-keyed stream counted and reduced: two repartitions of one key change.
+fn rekeyed_count_and_max(b: &StreamsBuilder) {
+    let rekeyed = b.stream::<String, i64>("in").select_key(|_, v| format!("r{}", v.rem_euclid(3)));
+    rekeyed.clone().filter(|_, v| *v >= 0).group_by_key().count().to_stream().to("counts");
+    rekeyed.group_by_key().reduce(|a, v| a.max(v)).to_stream().to("maxima");
+}
+
+#[test]
+fn topology_optimization_merges_the_repartitions_of_one_key_change() {
+    let plain = StreamsBuilder::new();
+    rekeyed_count_and_max(&plain);
+    let plain = plain.build();
+    let optimized = StreamsBuilder::new();
+    rekeyed_count_and_max(&optimized);
+    let mut config = StreamsConfig::new("app");
+    config.set("topology.optimization", "all");
+    let optimized = optimized.build_with(&config).expect("a valid optimization config");
+
+    let repartitions = |t: &Topology| -> Vec<String> {
+        t.internal_topic_configs("app")
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.ends_with("-repartition"))
+            .collect()
+    };
+    assert_eq!(plain.describe().subtopology_count(), 3);
+    assert_eq!(repartitions(&plain).len(), 2);
+    assert_eq!(optimized.describe().subtopology_count(), 2);
+    assert_eq!(
+        repartitions(&optimized),
+        vec!["app-KSTREAM-AGGREGATE-STATE-STORE-0000000003-repartition".to_string()]
+    );
+    // The filter moved behind the repartition, which now follows the key selection.
+    let text = optimized.describe().to_string();
+    assert!(text.contains("KSTREAM-KEY-SELECT-0000000001 (stores: [])\n      --> KSTREAM-AGGREGATE-STATE-STORE-0000000003-repartition-filter"), "{text}");
+    assert!(text.contains("--> KSTREAM-FILTER-0000000002, KSTREAM-REDUCE-"), "{text}");
+
+    // Same outputs, one topic fewer.
+    let run = |t: Topology| {
+        let driver = TestDriver::new(t);
+        let input = driver.input::<String, i64>("in");
+        for (i, v) in [5, -1, 8, 2, 11, -4, 3].into_iter().enumerate() {
+            input.pipe(format!("k{i}"), v, i as i64);
+        }
+        (
+            driver.output::<String, i64>("counts").read_key_values(),
+            driver.output::<String, i64>("maxima").read_key_values(),
+        )
+    };
+    let (counts, maxima) = run(optimized);
+    assert_eq!((counts.clone(), maxima.clone()), run(plain));
+    assert_eq!(counts.last(), Some(&("r0".to_string(), 1)));
+    assert_eq!(maxima.last(), Some(&("r0".to_string(), 3)));
+}
+
+#[test]
+fn topology_optimization_takes_kafkas_values_only() {
+    let parse = |v: &str| Optimizations::parse(v);
+    assert_eq!(parse("none").unwrap(), Optimizations::NONE);
+    assert_eq!(parse("all").unwrap(), Optimizations::ALL);
+    assert!(parse("merge.repartition.topics, reuse.ktable.source.topics").unwrap().merge_repartitions);
+    assert!(!parse("single.store.self.join").unwrap().merge_repartitions);
+    for bad in ["fast", "all,merge.repartition.topics", ""] {
+        let err = parse(bad).unwrap_err().to_string();
+        assert!(err.contains("topology.optimization"), "{bad}: {err}");
+    }
+    let mut config = StreamsConfig::new("app");
+    config.set("topology.optimization", "everything");
+    assert!(StreamsBuilder::new().build_with(&config).is_err());
 }

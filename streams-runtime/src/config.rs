@@ -236,6 +236,12 @@ impl StreamsConfig {
         self.parse("windowstore.changelog.additional.retention.ms", 86_400_000)
     }
 
+    /// `topology.optimization` (default `none`): the optimizations
+    /// [`crate::StreamsBuilder::build_with`] applies.
+    pub fn topology_optimization(&self) -> Result<crate::graph::optimize::Optimizations, StreamsError> {
+        crate::graph::optimize::Optimizations::parse(self.get("topology.optimization").unwrap_or("none"))
+    }
+
     /// `metrics.recording.level` (default `INFO`): which sensors record.
     pub fn metrics_recording_level(&self) -> Result<crate::metrics::RecordingLevel, StreamsError> {
         crate::metrics::RecordingLevel::parse(self.get("metrics.recording.level").unwrap_or("INFO"))
@@ -350,6 +356,7 @@ pub const MAX_STREAM_THREADS: usize = 1_024;
 
 /// Every key this runtime reads.
 const KNOWN: &[&str] = &[
+    "topology.optimization",
     "application.id",
     "application.server",
     "bootstrap.servers",
@@ -378,7 +385,6 @@ const IGNORED: &[&str] = &[
     "client.id",
     "state.dir",
     "num.standby.replicas",
-    "topology.optimization",
     "max.task.idle.ms",
     "task.timeout.ms",
     "default.key.serde",

@@ -35,6 +35,7 @@ pub use dsl::{
     Suppressed, Topology,
 };
 pub use error::{CodecError, StreamsError};
+pub use graph::optimize::Optimizations;
 pub use graph::{Data, TopologyDescription};
 pub use metrics::{Metric, MetricName, MetricValue, RecordingLevel};
 pub use ops::stream_stream_join::JoinWindows;
@@ -52,6 +53,7 @@ pub mod prelude {
     pub use crate::codec::{Bytes, Codec, DefaultCodec, Json, SessionWindowed, TimeWindowed, TimeWindowedOf};
     pub use crate::config::{OnDecodeError, OnInvalidTimestamp, OnProcessingError, OnProductionError};
     pub use crate::dsl::{BufferConfig, KStream, Repartitioned, StreamsBuilder, Suppressed, Topology};
+    pub use crate::graph::optimize::Optimizations;
     pub use crate::ops::stream_stream_join::JoinWindows;
     pub use crate::record::{Headers, Record};
     pub use crate::testing::TestDriver;

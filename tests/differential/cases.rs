@@ -91,6 +91,20 @@ fn nullable(b: &StreamsBuilder) -> KStream<String, Option<i64>> {
 }
 
 macro_rules! case {
+    // built with `topology.optimization=merge.repartition.topics`, as the Java twin
+    (optimized $name:literal, $inputs:expr, $keys:expr, $values:ident, |$b:ident| $body:expr) => {
+        Case {
+            name: $name,
+            inputs: $inputs,
+            topology: || {
+                let $b = StreamsBuilder::new();
+                $body;
+                $b.build_optimized(Optimizations::MERGE_REPARTITION_TOPICS)
+            },
+            keys: $keys,
+            values: Values::$values,
+        }
+    };
     ($name:literal, $inputs:expr, $keys:expr, $values:ident, |$b:ident| $body:expr) => {
         Case {
             name: $name,
@@ -827,6 +841,86 @@ fn builder_cases() -> Vec<Case> {
                 .cogroup(texts, |_, _, a| a + 1000)
                 .aggregate(|| 0)
                 .to_stream()
+                .to("out")
+        }),
+        // topology.optimization=merge.repartition.topics: one repartition topic per key change
+        case!(optimized "optimized_rekey_count_and_max", LONGS, Plain, Long, |b| {
+            let s = b
+                .stream::<Option<String>, Option<i64>>("in")
+                .select_key(|_, v| v.map(|v| format!("r{}", v.rem_euclid(3))));
+            s.clone().group_by_key().count().to_stream().to("out");
+            s.group_by_key().reduce(|a, v| a.max(v)).to_stream().to("out2")
+        }),
+        case!(optimized "optimized_rekey_filter_count_and_join", STREAM_TABLE, Plain, Long, |b| {
+            let t = b.table::<Option<String>, String>("right");
+            let s = b
+                .stream::<Option<String>, Option<String>>("left")
+                .select_key(|_, v| v.as_ref().map(|v| format!("k{}", v.len() % 6)));
+            s.clone()
+                .filter(|_, v| v.as_ref().is_none_or(|v| v.len() % 2 == 0))
+                .group_by_key()
+                .count()
+                .to_stream()
+                .to("out");
+            s.join(t, |l, r| format!("{}+{r}", show(l))).to("out2")
+        }),
+        case!(optimized "optimized_merged_rekeyed_counts", STREAMS, Plain, Long, |b| {
+            type Nullable = Option<String>;
+            let len = |v: &Nullable| v.as_deref().map_or(0, str::len);
+            let l = b
+                .stream::<Nullable, Nullable>("left")
+                .select_key(|_, v| v.as_ref().map(|v| format!("k{}", v.len() % 4)));
+            let r = b
+                .stream::<Nullable, Nullable>("right")
+                .select_key(|_, v| v.as_ref().map(|v| format!("k{}", (v.len() + 1) % 4)));
+            let m = l.merge(r);
+            m.clone().group_by_key().count().to_stream().to("out");
+            m.group_by_key().reduce(move |a, c| if len(&a) >= len(&c) { a } else { c }).to_stream().to("out2")
+        }),
+        case!(optimized "optimized_flat_map_windowed_and_total", LONGS, TimeWindowed(100), Long, |b| {
+            let s = b.stream::<Option<String>, Option<i64>>("in").flat_map(|_, v| match v {
+                None => vec![],
+                Some(v) => vec![(format!("r{}", v.rem_euclid(3)), v), ("all".to_string(), v)],
+            });
+            s.clone()
+                .filter(|_, v| v % 2 == 0)
+                .group_by_key()
+                .window(TimeWindows::of(ms(100)))
+                .count()
+                .to_stream()
+                .to("out");
+            s.group_by_key().aggregate(|| 0, |_, v, a| a + v).to_stream().to("out2")
+        }),
+        case!(optimized "optimized_rekey_to_map_values_count", LONGS, Plain, Long, |b| {
+            let s = b
+                .stream::<Option<String>, Option<i64>>("in")
+                .select_key(|_, v| v.map(|v| format!("r{}", v.rem_euclid(3))));
+            s.clone().to("rekeyed");
+            s.clone()
+                .map_values(|v| v.map(|v| v * 10))
+                .group_by_key()
+                .reduce(|a, v| a.max(v))
+                .to_stream()
+                .to("out");
+            s.group_by_key().count().to_stream().to("out2")
+        }),
+        case!(optimized "optimized_group_by_count", LONGS, Plain, Long, |b| nullable(&b)
+            .group_by(|k, _| format!("g{}", k.as_bytes()[k.len() - 1] % 2))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!(optimized "optimized_named_groups_count_and_max", LONGS, Plain, Long, |b| {
+            let s = b
+                .stream::<Option<String>, Option<i64>>("in")
+                .select_key(|_, v| v.map(|v| format!("r{}", v.rem_euclid(3))));
+            s.clone().named("by-rest").group_by_key().count().to_stream().to("out");
+            s.named("by-rest-too").group_by_key().reduce(|a, v| a.max(v)).to_stream().to("out2")
+        }),
+        case!(optimized "optimized_select_key_table_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.table::<Option<String>, String>("right");
+            b.stream::<Option<String>, Option<String>>("left")
+                .select_key(|_, v| v.as_ref().map(|v| format!("k{}", (v.len() + 2) % 6)))
+                .join(t, |l, r| format!("{}+{r}", show(l)))
                 .to("out")
         }),
         // explicit repartitions

@@ -123,6 +123,16 @@ public class Differential {
         return b.build();
     }
 
+    // Built as `builder.build(props)` with topology.optimization=merge.repartition.topics:
+    // that pass of InternalStreamsBuilder.optimizeTopology.
+    static Topology optimized(java.util.function.Consumer<StreamsBuilder> f) {
+        StreamsBuilder b = new StreamsBuilder();
+        f.accept(b);
+        Properties props = new Properties();
+        props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.MERGE_REPARTITION_TOPICS);
+        return b.build(props);
+    }
+
     static final Serde<org.apache.kafka.streams.kstream.Windowed<String>> SESSION =
         WindowedSerdes.sessionWindowedSerdeFrom(String.class);
 
@@ -549,6 +559,68 @@ public class Differential {
                 .cogroup(texts, (k, v, a) -> a + 1000)
                 .aggregate(() -> 0L, Materialized.with(S, L))
                 .toStream().to("out", Produced.with(S, L));
+        }));
+
+        // topology.optimization=merge.repartition.topics: one repartition topic per key change
+        add("optimized_rekey_count_and_max", () -> optimized(b -> {
+            KStream<String, Long> s = b.stream("in", Consumed.with(S, L))
+                .selectKey((k, v) -> v == null ? null : "r" + Math.floorMod(v, 3));
+            s.groupByKey(Grouped.with(S, L)).count().toStream().to("out", Produced.with(S, L));
+            s.groupByKey(Grouped.with(S, L)).reduce(Math::max).toStream().to("out2", Produced.with(S, L));
+        }));
+        add("optimized_rekey_filter_count_and_join", () -> optimized(b -> {
+            KTable<String, String> t = b.table("right", Consumed.with(S, S));
+            KStream<String, String> s = b.stream("left", Consumed.with(S, S))
+                .selectKey((k, v) -> v == null ? null : "k" + v.length() % 6);
+            s.filter((k, v) -> v == null || v.length() % 2 == 0)
+                .groupByKey(Grouped.with(S, S)).count().toStream().to("out", Produced.with(S, L));
+            s.join(t, (l, r) -> l + "+" + r).to("out2", Produced.with(S, S));
+        }));
+        add("optimized_merged_rekeyed_counts", () -> optimized(b -> {
+            KStream<String, String> l = b.stream("left", Consumed.with(S, S))
+                .selectKey((k, v) -> v == null ? null : "k" + v.length() % 4);
+            KStream<String, String> r = b.stream("right", Consumed.with(S, S))
+                .selectKey((k, v) -> v == null ? null : "k" + (v.length() + 1) % 4);
+            KStream<String, String> m = l.merge(r);
+            m.groupByKey(Grouped.with(S, S)).count().toStream().to("out", Produced.with(S, L));
+            m.groupByKey(Grouped.with(S, S)).reduce((a, c) -> a.length() >= c.length() ? a : c)
+                .toStream().to("out2", Produced.with(S, S));
+        }));
+        add("optimized_flat_map_windowed_and_total", () -> optimized(b -> {
+            KStream<String, Long> s = b.stream("in", Consumed.with(S, L))
+                .flatMap((k, v) -> v == null ? List.<KeyValue<String, Long>>of()
+                    : List.of(KeyValue.pair("r" + Math.floorMod(v, 3), v), KeyValue.pair("all", v)));
+            s.filter((k, v) -> v % 2 == 0).groupByKey(Grouped.with(S, L))
+                .windowedBy(TimeWindows.ofSizeWithNoGrace(ms(100))).count()
+                .toStream().to("out", Produced.with(timeWindowed(100), L));
+            s.groupByKey(Grouped.with(S, L)).aggregate(() -> 0L, (k, v, a) -> a + v, Materialized.with(S, L))
+                .toStream().to("out2", Produced.with(S, L));
+        }));
+        add("optimized_rekey_to_map_values_count", () -> optimized(b -> {
+            KStream<String, Long> s = b.stream("in", Consumed.with(S, L))
+                .selectKey((k, v) -> v == null ? null : "r" + Math.floorMod(v, 3));
+            s.to("rekeyed", Produced.with(S, L));
+            s.mapValues(v -> v == null ? null : v * 10).groupByKey(Grouped.with(S, L))
+                .reduce(Math::max).toStream().to("out", Produced.with(S, L));
+            s.groupByKey(Grouped.with(S, L)).count().toStream().to("out2", Produced.with(S, L));
+        }));
+        add("optimized_group_by_count", () -> optimized(b -> b.stream("in", Consumed.with(S, L))
+            .groupBy((k, v) -> k == null ? null : "g" + k.charAt(k.length() - 1) % 2, Grouped.with(S, L))
+            .count().toStream().to("out", Produced.with(S, L))));
+        add("optimized_named_groups_count_and_max", () -> optimized(b -> {
+            KStream<String, Long> s = b.stream("in", Consumed.with(S, L))
+                .selectKey((k, v) -> v == null ? null : "r" + Math.floorMod(v, 3));
+            s.groupByKey(Grouped.<String, Long>as("by-rest").withKeySerde(S).withValueSerde(L))
+                .count().toStream().to("out", Produced.with(S, L));
+            s.groupByKey(Grouped.<String, Long>as("by-rest-too").withKeySerde(S).withValueSerde(L))
+                .reduce(Math::max).toStream().to("out2", Produced.with(S, L));
+        }));
+        add("optimized_select_key_table_join", () -> optimized(b -> {
+            KTable<String, String> t = b.table("right", Consumed.with(S, S));
+            b.stream("left", Consumed.with(S, S))
+                .selectKey((k, v) -> v == null ? null : "k" + (v.length() + 2) % 6)
+                .join(t, (l, r) -> l + "+" + r)
+                .to("out", Produced.with(S, S));
         }));
 
         // explicit repartitions

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::ktable::{GetterFactory, OldValues};
 use super::{KStream, KTable, MayDelete};
 use crate::codec::Codec;
+use crate::graph::optimize::Optimizations;
 use crate::graph::GlobalSpec;
 use crate::graph::{
     Graph, GraphBuilder, NodeKind, SourceSpec, SourceTopics, TopicFormat, TopologyDescription,
@@ -170,8 +171,41 @@ impl StreamsBuilder {
 
     /// Finishes the topology. Handles still alive afterwards no longer affect it.
     pub fn build(self) -> Topology {
+        self.build_optimized(Optimizations::NONE)
+    }
+
+    /// The topology, optimized as `config`'s `topology.optimization` says (Kafka's
+    /// `StreamsBuilder.build(Properties)`): `all` merges the repartition topics after each key
+    /// change into one and restores tables from their source topics.
+    ///
+    /// ```
+    /// use streams_runtime::prelude::*;
+    /// use streams_runtime::StreamsConfig;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// let rekeyed = builder.stream::<String, i64>("in").select_key(|_, v| v % 3);
+    /// rekeyed.clone().group_by_key().count().to_stream().to("counts");
+    /// rekeyed.group_by_key().reduce(|a, b| a.max(b)).to_stream().to("maxima");
+    /// let mut config = StreamsConfig::new("app");
+    /// config.set("topology.optimization", "all");
+    /// let topology = builder.build_with(&config).unwrap();
+    /// // One repartition topic instead of two: two sub-topologies instead of three.
+    /// assert_eq!(topology.describe().subtopology_count(), 2);
+    /// ```
+    ///
+    /// # Errors
+    /// If `topology.optimization` is not a value Kafka accepts.
+    pub fn build_with(
+        self,
+        config: &crate::config::StreamsConfig,
+    ) -> Result<Topology, crate::error::StreamsError> {
+        Ok(self.build_optimized(config.topology_optimization()?))
+    }
+
+    /// The topology with the optimizations `optimizations`.
+    pub fn build_optimized(self, optimizations: Optimizations) -> Topology {
         let graph = std::mem::take(&mut *self.graph.borrow_mut());
-        graph.finish()
+        graph.finish(optimizations)
     }
 }
 

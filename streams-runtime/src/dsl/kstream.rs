@@ -11,7 +11,10 @@ use super::{
     BranchedKStream, GlobalKTable, KGroupedStream, KTable, NeverDeletes, StreamsBuilder, Tombstones,
 };
 use crate::codec::{Codec, CodecFor, DefaultCodec};
-use crate::graph::{ChildFactory, Data, NodeKind, OutletId, SinkTopic, SourceSpec, SourceTopics, TaskBuild};
+use crate::graph::optimize;
+use crate::graph::{
+    ChildFactory, Data, GraphBuilder, NodeKind, OutletId, SinkTopic, SourceSpec, SourceTopics, TaskBuild,
+};
 use crate::ops::filter::Filter;
 use crate::ops::flat_map::FlatMap;
 use crate::ops::flat_map_values::FlatMapValues;
@@ -49,7 +52,20 @@ pub struct KStream<K, V, S = Nop<K, V>> {
     /// Whether the key may have changed since the source: a stateful operator downstream
     /// then repartitions first.
     repartition_required: bool,
+    /// The first node the chain `S` added (what the optimization passes move with it).
+    first: Option<usize>,
+    /// How many nodes the graph had when the chain started.
+    since: usize,
     _types: PhantomData<fn() -> (K, V)>,
+}
+
+/// What an operator changes of the records, as Kafka's graph nodes say
+/// (`keyChangingOperation`, `setValueChangingOperation`): the repartition merging pass reads it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Changes {
+    Nothing,
+    Key,
+    Value,
 }
 
 /// How [`KStream::repartition_with`] writes its internal topic (Kafka's `Repartitioned`).
@@ -100,6 +116,8 @@ pub trait MergeableWith<K, V>: sealed::Merge {
     #[doc(hidden)]
     fn last_node(&self) -> usize;
     #[doc(hidden)]
+    fn repartition_required(&self) -> bool;
+    #[doc(hidden)]
     fn into_merge(self, outlet: OutletId);
 }
 
@@ -114,6 +132,10 @@ impl<K, V, S> sealed::Merge for KStream<K, V, S> {}
 impl<K: Data, V: Data, S: StageOf<K, V>> MergeableWith<K, V> for KStream<K, V, S> {
     fn last_node(&self) -> usize {
         self.last
+    }
+
+    fn repartition_required(&self) -> bool {
+        self.repartition_required
     }
 
     fn into_merge(self, outlet: OutletId) {
@@ -131,6 +153,8 @@ impl<K, V> Clone for KStream<K, V, Nop<K, V>> {
             stage: Nop::new(),
             next_name: self.next_name.clone(),
             repartition_required: self.repartition_required,
+            first: None,
+            since: self.since,
             _types: PhantomData,
         }
     }
@@ -138,6 +162,9 @@ impl<K, V> Clone for KStream<K, V, Nop<K, V>> {
 
 impl<K: Data, V: Data> KStream<K, V> {
     pub(crate) fn new(builder: StreamsBuilder, outlet: OutletId, last: usize, stage: Nop<K, V>) -> Self {
+        // Under a borrow (never the case today) the chain's first node stays unknown, which
+        // only keeps the optimization passes from moving it.
+        let since = builder.graph.try_borrow().map_or(usize::MAX, |g| g.nodes.len());
         KStream {
             builder,
             outlet,
@@ -145,12 +172,28 @@ impl<K: Data, V: Data> KStream<K, V> {
             stage,
             next_name: None,
             repartition_required: false,
+            first: None,
+            since,
             _types: PhantomData,
         }
     }
 
     pub(crate) fn with_repartition_required(mut self, required: bool) -> Self {
         self.repartition_required = required;
+        self
+    }
+
+    /// Notes that the node this stream comes out of changes keys (`process`): the
+    /// repartition merging pass may put a repartition right after it.
+    pub(crate) fn from_key_change(self) -> Self {
+        self.builder.graph.borrow_mut().optimizable.key_changed::<K, V>(self.last, self.outlet, false);
+        self.with_repartition_required(true)
+    }
+
+    /// Notes that the node this stream comes out of changes values (`process_values`):
+    /// repartitions below it are not merged with those above.
+    pub(crate) fn from_value_change(self) -> Self {
+        self.builder.graph.borrow_mut().optimizable.value_changing.push(self.last);
         self
     }
 }
@@ -199,20 +242,40 @@ where
         self.repartition_required
     }
 
-    fn then<T>(mut self, prefix: &str, stage: T, key_changed: bool) -> KStream<T::KOut, T::VOut, Then<S, T>>
+    fn then<T>(mut self, prefix: &str, stage: T, changes: Changes) -> KStream<T::KOut, T::VOut, Then<S, T>>
     where
         T: Stage<KIn = K, VIn = V>,
     {
         let node = self.add_node(prefix, NodeKind::Processor { stores: vec![] }, &[self.last]);
+        if changes == Changes::Value {
+            self.builder.graph.borrow_mut().optimizable.value_changing.push(node);
+        }
         KStream {
             builder: self.builder,
             outlet: self.outlet,
             last: node,
             stage: Then(self.stage, stage),
             next_name: None,
-            repartition_required: self.repartition_required || key_changed,
+            repartition_required: self.repartition_required || changes == Changes::Key,
+            first: self.first.or(Some(node)),
+            since: self.since,
             _types: PhantomData,
         }
+    }
+
+    /// [`Self::then`] for an operator that changes keys: the chain ends after it, in an
+    /// outlet the repartition merging pass can move its children from.
+    fn then_key_changing<T>(self, prefix: &str, stage: T) -> KStream<T::KOut, T::VOut>
+    where
+        T: Stage<KIn = K, VIn = V>,
+        T::KOut: Data,
+        T::VOut: Data,
+    {
+        let changed = self.then(prefix, stage, Changes::Key);
+        let (builder, node) = (changed.builder.clone(), changed.last);
+        let outlet = changed.into_outlet(false, None);
+        builder.graph.borrow_mut().optimizable.key_changed::<T::KOut, T::VOut>(node, outlet, false);
+        KStream::new(builder, outlet, node, Nop::new()).with_repartition_required(true)
     }
 
     /// Adds a processor node `name` (with `stores`) whose running form `make` builds in front
@@ -250,12 +313,20 @@ where
         KC: Codec<Value = K>,
         VC: Codec<Value = V>,
     {
-        self.repartition_topic::<KC, VC>(base, of_stream, None)
+        self.repartition_topic::<KC, VC>(base, of_stream, None, of_stream)
     }
 
     /// The repartition itself; `partitions` fixes the topic's partition count (else it has
-    /// that of the sub-topology writing it).
-    fn repartition_topic<KC, VC>(self, base: &str, of_stream: bool, partitions: Option<u32>) -> KStream<K, V>
+    /// that of the sub-topology writing it). `optimizable`: the merging pass may merge it
+    /// with the other repartitions of the same key change (Kafka's
+    /// `OptimizableRepartitionNode`: those before aggregations, joins and `toTable`).
+    fn repartition_topic<KC, VC>(
+        self,
+        base: &str,
+        of_stream: bool,
+        partitions: Option<u32>,
+        optimizable: bool,
+    ) -> KStream<K, V>
     where
         KC: Codec<Value = K>,
         VC: Codec<Value = V>,
@@ -263,7 +334,7 @@ where
         let builder = self.builder.clone();
         let topic =
             if base.ends_with("-repartition") { base.to_string() } else { format!("{base}-repartition") };
-        let (source_node, outlet, sink, keep) = {
+        let parts = {
             let mut g = builder.graph.borrow_mut();
             // The generated names are drawn (burning their counter values) whatever the base.
             let (mut sink_name, mut filter_name, mut source_name) = (
@@ -276,34 +347,40 @@ where
                 filter_name = Some(format!("{topic}-filter"));
                 source_name = format!("{topic}-source");
             }
-            let parent = match filter_name {
-                Some(f) => g.add_node(f, NodeKind::Processor { stores: vec![] }, &[self.last]),
-                None => self.last,
-            };
-            let sink = g.add_node(sink_name, NodeKind::Sink(SinkTopic::Name(topic.clone())), &[parent]);
-            let topics = SourceTopics::Names(vec![topic.clone()]);
-            let source_node = g.add_node(source_name, NodeKind::Source(topics.clone()), &[]);
-            let outlet = g.new_outlet::<K, V>(false);
-            let factory: crate::graph::SourceFactory = Arc::new(move |tb| {
-                Box::new(SourceProc::<KC, VC>::new(tb.downstream(outlet), tb.dropped.clone()))
-            });
-            g.sources.push(SourceSpec { node: source_node, topics, factory });
-            g.internal_topics.push(topic.clone());
-            if let Some(n) = partitions {
-                g.repartition_partitions.push((topic.clone(), n));
-            }
-            // Null keys are dropped unless a left or outer join downstream keeps them.
-            let keep = Arc::new(AtomicBool::new(false));
-            g.repartition_links.push((source_node, sink, keep.clone()));
-            (source_node, outlet, sink, keep)
+            add_repartition::<KC, VC>(
+                &mut g,
+                self.last,
+                &topic,
+                (sink_name, filter_name, source_name),
+                partitions,
+            )
         };
-        self.end_with(move |tb| RepartitionSinkProc::<KC, VC> {
-            topic: tb.topic(&topic),
-            keep_null_keys: keep.load(Ordering::Relaxed),
-            e2e_slot: tb.e2e_slot(sink),
-            _codecs: PhantomData,
-        });
-        KStream::new(builder, outlet, source_node, Nop::new())
+        let sink = repartition_sink::<KC, VC>(&topic, &parts);
+        let (outlet, source) = (parts.outlet, parts.source);
+        if optimizable {
+            let merged = Arc::new(AtomicBool::new(false));
+            builder.graph.borrow_mut().optimizable.repartitions.push(optimize::Repartition {
+                first: parts.first,
+                sink: parts.sink,
+                source,
+                topic: topic.clone(),
+                types: std::any::TypeId::of::<(K, V)>(),
+                merged: merged.clone(),
+                keep: parts.keep,
+                lower: Arc::new(merged_repartition::<KC, VC>),
+            });
+            // Merged into one repartition upstream, this one is a pass-through.
+            self.end_with(move |tb| -> Box<dyn Processor<K, V>> {
+                if merged.load(Ordering::Relaxed) {
+                    tb.downstream::<K, V>(outlet)
+                } else {
+                    Box::new(sink(tb))
+                }
+            });
+        } else {
+            self.end_with(sink);
+        }
+        KStream::new(builder, outlet, source, Nop::new())
     }
 
     /// Writes the stream through a new internal topic and reads it back (Kafka's
@@ -328,7 +405,7 @@ where
     {
         let given = how.name.or_else(|| self.next_name.take());
         let base = self.builder.graph.borrow_mut().given_or_new(given, "KSTREAM-REPARTITION-");
-        self.repartition_topic::<K::Codec, V::Codec>(&base, true, how.partitions)
+        self.repartition_topic::<K::Codec, V::Codec>(&base, true, how.partitions, false)
     }
 
     /// Groups the records by their key, for an aggregation (Kafka's `groupByKey`). If the
@@ -345,7 +422,7 @@ where
     /// Groups the records by a new key `f(&key, &value)` (Kafka's `groupBy`): always
     /// repartitions before the aggregation. A name given with [`Self::named`] names both the
     /// key selection and the repartition topic (Kafka's `Grouped.as`).
-    pub fn group_by<K2, F>(self, f: F) -> KGroupedStream<K2, V, Then<S, SelectKey<K, V, F>>>
+    pub fn group_by<K2, F>(self, f: F) -> KGroupedStream<K2, V>
     where
         K2: DefaultCodec + StoreKey,
         V: DefaultCodec,
@@ -406,7 +483,11 @@ where
     {
         let stage = self.stage;
         let child: ChildFactory<S::KIn, S::VIn> = Arc::new(move |tb| Box::new(stage.wrap(end(tb))));
-        self.builder.graph.borrow_mut().attach(self.outlet, child);
+        let mut g = self.builder.graph.borrow_mut();
+        // The chain's first node: the first its stateless operators added, else the one the
+        // operator ending it just added (after the chain started).
+        let first = self.first.or_else(|| g.newest_child(self.last, self.since));
+        g.attach(self.outlet, first, child);
     }
 
     /// Ends the chain in a new outlet of type `(K, V)` that later operators attach to.
@@ -433,7 +514,7 @@ where
     where
         P: Fn(&K, &V) -> bool + Send + Sync + 'static,
     {
-        self.then("KSTREAM-FILTER-", Filter::new(predicate, false), false)
+        self.then("KSTREAM-FILTER-", Filter::new(predicate, false), Changes::Nothing)
     }
 
     /// Drops the records for which `predicate(&key, &value)` is true.
@@ -441,15 +522,15 @@ where
     where
         P: Fn(&K, &V) -> bool + Send + Sync + 'static,
     {
-        self.then("KSTREAM-FILTER-", Filter::new(predicate, true), false)
+        self.then("KSTREAM-FILTER-", Filter::new(predicate, true), Changes::Nothing)
     }
 
     /// A new key and value for each record: `f(key, value) -> (key, value)`.
-    pub fn map<K2: Data, V2: Data, F>(self, f: F) -> KStream<K2, V2, Then<S, Map<K, V, F>>>
+    pub fn map<K2: Data, V2: Data, F>(self, f: F) -> KStream<K2, V2>
     where
         F: Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
     {
-        self.then("KSTREAM-MAP-", Map::new(f), true)
+        self.then_key_changing("KSTREAM-MAP-", Map::new(f))
     }
 
     /// A new value for each record, key unchanged: `f(value) -> value`.
@@ -457,16 +538,16 @@ where
     where
         F: Fn(V) -> U + Send + Sync + 'static,
     {
-        self.then("KSTREAM-MAPVALUES-", MapValues::new(f), false)
+        self.then("KSTREAM-MAPVALUES-", MapValues::new(f), Changes::Value)
     }
 
     /// Zero or more records for each record: `f(key, value) -> iterator of (key, value)`.
-    pub fn flat_map<K2: Data, V2: Data, I, F>(self, f: F) -> KStream<K2, V2, Then<S, FlatMap<K, V, F>>>
+    pub fn flat_map<K2: Data, V2: Data, I, F>(self, f: F) -> KStream<K2, V2>
     where
         F: Fn(K, V) -> I + Send + Sync + 'static,
         I: IntoIterator<Item = (K2, V2)>,
     {
-        self.then("KSTREAM-FLATMAP-", FlatMap::new(f), true)
+        self.then_key_changing("KSTREAM-FLATMAP-", FlatMap::new(f))
     }
 
     /// Zero or more values for each record, each with its key: `f(value) -> iterator`.
@@ -475,15 +556,15 @@ where
         F: Fn(V) -> I + Send + Sync + 'static,
         I: IntoIterator<Item = U>,
     {
-        self.then("KSTREAM-FLATMAPVALUES-", FlatMapValues::new(f), false)
+        self.then("KSTREAM-FLATMAPVALUES-", FlatMapValues::new(f), Changes::Value)
     }
 
     /// A new key for each record: `f(&key, &value) -> key`.
-    pub fn select_key<K2: Data, F>(self, f: F) -> KStream<K2, V, Then<S, SelectKey<K, V, F>>>
+    pub fn select_key<K2: Data, F>(self, f: F) -> KStream<K2, V>
     where
         F: Fn(&K, &V) -> K2 + Send + Sync + 'static,
     {
-        self.then("KSTREAM-KEY-SELECT-", SelectKey::new(f), true)
+        self.then_key_changing("KSTREAM-KEY-SELECT-", SelectKey::new(f))
     }
 
     /// Calls `f(&key, &value)` for each record and passes it on unchanged.
@@ -491,7 +572,7 @@ where
     where
         F: Fn(&K, &V) + Send + Sync + 'static,
     {
-        self.then("KSTREAM-PEEK-", Peek::new(f), false)
+        self.then("KSTREAM-PEEK-", Peek::new(f), Changes::Nothing)
     }
 
     /// Calls `f(&key, &value)` for each record; the stream ends here.
@@ -566,9 +647,11 @@ where
             &[self.last, other.last_node()],
         );
         let builder = self.builder.clone();
+        let required = self.repartition_required || other.repartition_required();
         let outlet = self.into_outlet(true, None);
         other.into_merge(outlet);
-        KStream::new(builder, outlet, node, Nop::new())
+        builder.graph.borrow_mut().optimizable.key_changed::<K, V>(node, outlet, true);
+        KStream::new(builder, outlet, node, Nop::new()).with_repartition_required(required)
     }
 
     /// Splits the stream into named branches: each record goes to the first branch whose
@@ -578,8 +661,11 @@ where
         let builder = self.builder.clone();
         let parent = self.last;
         let required = self.repartition_required;
-        let input = self.into_outlet(false, None);
-        BranchedKStream::new(builder, input, parent, name, required)
+        // The splitter node first, so that the chain ending here starts with it.
+        let input = builder.graph.borrow_mut().new_outlet::<K, V>(false);
+        let branched = BranchedKStream::new(builder, input, parent, name, required);
+        self.into_outlet(false, Some(input));
+        branched
     }
 
     /// This stream, repartitioned if its key changed (for a join); the base name of the
@@ -888,10 +974,110 @@ where
 
     /// This stream in the form every source returns, usable by several pipelines.
     pub fn share(self) -> KStream<K, V> {
+        if std::any::TypeId::of::<S>() == std::any::TypeId::of::<Nop<K, V>>() {
+            // Nothing to end: the same outlet, without a pass-through child in it.
+            return KStream {
+                builder: self.builder,
+                outlet: self.outlet,
+                last: self.last,
+                stage: Nop::new(),
+                next_name: self.next_name,
+                repartition_required: self.repartition_required,
+                first: None,
+                since: self.since,
+                _types: PhantomData,
+            };
+        }
         let builder = self.builder.clone();
         let last = self.last;
         let required = self.repartition_required;
         let outlet = self.into_outlet(false, None);
         KStream::new(builder, outlet, last, Nop::new()).with_repartition_required(required)
     }
+}
+
+/// The nodes and run-time pieces of one stream repartition.
+struct RepartitionParts {
+    /// Its first node: the null-key filter, or the sink (a table's repartition).
+    first: usize,
+    sink: usize,
+    source: usize,
+    /// Where the source's downstream attaches.
+    outlet: OutletId,
+    /// Whether null keys go through (a left or outer join downstream).
+    keep: Arc<AtomicBool>,
+}
+
+/// Adds a repartition through `topic` after node `parent`: its nodes (a filter if named),
+/// the source reading the topic back, the topic among the internal ones.
+fn add_repartition<KC: Codec, VC: Codec>(
+    g: &mut GraphBuilder,
+    parent: usize,
+    topic: &str,
+    (sink_name, filter_name, source_name): (String, Option<String>, String),
+    partitions: Option<u32>,
+) -> RepartitionParts
+where
+    KC::Value: Data,
+    VC::Value: Data,
+{
+    let first = match filter_name {
+        Some(f) => g.add_node(f, NodeKind::Processor { stores: vec![] }, &[parent]),
+        None => parent,
+    };
+    let sink = g.add_node(sink_name, NodeKind::Sink(SinkTopic::Name(topic.to_string())), &[first]);
+    let first = if first == parent { sink } else { first };
+    let topics = SourceTopics::Names(vec![topic.to_string()]);
+    let source = g.add_node(source_name, NodeKind::Source(topics.clone()), &[]);
+    let outlet = g.new_outlet::<KC::Value, VC::Value>(false);
+    let factory: crate::graph::SourceFactory =
+        Arc::new(move |tb| Box::new(SourceProc::<KC, VC>::new(tb.downstream(outlet), tb.dropped.clone())));
+    g.sources.push(SourceSpec { node: source, topics, factory });
+    g.internal_topics.push(topic.to_string());
+    if let Some(n) = partitions {
+        g.repartition_partitions.push((topic.to_string(), n));
+    }
+    // Null keys are dropped unless a left or outer join downstream keeps them.
+    let keep = Arc::new(AtomicBool::new(false));
+    g.repartition_links.push((source, sink, keep.clone()));
+    RepartitionParts { first, sink, source, outlet, keep }
+}
+
+/// How a task builds the sink of a repartition.
+fn repartition_sink<KC: Codec, VC: Codec>(
+    topic: &str,
+    parts: &RepartitionParts,
+) -> impl Fn(&mut TaskBuild<'_>) -> RepartitionSinkProc<KC, VC> + Send + Sync + 'static {
+    let (topic, keep, sink) = (topic.to_string(), parts.keep.clone(), parts.sink);
+    move |tb| RepartitionSinkProc::<KC, VC> {
+        topic: tb.topic(&topic),
+        keep_null_keys: keep.load(Ordering::Relaxed),
+        e2e_slot: tb.e2e_slot(sink),
+        _codecs: PhantomData,
+    }
+}
+
+/// The one repartition that replaces those of a key change (Kafka's
+/// `InternalStreamsBuilder.createRepartitionNode`): through the first one's topic, with the
+/// codecs of that one, after the key-changing node; the chains that led to each repartition
+/// move behind it.
+fn merged_repartition<KC: Codec, VC: Codec>(g: &mut GraphBuilder, m: &optimize::Merged) -> [usize; 3]
+where
+    KC::Value: Data,
+    VC::Value: Data,
+{
+    // Kafka draws generated names, then names the nodes after the topic, which never looks
+    // generated (it ends in `-repartition`).
+    for _sink_filter_source in 0..3 {
+        g.skip_index();
+    }
+    let t = &m.topic;
+    let names = (format!("{t}-sink"), Some(format!("{t}-filter")), format!("{t}-source"));
+    let parts = add_repartition::<KC, VC>(g, m.parent, t, names, None);
+    parts.keep.store(m.keep_null_keys, Ordering::Relaxed);
+    g.move_children::<KC::Value, VC::Value>(m.outlet, parts.outlet, &m.moved);
+    let sink = repartition_sink::<KC, VC>(t, &parts);
+    let child: ChildFactory<KC::Value, VC::Value> = Arc::new(move |tb| Box::new(sink(tb)));
+    g.attach(m.outlet, Some(parts.first), child);
+    [parts.first, parts.sink, parts.source]
 }

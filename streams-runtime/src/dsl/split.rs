@@ -93,7 +93,7 @@ impl<K: Data, V: Data> BranchedKStream<K, V> {
             let default = if has_default { branches.pop() } else { None };
             Box::new(SplitProc { predicates: predicates.clone(), branches, default })
         });
-        self.builder.graph.borrow_mut().attach(self.input, child);
+        self.builder.graph.borrow_mut().attach(self.input, Some(self.splitter), child);
         let required = self.repartition_required;
         let streams = self
             .branches

@@ -7,8 +7,8 @@ use std::fmt;
 use super::{Node, NodeKind, SinkTopic, SourceTopics};
 
 /// Splits the nodes into connected sub-topologies, numbered as Kafka numbers them: in the
-/// order of their source nodes' names.
-pub(crate) fn subtopologies(nodes: &[Node], sources: &[usize]) -> Vec<Vec<usize>> {
+/// order their nodes were written (`build_order`, every node's index once).
+pub(crate) fn subtopologies(nodes: &[Node], sources: &[usize], build_order: &[usize]) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..nodes.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -36,11 +36,10 @@ pub(crate) fn subtopologies(nodes: &[Node], sources: &[usize]) -> Vec<Vec<usize>
             }
         }
     }
-    let mut order: Vec<usize> = sources.to_vec();
-    order.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name));
-    let mut rest: Vec<usize> = (0..nodes.len()).filter(|i| !order.contains(i)).collect();
-    rest.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name));
-    order.extend(rest);
+    // Numbered in the order their first node was written (Kafka's `makeNodeGroups` walks
+    // `nodeFactories` in insertion order).
+    let _ = sources;
+    let order: Vec<usize> = build_order.iter().copied().filter(|&i| !nodes[i].removed).collect();
 
     let mut roots: Vec<usize> = Vec::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();

@@ -3,6 +3,7 @@
 
 mod describe;
 mod mermaid;
+pub(crate) mod optimize;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -53,6 +54,9 @@ pub(crate) struct Node {
     pub(crate) kind: NodeKind,
     pub(crate) predecessors: Vec<usize>,
     pub(crate) successors: Vec<usize>,
+    /// Taken out of the topology by an optimization (its index stays valid for the
+    /// factories that captured it).
+    pub(crate) removed: bool,
 }
 
 /// Index of an outlet: a point in the running graph that children attach to.
@@ -69,7 +73,9 @@ pub(crate) type SourceFactory = Arc<dyn Fn(&mut TaskBuild<'_>) -> Box<dyn RawPro
 /// built once per task however many parents feed it.
 pub(crate) struct Outlet<K, V> {
     shared: bool,
-    children: Vec<ChildFactory<K, V>>,
+    /// Each child with the first node of the description it runs (`None`: a pass-through
+    /// whose nodes are not known here).
+    children: Vec<(Option<usize>, ChildFactory<K, V>)>,
 }
 
 /// A source node with its topics and factory.
@@ -163,6 +169,9 @@ pub(crate) struct GraphBuilder {
     index: usize,
     pub(crate) nodes: Vec<Node>,
     outlets: Vec<Box<dyn Any + Send + Sync>>,
+    /// The first nodes of each outlet's children (as in the typed outlets, readable
+    /// without their types).
+    outlet_firsts: Vec<Vec<Option<usize>>>,
     pub(crate) sources: Vec<SourceSpec>,
     /// Repartition topics, by the names the graph shows.
     pub(crate) internal_topics: Vec<String>,
@@ -184,6 +193,12 @@ pub(crate) struct GraphBuilder {
     /// Each stream repartition: its source node, its sink node, and whether it lets null keys
     /// through (read by its sink when a task is built).
     pub(crate) repartition_links: Vec<(usize, usize, Arc<std::sync::atomic::AtomicBool>)>,
+    /// What the optimization passes read: key- and value-changing nodes, merge nodes and
+    /// the repartitions they may merge.
+    pub(crate) optimizable: optimize::Metadata,
+    /// The nodes in the order Kafka would write them to its topology (the order they were
+    /// added, but a merged repartition's right after the node it follows).
+    pub(crate) build_order: Vec<usize>,
 }
 
 impl GraphBuilder {
@@ -267,7 +282,14 @@ impl GraphBuilder {
     /// Adds a node under the given parents; returns its index.
     pub(crate) fn add_node(&mut self, name: String, kind: NodeKind, parents: &[usize]) -> usize {
         let id = self.nodes.len();
-        self.nodes.push(Node { name, kind, predecessors: parents.to_vec(), successors: Vec::new() });
+        self.build_order.push(id);
+        self.nodes.push(Node {
+            name,
+            kind,
+            predecessors: parents.to_vec(),
+            successors: Vec::new(),
+            removed: false,
+        });
         for &p in parents {
             self.nodes[p].successors.push(id);
         }
@@ -277,20 +299,54 @@ impl GraphBuilder {
     /// A new outlet for records of type `(K, V)`.
     pub(crate) fn new_outlet<K: Data, V: Data>(&mut self, shared: bool) -> OutletId {
         self.outlets.push(Box::new(Outlet::<K, V> { shared, children: Vec::new() }));
+        self.outlet_firsts.push(Vec::new());
         self.outlets.len() - 1
     }
 
-    /// Attaches a child to an outlet.
-    pub(crate) fn attach<K: Data, V: Data>(&mut self, outlet: OutletId, child: ChildFactory<K, V>) {
+    /// Attaches a child to an outlet; `first` is the first node of the description it runs.
+    pub(crate) fn attach<K: Data, V: Data>(
+        &mut self,
+        outlet: OutletId,
+        first: Option<usize>,
+        child: ChildFactory<K, V>,
+    ) {
+        self.outlet_mut::<K, V>(outlet).children.push((first, child));
+        self.outlet_firsts[outlet].push(first);
+    }
+
+    fn outlet_mut<K: Data, V: Data>(&mut self, outlet: OutletId) -> &mut Outlet<K, V> {
         self.outlets[outlet]
             .downcast_mut::<Outlet<K, V>>()
             .expect("outlet types are fixed by the typed handles")
-            .children
-            .push(child);
     }
 
-    /// Freezes the graph into a topology.
-    pub(crate) fn finish(self) -> crate::dsl::Topology {
+    /// The first nodes of the children of `outlet`, whatever its types.
+    pub(crate) fn children_firsts(&self, outlet: OutletId) -> Vec<Option<usize>> {
+        self.outlet_firsts[outlet].clone()
+    }
+
+    /// Moves the children of `from` whose first node is in `firsts` to `to` (both outlets
+    /// of `(K, V)`).
+    pub(crate) fn move_children<K: Data, V: Data>(&mut self, from: OutletId, to: OutletId, firsts: &[usize]) {
+        let taken = std::mem::take(&mut self.outlet_mut::<K, V>(from).children);
+        let (moved, kept): (Vec<_>, Vec<_>) =
+            taken.into_iter().partition(|(first, _)| first.is_some_and(|f| firsts.contains(&f)));
+        self.outlet_firsts[from] = kept.iter().map(|(f, _)| *f).collect();
+        self.outlet_firsts[to].extend(moved.iter().map(|(f, _)| *f));
+        self.outlet_mut::<K, V>(from).children = kept;
+        self.outlet_mut::<K, V>(to).children.extend(moved);
+    }
+
+    /// The newest node at index `since` or above that has `parent` among its predecessors:
+    /// the node an operator just added after `parent`.
+    pub(crate) fn newest_child(&self, parent: usize, since: usize) -> Option<usize> {
+        (since..self.nodes.len()).rev().find(|&n| self.nodes[n].predecessors.contains(&parent))
+    }
+
+    /// Freezes the graph into a topology, after the optimization passes `optimizations`
+    /// asks for.
+    pub(crate) fn finish(mut self, optimizations: optimize::Optimizations) -> crate::dsl::Topology {
+        optimize::run(&mut self, optimizations);
         let GraphBuilder {
             nodes,
             outlets,
@@ -301,11 +357,12 @@ impl GraphBuilder {
             formats,
             globals,
             changelog_kinds,
+            build_order,
             ..
         } = self;
         let mut source_nodes: Vec<usize> = sources.iter().map(|s| s.node).collect();
         source_nodes.extend(globals.iter().map(|g| g.source));
-        let subtopologies = describe::subtopologies(&nodes, &source_nodes);
+        let subtopologies = describe::subtopologies(&nodes, &source_nodes, &build_order);
         let global_groups: Vec<usize> = subtopologies
             .iter()
             .enumerate()
@@ -386,7 +443,7 @@ impl Graph {
             .iter()
             .enumerate()
             .filter_map(|(i, n)| match &n.kind {
-                NodeKind::Sink(SinkTopic::Name(t)) if self.internal_topics.contains(t) => {
+                NodeKind::Sink(SinkTopic::Name(t)) if !n.removed && self.internal_topics.contains(t) => {
                     Some((resolve_topic(&self.internal_topics, t, application_id), self.subtopology_of(i)))
                 }
                 _ => None,
@@ -402,7 +459,7 @@ impl Graph {
     /// The topics sinks write, other than internal ones, in the order the graph has them.
     pub(crate) fn sink_topics(&self) -> Vec<String> {
         let mut topics = Vec::new();
-        for node in &self.nodes {
+        for node in self.nodes.iter().filter(|n| !n.removed) {
             if let NodeKind::Sink(SinkTopic::Name(t)) = &node.kind {
                 if !self.internal_topics.contains(t) && !topics.contains(t) {
                     topics.push(t.clone());
@@ -617,7 +674,7 @@ impl<'g> TaskBuild<'g> {
             }
         }
         let mut children: Vec<Box<dyn Processor<K, V>>> =
-            out.children.iter().map(|child| child(self)).collect();
+            out.children.iter().map(|(_, child)| child(self)).collect();
         let built: Box<dyn Processor<K, V>> = match children.len() {
             0 => Box::new(Discard),
             1 => children.pop().expect("one child"),

@@ -331,6 +331,9 @@ where
 macro_rules! fn_stage {
     ($(#[$doc:meta])* $stage:ident, $(#[$pdoc:meta])* $proc:ident) => {
         $(#[$doc])*
+        // Public where a stream's type names it (the stages of fused chains); the stages
+        // that end their chain (key changes) are not named by any.
+        #[allow(unreachable_pub)]
         pub struct $stage<K, V, F> {
             f: std::sync::Arc<F>,
             _types: std::marker::PhantomData<fn(K, V)>,
@@ -349,6 +352,7 @@ macro_rules! fn_stage {
         }
 
         $(#[$pdoc])*
+        #[allow(unreachable_pub)]
         pub struct $proc<F, D> {
             f: std::sync::Arc<F>,
             next: D,
