@@ -850,3 +850,53 @@ fn cli_progress_reports_records_processed_and_written() {
     );
     assert!(!run(&[]).contains("progress "));
 }
+
+/// A click stream joined with a table of users, built with `topology.optimization=all`.
+fn clicks_by_user_optimized() -> Topology {
+    let b = StreamsBuilder::new();
+    let users = b.table::<String, String>("users");
+    b.stream::<String, String>("clicks")
+        .left_join(users, |click, user| format!("{click} by {}", user.unwrap_or_else(|| "?".into())))
+        .to("joined");
+    let mut config = StreamsConfig::new("reuse");
+    config.set("topology.optimization", "all");
+    b.build_with(&config).unwrap()
+}
+
+#[test]
+fn an_optimized_table_is_restored_from_its_source_topic_up_to_the_committed_offset() {
+    let cluster = MemoryCluster::new();
+    for t in ["users", "clicks", "joined"] {
+        cluster.create_topic(t, 1).unwrap();
+    }
+    let run = || {
+        let streams = KafkaStreams::new(
+            clicks_by_user_optimized(),
+            StreamsConfig::new("reuse"),
+            Arc::new(cluster.clone()),
+        );
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    };
+    send(&cluster, "users", "u1", "alice", 1);
+    send(&cluster, "clicks", "u1", "page-a", 2);
+    run();
+    // While the application is away: the user renamed, and a click from before that. The
+    // new instance restores the table from `users` up to its committed offset only, so the
+    // click (earlier) finds the name it had then, as Kafka's `StoreChangelogReader` restores a
+    // source topic serving as changelog.
+    send(&cluster, "users", "u1", "bob", 4);
+    send(&cluster, "clicks", "u1", "page-b", 3);
+    send(&cluster, "clicks", "u1", "page-c", 5);
+    run();
+    assert_eq!(
+        joined(&cluster),
+        vec![
+            ("u1".into(), "page-a by alice".into(), 2),
+            ("u1".into(), "page-b by alice".into(), 3),
+            ("u1".into(), "page-c by bob".into(), 5),
+        ]
+    );
+    let topics = cluster.topics();
+    assert!(!topics.iter().any(|t| t.ends_with("-changelog")), "no changelog topic: {topics:?}");
+    assert_eq!(cluster.records_in_order("users").len(), 2, "nothing written to the source topic");
+}

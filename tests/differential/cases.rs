@@ -91,7 +91,7 @@ fn nullable(b: &StreamsBuilder) -> KStream<String, Option<i64>> {
 }
 
 macro_rules! case {
-    // built with `topology.optimization=merge.repartition.topics`, as the Java twin
+    // built with `topology.optimization=all`, as the Java twin
     (optimized $name:literal, $inputs:expr, $keys:expr, $values:ident, |$b:ident| $body:expr) => {
         Case {
             name: $name,
@@ -99,7 +99,7 @@ macro_rules! case {
             topology: || {
                 let $b = StreamsBuilder::new();
                 $body;
-                $b.build_optimized(Optimizations::MERGE_REPARTITION_TOPICS)
+                $b.build_optimized(Optimizations::ALL)
             },
             keys: $keys,
             values: Values::$values,
@@ -843,7 +843,8 @@ fn builder_cases() -> Vec<Case> {
                 .to_stream()
                 .to("out")
         }),
-        // topology.optimization=merge.repartition.topics: one repartition topic per key change
+        // topology.optimization=all: one repartition topic per key change, tables' source
+        // topics as their changelogs
         case!(optimized "optimized_rekey_count_and_max", LONGS, Plain, Long, |b| {
             let s = b
                 .stream::<Option<String>, Option<i64>>("in")

@@ -275,6 +275,19 @@ impl KafkaClients {
         consumer: &BaseConsumer,
         topic: &str,
         partitions: &[u32],
+        apply: impl FnMut(RawRecord) -> Result<(), StreamsError>,
+    ) -> Result<u64, StreamsError> {
+        self.read_until(consumer, topic, partitions, None, apply)
+    }
+
+    /// [`Self::read_to_end`], stopping before offset `until` if given (a table's source topic
+    /// read as its changelog: up to the task's committed offset).
+    pub(crate) fn read_until(
+        &self,
+        consumer: &BaseConsumer,
+        topic: &str,
+        partitions: &[u32],
+        until: Option<i64>,
         mut apply: impl FnMut(RawRecord) -> Result<(), StreamsError>,
     ) -> Result<u64, StreamsError> {
         let mut tpl = TopicPartitionList::new();
@@ -282,6 +295,7 @@ impl KafkaClients {
         let mut ends: BTreeMap<u32, i64> = BTreeMap::new();
         for &p in partitions {
             let (low, high) = watermarks(consumer, topic, p)?;
+            let high = until.map_or(high, |u| high.min(u.max(0) as u64));
             if high > low {
                 tpl.add_partition_offset(topic, p as i32, Offset::Beginning)
                     .map_err(|e| kafka_error("cannot assign", e))?;

@@ -84,6 +84,7 @@ impl StreamsBuilder {
         let (store, source_name, table_name) = {
             let mut g = self.graph.borrow_mut();
             let store = g.new_name(&format!("{topic}-STATE-STORE-"));
+            g.table_sources.push((store.clone(), topic.to_string()));
             (store, g.new_name("KSTREAM-SOURCE-"), g.new_name("KTABLE-SOURCE-"))
         };
         let topics = SourceTopics::Names(vec![topic.to_string()]);

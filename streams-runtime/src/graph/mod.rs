@@ -163,6 +163,16 @@ pub(crate) fn changelog_topic(application_id: &str, store: &str) -> String {
     format!("{application_id}-{store}-changelog")
 }
 
+/// Where a store's changes are kept: its changelog topic, or the topic a table reads, which
+/// under `reuse.ktable.source.topics` is its changelog (nothing is written to it; a restore
+/// reads it up to the task's committed offset, as Kafka's `StoreChangelogReader` does for
+/// source changelogs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Changelog {
+    pub(crate) topic: String,
+    pub(crate) is_source: bool,
+}
+
 /// The graph under construction, shared by every handle of one builder.
 #[derive(Default)]
 pub(crate) struct GraphBuilder {
@@ -199,6 +209,10 @@ pub(crate) struct GraphBuilder {
     /// The nodes in the order Kafka would write them to its topology (the order they were
     /// added, but a merged repartition's right after the node it follows).
     pub(crate) build_order: Vec<usize>,
+    /// The tables read from topics (`builder.table`): their store, their topic.
+    pub(crate) table_sources: Vec<(String, String)>,
+    /// The stores whose changelog is their table's source topic, with that topic.
+    pub(crate) source_changelogs: Vec<(String, String)>,
 }
 
 impl GraphBuilder {
@@ -358,6 +372,7 @@ impl GraphBuilder {
             globals,
             changelog_kinds,
             build_order,
+            source_changelogs,
             ..
         } = self;
         let mut source_nodes: Vec<usize> = sources.iter().map(|s| s.node).collect();
@@ -381,6 +396,7 @@ impl GraphBuilder {
             formats,
             globals,
             changelog_kinds,
+            source_changelogs,
         }))
     }
 }
@@ -400,9 +416,23 @@ pub(crate) struct Graph {
     pub(crate) formats: Vec<(String, TopicFormat)>,
     pub(crate) globals: Vec<GlobalSpec>,
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
+    pub(crate) source_changelogs: Vec<(String, String)>,
 }
 
 impl Graph {
+    /// Where store `store` keeps its changes.
+    pub(crate) fn changelog(&self, application_id: &str, store: &str) -> Changelog {
+        match self.source_changelogs.iter().find(|(s, _)| s == store) {
+            Some((_, topic)) => Changelog { topic: topic.clone(), is_source: true },
+            None => Changelog { topic: changelog_topic(application_id, store), is_source: false },
+        }
+    }
+
+    /// Whether store `store` is restored from its table's source topic.
+    pub(crate) fn is_source_changelog(&self, store: &str) -> bool {
+        self.source_changelogs.iter().any(|(s, _)| s == store)
+    }
+
     /// How the changelog of store `store` is configured.
     pub(crate) fn changelog_kind(&self, store: &str) -> ChangelogKind {
         self.changelog_kinds.iter().find(|(s, _)| s == store).map_or(ChangelogKind::KeyValue, |(_, k)| *k)
@@ -469,10 +499,10 @@ impl Graph {
         topics
     }
 
-    /// Every store of sub-topology `id`.
+    /// The stores of sub-topology `id` with a changelog topic of their own.
     pub(crate) fn logged_stores_of(&self, id: usize) -> Vec<String> {
         let mut stores = self.stores_of(id);
-        stores.retain(|s| self.changelog_kind(s) != ChangelogKind::Disabled);
+        stores.retain(|s| self.changelog_kind(s) != ChangelogKind::Disabled && !self.is_source_changelog(s));
         stores
     }
 
@@ -655,7 +685,16 @@ impl<'g> TaskBuild<'g> {
         VC: Codec,
         KC::Value: StoreKey,
     {
-        self.stores.get_or_create(name, || KeyValueStore::new::<KC, VC>(name))
+        let from_source = self.graph.is_source_changelog(name);
+        self.stores.get_or_create(name, || {
+            let store = KeyValueStore::new::<KC, VC>(name);
+            // Its source topic holds its changes already.
+            if from_source {
+                store.unlogged()
+            } else {
+                store
+            }
+        })
     }
 
     /// Everything downstream of `outlet`, as one processor.

@@ -15,13 +15,16 @@ use crate::error::StreamsError;
 /// Which of Kafka Streams' optimizations a topology is built with (`topology.optimization`:
 /// `none`, the default; `all`; or a comma-separated list of the rules).
 ///
-/// Of Kafka's three rules this runtime applies `merge.repartition.topics`; it accepts
-/// `reuse.ktable.source.topics` and `single.store.self.join` (in `all` too) and warns that
-/// it leaves them out: tables keep changelogs of their own, self-joins two stores. Both
-/// change how state is kept, not what comes out.
+/// Of Kafka's three rules this runtime applies `merge.repartition.topics` and
+/// `reuse.ktable.source.topics`; it accepts `single.store.self.join` (in `all` too) and warns
+/// that it leaves it out: self-joins keep two stores, which changes how state is kept, not
+/// what comes out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Optimizations {
+    /// `reuse.ktable.source.topics`: a table read from a topic is restored from that topic,
+    /// with no changelog topic of its own.
+    pub reuse_source_topics: bool,
     /// `merge.repartition.topics`: the repartitions after one key change become one topic.
     pub merge_repartitions: bool,
     /// Rules asked for that this runtime does not apply (warned about at build).
@@ -30,26 +33,31 @@ pub struct Optimizations {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Skipped {
-    reuse_source_topics: bool,
     single_store_self_join: bool,
 }
 
 impl Optimizations {
     /// No optimization (Kafka's default, `topology.optimization=none`).
     pub const NONE: Optimizations = Optimizations {
+        reuse_source_topics: false,
         merge_repartitions: false,
-        skipped: Skipped { reuse_source_topics: false, single_store_self_join: false },
+        skipped: Skipped { single_store_self_join: false },
     };
 
     /// `topology.optimization=all`.
     pub const ALL: Optimizations = Optimizations {
+        reuse_source_topics: true,
         merge_repartitions: true,
-        skipped: Skipped { reuse_source_topics: true, single_store_self_join: true },
+        skipped: Skipped { single_store_self_join: true },
     };
 
     /// Only `merge.repartition.topics`.
     pub const MERGE_REPARTITION_TOPICS: Optimizations =
-        Optimizations { merge_repartitions: true, skipped: Optimizations::NONE.skipped };
+        Optimizations { merge_repartitions: true, ..Optimizations::NONE };
+
+    /// Only `reuse.ktable.source.topics`.
+    pub const REUSE_KTABLE_SOURCE_TOPICS: Optimizations =
+        Optimizations { reuse_source_topics: true, ..Optimizations::NONE };
 
     /// Reads a `topology.optimization` value as Kafka's
     /// `StreamsConfig.verifyTopologyOptimizationConfigs` does: `all` or `none` alone, or a
@@ -75,7 +83,7 @@ impl Optimizations {
                 "none" => {}
                 "all" => optimizations = Optimizations::ALL,
                 "merge.repartition.topics" => optimizations.merge_repartitions = true,
-                "reuse.ktable.source.topics" => optimizations.skipped.reuse_source_topics = true,
+                "reuse.ktable.source.topics" => optimizations.reuse_source_topics = true,
                 "single.store.self.join" => optimizations.skipped.single_store_self_join = true,
                 _ => return Err(invalid(&format!("unknown rule `{rule}`"))),
             }
@@ -140,13 +148,14 @@ impl Metadata {
 
 /// Runs the passes `optimizations` asks for.
 pub(crate) fn run(g: &mut GraphBuilder, optimizations: Optimizations) {
-    if optimizations.skipped.reuse_source_topics {
-        tracing::warn!("topology.optimization: reuse.ktable.source.topics is not applied here; tables keep changelog topics of their own");
-    }
     if optimizations.skipped.single_store_self_join {
         tracing::warn!(
             "topology.optimization: single.store.self.join is not applied here; self-joins keep two stores"
         );
+    }
+    if optimizations.reuse_source_topics {
+        // `reuseKTableSourceTopics`: every table source's store.
+        g.source_changelogs = g.table_sources.clone();
     }
     if optimizations.merge_repartitions {
         merge_repartitions(g);

@@ -10,7 +10,7 @@ use super::plan::TaskSpec;
 use super::thread::{Collecting, Input, ThreadCommon, FETCH};
 use crate::cluster::Cluster;
 use crate::error::StreamsError;
-use crate::graph::changelog_topic;
+use crate::graph::Changelog;
 use crate::metrics::task::TaskMetrics;
 use crate::ops::{Placement, RecordCollector};
 use crate::record::{Headers, RawRecord};
@@ -178,18 +178,32 @@ struct Restore {
 }
 
 impl Restorer for Restore {
-    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry, metrics: Arc<TaskMetrics>) {
+    fn add(
+        &mut self,
+        key: TaskKey,
+        inputs: Vec<String>,
+        stores: StoreRegistry,
+        changelogs: Vec<Changelog>,
+        metrics: Arc<TaskMetrics>,
+    ) {
         let partition = key.1;
-        for store in stores.iter() {
-            let topic = changelog_topic(&self.application_id, store.name());
-            let end = self.cluster.end_offset(&topic, partition);
+        for (store, changelog) in stores.iter().zip(changelogs) {
+            let topic = changelog.topic;
+            // A source topic as changelog: up to what the task has committed of it.
+            let end = if changelog.is_source {
+                self.cluster.committed(&self.application_id, &topic, partition).unwrap_or(0)
+            } else {
+                self.cluster.end_offset(&topic, partition)
+            };
             metrics.restore_started(end);
             let mut offset = 0;
             while offset < end {
-                let batch = self.cluster.fetch(&topic, partition, offset, 10 * FETCH);
+                let mut batch = self.cluster.fetch(&topic, partition, offset, 10 * FETCH);
                 if batch.is_empty() {
                     break;
                 }
+                // Not past the end (a source topic goes on past its committed offset).
+                batch.truncate((end - offset) as usize);
                 offset += batch.len() as u64;
                 metrics.restored(batch.len() as u64);
                 for r in batch {

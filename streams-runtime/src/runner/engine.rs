@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::plan::TaskSpec;
 use super::thread::{flush_and_log, process_buffered, Collecting, Input, ThreadCommon};
 use crate::error::StreamsError;
+use crate::graph::Changelog;
 use crate::metrics::task::TaskMetrics;
 use crate::metrics::LoopTurn;
 use crate::record::RawRecord;
@@ -94,8 +95,16 @@ pub(super) trait Producer: Send {
 /// Kafka Streams' state updater as the engine sees it: new tasks' stores are restored (in the
 /// background or at once) and handed back with each input's position to start at.
 pub(super) trait Restorer: Send {
-    /// Restores `stores` of task `key`, which reads `inputs`, counting in `metrics`.
-    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry, metrics: Arc<TaskMetrics>);
+    /// Restores `stores` of task `key`, which reads `inputs`, from `changelogs` (one per
+    /// store, in order), counting in `metrics`.
+    fn add(
+        &mut self,
+        key: TaskKey,
+        inputs: Vec<String>,
+        stores: StoreRegistry,
+        changelogs: Vec<Changelog>,
+        metrics: Arc<TaskMetrics>,
+    );
     /// Drops task `key`'s restoration, if it has one.
     fn cancel(&mut self, key: TaskKey);
     fn cancel_all(&mut self);
@@ -316,12 +325,11 @@ impl<B: Backend> Worker<B> {
             let task = self.new_task(&spec);
             self.common.metrics.tasks_created(1);
             backend.pause(&task.inputs);
-            self.restorer.add(
-                key,
-                spec.inputs.clone(),
-                task.task.stores().logged(),
-                task.task.metrics_handle(),
-            );
+            let graph = &self.common.graph;
+            let stores = task.task.stores().restorable(|s| graph.is_source_changelog(s));
+            let changelogs =
+                stores.iter().map(|s| graph.changelog(&self.common.application_id, s.name())).collect();
+            self.restorer.add(key, spec.inputs.clone(), stores, changelogs, task.task.metrics_handle());
             self.restoring.insert(key, task);
         }
         for key in &resumed {

@@ -703,7 +703,14 @@ impl super::KafkaStreams {
         let mut topics: Vec<String> =
             graph.internal_topic_writers(application_id).into_iter().map(|(t, _)| t).collect();
         for sub in 0..graph.subtopologies.len() {
-            topics.extend(graph.stores_of(sub).iter().map(|s| changelog_topic(application_id, s)));
+            // Not a table's source topic serving as its changelog: an input.
+            topics.extend(
+                graph
+                    .stores_of(sub)
+                    .iter()
+                    .filter(|s| !graph.is_source_changelog(s))
+                    .map(|s| changelog_topic(application_id, s)),
+            );
         }
         topics.push(super::control::requests_topic(application_id));
         clients.delete_group(application_id).await?;

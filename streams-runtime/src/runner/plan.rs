@@ -73,6 +73,14 @@ pub(crate) fn internal_topics(graph: &Graph, application_id: &str) -> Vec<(Strin
             let kind = TopicKind::Changelog(graph.changelog_kind(&store));
             topics.push((changelog_topic(application_id, &store), kind));
         }
+        // Kafka lists a table's source topic among the changelogs when it is one (it is
+        // never created: it is an input).
+        for store in graph.stores_of(sub).into_iter().filter(|s| graph.is_source_changelog(s)) {
+            topics.push((
+                graph.changelog(application_id, &store).topic,
+                TopicKind::Changelog(ChangelogKind::KeyValue),
+            ));
+        }
     }
     topics
 }

@@ -17,7 +17,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::engine::{Restorer, TaskKey};
 use crate::cluster::kafka::{watermarks, KafkaClients};
 use crate::error::StreamsError;
-use crate::graph::changelog_topic;
+use crate::graph::Changelog;
 use crate::metrics::task::TaskMetrics;
 use crate::state::StoreRegistry;
 
@@ -27,6 +27,8 @@ struct Job {
     id: u64,
     inputs: Vec<String>,
     stores: StoreRegistry,
+    /// Where each store is restored from, in order.
+    changelogs: Vec<Changelog>,
     metrics: Arc<TaskMetrics>,
     cancelled: Arc<AtomicBool>,
 }
@@ -84,7 +86,7 @@ impl StateUpdater {
             .name(format!("{application_id}-StateUpdater-{}", thread + 1))
             .spawn(move || {
                 let offsets_failing = std::cell::Cell::new(None);
-                Updater { clients, application_id, readers, offsets_failing, jobs: incoming, finished }.run()
+                Updater { clients, readers, offsets_failing, jobs: incoming, finished }.run()
             })
             .map_err(|e| StreamsError::Kafka(format!("cannot start the state updater: {e}")))?;
         Ok(StateUpdater { jobs: Some(jobs), done, waiting: HashMap::new(), next_id: 0, worker: Some(worker) })
@@ -93,12 +95,19 @@ impl StateUpdater {
 
 impl Restorer for StateUpdater {
     /// Restores `stores` of task `key` reading `inputs`, in the background.
-    fn add(&mut self, key: TaskKey, inputs: Vec<String>, stores: StoreRegistry, metrics: Arc<TaskMetrics>) {
+    fn add(
+        &mut self,
+        key: TaskKey,
+        inputs: Vec<String>,
+        stores: StoreRegistry,
+        changelogs: Vec<Changelog>,
+        metrics: Arc<TaskMetrics>,
+    ) {
         self.cancel(key);
         self.next_id += 1;
         let cancelled = Arc::new(AtomicBool::new(false));
         self.waiting.insert(key, (self.next_id, cancelled.clone()));
-        let job = Job { key, id: self.next_id, inputs, stores, metrics, cancelled };
+        let job = Job { key, id: self.next_id, inputs, stores, changelogs, metrics, cancelled };
         if let Some(jobs) = &self.jobs {
             // The worker only stops when this handle is dropped.
             let _ = jobs.send(job);
@@ -151,7 +160,6 @@ impl Drop for StateUpdater {
 /// on its changelog, pending offsets of its inputs) does not hold up the others.
 struct Updater {
     clients: Arc<KafkaClients>,
-    application_id: String,
     readers: RestoreClients,
     /// Since when every read of committed offsets has failed.
     offsets_failing: std::cell::Cell<Option<Instant>>,
@@ -334,11 +342,15 @@ impl Updater {
             }
             Step::Stable { store, end } => {
                 let ends = self.readers.uncommitted_ends.borrow();
-                let (Some(uncommitted), Some(s)) = (ends.as_ref(), r.job.stores.iter().nth(store)) else {
+                // A source topic as changelog is read up to a committed offset: nothing open
+                // below it.
+                let (Some(uncommitted), Some(changelog)) =
+                    (ends.as_ref(), r.job.changelogs.get(store).filter(|c| !c.is_source))
+                else {
                     r.step = Step::Read { store };
                     return Turn::Advanced;
                 };
-                let topic = changelog_topic(&self.application_id, s.name());
+                let topic = &changelog.topic.clone();
                 // Its end when the job started waiting: transactions opened later are the
                 // next owner's business.
                 let end = match end {
@@ -373,7 +385,13 @@ impl Updater {
                 let Some(s) = r.job.stores.iter().nth(store) else {
                     return Turn::Finished(Ok(std::mem::take(&mut r.positions)));
                 };
-                let topic = changelog_topic(&self.application_id, s.name());
+                let changelog = &r.job.changelogs[store];
+                let topic = changelog.topic.clone();
+                // A source topic: up to the task's committed offset of it.
+                let until = changelog
+                    .is_source
+                    .then(|| r.job.inputs.iter().position(|t| *t == topic).map(|i| r.positions[i] as i64))
+                    .map(|p| p.unwrap_or(0));
                 let started = Instant::now();
                 let cancel = &r.job.cancelled;
                 let metrics = &r.job.metrics;
@@ -381,10 +399,11 @@ impl Updater {
                     metrics.restore_started(high.saturating_sub(low) as u64);
                 }
                 let mut applied = 0u64;
-                let records = self.clients.read_to_end(
+                let records = self.clients.read_until(
                     &self.readers.changelogs.borrow(),
                     &topic,
                     &[partition],
+                    until,
                     |rec| {
                         applied += 1;
                         if applied.is_multiple_of(1_000) {

@@ -367,9 +367,12 @@ impl StoreRegistry {
         self.stores.iter()
     }
 
-    /// The stores that have a changelog (those a restoration reads).
-    pub(crate) fn logged(&self) -> StoreRegistry {
-        StoreRegistry { stores: self.stores.iter().filter(|s| s.logged()).cloned().collect() }
+    /// The stores a restoration reads: those with a changelog, and those `from_source` says
+    /// are restored from their table's source topic.
+    pub(crate) fn restorable(&self, from_source: impl Fn(&str) -> bool) -> StoreRegistry {
+        StoreRegistry {
+            stores: self.stores.iter().filter(|s| s.logged() || from_source(s.name())).cloned().collect(),
+        }
     }
 }
 
