@@ -697,3 +697,44 @@ fn internal_topics_are_created_with_kafka_streams_configs() {
         }
     }
 }
+
+/// `topology.optimization=all` on Kafka: a table restored from its source topic up to the
+/// committed offset (not to its end), with no changelog topic, under both guarantees.
+#[test]
+fn an_optimized_table_is_restored_from_its_source_topic_on_kafka() {
+    for guarantee in ["at_least_once", "exactly_once_v2"] {
+        let (users, clicks, joined, app) =
+            (unique("users"), unique("clicks"), unique("joined"), unique("reuse-app"));
+        create_topics(&[&users, &clicks, &joined], 1);
+        let run = || {
+            let b = StreamsBuilder::new();
+            let table = b.table::<String, String>(&users);
+            b.stream::<String, String>(&clicks)
+                .left_join(table, |click, user| format!("{click} by {}", user.unwrap_or_else(|| "?".into())))
+                .to(&joined);
+            let mut config = config(&app);
+            config.set("topology.optimization", "all").set("processing.guarantee", guarantee);
+            let topology = b.build_with(&config).unwrap();
+            let streams = KafkaStreams::connect(topology, config).unwrap();
+            block_on_multi(streams.run(RunMode::UntilDrained)).unwrap();
+        };
+        let record =
+            |k: &str, v: &str, ts: i64| (Some(k.as_bytes().to_vec()), Some(v.as_bytes().to_vec()), ts);
+        produce(&users, &[record("u1", "alice", 1)]);
+        produce(&clicks, &[record("u1", "page-a", 2)]);
+        run();
+        // While the application is away: a rename, a click from before it, one after.
+        produce(&users, &[record("u1", "bob", 4)]);
+        produce(&clicks, &[record("u1", "page-b", 3), record("u1", "page-c", 5)]);
+        run();
+        let values: Vec<String> =
+            read_all(&joined).iter().map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap()).collect();
+        assert_eq!(values, ["page-a by alice", "page-b by alice", "page-c by bob"], "{guarantee}");
+        let changelog = format!("{app}-{users}-STATE-STORE-0000000000-changelog");
+        assert!(
+            !clients().topics().unwrap().contains_key(&changelog),
+            "{guarantee}: {changelog} was created"
+        );
+        assert_eq!(committed(&app, &users), Some(2), "{guarantee}");
+    }
+}
