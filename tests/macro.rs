@@ -397,3 +397,21 @@ fn a_processor_with_its_store_in_the_macro_is_the_builders() {
         [("a".into(), 10), ("a".into(), 20), ("b".into(), 10)]
     );
 }
+
+#[test]
+fn an_optimization_attribute_builds_as_the_builder_with_that_config() {
+    let by_macro = topology! {
+        #![optimization = "all"]
+        let rekeyed = stream::<String, i64>("in") |> select_key(|_, v| v.rem_euclid(3));
+        rekeyed |> group_by_key |> count |> to_stream |> to("counts");
+        rekeyed |> group_by_key |> reduce(|a, v| a.max(v)) |> to_stream |> to("maxima");
+    };
+    let b = StreamsBuilder::new();
+    let rekeyed = b.stream::<String, i64>("in").select_key(|_, v| v.rem_euclid(3));
+    rekeyed.clone().group_by_key().count().to_stream().to("counts");
+    rekeyed.group_by_key().reduce(|a, v| a.max(v)).to_stream().to("maxima");
+    let by_hand = b.build_optimized(Optimizations::ALL);
+    assert_eq!(by_macro.describe().to_string(), by_hand.describe().to_string());
+    // One repartition topic for both aggregations.
+    assert_eq!(by_macro.describe().subtopology_count(), 2);
+}

@@ -5,7 +5,15 @@ use syn::{Expr, Ident, Type};
 
 /// The whole macro input.
 pub(crate) struct Topology {
+    /// Inner attributes before the first statement: `#![optimization = "all"]`.
+    pub(crate) attributes: Vec<Attribute>,
     pub(crate) statements: Vec<Statement>,
+}
+
+/// `#![NAME = "VALUE"]` at the top of the topology.
+pub(crate) struct Attribute {
+    pub(crate) name: Ident,
+    pub(crate) value: syn::LitStr,
 }
 
 /// `let NAME = PIPELINE;` or `PIPELINE;`.

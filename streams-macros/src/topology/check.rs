@@ -19,6 +19,45 @@ pub(crate) struct Plan {
     pub(crate) join_methods: HashMap<usize, &'static str>,
 }
 
+/// The rules Kafka Streams' `topology.optimization` takes in a list (`StreamsConfig`).
+const OPTIMIZATION_RULES: &[&str] =
+    &["reuse.ktable.source.topics", "merge.repartition.topics", "single.store.self.join"];
+
+/// `#![optimization = "..."]` is the one attribute; its value is one Kafka accepts.
+fn check_attributes(cx: &mut Ctxt, attributes: &[super::ast::Attribute]) {
+    let mut seen = false;
+    for attribute in attributes {
+        if attribute.name != "optimization" {
+            cx.error(
+                attribute.name.span(),
+                format!(
+                    "unknown topology attribute `{}`: the one there is reads `#![optimization = \"all\"]` (Kafka's `topology.optimization`)",
+                    attribute.name
+                ),
+            );
+            continue;
+        }
+        if std::mem::replace(&mut seen, true) {
+            cx.error(attribute.name.span(), "`optimization` is given twice; give it once");
+        }
+        let value = attribute.value.value();
+        let rules: Vec<&str> = value.split(',').map(str::trim).collect();
+        let valid = match rules.as_slice() {
+            ["all"] | ["none"] => true,
+            _ => rules.iter().all(|r| OPTIMIZATION_RULES.contains(r)),
+        };
+        if !valid {
+            cx.error(
+                attribute.value.span(),
+                format!(
+                    "`{value}` is not a topology optimization: write \"all\", \"none\", or a comma-separated list of {}",
+                    OPTIMIZATION_RULES.join(", ")
+                ),
+            );
+        }
+    }
+}
+
 /// Whether an argument is the pseudo-call `within(...)` of a join window.
 pub(crate) fn is_within(arg: &Arg) -> bool {
     matches!(arg, Arg::Expr(syn::Expr::Call(call)) if matches!(&*call.func, syn::Expr::Path(p) if p.path.is_ident("within")))
@@ -90,6 +129,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
             "empty topology: declare at least one pipeline, such as `stream::<String, String>(\"in\") |> to(\"out\");`",
         );
     }
+    check_attributes(&mut cx, &topology.attributes);
     for statement in &topology.statements {
         let pipeline = &statement.pipeline;
         let mut shape = match &pipeline.head {

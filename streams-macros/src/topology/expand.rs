@@ -74,10 +74,19 @@ pub(crate) fn expand(topology: &Topology, plan: &Plan) -> TokenStream {
             statements.push(quote_spanned!(name.span()=> let #name = #last #share;));
         }
     }
+    let build = match topology.attributes.iter().find(|a| a.name == "optimization") {
+        Some(attribute) => {
+            let value = &attribute.value;
+            quote_spanned!(value.span()=> #b.build_optimized(
+                ::streams_runtime::Optimizations::parse(#value).expect("checked by topology!")
+            ))
+        }
+        None => quote!(#b.build()),
+    };
     quote! {{
         let #b = ::streams_runtime::StreamsBuilder::new();
         #(#statements)*
-        #b.build()
+        #build
     }}
 }
 

@@ -5,7 +5,7 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, Ident, Lit, Token};
 
-use super::ast::{Arg, Head, NamedArg, Pipeline, Source, Stage, Statement, Topology};
+use super::ast::{Arg, Attribute, Head, NamedArg, Pipeline, Source, Stage, Statement, Topology};
 use super::ctxt::Ctxt;
 use super::duration;
 
@@ -17,6 +17,7 @@ pub(crate) const SOURCE_KINDS: &[&str] = &["stream", "table", "global_table"];
 /// Parses the whole macro input, reporting every statement's syntax error.
 pub(crate) fn parse_topology(input: TokenStream) -> syn::Result<Topology> {
     let mut cx = Ctxt::default();
+    let (attributes, input) = inner_attributes(&mut cx, input);
     let mut statements = Vec::new();
     for chunk in split_statements(input) {
         match Parser::parse2(Statement::parse, chunk) {
@@ -25,7 +26,41 @@ pub(crate) fn parse_topology(input: TokenStream) -> syn::Result<Topology> {
         }
     }
     cx.finish()?;
-    Ok(Topology { statements })
+    Ok(Topology { attributes, statements })
+}
+
+/// The leading `#![NAME = "VALUE"]` attributes, and the rest of the input.
+fn inner_attributes(cx: &mut Ctxt, input: TokenStream) -> (Vec<Attribute>, TokenStream) {
+    let mut tokens: Vec<TokenTree> = input.into_iter().collect();
+    let mut attributes = Vec::new();
+    while let [TokenTree::Punct(hash), TokenTree::Punct(bang), TokenTree::Group(group), ..] =
+        tokens.as_slice()
+    {
+        if hash.as_char() != '#'
+            || bang.as_char() != '!'
+            || group.delimiter() != proc_macro2::Delimiter::Bracket
+        {
+            break;
+        }
+        let parsed = Parser::parse2(
+            |input: ParseStream| {
+                let name: Ident = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let value: syn::LitStr = input.parse()?;
+                Ok(Attribute { name, value })
+            },
+            group.stream(),
+        );
+        match parsed {
+            Ok(attribute) => attributes.push(attribute),
+            Err(e) => cx.push(syn::Error::new(
+                e.span(),
+                "a topology attribute reads `#![NAME = \"VALUE\"]`, such as `#![optimization = \"all\"]`",
+            )),
+        }
+        tokens.drain(..3);
+    }
+    (attributes, tokens.into_iter().collect())
 }
 
 /// Splits at top-level `;` (inside parentheses or braces a `;` belongs to the argument).
