@@ -397,6 +397,7 @@ impl GraphBuilder {
             globals,
             changelog_kinds,
             source_changelogs,
+            optimizations,
         }))
     }
 }
@@ -417,6 +418,8 @@ pub(crate) struct Graph {
     pub(crate) globals: Vec<GlobalSpec>,
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
     pub(crate) source_changelogs: Vec<(String, String)>,
+    /// The optimizations it was built with.
+    pub(crate) optimizations: optimize::Optimizations,
 }
 
 impl Graph {

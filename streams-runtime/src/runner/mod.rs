@@ -171,6 +171,15 @@ impl KafkaStreams {
     }
 
     fn with_backend(topology: Topology, config: StreamsConfig, backend: Backend) -> Self {
+        // As in Kafka, the optimizations are the builder's business; say so when the config
+        // asks for some the topology was not built with.
+        if let (Some(_), Ok(asked)) = (config.get("topology.optimization"), config.topology_optimization()) {
+            if asked != topology.graph.optimizations {
+                tracing::warn!(
+                    "topology.optimization is applied when the topology is built: build it with `StreamsBuilder::build_with(&config)` (or `#![optimization = \"..\"]` in `topology!`)"
+                );
+            }
+        }
         let shared = Arc::new(Shared {
             shutdown: AtomicBool::new(false),
             flush_epoch: AtomicU64::new(0),
