@@ -95,3 +95,7 @@ pub struct Change<V> {
     /// The value before the update, when known.
     pub old: Option<V>,
 }
+
+/// Types that can flow through a topology.
+pub trait Data: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> Data for T {}

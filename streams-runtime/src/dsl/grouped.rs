@@ -4,8 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::ktable::{GetterFactory, OldValues};
-use super::windowed::FixedWindows;
-use super::{CogroupedKStream, KStream, KTable, NeverDeletes, SessionWindowedKStream, TimeWindowedKStream};
+use super::{CogroupedKStream, KStream, KTable, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
 use crate::ops::aggregate::{reducer, Aggregator, Nulls, StreamAggregateProc};
@@ -14,7 +13,6 @@ use crate::ops::table_aggregate::{Add, Fold, TableAggregateProc};
 use crate::ops::{Nop, StageOf};
 use crate::record::Change;
 use crate::state::StoreKey;
-use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
 
 /// A stream grouped by key (Kafka's `KGroupedStream`).
 pub struct KGroupedStream<K, V, S = Nop<K, V>> {
@@ -71,21 +69,6 @@ where
         } else {
             self.stream.share()
         }
-    }
-
-    /// Cuts the groups into time windows (Kafka's `windowedBy(TimeWindows)`).
-    pub fn window(self, windows: TimeWindows) -> TimeWindowedKStream<K, V, S> {
-        TimeWindowedKStream::new(self, FixedWindows::Time(windows))
-    }
-
-    /// Cuts the groups into sliding windows (Kafka's `windowedBy(SlidingWindows)`).
-    pub fn sliding(self, windows: SlidingWindows) -> TimeWindowedKStream<K, V, S> {
-        TimeWindowedKStream::new(self, FixedWindows::Sliding(windows))
-    }
-
-    /// Cuts the groups into sessions (Kafka's `windowedBy(SessionWindows)`).
-    pub fn session(self, windows: SessionWindows) -> SessionWindowedKStream<K, V, S> {
-        SessionWindowedKStream::new(self, windows)
     }
 
     /// Adds an aggregation node with its store (named as Kafka names them, repartitioning

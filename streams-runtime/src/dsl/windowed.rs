@@ -23,6 +23,29 @@ pub(crate) enum FixedWindows {
     Sliding(SlidingWindows),
 }
 
+// The windowing of a grouped stream lives here, with the windowed streams it makes.
+impl<K, V, S> KGroupedStream<K, V, S>
+where
+    K: DefaultCodec + StoreKey,
+    V: DefaultCodec,
+    S: StageOf<K, V>,
+{
+    /// Cuts the groups into time windows (Kafka's `windowedBy(TimeWindows)`).
+    pub fn window(self, windows: TimeWindows) -> TimeWindowedKStream<K, V, S> {
+        TimeWindowedKStream::new(self, FixedWindows::Time(windows))
+    }
+
+    /// Cuts the groups into sliding windows (Kafka's `windowedBy(SlidingWindows)`).
+    pub fn sliding(self, windows: SlidingWindows) -> TimeWindowedKStream<K, V, S> {
+        TimeWindowedKStream::new(self, FixedWindows::Sliding(windows))
+    }
+
+    /// Cuts the groups into sessions (Kafka's `windowedBy(SessionWindows)`).
+    pub fn session(self, windows: SessionWindows) -> SessionWindowedKStream<K, V, S> {
+        SessionWindowedKStream::new(self, windows)
+    }
+}
+
 impl FixedWindows {
     fn size_ms(&self) -> i64 {
         match self {

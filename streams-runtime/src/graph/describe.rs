@@ -208,11 +208,6 @@ impl TopologyDescription {
     pub fn subtopology_count(&self) -> usize {
         self.subtopologies.len()
     }
-
-    /// The Mermaid `flowchart` of the same graph.
-    pub fn to_mermaid(&self) -> String {
-        super::mermaid::render(self)
-    }
 }
 
 impl fmt::Display for TopologyDescription {

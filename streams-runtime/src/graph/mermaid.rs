@@ -7,7 +7,14 @@ use std::fmt::Write;
 use super::describe::TopologyDescription;
 use super::{NodeKind, SinkTopic, SourceTopics};
 
-pub(crate) fn render(d: &TopologyDescription) -> String {
+impl TopologyDescription {
+    /// The Mermaid `flowchart` of the same graph.
+    pub fn to_mermaid(&self) -> String {
+        render(self)
+    }
+}
+
+fn render(d: &TopologyDescription) -> String {
     let mut out = String::from("flowchart TD\n");
     let mut topics: BTreeMap<String, usize> = BTreeMap::new();
     let topic_id = |name: &str, topics: &mut BTreeMap<String, usize>| {

@@ -21,9 +21,7 @@ use crate::state::session::SessionStore;
 use crate::state::window::WindowStore;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
 
-/// Types that can flow through a topology.
-pub trait Data: Clone + Send + Sync + 'static {}
-impl<T: Clone + Send + Sync + 'static> Data for T {}
+pub use crate::record::Data;
 
 /// What a node of the description is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,20 +131,7 @@ impl TopicFormat {
     }
 }
 
-/// How a store's changelog topic is configured, as Kafka's `InternalTopicConfig` kinds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ChangelogKind {
-    /// A key-value store: compacted (`UnwindowedUnversionedChangelogTopicConfig`).
-    KeyValue,
-    /// A window or session store: compacted and deleted after the store's retention
-    /// (`WindowedChangelogTopicConfig`).
-    Windowed { retention_ms: i64 },
-    /// A window store that keeps duplicates (a stream-stream join's buffer): deleted after
-    /// its retention, never compacted (duplicates would be lost).
-    WindowedDuplicates { retention_ms: i64 },
-    /// A store built with logging disabled: no changelog topic.
-    Disabled,
-}
+pub(crate) use crate::state::ChangelogKind;
 
 /// An internal topic name as the graph knows it (`KSTREAM-...-repartition`) becomes
 /// `<application.id>-<name>` at run time; other topics keep their names.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::cache::SharedEmitter;
 use super::{Context, Processor};
 use crate::codec::Codec;
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Change, Record};
 use crate::state::{KeyValueStore, StoreKey};
 

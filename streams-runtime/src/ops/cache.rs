@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use rustc_hash::FxHashMap;
 
 use super::{Context, Processor};
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Change, Headers, Record};
 use crate::state::{KeyValueStore, StoreKey};
 

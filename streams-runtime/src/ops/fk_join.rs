@@ -26,7 +26,7 @@ use super::stream_table_join::Getter;
 use super::{Context, Placement, Processor};
 use crate::codec::Codec;
 use crate::error::{CodecError, RecordPart, StreamsError};
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Change, Headers, Record};
 use crate::state::{ChangelogBatch, StateStore};
 

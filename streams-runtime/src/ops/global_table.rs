@@ -97,7 +97,7 @@ pub(crate) struct GlobalJoinProc<K, V, GK, GV, R> {
     pub(crate) next: Box<dyn Processor<K, R>>,
 }
 
-impl<K: Send, V: Send, GK: StoreKey, GV: crate::graph::Data, R: Send> Processor<K, V>
+impl<K: Send, V: Send, GK: StoreKey, GV: crate::record::Data, R: Send> Processor<K, V>
     for GlobalJoinProc<K, V, GK, GV, R>
 {
     fn null_drops(&self) -> super::NullDrops {

@@ -238,13 +238,16 @@ pub trait Stage: Clone + Send + Sync + 'static {
 
 /// A chain of stages giving `(K, V)` records from inputs that can flow through a topology:
 /// the bound every operator taking another stream's chain needs, said once.
-pub trait StageOf<K, V>: Stage<KOut = K, VOut = V, KIn: crate::graph::Data, VIn: crate::graph::Data> {}
+pub trait StageOf<K, V>:
+    Stage<KOut = K, VOut = V, KIn: crate::record::Data, VIn: crate::record::Data>
+{
+}
 
 impl<T, K, V> StageOf<K, V> for T
 where
     T: Stage<KOut = K, VOut = V>,
-    T::KIn: crate::graph::Data,
-    T::VIn: crate::graph::Data,
+    T::KIn: crate::record::Data,
+    T::VIn: crate::record::Data,
 {
 }
 

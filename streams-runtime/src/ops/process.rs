@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Context, Processor};
-use crate::graph::Data;
 use crate::processor::{
     self, AnyKey, Cancellable, FixedKey, FixedKeyRecord, InitContext, ProcessorContext, PunctuationType,
     Schedules,
 };
+use crate::record::Data;
 use crate::record::Record;
 
 /// A processor of the Processor API, either kind, as its node runs it.

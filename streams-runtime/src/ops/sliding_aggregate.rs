@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::aggregate::{Aggregator, Nulls};
 use super::{Context, Processor};
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Change, Headers, Record};
 use crate::state::window::WindowStore;
 use crate::state::StoreKey;

@@ -33,7 +33,7 @@ use rustc_hash::FxHashMap;
 
 use super::{Context, Processor};
 use crate::error::StreamsError;
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Headers, Record};
 use crate::state::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
 

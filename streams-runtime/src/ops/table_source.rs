@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Context, Processor};
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Change, Record};
 use crate::state::{KeyValueStore, StoreKey};
 

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use super::{Context, Processor};
-use crate::graph::Data;
 use crate::processor::ValueTransformerWithKey;
+use crate::record::Data;
 use crate::record::{Change, Record};
 
 pub(crate) struct TableTransformValuesProc<K, V, T: ValueTransformerWithKey<K, V>> {

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use super::{Context, Processor};
 use crate::dsl::Tombstones;
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Change, Record};
 
 pub(crate) struct ToStreamProc<K, V: Data, T: Tombstones> {

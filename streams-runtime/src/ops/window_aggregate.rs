@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::aggregate::Aggregator;
 use super::{Context, Processor};
-use crate::graph::Data;
+use crate::record::Data;
 use crate::record::{Change, Record};
 use crate::state::window::WindowStore;
 use crate::state::StoreKey;

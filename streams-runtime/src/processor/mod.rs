@@ -68,8 +68,8 @@ pub use store::{
     KeyValueStoreBuilder, KeyValueStoreRef, StoreSpec, Stores, WindowStoreBuilder, WindowStoreRef,
 };
 
-use crate::graph::Data;
 use crate::ops::Context;
+use crate::record::Data;
 use crate::record::Record;
 
 /// A processor of records of keys `KIn` and values `VIn` (Kafka's `api.Processor`). One

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use crate::codec::Codec;
-use crate::graph::ChangelogKind;
-use crate::graph::Data;
+use crate::record::Data;
 use crate::state::window::WindowStore;
+use crate::state::ChangelogKind;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
 use crate::windows::{Window, Windowed};
 

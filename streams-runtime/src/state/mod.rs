@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::codec::Codec;
 use crate::error::{CodecError, RecordPart, StreamsError};
-use crate::graph::Data;
 use crate::metrics::store::{Meter, StoreKind, StoreOp};
+use crate::record::Data;
 
 /// Encoded changelog entries: key bytes, value bytes (`None` deletes), timestamp.
 pub(crate) type ChangelogBatch = Vec<(Option<Vec<u8>>, Option<Vec<u8>>, i64)>;
@@ -379,4 +379,19 @@ impl StoreRegistry {
 fn downcast_arc<S: StateStore + 'static>(store: Arc<dyn StateStore>) -> Option<Arc<S>> {
     let any: Arc<dyn Any + Send + Sync> = store;
     any.downcast::<S>().ok()
+}
+
+/// How a store's changelog topic is configured, as Kafka's `InternalTopicConfig` kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChangelogKind {
+    /// A key-value store: compacted (`UnwindowedUnversionedChangelogTopicConfig`).
+    KeyValue,
+    /// A window or session store: compacted and deleted after the store's retention
+    /// (`WindowedChangelogTopicConfig`).
+    Windowed { retention_ms: i64 },
+    /// A window store that keeps duplicates (a stream-stream join's buffer): deleted after
+    /// its retention, never compacted (duplicates would be lost).
+    WindowedDuplicates { retention_ms: i64 },
+    /// A store built with logging disabled: no changelog topic.
+    Disabled,
 }

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
 use crate::error::StreamsError;
-use crate::graph::Data;
 use crate::metrics::store::{Meter, StoreKind, StoreOp};
+use crate::record::Data;
 use crate::windows::{SessionWindow, Windowed};
 
 type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;

@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::{update_in_place, ChangelogBatch, FxBuild, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
 use crate::error::StreamsError;
-use crate::graph::Data;
 use crate::metrics::store::{Meter, StoreKind, StoreOp};
+use crate::record::Data;
 use crate::windows::{Window, Windowed};
 
 /// One window start: keys in the order they first arrived, their values, and the keys
