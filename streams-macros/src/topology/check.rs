@@ -8,15 +8,14 @@ use syn::Ident;
 
 use super::ast::{Arg, Head, NamedArg, Stage, Topology};
 use super::ctxt::{did_you_mean, Ctxt};
-use super::stages::{self, shape_hint, ArgKind, Shape, StageSpec, STAGES};
+use super::ir;
+use super::stages::{self, shape_hint, ArgKind, Form, Shape, StageSpec, WindowKind, STAGES};
 
-/// What expansion needs to know beyond the syntax tree.
-pub(crate) struct Plan {
-    /// How often each bound name is used.
-    pub(crate) uses: HashMap<String, usize>,
-    /// The builder method of each join stage (by the stage's address in the tree), which
-    /// depends on whether a stream or a table is joined.
-    pub(crate) join_methods: HashMap<usize, &'static str>,
+/// What `check` learns of one stage, kept for the resolved topology.
+struct Fact<'a> {
+    spec: &'static StageSpec,
+    /// A join's builder method and window.
+    join: Option<(&'static str, Option<&'a syn::ExprCall>)>,
 }
 
 /// The rules Kafka Streams' `topology.optimization` takes in a list (`StreamsConfig`).
@@ -59,7 +58,7 @@ fn check_attributes(cx: &mut Ctxt, attributes: &[super::ast::Attribute]) {
 }
 
 /// Whether an argument is the pseudo-call `within(...)` of a join window.
-pub(crate) fn is_within(arg: &Arg) -> bool {
+fn is_within(arg: &Arg) -> bool {
     matches!(arg, Arg::Expr(syn::Expr::Call(call)) if matches!(&*call.func, syn::Expr::Path(p) if p.path.is_ident("within")))
 }
 
@@ -118,11 +117,11 @@ impl Scope {
     }
 }
 
-/// Checks the whole topology.
-pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
+/// Checks the whole topology; resolves it if it is right.
+pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
     let mut cx = Ctxt::default();
     let mut scope = Scope::default();
-    let mut join_methods = HashMap::new();
+    let mut facts: Vec<Vec<Fact<'_>>> = Vec::new();
     if topology.statements.is_empty() {
         cx.error(
             Span::call_site(),
@@ -132,6 +131,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
     check_attributes(&mut cx, &topology.attributes);
     for statement in &topology.statements {
         let pipeline = &statement.pipeline;
+        let mut stage_facts = Vec::new();
         let mut shape = match &pipeline.head {
             Head::Source(source) => {
                 check_source_options(&mut cx, &source.options);
@@ -205,17 +205,20 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
                 shape = None;
                 continue;
             };
-            if spec.name.ends_with("join") {
-                shape = check_join(&mut cx, &mut scope, stage, shape, &mut join_methods);
+            if spec.form == Form::Join {
+                let (after, join) = check_join(&mut cx, &mut scope, stage, shape);
+                shape = after;
+                stage_facts.push(Fact { spec, join });
                 continue;
             }
+            stage_facts.push(Fact { spec, join: None });
             check_stage_args(&mut cx, &mut scope, spec, stage, shape);
             if let Some(current) = shape {
                 if !spec.inputs.contains(&current) {
                     cx.error(stage.name.span(), shape_hint(spec, current));
                 }
             }
-            if spec.name == "split" {
+            if spec.form == Form::Split {
                 for branch in split_branches(stage) {
                     scope.bind(&mut cx, branch, Shape::Stream);
                 }
@@ -238,6 +241,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
             ),
             (None, Some(_)) => {}
         }
+        facts.push(stage_facts);
     }
     for name in &scope.order {
         let b = &scope.bindings[name];
@@ -249,7 +253,74 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<Plan> {
         }
     }
     cx.finish()?;
-    Ok(Plan { uses: scope.bindings.into_iter().map(|(k, b)| (k, b.uses)).collect(), join_methods })
+    Ok(resolve(topology, facts, &scope))
+}
+
+/// The resolved topology of a topology that passed: each use of a bound name knows whether
+/// it takes a clone, each stage its spec and what `check` decided for it.
+fn resolve<'a>(topology: &'a Topology, facts: Vec<Vec<Fact<'a>>>, scope: &Scope) -> ir::Resolved<'a> {
+    let use_of = |name: &'a Ident| ir::Use {
+        name,
+        clone: scope.bindings.get(&name.to_string()).is_some_and(|b| b.uses > 1),
+    };
+    let statements = topology
+        .statements
+        .iter()
+        .zip(facts)
+        .map(|(statement, facts)| {
+            let pipeline = &statement.pipeline;
+            let head = match &pipeline.head {
+                Head::Source(source) => ir::Head::Source(source),
+                Head::Name(name) => ir::Head::Name(use_of(name)),
+            };
+            let stages: Vec<ir::Stage<'a>> = pipeline
+                .stages
+                .iter()
+                .zip(facts)
+                .map(|(stage, fact)| {
+                    let bound = stage
+                        .args
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| {
+                            fact.join.is_some() && *i == 0
+                                || matches!(
+                                    fact.spec.args_after(None).get(*i),
+                                    Some(ArgKind::Stream | ArgKind::GroupedStream)
+                                )
+                                || fact.spec.args_for.iter().any(|(_, args)| {
+                                    matches!(args.get(*i), Some(ArgKind::Stream | ArgKind::GroupedStream))
+                                })
+                        })
+                        .filter_map(|(i, arg)| match arg {
+                            Arg::Expr(syn::Expr::Path(p)) => p.path.get_ident().map(|name| (i, use_of(name))),
+                            _ => None,
+                        })
+                        .collect();
+                    let kind = match (fact.join, fact.spec.form) {
+                        (Some((method, window)), _) => ir::Kind::Join { method, window },
+                        (None, Form::Split) => ir::Kind::Split {
+                            branches: split_branches(stage),
+                            default: stage
+                                .options
+                                .iter()
+                                .find(|o| o.name == "default")
+                                .and_then(default_branch_name),
+                        },
+                        (None, _) => ir::Kind::Plain,
+                    };
+                    ir::Stage { ast: stage, spec: fact.spec, bound, kind }
+                })
+                .collect();
+            let binding = statement.binding.as_ref().map(|name| {
+                let shared = scope.bindings.get(&name.to_string()).is_some_and(|b| b.uses > 1);
+                (name, shared && !pipeline.stages.is_empty())
+            });
+            ir::Statement { head, stages, binding }
+        })
+        .collect();
+    let optimization = topology.attributes.iter().find(|a| a.name == "optimization").map(|a| &a.value);
+    ir::Resolved { optimization, statements }
 }
 
 fn check_source_options(cx: &mut Ctxt, options: &[NamedArg]) {
@@ -397,8 +468,8 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
     }
     let args = spec.args_after(shape);
     let given = stage.args.len();
-    let fits = given <= args.len() && given + spec.optional_args() >= args.len();
-    if spec.name != "split" && !fits {
+    let fits = given <= args.len() && given + spec.optional_args >= args.len();
+    if spec.form != Form::Split && !fits {
         let expected = if args.is_empty() {
             "no arguments".to_string()
         } else {
@@ -456,10 +527,10 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
             }
         }
     }
-    if spec.name == "window" {
+    if spec.form == Form::Windows(WindowKind::Time) {
         check_window_sizes(cx, stage);
     }
-    if spec.name == "split" {
+    if spec.form == Form::Split {
         check_split(cx, stage);
     } else {
         let mut allowed = vec![("name", ArgKind::Topic)];
@@ -538,13 +609,30 @@ fn show_millis(ms: u64) -> String {
 
 /// `join`, `left_join` and `outer_join`: a stream joins a table (`join(table, joiner)`) or a
 /// stream within a window (`join(stream, within(1s, before = .., after = .., grace = ..),
-/// joiner)`); a table joins a table. Returns the shape after the join.
-fn check_join(
+/// joiner)`); a table joins a table. Returns the shape after the join, and the join's
+/// builder method and window if it is right.
+fn check_join<'a>(
+    cx: &mut Ctxt,
+    scope: &mut Scope,
+    stage: &'a Stage,
+    shape: Option<Shape>,
+) -> (Option<Shape>, Option<(&'static str, Option<&'a syn::ExprCall>)>) {
+    let mut method = None;
+    let after = check_join_inner(cx, scope, stage, shape, &mut method);
+    let window = match stage.args.get(1) {
+        Some(arg @ Arg::Expr(syn::Expr::Call(call))) if is_within(arg) => Some(call),
+        _ => None,
+    };
+    (after, method.map(|m| (m, window)))
+}
+
+/// The rules of a join; sets `resolved` to its builder method when they hold.
+fn check_join_inner(
     cx: &mut Ctxt,
     scope: &mut Scope,
     stage: &Stage,
     shape: Option<Shape>,
-    methods: &mut HashMap<usize, &'static str>,
+    resolved: &mut Option<&'static str>,
 ) -> Option<Shape> {
     let name = stage.name.to_string();
     let other = match stage.args.first() {
@@ -673,7 +761,7 @@ fn check_join(
             return Some(Shape::Stream);
         }
     };
-    methods.insert(stage as *const Stage as usize, method);
+    *resolved = Some(method);
     if let Some(extractor) = stage.args.get(1).filter(|_| foreign_key) {
         check_arg(cx, ArgKind::Fn("a foreign-key extractor `|value| foreign_key`"), extractor);
     }

@@ -7,6 +7,7 @@ pub(crate) mod check;
 pub(crate) mod ctxt;
 pub(crate) mod duration;
 pub(crate) mod expand;
+pub(crate) mod ir;
 pub(crate) mod parse;
 pub(crate) mod stages;
 
@@ -19,7 +20,7 @@ pub(crate) fn topology(input: TokenStream) -> TokenStream {
         Err(err) => return expand::with_errors(err.to_compile_error()),
     };
     match check::check(&ast) {
-        Ok(plan) => expand::expand(&ast, &plan),
+        Ok(resolved) => expand::expand(&resolved),
         Err(err) => expand::with_errors(err.to_compile_error()),
     }
 }

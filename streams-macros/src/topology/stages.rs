@@ -94,6 +94,36 @@ impl ArgKind {
     }
 }
 
+/// How a stage is checked and expanded beyond `receiver.method(args)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Form {
+    /// `.method(args)` (with `::<...>` if given).
+    Call,
+    /// `.method(supplier, &[stores])`: the `stores = [..]` option as a slice of store specs.
+    WithStores,
+    /// `.method(Repartitioned::new().with_number_of_partitions(n))`.
+    Repartition,
+    /// `.method(Suppressed::until_time_limit(d, BufferConfig))`.
+    Suppress,
+    /// `.method(windows)`: the arguments and `grace` make the windows of that kind.
+    Windows(WindowKind),
+    /// A join: the method depends on what is joined (resolved by `check`).
+    Join,
+    /// `split(NAME = predicate, default = NAME)`: binds its branches.
+    Split,
+}
+
+/// The windows a windowing stage makes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum WindowKind {
+    /// `TimeWindows::of(size).advance_by(advance)`.
+    Time,
+    /// `SlidingWindows::with_difference(difference)`.
+    Sliding,
+    /// `SessionWindows::with_inactivity_gap(gap)`.
+    Session,
+}
+
 /// One stage.
 pub(crate) struct StageSpec {
     pub(crate) name: &'static str,
@@ -112,6 +142,14 @@ pub(crate) struct StageSpec {
     pub(crate) generics: bool,
     /// The builder method.
     pub(crate) method: &'static str,
+    /// The builder method when `::<...>` is given (`to::<K, V>` is `to_with`).
+    pub(crate) generic_method: Option<&'static str>,
+    /// How it is checked and expanded.
+    pub(crate) form: Form,
+    /// How many trailing arguments may be left out (a tumbling `window` has no advance).
+    pub(crate) optional_args: usize,
+    /// The shape it gives after a table, if not `output` (filters keep tables tables).
+    pub(crate) on_table: Option<Shape>,
 }
 
 use ArgKind::{Duration, Fn, Stream, Topic};
@@ -136,15 +174,31 @@ const fn stage(
     args: &'static [ArgKind],
     method: &'static str,
 ) -> StageSpec {
-    StageSpec { name, inputs, output, args, args_for: &[], options: &[], generics: false, method }
+    StageSpec {
+        name,
+        inputs,
+        output,
+        args,
+        args_for: &[],
+        options: &[],
+        generics: false,
+        method,
+        generic_method: None,
+        form: Form::Call,
+        optional_args: 0,
+        on_table: None,
+    }
 }
 
 /// The stages, in the order the docs list them.
 pub(crate) const STAGES: &[StageSpec] = &[
-    stage("filter", &[S, Table], S, &[PREDICATE], "filter"),
-    stage("filter_not", &[S, Table], S, &[PREDICATE], "filter_not"),
+    StageSpec { on_table: Some(Table), ..stage("filter", &[S, Table], S, &[PREDICATE], "filter") },
+    StageSpec { on_table: Some(Table), ..stage("filter_not", &[S, Table], S, &[PREDICATE], "filter_not") },
     stage("map", &[S], S, &[Fn("a function `|key, value| -> (new_key, new_value)`")], "map"),
-    stage("map_values", &[S, Table], S, &[Fn("a function `|value| -> new_value`")], "map_values"),
+    StageSpec {
+        on_table: Some(Table),
+        ..stage("map_values", &[S, Table], S, &[Fn("a function `|value| -> new_value`")], "map_values")
+    },
     stage("flat_map", &[S], S, &[Fn("a function `|key, value| -> iterator of (key, value)`")], "flat_map"),
     stage("flat_map_values", &[S], S, &[Fn("a function `|value| -> iterator of values`")], "flat_map_values"),
     stage("select_key", &[S], S, &[Fn("a function `|key, value| -> new_key`")], "select_key"),
@@ -153,6 +207,7 @@ pub(crate) const STAGES: &[StageSpec] = &[
     stage("merge", &[S], S, &[Stream], "merge"),
     StageSpec {
         options: &[("stores", ArgKind::Stores)],
+        form: Form::WithStores,
         ..stage(
             "process",
             &[S],
@@ -163,6 +218,7 @@ pub(crate) const STAGES: &[StageSpec] = &[
     },
     StageSpec {
         options: &[("stores", ArgKind::Stores)],
+        form: Form::WithStores,
         ..stage(
             "process_values",
             &[S],
@@ -173,6 +229,7 @@ pub(crate) const STAGES: &[StageSpec] = &[
     },
     StageSpec {
         options: &[("stores", ArgKind::Stores)],
+        form: Form::WithStores,
         ..stage(
             "transform_values",
             &[Table],
@@ -181,20 +238,35 @@ pub(crate) const STAGES: &[StageSpec] = &[
             "transform_values_with_stores",
         )
     },
-    StageSpec { generics: true, ..stage("to", &[S], Ended, &[Topic], "to") },
+    StageSpec { generics: true, generic_method: Some("to_with"), ..stage("to", &[S], Ended, &[Topic], "to") },
     stage("to_dynamic", &[S], Ended, &[Fn("a function `|key, value| -> topic name`")], "to_dynamic"),
-    stage("split", &[S], Ended, &[], "split"),
+    StageSpec { form: Form::Split, ..stage("split", &[S], Ended, &[], "split") },
     stage("group_by_key", &[S], Grouped, &[], "group_by_key"),
     StageSpec {
         args_for: &[(Table, &[Fn("a function `|key, value| -> (new_key, new_value)`")])],
+        on_table: Some(GroupedTable),
         ..stage("group_by", &[S, Table], Grouped, &[Fn("a function `|key, value| -> new_key`")], "group_by")
     },
-    StageSpec { options: GRACE, ..stage("window", &[Grouped], Windowed, &[Duration, Duration], "window") },
-    StageSpec { options: GRACE, ..stage("sliding", &[Grouped], SlidingWindowed, &[Duration], "sliding") },
-    StageSpec { options: GRACE, ..stage("session", &[Grouped], SessionWindowed, &[Duration], "session") },
+    StageSpec {
+        options: GRACE,
+        form: Form::Windows(WindowKind::Time),
+        optional_args: 1,
+        ..stage("window", &[Grouped], Windowed, &[Duration, Duration], "window")
+    },
+    StageSpec {
+        options: GRACE,
+        form: Form::Windows(WindowKind::Sliding),
+        ..stage("sliding", &[Grouped], SlidingWindowed, &[Duration], "sliding")
+    },
+    StageSpec {
+        options: GRACE,
+        form: Form::Windows(WindowKind::Session),
+        ..stage("session", &[Grouped], SessionWindowed, &[Duration], "session")
+    },
     stage("emit_on_close", &[Windowed], Windowed, &[], "emit_on_close"),
     StageSpec {
         options: &[("max_records", ArgKind::Count("records"))],
+        form: Form::Suppress,
         ..stage("suppress", &[Table], Table, &[Duration], "suppress")
     },
     stage("suppress_until_close", &[Windowed], Windowed, &[], "suppress_until_close"),
@@ -236,12 +308,13 @@ pub(crate) const STAGES: &[StageSpec] = &[
     },
     stage("to_stream", &[Table], S, &[], "to_stream"),
     // Joins: the arguments depend on what is joined; `check` resolves them (see `joins`).
-    stage("join", &[S, Table], S, &[], "join"),
-    stage("left_join", &[S, Table], S, &[], "left_join"),
-    stage("outer_join", &[S, Table], S, &[], "outer_join"),
+    StageSpec { form: Form::Join, ..stage("join", &[S, Table], S, &[], "join") },
+    StageSpec { form: Form::Join, ..stage("left_join", &[S, Table], S, &[], "left_join") },
+    StageSpec { form: Form::Join, ..stage("outer_join", &[S, Table], S, &[], "outer_join") },
     stage("to_table", &[S], Table, &[], "to_table"),
     StageSpec {
         options: &[("partitions", ArgKind::Count("partitions"))],
+        form: Form::Repartition,
         ..stage("repartition", &[S], S, &[], "repartition_with")
     },
 ];
@@ -254,16 +327,10 @@ impl StageSpec {
             .unwrap_or(self.args)
     }
 
-    /// How many of the arguments may be left out (a tumbling `window` has no advance).
-    pub(crate) fn optional_args(&self) -> usize {
-        usize::from(self.name == "window")
-    }
-
     /// The shape this stage gives after `shape` (filters keep tables tables, and so on).
     pub(crate) fn output_after(&self, shape: Option<Shape>) -> Shape {
-        match (self.name, shape) {
-            ("filter" | "filter_not" | "map_values", Some(Shape::Table)) => Shape::Table,
-            ("group_by", Some(Shape::Table)) => Shape::GroupedTable,
+        match (self.on_table, shape) {
+            (Some(on_table), Some(Shape::Table)) => on_table,
             _ => self.output,
         }
     }
