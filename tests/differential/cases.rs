@@ -70,6 +70,8 @@ const STREAM_TABLE: &[Input] = &[input("left", Values::Str, 4), input("right", V
 const STREAMS: &[Input] = &[input("left", Values::Str, 4), input("right", Values::Str, 4)];
 const STREAMS_WITHOUT_NULL_VALUES: &[Input] =
     &[input("left", Values::Str, 0), input("right", Values::Str, 0)];
+/// Strings on `left` alone (a stream joined with itself).
+const LEFT_STRINGS: &[Input] = &[input("left", Values::Str, 4)];
 const TABLES: &[Input] = &[input("left", Values::Str, 12), input("right", Values::Str, 12)];
 /// Longs on `left`, strings on `right` (cogrouped).
 const LONGS_AND_STRINGS: &[Input] = &[input("left", Values::Long, 4), input("right", Values::Str, 4)];
@@ -922,6 +924,29 @@ fn builder_cases() -> Vec<Case> {
             b.stream::<Option<String>, Option<String>>("left")
                 .select_key(|_, v| v.as_ref().map(|v| format!("k{}", (v.len() + 2) % 6)))
                 .join(t, |l, r| format!("{}+{r}", show(l)))
+                .to("out")
+        }),
+        // a stream joined with itself keeps one store; Kafka rewrites a left self-join too
+        case!("self_join_unoptimized", LEFT_STRINGS, Plain, Str, |b| {
+            let s = b.stream::<Option<String>, Option<String>>("left");
+            s.clone()
+                .join_windowed(s, JoinWindows::within(ms(50)).grace(ms(20)), |a, c| {
+                    format!("{}+{}", show(a), show(c))
+                })
+                .to("out")
+        }),
+        case!(optimized "optimized_self_join", LEFT_STRINGS, Plain, Str, |b| {
+            let s = b.stream::<Option<String>, Option<String>>("left");
+            s.clone()
+                .join_windowed(s, JoinWindows::within(ms(50)).grace(ms(20)), |a, c| format!("{}+{}", show(a), show(c)))
+                .to("out")
+        }),
+        case!(optimized "optimized_self_left_join", LEFT_STRINGS, Plain, Str, |b| {
+            let s = b.stream::<Option<String>, Option<String>>("left");
+            s.clone()
+                .left_join_windowed(s, JoinWindows::within(ms(50)).grace(ms(20)), |a, c| {
+                    format!("{}+{}", show(a), show(c.flatten()))
+                })
                 .to("out")
         }),
         // explicit repartitions

@@ -625,6 +625,23 @@ public class Differential {
                 .to("out", Produced.with(S, S));
         }));
 
+        add("self_join_unoptimized", () -> build(b -> {
+            KStream<String, String> s = b.stream("left", Consumed.with(S, S));
+            s.join(s, (x, y) -> x + "+" + y, JoinWindows.ofTimeDifferenceAndGrace(ms(50), ms(20)), StreamJoined.with(S, S, S))
+                .to("out", Produced.with(S, S));
+        }));
+        add("optimized_self_join", () -> optimized(b -> {
+            KStream<String, String> s = b.stream("left", Consumed.with(S, S));
+            s.join(s, (x, y) -> x + "+" + y, JoinWindows.ofTimeDifferenceAndGrace(ms(50), ms(20)), StreamJoined.with(S, S, S))
+                .to("out", Produced.with(S, S));
+        }));
+
+        add("optimized_self_left_join", () -> optimized(b -> {
+            KStream<String, String> s = b.stream("left", Consumed.with(S, S));
+            s.leftJoin(s, (x, y) -> x + "+" + y, JoinWindows.ofTimeDifferenceAndGrace(ms(50), ms(20)), StreamJoined.with(S, S, S))
+                .to("out", Produced.with(S, S));
+        }));
+
         // explicit repartitions
         add("repartition_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .selectKey((k, v) -> v == null ? null : "r" + Math.floorMod(v, 3))

@@ -28,7 +28,7 @@ use crate::ops::select_key::SelectKey;
 use crate::ops::sink::{SinkProc, SinkTarget};
 use crate::ops::source::SourceProc;
 use crate::ops::stream_stream_join::{
-    JoinBufferStore, JoinSideProc, JoinState, JoinWindows, Joiner, LeftInput, RightInput, Side,
+    JoinBufferStore, JoinSideProc, JoinState, JoinWindows, Joiner, LeftInput, RightInput, SelfJoinInput, Side,
 };
 use crate::ops::stream_table_join::{LookupNulls, StreamTableJoinProc};
 use crate::ops::table_source::{TableSourceProc, UpsertProc};
@@ -887,7 +887,11 @@ where
             (merge, g.new_outlet::<K, R>(true))
         };
         let state_name = this_name;
+        let self_joined =
+            self_join_factory::<K, V, VO, R>(&joiner, windows, &this_store, &state_name, outlet);
+        let side_state = state_name.clone();
         let side = move |side: Side, store: String| {
+            let state_name = side_state.clone();
             let (joiner, state_name) = (joiner.clone(), state_name.clone());
             move |tb: &mut TaskBuild<'_>| {
                 let dropped = tb.dropped.clone();
@@ -905,9 +909,43 @@ where
                 JoinSideProc { side, state, joiner: joiner.clone(), next: tb.downstream::<K, R>(outlet) }
             }
         };
-        let (make_left, make_right) = (side(Side::Left, this_store), side(Side::Right, other_store));
-        left.end_with(move |tb| LeftInput(make_left(tb)));
-        right.end_with(move |tb| RightInput(make_right(tb)));
+        let (make_left, make_right) = (side(Side::Left, this_store.clone()), side(Side::Right, other_store));
+        // One stream on both sides: under `single.store.self.join` the optimization pass sets
+        // `flag`, and the first side runs Kafka's self-join while the second does nothing.
+        match self_joined.filter(|_| left.last == right.last) {
+            Some(self_join) => {
+                let flag = Arc::new(AtomicBool::new(false));
+                let nodes = builder.graph.borrow().nodes[merge_node].predecessors.clone();
+                let windowed: Vec<usize> =
+                    nodes.iter().map(|&n| builder.graph.borrow().nodes[n].predecessors[0]).collect();
+                builder.graph.borrow_mut().optimizable.self_joins.push(optimize::SelfJoin {
+                    windowed: [windowed[0], windowed[1]],
+                    sides: [nodes[0], nodes[1]],
+                    merge: merge_node,
+                    store: this_store,
+                    flag: flag.clone(),
+                });
+                let second = flag.clone();
+                left.end_with(move |tb| -> Box<dyn Processor<K, V>> {
+                    if flag.load(Ordering::Relaxed) {
+                        self_join(tb)
+                    } else {
+                        Box::new(LeftInput(make_left(tb)))
+                    }
+                });
+                right.end_with(move |tb| -> Box<dyn Processor<K, VO>> {
+                    if second.load(Ordering::Relaxed) {
+                        Box::new(crate::ops::Discard)
+                    } else {
+                        Box::new(RightInput(make_right(tb)))
+                    }
+                });
+            }
+            None => {
+                left.end_with(move |tb| LeftInput(make_left(tb)));
+                right.end_with(move |tb| RightInput(make_right(tb)));
+            }
+        }
         KStream::new(builder, outlet, merge_node, Nop::new())
     }
 
@@ -1080,4 +1118,37 @@ where
     let child: ChildFactory<KC::Value, VC::Value> = Arc::new(move |tb| Box::new(sink(tb)));
     g.attach(m.outlet, Some(parts.first), child);
     [parts.first, parts.sink, parts.source]
+}
+
+/// How a task builds Kafka's self-join (`KStreamKStreamSelfJoin`) of a join whose sides have
+/// the same value type: over the first side's buffer, under the join's state name. `None`
+/// when the types differ (then the sides cannot be one stream).
+fn self_join_factory<K, V, VO, R>(
+    joiner: &Joiner<V, VO, R>,
+    windows: JoinWindows,
+    store: &str,
+    state_name: &str,
+    outlet: OutletId,
+) -> Option<Arc<dyn Fn(&mut TaskBuild<'_>) -> Box<dyn Processor<K, V>> + Send + Sync>>
+where
+    K: DefaultCodec + StoreKey,
+    V: DefaultCodec,
+    VO: Data,
+    R: Data,
+{
+    let joiner: Joiner<V, V, R> = (joiner as &dyn std::any::Any).downcast_ref::<Joiner<V, V, R>>()?.clone();
+    let (store, state_name) = (store.to_string(), format!("{state_name} (self-join)"));
+    Some(Arc::new(move |tb| {
+        let dropped = tb.dropped.clone();
+        let codecs = (StoreCodecs::of::<K::Codec, V::Codec>(), StoreCodecs::of::<K::Codec, V::Codec>());
+        let state = tb.shared(&state_name, || JoinState::new(windows, (false, false), dropped, codecs));
+        let buffer = state.clone();
+        tb.stores.get_or_create(&store, || JoinBufferStore {
+            name: store.clone(),
+            side: Side::Left,
+            state: buffer,
+        });
+        let next = tb.downstream::<K, R>(outlet);
+        Box::new(SelfJoinInput(JoinSideProc { side: Side::Left, state, joiner: joiner.clone(), next }))
+    }))
 }

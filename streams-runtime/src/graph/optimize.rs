@@ -14,11 +14,6 @@ use crate::error::StreamsError;
 
 /// Which of Kafka Streams' optimizations a topology is built with (`topology.optimization`:
 /// `none`, the default; `all`; or a comma-separated list of the rules).
-///
-/// Of Kafka's three rules this runtime applies `merge.repartition.topics` and
-/// `reuse.ktable.source.topics`; it accepts `single.store.self.join` (in `all` too) and warns
-/// that it leaves it out: self-joins keep two stores, which changes how state is kept, not
-/// what comes out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Optimizations {
@@ -27,13 +22,8 @@ pub struct Optimizations {
     pub reuse_source_topics: bool,
     /// `merge.repartition.topics`: the repartitions after one key change become one topic.
     pub merge_repartitions: bool,
-    /// Rules asked for that this runtime does not apply (warned about at build).
-    skipped: Skipped,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Skipped {
-    single_store_self_join: bool,
+    /// `single.store.self.join`: a stream joined with itself keeps one window store.
+    pub single_store_self_join: bool,
 }
 
 impl Optimizations {
@@ -41,15 +31,12 @@ impl Optimizations {
     pub const NONE: Optimizations = Optimizations {
         reuse_source_topics: false,
         merge_repartitions: false,
-        skipped: Skipped { single_store_self_join: false },
+        single_store_self_join: false,
     };
 
     /// `topology.optimization=all`.
-    pub const ALL: Optimizations = Optimizations {
-        reuse_source_topics: true,
-        merge_repartitions: true,
-        skipped: Skipped { single_store_self_join: true },
-    };
+    pub const ALL: Optimizations =
+        Optimizations { reuse_source_topics: true, merge_repartitions: true, single_store_self_join: true };
 
     /// Only `merge.repartition.topics`.
     pub const MERGE_REPARTITION_TOPICS: Optimizations =
@@ -84,7 +71,7 @@ impl Optimizations {
                 "all" => optimizations = Optimizations::ALL,
                 "merge.repartition.topics" => optimizations.merge_repartitions = true,
                 "reuse.ktable.source.topics" => optimizations.reuse_source_topics = true,
-                "single.store.self.join" => optimizations.skipped.single_store_self_join = true,
+                "single.store.self.join" => optimizations.single_store_self_join = true,
                 _ => return Err(invalid(&format!("unknown rule `{rule}`"))),
             }
         }
@@ -131,12 +118,27 @@ pub(crate) struct Merged {
     pub(crate) keep_null_keys: bool,
 }
 
+/// A stream-stream join of a stream with itself (Kafka's `StreamStreamJoinNode` with one
+/// parent).
+pub(crate) struct SelfJoin {
+    /// Its windowed nodes, this side's then the other's.
+    pub(crate) windowed: [usize; 2],
+    /// Its two join nodes.
+    pub(crate) sides: [usize; 2],
+    pub(crate) merge: usize,
+    /// This side's store, the one kept.
+    pub(crate) store: String,
+    /// Set when rewritten: the first side's input runs the self-join, the other's nothing.
+    pub(crate) flag: Arc<AtomicBool>,
+}
+
 /// What the builder records for the passes as it adds nodes.
 #[derive(Default)]
 pub(crate) struct Metadata {
     pub(crate) changers: Vec<Changer>,
     pub(crate) value_changing: Vec<usize>,
     pub(crate) repartitions: Vec<Repartition>,
+    pub(crate) self_joins: Vec<SelfJoin>,
 }
 
 impl Metadata {
@@ -148,17 +150,38 @@ impl Metadata {
 
 /// Runs the passes `optimizations` asks for.
 pub(crate) fn run(g: &mut GraphBuilder, optimizations: Optimizations) {
-    if optimizations.skipped.single_store_self_join {
-        tracing::warn!(
-            "topology.optimization: single.store.self.join is not applied here; self-joins keep two stores"
-        );
-    }
     if optimizations.reuse_source_topics {
         // `reuseKTableSourceTopics`: every table source's store.
         g.source_changelogs = g.table_sources.clone();
     }
+    let meta = std::mem::take(&mut g.optimizable);
     if optimizations.merge_repartitions {
-        merge_repartitions(g);
+        merge_repartitions(g, &meta);
+    }
+    if optimizations.single_store_self_join {
+        rewrite_self_joins(g, &meta);
+    }
+}
+
+/// `InternalStreamsBuilder.rewriteSingleStoreSelfJoin`: a stream-stream join whose two sides
+/// are one stream becomes its first windowed node and the self-join processor (named as the
+/// join's merge node) over the first side's store alone. Kafka rewrites left and outer
+/// self-joins too, which then join as inner ones (a record always finds itself).
+fn rewrite_self_joins(g: &mut GraphBuilder, meta: &Metadata) {
+    for join in &meta.self_joins {
+        let [this_windowed, other_windowed] = join.windowed;
+        for n in [other_windowed, join.sides[0], join.sides[1]] {
+            for p in g.nodes[n].predecessors.clone() {
+                unlink(g, p, n);
+            }
+            for c in g.nodes[n].successors.clone() {
+                unlink(g, n, c);
+            }
+            g.nodes[n].removed = true;
+        }
+        link(g, this_windowed, join.merge);
+        g.nodes[join.merge].kind = super::NodeKind::Processor { stores: vec![join.store.clone()] };
+        join.flag.store(true, Ordering::Relaxed);
     }
 }
 
@@ -181,8 +204,7 @@ fn find_parent_matching(g: &GraphBuilder, start: usize, matches: &dyn Fn(usize) 
 /// `InternalStreamsBuilder.mergeRepartitionTopics`: the optimizable repartitions below one
 /// key-changing node (no value change in between) become one, right after that node, through
 /// the first one's topic; what led from the node to each repartition moves behind it.
-fn merge_repartitions(g: &mut GraphBuilder) {
-    let meta = std::mem::take(&mut g.optimizable);
+fn merge_repartitions(g: &mut GraphBuilder, meta: &Metadata) {
     let key_changing = |n: usize| meta.changers.iter().any(|c| c.node == n && !c.merge);
     let value_changing = |n: usize| meta.value_changing.contains(&n);
     // Each key-changing node with its repartitions, in the order they were added

@@ -578,3 +578,84 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> Processor<K, R> for RightInput<K, L
         self.0.on_record(ctx, &mut state, record);
     }
 }
+
+/// A stream joined with itself under `single.store.self.join` (Kafka's
+/// `KStreamKStreamSelfJoin`): one buffer (the left one), each record joined with the
+/// buffered records of its key in the window both ways, and with itself.
+pub(crate) struct SelfJoinInput<K, V, O>(pub(crate) JoinSideProc<K, V, V, O>);
+
+impl<K: StoreKey, V: Data, O: Data> Processor<K, V> for SelfJoinInput<K, V, O> {
+    /// `StreamStreamJoinUtil.skipRecord`: a null key or value.
+    fn null_drops(&self) -> super::NullDrops {
+        super::NullDrops::counted(true)
+    }
+
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        let state = self.0.state.clone();
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let Record { key, value, timestamp: t, headers } = record;
+        if (state.left_codecs.key_is_null)(&key) || (state.left_codecs.value_is_null)(&value) {
+            state.dropped.fetch_add(1, Ordering::Relaxed);
+            return tracing::debug!(
+                topic = ctx.topic(),
+                partition = ctx.partition(),
+                offset = ctx.offset(),
+                "skipping a join record with a null key or value"
+            );
+        }
+        let w = state.windows;
+        let retention = w.retention();
+        state.stream_time = state.stream_time.max(t);
+        // Kafka emits the record joined with itself only if the store would still keep it.
+        let emit_self = t > state.stream_time.saturating_sub(retention).saturating_add(1);
+        let self_joined = |joiner: &Joiner<V, V, O>| (joiner)(Some(value.clone()), Some(value.clone()));
+        let window = |back: i64, ahead: i64| (t.saturating_sub(back).max(0), t.saturating_add(ahead).max(0));
+        // This record with the others, as the left side of the join...
+        let (from, to) = window(w.before, w.after);
+        let others: Vec<(i64, V)> =
+            state.left.fetch(&key, from, to, retention).map(|b| (b.timestamp, b.value.clone())).collect();
+        for (other_ts, other) in others {
+            let out = (self.0.joiner)(Some(value.clone()), Some(other));
+            let record =
+                Record { key: key.clone(), value: out, timestamp: t.max(other_ts), headers: headers.clone() };
+            self.0.next.process(ctx, record);
+        }
+        // ...then as the right side, with itself in timestamp order among them.
+        let (from, to) = window(w.after, w.before);
+        let others: Vec<(i64, V)> =
+            state.left.fetch(&key, from, to, retention).map(|b| (b.timestamp, b.value.clone())).collect();
+        let mut emitted_self = false;
+        for (other_ts, other) in others {
+            let latest = t.max(other_ts);
+            if t < latest && !emitted_self && emit_self {
+                emitted_self = true;
+                let out = self_joined(&self.0.joiner);
+                self.0.next.process(
+                    ctx,
+                    Record { key: key.clone(), value: out, timestamp: t, headers: headers.clone() },
+                );
+            }
+            let out = (self.0.joiner)(Some(other), Some(value.clone()));
+            let record = Record { key: key.clone(), value: out, timestamp: latest, headers: headers.clone() };
+            self.0.next.process(ctx, record);
+        }
+        if !emitted_self && emit_self {
+            let out = self_joined(&self.0.joiner);
+            self.0.next.process(
+                ctx,
+                Record { key: key.clone(), value: out, timestamp: t, headers: headers.clone() },
+            );
+        }
+        // `KStreamJoinWindow` puts the record after forwarding it.
+        state.seq += 1;
+        let seq = state.seq;
+        state.changed[Side::Left as usize].push((key.clone(), t, seq));
+        state.left.insert(key, Buffered { timestamp: t, seq, value, waiting: false });
+        state.since_sweep += 1;
+        if state.since_sweep >= 256 {
+            state.since_sweep = 0;
+            let JoinState { left, changed, .. } = &mut *state;
+            left.expire(retention, &mut changed[Side::Left as usize]);
+        }
+    }
+}
