@@ -900,3 +900,40 @@ fn an_optimized_table_is_restored_from_its_source_topic_up_to_the_committed_offs
     assert!(!topics.iter().any(|t| t.ends_with("-changelog")), "no changelog topic: {topics:?}");
     assert_eq!(cluster.records_in_order("users").len(), 2, "nothing written to the source topic");
 }
+
+#[test]
+fn an_optimized_self_join_restores_its_one_store_after_a_restart() {
+    let topology = || {
+        let b = StreamsBuilder::new();
+        let pages = b.stream::<String, String>("pages");
+        pages
+            .clone()
+            .join_windowed(pages, JoinWindows::within(Duration::from_millis(50)), |a, c| format!("{a}+{c}"))
+            .to("joined");
+        b.build_optimized(Optimizations::ALL)
+    };
+    assert!(!topology().describe().to_string().contains("JOINOTHER"), "{}", topology().describe());
+    let cluster = MemoryCluster::new();
+    for t in ["pages", "joined"] {
+        cluster.create_topic(t, 1).unwrap();
+    }
+    let run = || {
+        let streams = KafkaStreams::new(topology(), StreamsConfig::new("self"), Arc::new(cluster.clone()));
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    };
+    send(&cluster, "pages", "u1", "a", 1);
+    run();
+    send(&cluster, "pages", "u1", "b", 10);
+    run();
+    let values: Vec<(String, i64)> =
+        joined(&cluster).into_iter().map(|(_, value, timestamp)| (value, timestamp)).collect();
+    // `b` finds `a` in the store restored from its changelog: joined both ways, then with
+    // itself (Kafka's `KStreamKStreamSelfJoin` order).
+    assert_eq!(
+        values,
+        [("a+a".to_string(), 1), ("b+a".to_string(), 10), ("a+b".to_string(), 10), ("b+b".to_string(), 10)]
+    );
+    let changelogs: Vec<String> =
+        cluster.topics().into_iter().filter(|t| t.ends_with("-changelog")).collect();
+    assert_eq!(changelogs, ["self-KSTREAM-JOINTHIS-0000000003-store-changelog"]);
+}
