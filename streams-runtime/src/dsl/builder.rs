@@ -5,9 +5,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::ktable::{GetterFactory, OldValues};
+use super::ktable::{GetterFactory, Lineage};
 use super::{KStream, KTable, MayDelete};
 use crate::codec::Codec;
 use crate::graph::optimize::Optimizations;
@@ -89,13 +87,12 @@ impl StreamsBuilder {
         };
         let topics = SourceTopics::Names(vec![topic.to_string()]);
         let stream = self.source::<KC, Option<VC>>(topics, SourceName::Drawn(source_name));
-        let materialized = Arc::new(AtomicBool::new(false));
-        let old_values = OldValues::source(materialized.clone());
-        let (flag, send_old) = (materialized.clone(), old_values.flag());
+        let lineage = Lineage::source(self);
+        let id = lineage.id();
         let store_name = store.clone();
         let table = stream.processor(table_name, vec![], move |tb, next| TableSourceProc {
-            store: flag.load(Ordering::Relaxed).then(|| tb.key_value_store::<KC, VC>(&store_name)),
-            send_old_values: send_old.load(Ordering::Relaxed),
+            store: tb.keeps_store(id).then(|| tb.key_value_store::<KC, VC>(&store_name)),
+            send_old_values: tb.sends_old_values(id),
             key_is_null: KC::is_null,
             dropped: tb.dropped.clone(),
             next,
@@ -106,7 +103,7 @@ impl StreamsBuilder {
             let store = tb.key_value_store::<KC, VC>(&store_name);
             Box::new(move |k| store.get(k))
         });
-        KTable::new(table, materialized, Some((node, store))).with_getter(getter).with_old_values(old_values)
+        KTable::new(table, lineage, lineage, Some((node, store))).with_getter(getter)
     }
 
     /// A global table read from every partition of `topic`, shared by all tasks and joined

@@ -5,10 +5,9 @@
 //! groups whose key changed), then the groups' `COGROUPKSTREAM-AGGREGATE-` nodes, then the
 //! `COGROUPKSTREAM-MERGE-` node.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::ktable::{GetterFactory, OldValues};
+use super::ktable::{GetterFactory, Lineage};
 use super::{KGroupedStream, KStream, KTable, NeverDeletes, StreamsBuilder};
 use crate::codec::DefaultCodec;
 use crate::graph::{Data, NodeKind, OutletId};
@@ -18,11 +17,11 @@ use crate::record::Change;
 use crate::state::StoreKey;
 
 /// What the second phase of a group's lowering needs: the shared store, the merge's outlet,
-/// the flag of old values, and the initializer.
+/// the table (whose old values it may send), and the initializer.
 struct Shared<K, A> {
     store: String,
     merge: OutletId,
-    send_old: Arc<AtomicBool>,
+    table: usize,
     init: Arc<dyn Fn() -> A + Send + Sync>,
     _k: std::marker::PhantomData<fn() -> K>,
 }
@@ -85,7 +84,7 @@ where
                         &[stream.last()],
                     )
                 };
-                let (store, merge, send_old) = (shared.store.clone(), shared.merge, shared.send_old.clone());
+                let (store, merge, table) = (shared.store.clone(), shared.merge, shared.table);
                 let init = shared.init.clone();
                 let aggregator: Aggregator<K, V, A> =
                     Arc::new(move |k, v, agg: Option<A>| add(k, v, agg.unwrap_or_else(|| init())));
@@ -95,7 +94,7 @@ where
                         nulls: Nulls::of::<K::Codec, V::Codec>(tb.dropped.clone()),
                         store: kv.clone(),
                         aggregator: aggregator.clone(),
-                        send_old_values: send_old.load(Ordering::Relaxed),
+                        send_old_values: tb.sends_old_values(table),
                         emitter: tb.shared_emitter(&store, kv, |tb| tb.downstream(merge)),
                     }
                 });
@@ -137,11 +136,11 @@ where
             builder.graph.borrow_mut().given_or_new(self.store_name, "COGROUPKSTREAM-AGGREGATE-STATE-STORE-");
         let add_nodes: Vec<AddNode<K, A>> = self.groups.into_iter().map(|group| group(&store)).collect();
         let merge = builder.graph.borrow_mut().new_outlet::<K, Change<A>>(true);
-        let old_values = OldValues::standalone();
+        let lineage = Lineage::aggregation(&builder);
         let shared = Shared {
             store: store.clone(),
             merge,
-            send_old: old_values.flag(),
+            table: lineage.id(),
             init: Arc::new(init),
             _k: Default::default(),
         };
@@ -157,9 +156,7 @@ where
             let store = tb.key_value_store::<K::Codec, A::Codec>(&getter_store);
             Box::new(move |k| store.get(k))
         });
-        KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((nodes[0], store)))
-            .with_getter(getter)
-            .with_old_values(old_values)
+        KTable::new(stream, lineage, lineage, Some((nodes[0], store))).with_getter(getter)
     }
 }
 

@@ -4,10 +4,9 @@
 //! (`KTableImpl.doJoinOnForeignKey`), named as Kafka names them.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::ktable::{GetterFactory, OldValues};
+use super::ktable::{GetterFactory, Lineage};
 use super::{KStream, KTable, MayDelete, Tombstones};
 use crate::codec::{Codec, DefaultCodec};
 use crate::graph::{NodeKind, SinkTopic, SourceFactory, SourceSpec, SourceTopics};
@@ -133,8 +132,8 @@ where
     {
         // Kafka's `doJoinOnForeignKey`: both sides send old values (the left's tell which
         // foreign key a row leaves), and both are looked up.
-        other.old_values.enable();
-        self.old_values.enable();
+        other.lineage.enable(other.stream.builder());
+        self.lineage.enable(self.stream.builder());
         let (left_store, left_getter) = self.materialize();
         let (right_store, right_getter) = other.materialize();
         let builder = self.stream.builder().clone();
@@ -211,16 +210,13 @@ where
         g.sources.push(SourceSpec { node: source, topics, factory });
 
         // Left task: answers in, the joined table out.
-        let materialized = Arc::new(AtomicBool::new(false));
-        let old_values = OldValues::source(materialized.clone());
-        let (keep, send_old) = (materialized.clone(), old_values.flag());
+        let lineage = Lineage::source_in(&mut g);
+        let id = lineage.id();
         let store_name = output_store.clone();
         let factory: SourceFactory = Arc::new(move |tb| {
             let table = TableSourceProc::<K, R> {
-                store: keep
-                    .load(Ordering::Relaxed)
-                    .then(|| tb.key_value_store::<K::Codec, R::Codec>(&store_name)),
-                send_old_values: send_old.load(Ordering::Relaxed),
+                store: tb.keeps_store(id).then(|| tb.key_value_store::<K::Codec, R::Codec>(&store_name)),
+                send_old_values: tb.sends_old_values(id),
                 key_is_null: <K::Codec as Codec>::is_null,
                 dropped: tb.dropped.clone(),
                 next: tb.downstream(outlet),
@@ -269,8 +265,6 @@ where
             Box::new(move |k| store.get(k))
         });
         let stream = KStream::new(builder, outlet, output, Nop::new());
-        KTable::new(stream, materialized, Some((output, output_store)))
-            .with_getter(getter)
-            .with_old_values(old_values)
+        KTable::new(stream, lineage, lineage, Some((output, output_store))).with_getter(getter)
     }
 }

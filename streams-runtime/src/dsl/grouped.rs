@@ -1,9 +1,8 @@
 //! Grouped streams and tables: the input of aggregations (`count`, `reduce`, `aggregate`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::ktable::{GetterFactory, OldValues};
+use super::ktable::{GetterFactory, Lineage};
 use super::{CogroupedKStream, KStream, KTable, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
@@ -112,19 +111,19 @@ where
         processor_prefix: &str,
         aggregator: Aggregator<K, V, A>,
     ) -> KTable<K, A, NeverDeletes> {
-        let old_values = OldValues::standalone();
-        let send_old = old_values.flag();
+        let lineage = Lineage::aggregation(self.stream.builder());
+        let table = lineage.id();
         let stream = self.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
             let store = tb.key_value_store::<K::Codec, A::Codec>(store);
             StreamAggregateProc {
                 nulls: Nulls::of::<K::Codec, V::Codec>(tb.dropped.clone()),
                 store: store.clone(),
                 aggregator: aggregator.clone(),
-                send_old_values: send_old.load(Ordering::Relaxed),
+                send_old_values: tb.sends_old_values(table),
                 emitter: tb.emitter(store, next),
             }
         });
-        aggregated_table(stream).with_old_values(old_values)
+        aggregated_table(stream, lineage)
     }
 
     /// The number of records per key.
@@ -171,6 +170,7 @@ pub(crate) fn aggregation_store<K2: Data, A: Data>(stream: &KStream<K2, Change<A
 /// The table of a key-value aggregation: readable by key through its store.
 fn aggregated_table<K: DefaultCodec + StoreKey, A: DefaultCodec>(
     stream: KStream<K, Change<A>>,
+    lineage: Lineage,
 ) -> KTable<K, A, NeverDeletes> {
     let (node, store) = aggregation_store(&stream);
     let getter_store = store.clone();
@@ -178,7 +178,7 @@ fn aggregated_table<K: DefaultCodec + StoreKey, A: DefaultCodec>(
         let store = tb.key_value_store::<K::Codec, A::Codec>(&getter_store);
         Box::new(move |k| store.get(k))
     });
-    KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter)
+    KTable::new(stream, lineage, lineage, Some((node, store))).with_getter(getter)
 }
 
 /// A table regrouped by a new key (Kafka's `KGroupedTable`).
@@ -215,19 +215,19 @@ where
         let repartitioned = self.stream.repartition_through::<K::Codec, ChangeCodec<V::Codec>>(&store, false);
         let name = builder.graph.borrow_mut().new_name(prefix);
         let store_name = store.clone();
-        let old_values = OldValues::standalone();
-        let send_old = old_values.flag();
+        let lineage = Lineage::aggregation(&builder);
+        let table = lineage.id();
         let stream = repartitioned.processor(name, vec![store], move |tb, next| {
             let store = tb.key_value_store::<K::Codec, A::Codec>(&store_name);
             TableAggregateProc {
                 store: store.clone(),
                 add: add.clone(),
                 subtract: subtract.clone(),
-                send_old_values: send_old.load(Ordering::Relaxed),
+                send_old_values: tb.sends_old_values(table),
                 emitter: tb.emitter(store, next),
             }
         });
-        aggregated_table(stream).with_old_values(old_values)
+        aggregated_table(stream, lineage)
     }
 
     /// The number of rows per group.

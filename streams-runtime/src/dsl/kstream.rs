@@ -5,8 +5,6 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use super::{
     BranchedKStream, GlobalKTable, KGroupedStream, KTable, NeverDeletes, StreamsBuilder, Tombstones,
 };
@@ -358,20 +356,18 @@ where
         let sink = repartition_sink::<KC, VC>(&topic, &parts);
         let (outlet, source) = (parts.outlet, parts.source);
         if optimizable {
-            let merged = Arc::new(AtomicBool::new(false));
+            let sink_node = parts.sink;
             builder.graph.borrow_mut().optimizable.repartitions.push(optimize::Repartition {
                 first: parts.first,
-                sink: parts.sink,
+                sink: sink_node,
                 source,
                 topic: topic.clone(),
                 types: std::any::TypeId::of::<(K, V)>(),
-                merged: merged.clone(),
-                keep: parts.keep,
                 lower: Arc::new(merged_repartition::<KC, VC>),
             });
             // Merged into one repartition upstream, this one is a pass-through.
             self.end_with(move |tb| -> Box<dyn Processor<K, V>> {
-                if merged.load(Ordering::Relaxed) {
+                if tb.decided().merged_repartitions.contains(&sink_node) {
                     tb.downstream::<K, V>(outlet)
                 } else {
                     Box::new(sink(tb))
@@ -451,16 +447,13 @@ where
         } else {
             self.share()
         };
-        let materialized = Arc::new(AtomicBool::new(false));
-        let old_values = crate::dsl::ktable::OldValues::source(materialized.clone());
-        let (flag, send_old) = (materialized.clone(), old_values.flag());
+        let lineage = crate::dsl::ktable::Lineage::source(stream.builder());
+        let id = lineage.id();
         let store_name = store.clone();
         let table = stream.processor(name, vec![], move |tb, next| {
             UpsertProc(TableSourceProc {
-                store: flag
-                    .load(Ordering::Relaxed)
-                    .then(|| tb.key_value_store::<K::Codec, V::Codec>(&store_name)),
-                send_old_values: send_old.load(Ordering::Relaxed),
+                store: tb.keeps_store(id).then(|| tb.key_value_store::<K::Codec, V::Codec>(&store_name)),
+                send_old_values: tb.sends_old_values(id),
                 key_is_null: <K::Codec as Codec>::is_null,
                 dropped: tb.dropped.clone(),
                 next,
@@ -472,7 +465,7 @@ where
             let store = tb.key_value_store::<K::Codec, V::Codec>(&store_name);
             Box::new(move |k| store.get(k))
         });
-        KTable::new(table, materialized, Some((node, store))).with_getter(getter).with_old_values(old_values)
+        KTable::new(table, lineage, lineage, Some((node, store))).with_getter(getter)
     }
 
     /// Ends the chain in front of the processor `end` builds for each task.
@@ -914,7 +907,6 @@ where
         // `flag`, and the first side runs Kafka's self-join while the second does nothing.
         match self_joined.filter(|_| left.last == right.last) {
             Some(self_join) => {
-                let flag = Arc::new(AtomicBool::new(false));
                 let nodes = builder.graph.borrow().nodes[merge_node].predecessors.clone();
                 let windowed: Vec<usize> =
                     nodes.iter().map(|&n| builder.graph.borrow().nodes[n].predecessors[0]).collect();
@@ -923,18 +915,16 @@ where
                     sides: [nodes[0], nodes[1]],
                     merge: merge_node,
                     store: this_store,
-                    flag: flag.clone(),
                 });
-                let second = flag.clone();
                 left.end_with(move |tb| -> Box<dyn Processor<K, V>> {
-                    if flag.load(Ordering::Relaxed) {
+                    if tb.decided().self_joins.contains(&merge_node) {
                         self_join(tb)
                     } else {
                         Box::new(LeftInput(make_left(tb)))
                     }
                 });
                 right.end_with(move |tb| -> Box<dyn Processor<K, VO>> {
-                    if second.load(Ordering::Relaxed) {
+                    if tb.decided().self_joins.contains(&merge_node) {
                         Box::new(crate::ops::Discard)
                     } else {
                         Box::new(RightInput(make_right(tb)))
@@ -1042,8 +1032,6 @@ struct RepartitionParts {
     source: usize,
     /// Where the source's downstream attaches.
     outlet: OutletId,
-    /// Whether null keys go through (a left or outer join downstream).
-    keep: Arc<AtomicBool>,
 }
 
 /// Adds a repartition through `topic` after node `parent`: its nodes (a filter if named),
@@ -1076,9 +1064,8 @@ where
         g.repartition_partitions.push((topic.to_string(), n));
     }
     // Null keys are dropped unless a left or outer join downstream keeps them.
-    let keep = Arc::new(AtomicBool::new(false));
-    g.repartition_links.push((source, sink, keep.clone()));
-    RepartitionParts { first, sink, source, outlet, keep }
+    g.repartition_links.push((source, sink));
+    RepartitionParts { first, sink, source, outlet }
 }
 
 /// How a task builds the sink of a repartition.
@@ -1086,10 +1073,10 @@ fn repartition_sink<KC: Codec, VC: Codec>(
     topic: &str,
     parts: &RepartitionParts,
 ) -> impl Fn(&mut TaskBuild<'_>) -> RepartitionSinkProc<KC, VC> + Send + Sync + 'static {
-    let (topic, keep, sink) = (topic.to_string(), parts.keep.clone(), parts.sink);
+    let (topic, sink) = (topic.to_string(), parts.sink);
     move |tb| RepartitionSinkProc::<KC, VC> {
         topic: tb.topic(&topic),
-        keep_null_keys: keep.load(Ordering::Relaxed),
+        keep_null_keys: tb.decided().null_key_repartitions.contains(&sink),
         e2e_slot: tb.e2e_slot(sink),
         _codecs: PhantomData,
     }
@@ -1112,7 +1099,9 @@ where
     let t = &m.topic;
     let names = (format!("{t}-sink"), Some(format!("{t}-filter")), format!("{t}-source"));
     let parts = add_repartition::<KC, VC>(g, m.parent, t, names, None);
-    parts.keep.store(m.keep_null_keys, Ordering::Relaxed);
+    if m.keep_null_keys {
+        g.decided.null_key_repartitions.push(parts.sink);
+    }
     g.move_children::<KC::Value, VC::Value>(m.outlet, parts.outlet, &m.moved);
     let sink = repartition_sink::<KC, VC>(t, &parts);
     let child: ChildFactory<KC::Value, VC::Value> = Arc::new(move |tb| Box::new(sink(tb)));

@@ -5,7 +5,6 @@
 //! aggregation never does (`NeverDeletes`, and `to_stream` gives `V`).
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{KGroupedTable, KStream, Suppressed};
@@ -56,59 +55,73 @@ pub(crate) type GetterFactory<K, V> = Arc<dyn Fn(&mut TaskBuild<'_>) -> Getter<K
 /// A table (Kafka's `KTable`).
 pub struct KTable<K, V, T = MayDelete> {
     pub(super) stream: KStream<K, Change<V>>,
-    /// Set when something downstream needs old values or lookups: the source then keeps a
-    /// store.
-    pub(super) materialized: Arc<AtomicBool>,
+    /// The table whose store answers this one's lookups (its source): asking it to keep the
+    /// store is how a join materializes this table.
+    pub(super) store_of: Lineage,
     /// The node and store name of the source, listed in `describe()` once materialized.
     pub(super) source_store: Option<(usize, String)>,
     /// Reads current values (through filters and mappings down from the source's store).
     getter: Option<GetterFactory<K, V>>,
-    /// Whether this table's updates carry old values.
-    pub(super) old_values: OldValues,
+    /// This table among the topology's tables, for old values.
+    pub(super) lineage: Lineage,
     _t: PhantomData<fn(T)>,
 }
 
-/// Whether a table's updates carry their old values (Kafka's `sendOldValues`): off unless
-/// something downstream asks (a `group_by`, the outer side of a join). Asking turns it on
-/// for this table and every table it derives from, up to the source, which then keeps a
-/// store (Kafka's `KTableImpl.enableSendingOldValues`). Processors read the flag when a task
-/// is built, after the whole topology is.
-#[derive(Clone)]
-pub(crate) struct OldValues {
-    flag: Arc<AtomicBool>,
-    parents: Vec<OldValues>,
-    /// A source's store flag, set along with the flag.
-    materialize: Option<Arc<AtomicBool>>,
+/// A table among the topology's tables (`graph::tables`): whether its updates carry their
+/// old values (Kafka's `sendOldValues`) is off unless something downstream asks (a
+/// `group_by`, the outer side of a join); the tables pass then turns it on for this table and
+/// every table it derives from, up to the source, which keeps a store (Kafka's
+/// `KTableImpl.enableSendingOldValues`). Processors read the decision when a task is built.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lineage {
+    id: usize,
 }
 
-impl OldValues {
-    /// A table that derives from none whose old values matter (an aggregation).
-    pub(crate) fn standalone() -> Self {
-        OldValues { flag: Arc::new(AtomicBool::new(false)), parents: Vec::new(), materialize: None }
+impl Lineage {
+    fn declare(builder: &crate::dsl::StreamsBuilder, table: crate::graph::tables::Table) -> Lineage {
+        Self::declare_in(&mut builder.graph.borrow_mut(), table)
+    }
+
+    fn declare_in(g: &mut crate::graph::GraphBuilder, table: crate::graph::tables::Table) -> Lineage {
+        g.tables.push(table);
+        Lineage { id: g.tables.len() - 1 }
+    }
+
+    /// An aggregation's table: its store is always kept, it derives from no table.
+    pub(crate) fn aggregation(builder: &crate::dsl::StreamsBuilder) -> Lineage {
+        Self::declare(builder, crate::graph::tables::Table { always_kept: true, ..Default::default() })
     }
 
     /// A source table: sending old values needs its store.
-    pub(crate) fn source(materialized: Arc<AtomicBool>) -> Self {
-        OldValues { materialize: Some(materialized), ..Self::standalone() }
+    pub(crate) fn source(builder: &crate::dsl::StreamsBuilder) -> Lineage {
+        Self::source_in(&mut builder.graph.borrow_mut())
     }
 
-    fn derived(parents: Vec<OldValues>) -> Self {
-        OldValues { parents, ..Self::standalone() }
+    /// [`Self::source`], with the graph at hand.
+    pub(crate) fn source_in(g: &mut crate::graph::GraphBuilder) -> Lineage {
+        Self::declare_in(g, crate::graph::tables::Table { source: true, ..Default::default() })
     }
 
-    pub(crate) fn enable(&self) {
-        self.flag.store(true, Ordering::Relaxed);
-        if let Some(m) = &self.materialize {
-            m.store(true, Ordering::Relaxed);
-        }
-        for p in &self.parents {
-            p.enable();
-        }
+    /// A table derived from `parents`.
+    fn derived(builder: &crate::dsl::StreamsBuilder, parents: &[Lineage]) -> Lineage {
+        let parents = parents.iter().map(|p| p.id).collect();
+        Self::declare(builder, crate::graph::tables::Table { parents, ..Default::default() })
     }
 
-    /// The flag a processor reads when its task is built.
-    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
-        self.flag.clone()
+    /// Asks for this table's old values.
+    pub(crate) fn enable(&self, builder: &crate::dsl::StreamsBuilder) {
+        builder.graph.borrow_mut().tables[self.id].old_values_asked = true;
+    }
+
+    /// Asks this table to keep its store.
+    fn keep_store(&self, builder: &crate::dsl::StreamsBuilder) {
+        builder.graph.borrow_mut().tables[self.id].store_asked = true;
+    }
+
+    /// Its index, which processors read the decisions by ([`TaskBuild::sends_old_values`],
+    /// [`TaskBuild::keeps_store`]).
+    pub(crate) fn id(&self) -> usize {
+        self.id
     }
 }
 
@@ -121,24 +134,20 @@ enum TableJoin {
 }
 
 impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
+    /// A table whose lookups read `store_of`'s store and whose old values are `lineage`'s.
     pub(crate) fn new(
         stream: KStream<K, Change<V>>,
-        materialized: Arc<AtomicBool>,
+        store_of: Lineage,
+        lineage: Lineage,
         source_store: Option<(usize, String)>,
     ) -> Self {
-        KTable {
-            stream,
-            materialized,
-            source_store,
-            getter: None,
-            old_values: OldValues::standalone(),
-            _t: PhantomData,
-        }
+        KTable { stream, store_of, source_store, getter: None, lineage, _t: PhantomData }
     }
 
-    pub(crate) fn with_old_values(mut self, old_values: OldValues) -> Self {
-        self.old_values = old_values;
-        self
+    /// An aggregation's table: it keeps its store and reads its own.
+    pub(crate) fn aggregated(stream: KStream<K, Change<V>>, source_store: Option<(usize, String)>) -> Self {
+        let lineage = Lineage::aggregation(stream.builder());
+        Self::new(stream, lineage, lineage, source_store)
     }
 
     pub(crate) fn with_getter(mut self, getter: GetterFactory<K, V>) -> Self {
@@ -149,7 +158,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     /// Makes the table answer lookups (for joins): its source keeps a store, which
     /// `describe()` lists. Returns the store name and a getter factory.
     pub(crate) fn materialize(&self) -> (String, GetterFactory<K, V>) {
-        self.materialized.store(true, Ordering::Relaxed);
+        self.store_of.keep_store(self.stream.builder());
         let (node, store) = self.source_store.clone().expect("tables built by this crate know their store");
         self.stream.builder().graph.borrow_mut().add_store(node, &store);
         (store, self.getter.clone().expect("tables built by this crate have a getter"))
@@ -166,12 +175,12 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         let (other_store, other_getter) = other.materialize();
         // Kafka's `KTableImpl.doJoin`: the outer sides send old values.
         if kind != TableJoin::Inner {
-            self.old_values.enable();
+            self.lineage.enable(&builder);
         }
         if kind == TableJoin::Outer {
-            other.old_values.enable();
+            other.lineage.enable(&builder);
         }
-        let old_values = OldValues::derived(vec![self.old_values.clone(), other.old_values.clone()]);
+        let lineage = Lineage::derived(&builder, &[self.lineage, other.lineage]);
         let (merge, outlet) = {
             let mut g = builder.graph.borrow_mut();
             // Kafka's `KTableImpl.doJoin` names the merge first, and its sides `KTABLE-JOINTHIS-`
@@ -190,15 +199,15 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             TableJoin::Left => (JoinSide::Left, JoinSide::Right),
             TableJoin::Outer => (JoinSide::Outer, JoinSide::Outer),
         };
-        let (j, og, flag) = (joiner.clone(), other_getter.clone(), old_values.flag());
+        let (j, og, table) = (joiner.clone(), other_getter.clone(), lineage.id());
         self.stream.clone().end_with(move |tb| TableJoinSideProc {
             other: og(tb),
             joiner: j.clone(),
             side: this_side,
-            send_old_values: flag.load(Ordering::Relaxed),
+            send_old_values: tb.sends_old_values(table),
             next: tb.downstream(outlet),
         });
-        let (j, tg, flag) = (joiner.clone(), this_getter.clone(), old_values.flag());
+        let (j, tg) = (joiner.clone(), this_getter.clone());
         other.stream.clone().end_with(move |tb| TableJoinSideProc {
             other: tg(tb),
             joiner: {
@@ -206,7 +215,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 Arc::new(move |right: Option<VO>, left: Option<V>| j(left, right))
             },
             side: other_side,
-            send_old_values: flag.load(Ordering::Relaxed),
+            send_old_values: tb.sends_old_values(table),
             next: tb.downstream(outlet),
         });
         // Kafka's `KTableKTable*JoinValueGetter`: the joined row with the larger timestamp.
@@ -224,9 +233,8 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             })
         });
         let stream = KStream::new(builder, outlet, merge, crate::ops::Nop::new());
-        let mut table = KTable::new(stream, self.materialized.clone(), self.source_store.clone());
+        let mut table = KTable::new(stream, self.store_of, lineage, self.source_store.clone());
         table.getter = Some(getter);
-        table.old_values = old_values;
         table
     }
 
@@ -322,14 +330,14 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 transformer
             })
         };
-        let old_values = OldValues::derived(vec![self.old_values.clone()]);
-        let flag = old_values.flag();
+        let lineage = Lineage::derived(self.stream.builder(), &[self.lineage]);
+        let table = lineage.id();
         let records = make.clone();
         let stream = self.stream.clone().processor(name, store_names, move |tb, next| {
             let now = Arc::new(std::sync::atomic::AtomicI64::new(0));
             TableTransformValuesProc {
                 transformer: records(tb, &now),
-                send_old_values: flag.load(Ordering::Relaxed),
+                send_old_values: tb.sends_old_values(table),
                 now,
                 next,
                 _types: PhantomData,
@@ -352,7 +360,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 })
             })
         });
-        self.derived(stream, getter, old_values)
+        self.derived(stream, getter, lineage)
     }
 
     /// As [`Self::transform_values`], with the stores themselves: each is added to the
@@ -385,11 +393,11 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     {
         // Kafka's `KTableSuppressProcessorSupplier` asks its parent for old values, which
         // materializes a source table.
-        self.materialized.store(true, Ordering::Relaxed);
+        self.store_of.keep_store(self.stream.builder());
         if let Some((node, store)) = &self.source_store {
             self.stream.builder().graph.borrow_mut().add_store(*node, store);
         }
-        self.old_values.enable();
+        self.lineage.enable(self.stream.builder());
         let Suppressed { time_limit, buffer, name } = suppressed;
         // `named(..)` names it as `with_name` does.
         let (name, store) = match name.or_else(|| self.stream.take_name()) {
@@ -426,8 +434,8 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 })
             })
         });
-        let old_values = OldValues::derived(vec![self.old_values.clone()]);
-        self.derived(stream, getter, old_values)
+        let lineage = Lineage::derived(self.stream.builder(), &[self.lineage]);
+        self.derived(stream, getter, lineage)
     }
 
     /// A `KTABLE-SUPPRESS-` node with its `KTABLE-SUPPRESS-STATE-STORE-` (named in Kafka's
@@ -455,11 +463,10 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         &self,
         stream: KStream<K, Change<V2>>,
         getter: Option<GetterFactory<K, V2>>,
-        old_values: OldValues,
+        lineage: Lineage,
     ) -> KTable<K, V2, T2> {
-        let mut table = KTable::new(stream, self.materialized.clone(), self.source_store.clone());
+        let mut table = KTable::new(stream, self.store_of, lineage, self.source_store.clone());
         table.getter = getter;
-        table.old_values = old_values;
         table
     }
 
@@ -469,13 +476,13 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     {
         let name = self.next_name("KTABLE-FILTER-");
         let predicate: Arc<dyn Fn(&K, &V) -> bool + Send + Sync> = Arc::new(predicate);
-        let old_values = OldValues::derived(vec![self.old_values.clone()]);
-        let flag = old_values.flag();
+        let lineage = Lineage::derived(self.stream.builder(), &[self.lineage]);
+        let table = lineage.id();
         let p = predicate.clone();
-        let stream = self.stream.clone().processor(name, vec![], move |_, next| TableFilterProc {
+        let stream = self.stream.clone().processor(name, vec![], move |tb, next| TableFilterProc {
             predicate: p.clone(),
             negate,
-            send_old_values: flag.load(Ordering::Relaxed),
+            send_old_values: tb.sends_old_values(table),
             next,
         });
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, V> {
@@ -484,7 +491,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 Box::new(move |k| parent(k).filter(|(v, _)| predicate(k, v) != negate))
             })
         });
-        self.derived(stream, getter, old_values)
+        self.derived(stream, getter, lineage)
     }
 
     /// Keeps the rows `predicate` accepts; a rejected update deletes its key downstream.
@@ -511,11 +518,11 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         let name = self.next_name("KTABLE-MAPVALUES-");
         let f: Arc<dyn Fn(V) -> U + Send + Sync> = Arc::new(f);
         let g = f.clone();
-        let old_values = OldValues::derived(vec![self.old_values.clone()]);
-        let flag = old_values.flag();
-        let stream = self.stream.clone().processor(name, vec![], move |_, next| TableMapValuesProc {
+        let lineage = Lineage::derived(self.stream.builder(), &[self.lineage]);
+        let table = lineage.id();
+        let stream = self.stream.clone().processor(name, vec![], move |tb, next| TableMapValuesProc {
             f: g.clone(),
-            send_old_values: flag.load(Ordering::Relaxed),
+            send_old_values: tb.sends_old_values(table),
             next,
         });
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, U> {
@@ -524,7 +531,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 Box::new(move |k| parent(k).map(|(v, ts)| (f(v), ts)))
             })
         });
-        self.derived(stream, getter, old_values)
+        self.derived(stream, getter, lineage)
     }
 
     /// The table's updates as a stream of new values.
@@ -541,11 +548,11 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         V2: DefaultCodec,
         F: Fn(&K, &V) -> (K2, V2) + Send + Sync + 'static,
     {
-        self.materialized.store(true, Ordering::Relaxed);
+        self.store_of.keep_store(self.stream.builder());
         if let Some((node, store)) = &self.source_store {
             self.stream.builder().graph.borrow_mut().add_store(*node, store);
         }
-        self.old_values.enable();
+        self.lineage.enable(self.stream.builder());
         let name = self.next_name("KTABLE-SELECT-");
         let f: Arc<dyn Fn(&K, &V) -> (K2, V2) + Send + Sync> = Arc::new(f);
         let stream = self.stream.processor(name, vec![], move |tb, next| TableSelectProc {
@@ -562,9 +569,8 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
 impl<K: Data, V: Data, T: Tombstones> Clone for KTable<K, V, T> {
     fn clone(&self) -> Self {
         let mut table =
-            KTable::new(self.stream.clone(), self.materialized.clone(), self.source_store.clone());
+            KTable::new(self.stream.clone(), self.store_of, self.lineage, self.source_store.clone());
         table.getter = self.getter.clone();
-        table.old_values = self.old_values.clone();
         table
     }
 }

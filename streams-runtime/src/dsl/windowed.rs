@@ -1,7 +1,6 @@
 //! `TimeWindowedKStream`: a grouped stream cut into time windows, for windowed
 //! aggregations (Kafka's `windowedBy(TimeWindows...)`).
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::grouped::aggregation_store;
@@ -160,8 +159,7 @@ where
             let store = tb.window_store::<K::Codec, A::Codec>(&getter_store, size);
             Box::new(move |w: &Windowed<K>| store.get(&w.key, w.window.start))
         });
-        let table =
-            KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter);
+        let table = KTable::aggregated(stream, Some((node, store))).with_getter(getter);
         if emit == Emit::Suppressed {
             // Kafka's `KTable.suppress` is a node of its own with a buffer store; here the
             // aggregation holds the results back, and this node passes them on.
@@ -281,7 +279,7 @@ where
             let store = tb.session_store::<K::Codec, A::Codec>(&getter_store);
             Box::new(move |w: &Windowed<K, SessionWindow>| store.fetch_session(&w.key, w.window))
         });
-        KTable::new(stream, Arc::new(AtomicBool::new(true)), Some((node, store))).with_getter(getter)
+        KTable::aggregated(stream, Some((node, store))).with_getter(getter)
     }
 
     /// The number of records per session.

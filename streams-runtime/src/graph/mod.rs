@@ -4,6 +4,7 @@
 mod describe;
 mod mermaid;
 pub(crate) mod optimize;
+pub(crate) mod tables;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -185,9 +186,10 @@ pub(crate) struct GraphBuilder {
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
     /// Stores added for processors of the Processor API, by name, and how a task makes each.
     pub(crate) user_stores: Vec<(String, crate::processor::store::StoreFactory)>,
-    /// Each stream repartition: its source node, its sink node, and whether it lets null keys
-    /// through (read by its sink when a task is built).
-    pub(crate) repartition_links: Vec<(usize, usize, Arc<std::sync::atomic::AtomicBool>)>,
+    /// Each stream repartition: its source node and its sink node.
+    pub(crate) repartition_links: Vec<(usize, usize)>,
+    /// What the passes decided that processors read when a task is built.
+    pub(crate) decided: Decided,
     /// What the optimization passes read: key- and value-changing nodes, merge nodes and
     /// the repartitions they may merge.
     pub(crate) optimizable: optimize::Metadata,
@@ -198,6 +200,8 @@ pub(crate) struct GraphBuilder {
     pub(crate) table_sources: Vec<(String, String)>,
     /// The stores whose changelog is their table's source topic, with that topic.
     pub(crate) source_changelogs: Vec<(String, String)>,
+    /// The tables, for the pass that decides old values and stores.
+    pub(crate) tables: Vec<tables::Table>,
 }
 
 impl GraphBuilder {
@@ -222,9 +226,11 @@ impl GraphBuilder {
             if !seen.insert(n) {
                 continue;
             }
-            if let Some((_, sink, keep)) = self.repartition_links.iter().find(|(source, _, _)| *source == n) {
-                keep.store(true, std::sync::atomic::Ordering::Relaxed);
-                stack.push(*sink);
+            if let Some(&(_, sink)) = self.repartition_links.iter().find(|(source, _)| *source == n) {
+                if !self.decided.null_key_repartitions.contains(&sink) {
+                    self.decided.null_key_repartitions.push(sink);
+                }
+                stack.push(sink);
             }
             stack.extend(self.nodes[n].predecessors.iter().copied());
         }
@@ -358,8 +364,11 @@ impl GraphBuilder {
             changelog_kinds,
             build_order,
             source_changelogs,
+            tables,
+            decided,
             ..
         } = self;
+        let tables = tables::decide(&tables);
         let mut source_nodes: Vec<usize> = sources.iter().map(|s| s.node).collect();
         source_nodes.extend(globals.iter().map(|g| g.source));
         let subtopologies = describe::subtopologies(&nodes, &source_nodes, &build_order);
@@ -383,6 +392,8 @@ impl GraphBuilder {
             changelog_kinds,
             source_changelogs,
             optimizations,
+            tables,
+            decided,
         }))
     }
 }
@@ -405,6 +416,22 @@ pub(crate) struct Graph {
     pub(crate) source_changelogs: Vec<(String, String)>,
     /// The optimizations it was built with.
     pub(crate) optimizations: optimize::Optimizations,
+    /// Which tables send old values and keep their stores.
+    pub(crate) tables: tables::Decided,
+    /// The passes' other decisions.
+    pub(crate) decided: Decided,
+}
+
+/// What the passes decide about nodes, read by their processors when a task is built.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct Decided {
+    /// Repartitions (by sink node) that let null keys through: a left or outer join is
+    /// downstream.
+    pub(crate) null_key_repartitions: Vec<usize>,
+    /// Repartitions (by sink node) merged into another: their sink passes records on.
+    pub(crate) merged_repartitions: Vec<usize>,
+    /// Stream-stream joins (by merge node) rewritten as self-joins.
+    pub(crate) self_joins: Vec<usize>,
 }
 
 impl Graph {
@@ -564,6 +591,21 @@ impl<'g> TaskBuild<'g> {
     /// The application's id.
     pub(crate) fn application_id(&self) -> &'g str {
         self.application_id
+    }
+
+    /// What the passes decided about nodes.
+    pub(crate) fn decided(&self) -> &'g Decided {
+        &self.graph.decided
+    }
+
+    /// Whether table `table`'s updates carry old values (see [`tables`]).
+    pub(crate) fn sends_old_values(&self, table: usize) -> bool {
+        self.graph.tables.old_values[table]
+    }
+
+    /// Whether table `table` keeps its store (see [`tables`]).
+    pub(crate) fn keeps_store(&self, table: usize) -> bool {
+        self.graph.tables.store_kept[table]
     }
 
     /// [`Self::e2e_slot`] of `node` if nothing is downstream of it.

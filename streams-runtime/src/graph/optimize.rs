@@ -6,7 +6,6 @@
 //! its outlets) are lowered by a function each repartition left when the builder added it.
 
 use std::any::TypeId;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{GraphBuilder, OutletId};
@@ -101,9 +100,6 @@ pub(crate) struct Repartition {
     pub(crate) source: usize,
     pub(crate) topic: String,
     pub(crate) types: TypeId,
-    /// Set when merged: its sink then passes records straight to its source's downstream.
-    pub(crate) merged: Arc<AtomicBool>,
-    pub(crate) keep: Arc<AtomicBool>,
     pub(crate) lower: Lower,
 }
 
@@ -128,8 +124,6 @@ pub(crate) struct SelfJoin {
     pub(crate) merge: usize,
     /// This side's store, the one kept.
     pub(crate) store: String,
-    /// Set when rewritten: the first side's input runs the self-join, the other's nothing.
-    pub(crate) flag: Arc<AtomicBool>,
 }
 
 /// What the builder records for the passes as it adds nodes.
@@ -181,7 +175,8 @@ fn rewrite_self_joins(g: &mut GraphBuilder, meta: &Metadata) {
         }
         link(g, this_windowed, join.merge);
         g.nodes[join.merge].kind = super::NodeKind::Processor { stores: vec![join.store.clone()] };
-        join.flag.store(true, Ordering::Relaxed);
+        // The first side's input runs the self-join, the other's nothing.
+        g.decided.self_joins.push(join.merge);
     }
 }
 
@@ -281,7 +276,7 @@ fn merge_repartitions(g: &mut GraphBuilder, meta: &Metadata) {
             parent: changer,
             outlet,
             moved: moved.clone(),
-            keep_null_keys: repartitions.iter().any(|r| r.keep.load(Ordering::Relaxed)),
+            keep_null_keys: repartitions.iter().any(|r| g.decided.null_key_repartitions.contains(&r.sink)),
         };
         let written = (repartitions[0].lower)(g, &merged);
         let source = written[2];
@@ -313,9 +308,10 @@ fn merge_repartitions(g: &mut GraphBuilder, meta: &Metadata) {
                 node.predecessors.clear();
                 node.successors.clear();
             }
-            r.merged.store(true, Ordering::Relaxed);
+            // Its sink passes records on to what its source fed.
+            g.decided.merged_repartitions.push(r.sink);
             g.sources.retain(|s| s.node != r.source);
-            g.repartition_links.retain(|(source, _, _)| *source != r.source);
+            g.repartition_links.retain(|(source, _)| *source != r.source);
         }
     }
 }
