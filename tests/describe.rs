@@ -138,3 +138,32 @@ fn topology_optimization_takes_kafkas_values_only() {
     config.set("topology.optimization", "everything");
     assert!(StreamsBuilder::new().build_with(&config).is_err());
 }
+
+/// Two streams repartitioned to `left` and `right` partitions, joined.
+fn repartitioned_join(left: u32, right: u32) -> StreamsBuilder {
+    let b = StreamsBuilder::new();
+    let l = b
+        .stream::<String, String>("left")
+        .repartition_with(Repartitioned::named("l").with_number_of_partitions(left));
+    let r = b
+        .stream::<String, String>("right")
+        .repartition_with(Repartitioned::named("r").with_number_of_partitions(right));
+    l.join_windowed(r, JoinWindows::within(std::time::Duration::from_millis(10)), |a, c| {
+        format!("{a:?}{c:?}")
+    })
+    .to("out");
+    b
+}
+
+#[test]
+fn a_join_of_repartitions_with_different_fixed_partition_counts_is_refused_as_kafka_refuses_it() {
+    let err = repartitioned_join(3, 5).build_with(&StreamsConfig::new("app")).unwrap_err().to_string();
+    // Kafka's `TopologyException` from `validateCopartition`, word for word.
+    assert_eq!(
+        err,
+        "invalid topology: Following topics do not have the same number of partitions: [{l-repartition=3, r-repartition=5}]"
+    );
+    assert!(repartitioned_join(4, 4).build_with(&StreamsConfig::new("app")).is_ok());
+    let panic = std::panic::catch_unwind(|| repartitioned_join(2, 1).build()).unwrap_err();
+    assert!(panic.downcast_ref::<String>().is_some_and(|m| m.contains("l-repartition=2, r-repartition=1")));
+}

@@ -168,6 +168,9 @@ impl StreamsBuilder {
     }
 
     /// Finishes the topology. Handles still alive afterwards no longer affect it.
+    ///
+    /// # Panics
+    /// If the topology is not valid (see [`Self::build_with`]).
     pub fn build(self) -> Topology {
         self.build_optimized(Optimizations::NONE)
     }
@@ -192,18 +195,25 @@ impl StreamsBuilder {
     /// ```
     ///
     /// # Errors
-    /// If `topology.optimization` is not a value Kafka accepts.
+    /// If `topology.optimization` is not a value Kafka accepts, or the topology is not valid
+    /// (as Kafka's `build` throws a `TopologyException`: a sub-topology reading repartition
+    /// topics of different fixed partition counts).
     pub fn build_with(
         self,
         config: &crate::config::StreamsConfig,
     ) -> Result<Topology, crate::error::StreamsError> {
-        Ok(self.build_optimized(config.topology_optimization()?))
+        let optimizations = config.topology_optimization()?;
+        let graph = std::mem::take(&mut *self.graph.borrow_mut());
+        graph.finish(optimizations)
     }
 
     /// The topology with the optimizations `optimizations`.
+    ///
+    /// # Panics
+    /// If the topology is not valid (see [`Self::build_with`]).
     pub fn build_optimized(self, optimizations: Optimizations) -> Topology {
         let graph = std::mem::take(&mut *self.graph.borrow_mut());
-        graph.finish(optimizations)
+        graph.finish(optimizations).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

@@ -350,7 +350,14 @@ impl GraphBuilder {
 
     /// Freezes the graph into a topology, after the optimization passes `optimizations`
     /// asks for.
-    pub(crate) fn finish(mut self, optimizations: optimize::Optimizations) -> crate::dsl::Topology {
+    ///
+    /// # Errors
+    /// As Kafka's `InternalTopologyBuilder.validateCopartition`: a sub-topology reads only
+    /// repartition topics of fixed partition counts, and the counts differ.
+    pub(crate) fn finish(
+        mut self,
+        optimizations: optimize::Optimizations,
+    ) -> Result<crate::dsl::Topology, crate::error::StreamsError> {
         optimize::run(&mut self, optimizations);
         let GraphBuilder {
             nodes,
@@ -378,7 +385,8 @@ impl GraphBuilder {
             .filter(|(_, members)| globals.iter().any(|g| members.contains(&g.source)))
             .map(|(i, _)| i)
             .collect();
-        crate::dsl::Topology::new(Arc::new(Graph {
+        validate_copartition(&subtopologies, &sources, &repartition_partitions)?;
+        Ok(crate::dsl::Topology::new(Arc::new(Graph {
             nodes,
             outlets,
             sources,
@@ -394,8 +402,42 @@ impl GraphBuilder {
             optimizations,
             tables,
             decided,
-        }))
+        })))
     }
+}
+
+/// Kafka's `validateCopartition` at build time: a sub-topology whose inputs are all
+/// repartition topics with a partition count fixed by the topology (`Repartitioned` with a
+/// number of partitions) needs the same count on each, since its tasks read one partition of
+/// each. (Other inputs are checked when the run is planned, against the cluster.)
+fn validate_copartition(
+    subtopologies: &[Vec<usize>],
+    sources: &[SourceSpec],
+    fixed: &[(String, u32)],
+) -> Result<(), crate::error::StreamsError> {
+    for members in subtopologies {
+        let topics: Vec<&String> = sources
+            .iter()
+            .filter(|s| members.contains(&s.node))
+            .flat_map(|s| match &s.topics {
+                SourceTopics::Names(names) => names.iter().collect(),
+                SourceTopics::Pattern(_) => Vec::new(),
+            })
+            .collect();
+        let counts: std::collections::BTreeMap<&String, u32> = topics
+            .iter()
+            .filter_map(|t| fixed.iter().find(|(name, _)| name == *t).map(|(_, n)| (*t, *n)))
+            .collect();
+        let differ = counts.values().any(|n| Some(n) != counts.values().next());
+        if topics.len() > 1 && counts.len() == topics.len() && differ {
+            let listed: Vec<String> = counts.iter().map(|(t, n)| format!("{t}={n}")).collect();
+            return Err(crate::error::StreamsError::InvalidTopology(format!(
+                "Following topics do not have the same number of partitions: [{{{}}}]",
+                listed.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A finished graph: the description and the factories of every task.
