@@ -535,7 +535,26 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
     } else {
         let mut allowed = vec![("name", ArgKind::Topic)];
         allowed.extend_from_slice(spec.options);
-        check_options(cx, spec.name, &allowed, &stage.options);
+        // A positional argument written as an option: say where it goes.
+        let (positional, options): (Vec<&NamedArg>, Vec<&NamedArg>) =
+            stage.options.iter().partition(|o| spec.arg_names.iter().any(|n| o.name == n));
+        for option in positional {
+            let at = spec.arg_names.iter().position(|n| option.name == n).unwrap_or(0);
+            let mut written: Vec<String> = spec.arg_names.iter().map(|n| n.to_uppercase()).collect();
+            written.truncate(at + 1);
+            cx.error(
+                option.name.span(),
+                format!(
+                    "`{}` is `{}`'s argument {}, not an option: write `{}({})`",
+                    option.name,
+                    spec.name,
+                    at + 1,
+                    spec.name,
+                    written.join(", ")
+                ),
+            );
+        }
+        check_options(cx, spec.name, &allowed, options);
     }
 }
 

@@ -35,8 +35,15 @@ impl Ctxt {
 
 /// The closest known name within a small edit distance, for "did you mean" hints.
 pub(crate) fn did_you_mean<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Names here are short: a long one is no slip of the keyboard, and comparing it would
+    // cost its length times each candidate's.
+    let length = unknown.chars().count();
+    if length > 64 {
+        return None;
+    }
     known
         .into_iter()
+        .filter(|k| k.len().abs_diff(length) <= (k.len().max(length) / 3).max(1))
         .map(|k| (edit_distance(unknown, k), k))
         .filter(|(d, k)| *d <= (k.len().max(unknown.len()) / 3).max(1))
         .min_by_key(|(d, _)| *d)

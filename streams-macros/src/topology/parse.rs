@@ -16,6 +16,7 @@ pub(crate) const SOURCE_KINDS: &[&str] = &["stream", "table", "global_table"];
 
 /// Parses the whole macro input, reporting every statement's syntax error.
 pub(crate) fn parse_topology(input: TokenStream) -> syn::Result<Topology> {
+    check_depth(&input)?;
     let mut cx = Ctxt::default();
     let (attributes, input) = inner_attributes(&mut cx, input);
     let mut statements = Vec::new();
@@ -63,6 +64,40 @@ fn inner_attributes(cx: &mut Ctxt, input: TokenStream) -> (Vec<Attribute>, Token
     (attributes, tokens.into_iter().collect())
 }
 
+/// How deep brackets and generic arguments may nest in the macro's input. `syn` parses
+/// them by recursion, so deeper input would overflow the compiler's stack before any limit of
+/// rustc's own is reached.
+const MAX_DEPTH: usize = 128;
+
+/// Refuses input nested deeper than [`MAX_DEPTH`], walking it without recursion.
+fn check_depth(input: &TokenStream) -> syn::Result<()> {
+    let mut pending: Vec<(TokenStream, usize)> = vec![(input.clone(), 0)];
+    while let Some((stream, depth)) = pending.pop() {
+        // `<` and `>` count as levels too (generic arguments); a comparison only ever makes
+        // the count err on the side of depth.
+        let mut angles = 0usize;
+        for tt in stream {
+            let level = depth + angles;
+            match &tt {
+                TokenTree::Group(g) => pending.push((g.stream(), level + 1)),
+                TokenTree::Punct(p) if p.as_char() == '<' => angles += 1,
+                TokenTree::Punct(p) if p.as_char() == '>' => angles = angles.saturating_sub(1),
+                _ => {}
+            }
+            if level + 1 > MAX_DEPTH {
+                return Err(syn::Error::new(
+                    tt.span(),
+                    format!(
+                        "nested more than {MAX_DEPTH} levels deep; move the expression into a function \
+                         (or the type into a type alias) outside `topology!` and use it here"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Splits at top-level `;` (inside parentheses or braces a `;` belongs to the argument).
 fn split_statements(input: TokenStream) -> Vec<TokenStream> {
     let mut chunks = Vec::new();
@@ -102,14 +137,38 @@ impl Parse for Pipeline {
         let mut stages = Vec::new();
         while !input.is_empty() {
             if !input.peek(PipeGt) {
-                let what =
-                    input.fork().parse::<TokenTree>().map(|t| format!(" before `{t}`")).unwrap_or_default();
-                return Err(input.error(format!("expected `|>`{what}; stages are joined with `|>`")));
+                return Err(missing_pipe(input, stages.last()));
             }
-            input.parse::<PipeGt>()?;
+            let pipe = input.parse::<PipeGt>()?;
+            if input.is_empty() {
+                return Err(syn::Error::new(
+                    pipe.spans[0],
+                    "`|>` ends this pipeline with no stage after it; add one (such as `to(\"topic\")`) or remove the `|>`",
+                ));
+            }
             stages.push(input.parse()?);
         }
         Ok(Pipeline { head, stages })
+    }
+}
+
+/// What to write where a stage should be followed by `|>` and is not.
+fn missing_pipe(input: ParseStream<'_>, last: Option<&Stage>) -> syn::Error {
+    let next = input.fork().parse::<TokenTree>().ok();
+    let starts_pipeline = matches!(&next, Some(TokenTree::Ident(i))
+        if *i == "let" || SOURCE_KINDS.contains(&i.to_string().as_str()));
+    match (&next, last) {
+        // Two statements without the `;` between them.
+        (Some(t), _) if starts_pipeline => syn::Error::new(
+            t.span(),
+            format!("a new pipeline starts at `{t}`: end the one before it with `;`"),
+        ),
+        // `to "out"`: the argument without its parentheses.
+        (Some(TokenTree::Literal(lit)), Some(stage)) if stage.args.is_empty() => {
+            syn::Error::new(lit.span(), format!("arguments go in parentheses: write `{}({lit})`", stage.name))
+        }
+        (Some(t), _) => input.error(format!("expected `|>` before `{t}`; stages are joined with `|>`")),
+        (None, _) => input.error("expected `|>`; stages are joined with `|>`"),
     }
 }
 
@@ -218,9 +277,35 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<(Vec<Arg>, Vec<NamedArg>)> 
 
 /// One argument: a duration literal, or any Rust expression.
 fn parse_arg(input: ParseStream<'_>) -> syn::Result<Arg> {
+    // Java's lambda `v -> v` (or `(k, v) -> ..`): Rust writes closures `|v| v`.
+    let java_lambda = {
+        let fork = input.fork();
+        (fork.parse::<Ident>().is_ok() || fork.parse::<TokenTree>().is_ok()) && fork.peek(Token![->])
+    };
+    if java_lambda {
+        let arrow = {
+            let fork = input.fork();
+            let _ = fork.parse::<TokenTree>();
+            fork.parse::<Token![->]>()?
+        };
+        return Err(syn::Error::new(
+            arrow.spans[0],
+            "`->` is Java's lambda arrow; a Rust closure is written `|value| ...` (`|key, value| ...`)",
+        ));
+    }
     if input.peek(Lit) {
         let fork = input.fork();
         let lit: Lit = fork.parse()?;
+        // `5 s`: a number and a unit apart.
+        if let (Lit::Int(i), true) = (&lit, fork.peek(Ident)) {
+            let unit = fork.fork().parse::<Ident>()?;
+            if ["ms", "s", "m", "h"].contains(&unit.to_string().as_str()) && i.suffix().is_empty() {
+                return Err(syn::Error::new(
+                    unit.span(),
+                    format!("a duration is written without a space: `{}{unit}`", i.base10_digits()),
+                ));
+            }
+        }
         let ends_here = fork.is_empty() || fork.peek(Token![,]);
         if ends_here && duration::is_duration_like(&lit) {
             input.parse::<Lit>()?;

@@ -148,6 +148,9 @@ pub(crate) struct StageSpec {
     pub(crate) form: Form,
     /// How many trailing arguments may be left out (a tumbling `window` has no advance).
     pub(crate) optional_args: usize,
+    /// What its positional arguments are called, for a user who writes one as an option
+    /// (`window(5s, advance = 1s)`).
+    pub(crate) arg_names: &'static [&'static str],
     /// The shape it gives after a table, if not `output` (filters keep tables tables).
     pub(crate) on_table: Option<Shape>,
 }
@@ -186,6 +189,7 @@ const fn stage(
         generic_method: None,
         form: Form::Call,
         optional_args: 0,
+        arg_names: &[],
         on_table: None,
     }
 }
@@ -251,16 +255,19 @@ pub(crate) const STAGES: &[StageSpec] = &[
         options: GRACE,
         form: Form::Windows(WindowKind::Time),
         optional_args: 1,
+        arg_names: &["size", "advance"],
         ..stage("window", &[Grouped], Windowed, &[Duration, Duration], "window")
     },
     StageSpec {
         options: GRACE,
         form: Form::Windows(WindowKind::Sliding),
+        arg_names: &["difference"],
         ..stage("sliding", &[Grouped], SlidingWindowed, &[Duration], "sliding")
     },
     StageSpec {
         options: GRACE,
         form: Form::Windows(WindowKind::Session),
+        arg_names: &["gap"],
         ..stage("session", &[Grouped], SessionWindowed, &[Duration], "session")
     },
     stage("emit_on_close", &[Windowed], Windowed, &[], "emit_on_close"),
