@@ -15,7 +15,7 @@ mod topology;
 /// # Grammar
 ///
 /// ```text
-/// topology  := statement*
+/// topology  := ["#![optimization = \"" RULES "\"]"] statement*
 /// statement := "let" NAME "=" pipeline ";"      binds a stream or table, used later by name
 ///            | pipeline ";"                      must end in a sink (or a split)
 /// pipeline  := head ("|>" stage)*
@@ -43,7 +43,52 @@ mod topology;
 /// | joins | stream–table `join(table, f)`, `left_join(table, f)`; stream–stream `join`/`left_join`/`outer_join(stream, within(1s, before = .., after = .., grace = ..), f)`; table–table `join`/`left_join`/`outer_join(table, f)`; stream–global table `join`/`left_join(global, key_of, f)` |
 ///
 /// Sources: `stream::<K, V>("a", "b")` reads several topics, `stream::<K, V>(pattern = "re")`
-/// every matching topic.
+/// every matching topic. `#![optimization = "all"]` first builds the topology with Kafka's
+/// `topology.optimization` (`"all"`, `"none"`, or a list of `merge.repartition.topics`,
+/// `reuse.ktable.source.topics`, `single.store.self.join`; checked at compile time).
+///
+/// # Joiners
+///
+/// What a joiner receives, per join, for `V` the values of this side and `VO` the other's.
+/// An `Option` is `None` when there is no partner *by design* (a left or outer join emits the
+/// row anyway): handle it, do not `.unwrap()` it — real data has rows without partners.
+///
+/// | join | joiner |
+/// | --- | --- |
+/// | stream `join(table, f)` | `f(V, VO)` |
+/// | stream `left_join(table, f)` | `f(V, Option<VO>)`: `None` when the table has no row for the key (yet) |
+/// | stream `join(stream, within(..), f)` | `f(V, VO)`, once per pair within the window |
+/// | stream `left_join(stream, within(..), f)` | `f(V, Option<VO>)`: `None` once the window closed without a partner |
+/// | stream `outer_join(stream, within(..), f)` | `f(Option<V>, Option<VO>)`: one side `None` for a record left alone |
+/// | table `join(table, f)` | `f(V, VO)` |
+/// | table `left_join(table, f)` | `f(V, Option<VO>)` |
+/// | table `outer_join(table, f)` | `f(Option<V>, Option<VO>)` |
+/// | table `join(table, \|v\| foreign_key, f)` (KIP-213) | `f(V, VO)`; `left_join`: `f(V, Option<VO>)` |
+/// | stream `join(global, \|k, v\| table_key, f)` | `f(V, VO)`; `left_join`: `f(V, Option<VO>)` |
+///
+/// # Join windows
+///
+/// `within(d)` pairs a record of this stream at time `t` with the other stream's records
+/// from `t - d` to `t + d`, both ends included. `before = b` and `after = a` set each end:
+/// the other's records from `t - b` to `t + a` (Kafka's `JoinWindows.before`/`after`, which
+/// are seen from *this* side: `after = 0s` keeps only partners that came first).
+///
+/// ```text
+/// other:        ·····[==========|==========]·····
+///                    t - before t         t + after
+/// ```
+///
+/// `grace = g` keeps the window open for records up to `g` late in stream time; a left or
+/// outer join emits a record without a partner once its window and grace have passed.
+///
+/// # Windowed output
+///
+/// A windowed aggregation's table has `Windowed<K>` keys (window start and end). Its stream
+/// is written with a windowed key codec, chosen for you by `to("topic")`:
+/// `TimeWindowed<K>` (Kafka's `TimeWindowedSerde`: key bytes then the start) or
+/// `SessionWindowed<K>` (key, end, start). To read it back (a `TestDriver`, another
+/// topology), name the window size as Kafka's deserializer needs it:
+/// `driver.output::<TimeWindowedOf<String, 5000>, i64>("counts")`.
 ///
 /// Mistakes are compile errors at the stage you wrote: unknown stages (with a suggestion),
 /// wrong argument counts, names used but never bound or bound but never used, pipelines
