@@ -183,14 +183,14 @@ impl<K: Data, V: Data> KStream<K, V> {
 
     /// Notes that the node this stream comes out of changes keys (`process`): the
     /// repartition merging pass may put a repartition right after it.
-    pub(crate) fn from_key_change(self) -> Self {
+    pub(crate) fn after_key_change(self) -> Self {
         self.builder.graph.borrow_mut().optimizable.key_changed::<K, V>(self.last, self.outlet, false);
         self.with_repartition_required(true)
     }
 
     /// Notes that the node this stream comes out of changes values (`process_values`):
     /// repartitions below it are not merged with those above.
-    pub(crate) fn from_value_change(self) -> Self {
+    pub(crate) fn after_value_change(self) -> Self {
         self.builder.graph.borrow_mut().optimizable.value_changing.push(self.last);
         self
     }
@@ -1109,6 +1109,9 @@ where
     [parts.first, parts.sink, parts.source]
 }
 
+/// Builds, for a task, the input processor of a self-join.
+type SelfJoinFactory<K, V> = Arc<dyn Fn(&mut TaskBuild<'_>) -> Box<dyn Processor<K, V>> + Send + Sync>;
+
 /// How a task builds Kafka's self-join (`KStreamKStreamSelfJoin`) of a join whose sides have
 /// the same value type: over the first side's buffer, under the join's state name. `None`
 /// when the types differ (then the sides cannot be one stream).
@@ -1118,7 +1121,7 @@ fn self_join_factory<K, V, VO, R>(
     store: &str,
     state_name: &str,
     outlet: OutletId,
-) -> Option<Arc<dyn Fn(&mut TaskBuild<'_>) -> Box<dyn Processor<K, V>> + Send + Sync>>
+) -> Option<SelfJoinFactory<K, V>>
 where
     K: DefaultCodec + StoreKey,
     V: DefaultCodec,

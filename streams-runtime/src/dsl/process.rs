@@ -55,7 +55,7 @@ where
         P: Processor<K, V>,
         F: Fn() -> P + Send + Sync + 'static,
     {
-        self.user_node("KSTREAM-PROCESSOR-", move || AnyKeyProc(supplier()), stores, true).from_key_change()
+        self.user_node("KSTREAM-PROCESSOR-", move || AnyKeyProc(supplier()), stores, true).after_key_change()
     }
 
     /// Runs a processor of your own that keeps each record's key (Kafka's
@@ -71,7 +71,7 @@ where
     {
         let key_changed = self.repartition_required();
         self.user_node("KSTREAM-PROCESSVALUES-", move || FixedKeyProc(supplier()), stores, key_changed)
-            .from_value_change()
+            .after_value_change()
     }
 
     /// Adds the node of a processor `supplier` makes, connected to `stores`.
