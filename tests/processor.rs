@@ -549,3 +549,36 @@ fn a_tables_value_transformer_maps_updates_and_lookups() {
         [("u1".to_string(), "home by u1:ANN".to_string())]
     );
 }
+
+/// Sends each record to the child its value names.
+struct ToNamedChild;
+
+impl Processor<String, String> for ToNamedChild {
+    type KOut = String;
+    type VOut = String;
+
+    fn process(&mut self, ctx: &mut ProcessorContext<'_, String, String>, record: Record<String, String>) {
+        let child = record.value.clone();
+        ctx.forward_to(&child, record);
+    }
+}
+
+#[test]
+fn forward_to_reaches_one_child_by_name_and_an_unknown_name_fails_the_record() {
+    let b = StreamsBuilder::new();
+    let routed = b.stream::<String, String>("in").process(|| ToNamedChild, &[]);
+    routed.clone().named("left").to("lefts");
+    routed.named("right").map_values(|v| v.to_uppercase()).to("rights");
+    let driver = TestDriver::new(b.build());
+    let input = driver.input::<String, String>("in");
+    input.pipe("a".to_string(), "left".to_string(), 1);
+    input.pipe("b".to_string(), "right".to_string(), 2);
+    let lefts = driver.output::<String, String>("lefts").read_key_values();
+    let rights = driver.output::<String, String>("rights").read_key_values();
+    assert_eq!(lefts, [("a".to_string(), "left".to_string())]);
+    assert_eq!(rights, [("b".to_string(), "RIGHT".to_string())]);
+    let err = input
+        .try_pipe_record(Record::new("c".to_string(), "nowhere".to_string(), 3))
+        .expect_err("no child is named `nowhere`");
+    assert!(err.to_string().contains("Unknown downstream node: nowhere"), "{err}");
+}

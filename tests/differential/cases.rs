@@ -290,6 +290,29 @@ impl Processor<Option<String>, Option<i64>> for Rekey {
     }
 }
 
+/// `Route` of `Differential.java`: even values to the child `evens`, odd ones to `odds`, and
+/// values above 10 (negated) to every child too.
+struct Route;
+
+impl Processor<Option<String>, Option<i64>> for Route {
+    type KOut = Option<String>;
+    type VOut = i64;
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Option<String>, i64>,
+        record: Record<Option<String>, Option<i64>>,
+    ) {
+        let Some(v) = record.value else { return };
+        let key = record.key.clone();
+        let child = if v.rem_euclid(2) == 0 { "evens" } else { "odds" };
+        ctx.forward_to(child, record.clone().with(key.clone(), v));
+        if v > 10 {
+            ctx.forward(record.with(key, -v));
+        }
+    }
+}
+
 /// The Processor API, keys fixed: doubles each value, dropping null keys and null values.
 struct Double;
 
@@ -973,6 +996,11 @@ fn builder_cases() -> Vec<Case> {
             .repartition_with(Repartitioned::named("rekeyed").with_number_of_partitions(3))
             .map_values(|v| v.map(|v| v * 2))
             .to("out")),
+        case!("process_forward_to_named_children", LONGS, Plain, Long, |b| {
+            let routed = b.stream::<Option<String>, Option<i64>>("in").process(|| Route, &[]);
+            routed.clone().named("evens").map_values(|v| v * 100).to("out");
+            routed.named("odds").filter(|_, v| *v != 7).to("out")
+        }),
         case!("process_then_count", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")
             .process(|| Rekey, &[])

@@ -273,6 +273,24 @@ public class Differential {
         }
     }
 
+    // The Processor API forwarding to named children: even values to "evens", odd ones to
+    // "odds", and values above 10 to every child too.
+    static class Route implements Processor<String, Long, String, Long> {
+        ProcessorContext<String, Long> context;
+
+        @Override
+        public void init(ProcessorContext<String, Long> context) {
+            this.context = context;
+        }
+
+        @Override
+        public void process(Record<String, Long> record) {
+            if (record.value() == null) return;
+            context.forward(record, Math.floorMod(record.value(), 2) == 0 ? "evens" : "odds");
+            if (record.value() > 10) context.forward(record.withValue(-record.value()));
+        }
+    }
+
     // The Processor API, keys fixed: doubles each value, dropping null keys and null values.
     static class Double implements FixedKeyProcessor<String, Long, Long> {
         FixedKeyProcessorContext<String, Long> context;
@@ -510,6 +528,11 @@ public class Differential {
         add("process_window_store", () -> build(b -> {
             b.addStateStore(Stores.windowStoreBuilder(Stores.inMemoryWindowStore("sums", ms(300), ms(100), false), S, L));
             b.stream("in", Consumed.with(S, L)).process(WindowSums::new, "sums").to("out", Produced.with(S, L));
+        }));
+        add("process_forward_to_named_children", () -> build(b -> {
+            KStream<String, Long> routed = b.stream("in", Consumed.with(S, L)).process(Route::new);
+            routed.mapValues(v -> v * 100, org.apache.kafka.streams.kstream.Named.as("evens")).to("out", Produced.with(S, L));
+            routed.filter((k, v) -> v != 7, org.apache.kafka.streams.kstream.Named.as("odds")).to("out", Produced.with(S, L));
         }));
         add("process_then_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
             .process(Rekey::new)

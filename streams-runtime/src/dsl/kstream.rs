@@ -288,16 +288,31 @@ where
         P: Processor<K, V> + 'static,
         M: Fn(&mut TaskBuild<'_>, Box<dyn Processor<K2, V2>>) -> P + Send + Sync + 'static,
     {
+        self.processor_of_children(name, stores, move |tb, outlet| {
+            let next = tb.downstream::<K2, V2>(outlet);
+            make(tb, next)
+        })
+    }
+
+    /// [`Self::processor`], whose running form `make` builds from the outlet itself (to
+    /// reach its children one by one: the Processor API's `forward(record, child)`).
+    pub(crate) fn processor_of_children<K2: Data, V2: Data, P, M>(
+        self,
+        name: String,
+        stores: Vec<String>,
+        make: M,
+    ) -> KStream<K2, V2>
+    where
+        P: Processor<K, V> + 'static,
+        M: Fn(&mut TaskBuild<'_>, OutletId) -> P + Send + Sync + 'static,
+    {
         let builder = self.builder.clone();
         let (node, outlet) = {
             let mut g = builder.graph.borrow_mut();
             let node = g.add_node(name, NodeKind::Processor { stores }, &[self.last]);
             (node, g.new_outlet::<K2, V2>(false))
         };
-        self.end_with(move |tb| {
-            let next = tb.downstream::<K2, V2>(outlet);
-            TerminalProbe { slot: tb.terminal_slot(node), inner: make(tb, next) }
-        });
+        self.end_with(move |tb| TerminalProbe { slot: tb.terminal_slot(node), inner: make(tb, outlet) });
         KStream::new(builder, outlet, node, Nop::new())
     }
 

@@ -94,7 +94,8 @@ where
         };
         let store_names: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
         let node_name = name.clone();
-        self.processor(name, store_names.clone(), move |tb, next| {
+        self.processor_of_children(name, store_names.clone(), move |tb, outlet| {
+            let next = tb.children::<U::KOut, U::VOut>(outlet);
             for create in &creates {
                 create(&mut tb.stores);
             }

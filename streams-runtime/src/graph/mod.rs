@@ -769,6 +769,22 @@ impl<'g> TaskBuild<'g> {
         })
     }
 
+    /// The children of `outlet` (not a shared one), each built on its own and named after its
+    /// first node: Kafka's child processors, which `forward(record, child)` addresses.
+    pub(crate) fn children<K: Data, V: Data>(&mut self, outlet: OutletId) -> crate::ops::Children<K, V> {
+        let graph = self.graph;
+        let out = graph.outlets[outlet]
+            .downcast_ref::<Outlet<K, V>>()
+            .expect("outlet types are fixed by the typed handles");
+        debug_assert!(!out.shared, "a processor's outlet is its own");
+        let named = out
+            .children
+            .iter()
+            .map(|(first, child)| (first.map(|n| graph.nodes[n].name.clone()), child(self)))
+            .collect();
+        crate::ops::Children { named }
+    }
+
     /// Everything downstream of `outlet`, as one processor.
     pub(crate) fn downstream<K: Data, V: Data>(&mut self, outlet: OutletId) -> Box<dyn Processor<K, V>> {
         let graph = self.graph;

@@ -390,6 +390,45 @@ impl<K: Clone + Send, V: Clone + Send> Processor<K, V> for FanOut<K, V> {
     }
 }
 
+/// A node's children one by one, named after their first node: all of them get a record
+/// (as [`FanOut`]), or one by its name (the Processor API's `forward(record, child)`).
+pub(crate) struct Children<K, V> {
+    pub(crate) named: Vec<(Option<String>, Box<dyn Processor<K, V>>)>,
+}
+
+impl<K: Clone + Send, V: Clone + Send> Children<K, V> {
+    /// Sends `record` to the child named `child`; `false` if there is none.
+    pub(crate) fn process_to(&mut self, child: &str, ctx: &mut Context<'_>, record: Record<K, V>) -> bool {
+        match self.named.iter_mut().find(|(name, _)| name.as_deref() == Some(child)) {
+            Some((_, processor)) => {
+                processor.process(ctx, record);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The children's names, for errors.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        self.named.iter().filter_map(|(n, _)| n.as_deref()).collect()
+    }
+}
+
+impl<K: Clone + Send, V: Clone + Send> Processor<K, V> for Children<K, V> {
+    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        if let Some(((_, last), rest)) = self.named.split_last_mut() {
+            for (_, child) in rest {
+                child.process(ctx, record.clone());
+            }
+            last.process(ctx, record);
+        }
+    }
+
+    fn null_drops(&self) -> NullDrops {
+        self.named.iter().map(|(_, c)| c.null_drops()).fold(NullDrops::default(), |a, b| a + b)
+    }
+}
+
 /// Drops records: the downstream of a node nobody reads.
 pub(crate) struct Discard;
 

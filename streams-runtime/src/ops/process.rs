@@ -92,7 +92,7 @@ impl<K: Data, VIn, P: processor::FixedKeyProcessor<K, VIn>> UserProcessor<K, VIn
 /// The user's processor with its downstream and its punctuation schedules.
 pub(crate) struct UserNode<P: UserProcessor<KIn, VIn>, KIn, VIn> {
     pub(crate) processor: P,
-    pub(crate) next: Box<dyn Processor<P::KOut, P::VOut>>,
+    pub(crate) next: super::Children<P::KOut, P::VOut>,
     pub(crate) schedules: Schedules,
     /// The timestamp store writes carry: the record's, or the punctuation's.
     pub(crate) now: Arc<AtomicI64>,
@@ -140,7 +140,7 @@ where
         let UserNode { processor, next, schedules, application_id, .. } = self;
         let mut pctx = ProcessorContext {
             ctx: reborrow(ctx),
-            next: &mut **next,
+            next,
             schedules,
             in_record,
             application_id,

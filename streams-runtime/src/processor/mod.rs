@@ -210,7 +210,7 @@ pub type FixedKeyContext<'a, K, V> = ProcessorContext<'a, K, V, FixedKey>;
 /// `api.ProcessorContext`).
 pub struct ProcessorContext<'a, K, V, M = AnyKey> {
     pub(crate) ctx: Context<'a>,
-    pub(crate) next: &'a mut dyn crate::ops::Processor<K, V>,
+    pub(crate) next: &'a mut crate::ops::Children<K, V>,
     pub(crate) schedules: &'a mut Schedules,
     /// Whether a record is being processed (not a punctuation).
     pub(crate) in_record: bool,
@@ -218,17 +218,47 @@ pub struct ProcessorContext<'a, K, V, M = AnyKey> {
     pub(crate) _mode: std::marker::PhantomData<M>,
 }
 
-impl<K, V> ProcessorContext<'_, K, V, AnyKey> {
+impl<K: Clone + Send, V: Clone + Send> ProcessorContext<'_, K, V, AnyKey> {
     /// Sends `record` to every child of this processor.
     pub fn forward(&mut self, record: Record<K, V>) {
-        self.next.process(&mut self.ctx, record);
+        crate::ops::Processor::process(self.next, &mut self.ctx, record);
+    }
+
+    /// Sends `record` to the child named `child` only (Kafka's `forward(record, childName)`):
+    /// the operator added right after this processor under that name (`.named("evens")`).
+    ///
+    /// # Panics
+    /// If no child has that name (Kafka's "Unknown downstream node"); the processing-error
+    /// policy then decides about the record.
+    pub fn forward_to(&mut self, child: &str, record: Record<K, V>) {
+        if !self.next.process_to(child, &mut self.ctx, record) {
+            panic!(
+                "Unknown downstream node: {child} either does not exist or is not connected to this processor \
+                 (its children: {:?})",
+                self.next.names()
+            );
+        }
     }
 }
 
-impl<K, V> ProcessorContext<'_, K, V, FixedKey> {
+impl<K: Clone + Send, V: Clone + Send> ProcessorContext<'_, K, V, FixedKey> {
     /// Sends `record` to every child of this processor.
     pub fn forward(&mut self, record: FixedKeyRecord<K, V>) {
-        self.next.process(&mut self.ctx, record.into_record());
+        crate::ops::Processor::process(self.next, &mut self.ctx, record.into_record());
+    }
+
+    /// Sends `record` to the child named `child` only (Kafka's `forward(record, childName)`).
+    ///
+    /// # Panics
+    /// If no child has that name (Kafka's "Unknown downstream node").
+    pub fn forward_to(&mut self, child: &str, record: FixedKeyRecord<K, V>) {
+        if !self.next.process_to(child, &mut self.ctx, record.into_record()) {
+            panic!(
+                "Unknown downstream node: {child} either does not exist or is not connected to this processor \
+                 (its children: {:?})",
+                self.next.names()
+            );
+        }
     }
 }
 
