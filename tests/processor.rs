@@ -582,3 +582,73 @@ fn forward_to_reaches_one_child_by_name_and_an_unknown_name_fails_the_record() {
         .expect_err("no child is named `nowhere`");
     assert!(err.to_string().contains("Unknown downstream node: nowhere"), "{err}");
 }
+
+/// Counts each key's records per session of 1 s inactivity, in a session store.
+struct SessionCounter {
+    sessions: Option<streams_runtime::processor::SessionStoreRef<String, i64>>,
+}
+
+fn session_counts() -> streams_runtime::processor::SessionStoreBuilder<String, i64> {
+    Stores::session::<String, i64>("visits", Duration::from_secs(60))
+}
+
+impl Processor<String, String> for SessionCounter {
+    type KOut = String;
+    type VOut = i64;
+
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.sessions = Some(ctx.session_store(&session_counts()));
+    }
+
+    fn process(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, record: Record<String, String>) {
+        let sessions = self.sessions.as_ref().unwrap();
+        let (key, t) = (record.key.clone(), record.timestamp);
+        let (mut window, mut count) = (streams_runtime::SessionWindow { start: t, end: t }, 1);
+        for (w, n) in sessions.find_sessions(&key, t - 1_000, t + 1_000) {
+            window = streams_runtime::SessionWindow {
+                start: window.start.min(w.start),
+                end: window.end.max(w.end),
+            };
+            count += n;
+            sessions.remove(&key, w);
+        }
+        sessions.put(key.clone(), window, Some(count));
+        ctx.forward(record.with(key, count));
+    }
+}
+
+#[test]
+fn a_processors_session_store_is_restored_after_a_restart() {
+    let topology = || {
+        let b = StreamsBuilder::new();
+        b.add_state_store(&session_counts());
+        b.stream::<String, String>("in").process(|| SessionCounter { sessions: None }, &["visits"]).to("out");
+        b.build()
+    };
+    let cluster = MemoryCluster::new();
+    cluster.create_topic("in", 1).unwrap();
+    let send = |ts: i64| {
+        cluster.produce("in", None, Some(b"u".to_vec()), Some(b"hit".to_vec()), ts, Headers::new()).unwrap();
+    };
+    let run = || {
+        let streams =
+            KafkaStreams::new(topology(), StreamsConfig::new("sessions"), Arc::new(cluster.clone()));
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    };
+    send(1_000);
+    send(1_500);
+    run();
+    // After the restart, a hit within the session's second joins it: the store came back.
+    send(2_000);
+    send(9_000);
+    run();
+    let counts: Vec<i64> = cluster
+        .records_in_order("out")
+        .into_iter()
+        .map(|r| i64::from_be_bytes(r.value.unwrap().try_into().unwrap()))
+        .collect();
+    assert_eq!(counts, [1, 2, 3, 1]);
+    let changelog = topology().internal_topic_configs("sessions");
+    assert_eq!(changelog.len(), 1);
+    assert_eq!(changelog[0].1["cleanup.policy"], "compact,delete");
+}

@@ -6,8 +6,8 @@ use std::time::Duration;
 use streams_runtime::prelude::*;
 use streams_runtime::processor::{
     Cancellable, FixedKeyContext, FixedKeyProcessor, FixedKeyRecord, InitContext, KeyValueStoreRef,
-    Processor, ProcessorContext, PunctuationType, Stores, ValueTransformerWithKey, WindowStoreBuilder,
-    WindowStoreRef,
+    Processor, ProcessorContext, PunctuationType, SessionStoreBuilder, SessionStoreRef, Stores,
+    ValueTransformerWithKey, WindowStoreBuilder, WindowStoreRef,
 };
 
 use crate::generate::{Input, Values, WALL_CLOCK};
@@ -269,6 +269,48 @@ impl Processor<Option<String>, Option<i64>> for WindowSums {
         }
         let total = sums.fetch_range(&key, start - 200, start).into_iter().map(|(_, v)| v).sum();
         ctx.forward(record.with(key, total));
+    }
+}
+
+/// `SessionSums` of `Differential.java`: a session store (50 ms inactivity, kept 300 ms);
+/// each value merges its key's sessions within 50 ms and forwards the merged sum * 100 + the
+/// key's live sessions; a 0 removes those sessions instead.
+struct SessionSums {
+    sessions: Option<SessionStoreRef<String, i64>>,
+}
+
+fn session_sums_store() -> SessionStoreBuilder<String, i64> {
+    Stores::session::<String, i64>("sessions", ms(300))
+}
+
+impl Processor<Option<String>, Option<i64>> for SessionSums {
+    type KOut = String;
+    type VOut = i64;
+
+    fn init(&mut self, ctx: &mut InitContext<'_>) {
+        self.sessions = Some(ctx.session_store(&session_sums_store()));
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<Option<String>, Option<i64>>,
+    ) {
+        let (Some(key), Some(value)) = (record.key.clone(), record.value) else { return };
+        let sessions = self.sessions.as_ref().unwrap();
+        let t = record.timestamp;
+        let (mut start, mut end, mut sum) = (t, t, value);
+        for (window, v) in sessions.find_sessions(&key, t - 50, t + 50) {
+            start = start.min(window.start);
+            end = end.max(window.end);
+            sum += v;
+            sessions.remove(&key, window);
+        }
+        if value != 0 {
+            sessions.put(key.clone(), SessionWindow { start, end }, Some(sum));
+        }
+        let live = sessions.fetch(&key).len() as i64;
+        ctx.forward(record.with(key, sum * 100 + live));
     }
 }
 
@@ -794,6 +836,12 @@ fn builder_cases() -> Vec<Case> {
             b.add_state_store(&Stores::key_value::<String, i64>("last").with_logging_disabled());
             b.stream::<Option<String>, Option<i64>>("in")
                 .process(|| LastValue { last: None }, &["last"])
+                .to("out")
+        }),
+        case!("process_session_store", WINDOWED, Plain, Long, |b| {
+            b.add_state_store(&session_sums_store());
+            b.stream::<Option<String>, Option<i64>>("in")
+                .process(|| SessionSums { sessions: None }, &["sessions"])
                 .to("out")
         }),
         case!("process_window_store", WINDOWED, Plain, Long, |b| {

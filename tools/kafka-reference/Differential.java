@@ -273,6 +273,46 @@ public class Differential {
         }
     }
 
+    // The Processor API with a session store (sessions of 50 ms inactivity, kept 300 ms):
+    // each value joins its key's sessions within 50 ms (merging those it bridges), the merged
+    // session's sum is stored and forwarded as sum * 100 + the key's live sessions. A 0
+    // removes the sessions it would merge instead.
+    static class SessionSums implements Processor<String, Long, String, Long> {
+        org.apache.kafka.streams.state.SessionStore<String, Long> sessions;
+        ProcessorContext<String, Long> context;
+
+        @Override
+        public void init(ProcessorContext<String, Long> context) {
+            this.context = context;
+            sessions = context.getStateStore("sessions");
+        }
+
+        @Override
+        public void process(Record<String, Long> record) {
+            if (record.key() == null || record.value() == null) return;
+            long t = record.timestamp(), start = t, end = t, sum = record.value();
+            List<KeyValue<org.apache.kafka.streams.kstream.Windowed<String>, Long>> near = new ArrayList<>();
+            try (var it = sessions.findSessions(record.key(), t - 50, t + 50)) {
+                while (it.hasNext()) near.add(it.next());
+            }
+            for (var s : near) {
+                start = Math.min(start, s.key.window().start());
+                end = Math.max(end, s.key.window().end());
+                sum += s.value;
+                sessions.remove(s.key);
+            }
+            if (record.value() != 0) {
+                sessions.put(new org.apache.kafka.streams.kstream.Windowed<>(record.key(),
+                    new org.apache.kafka.streams.kstream.internals.SessionWindow(start, end)), sum);
+            }
+            long live = 0;
+            try (var it = sessions.fetch(record.key())) {
+                while (it.hasNext()) { it.next(); live++; }
+            }
+            context.forward(record.withValue(sum * 100 + live));
+        }
+    }
+
     // The Processor API forwarding to named children: even values to "evens", odd ones to
     // "odds", and values above 10 to every child too.
     static class Route implements Processor<String, Long, String, Long> {
@@ -528,6 +568,10 @@ public class Differential {
         add("process_window_store", () -> build(b -> {
             b.addStateStore(Stores.windowStoreBuilder(Stores.inMemoryWindowStore("sums", ms(300), ms(100), false), S, L));
             b.stream("in", Consumed.with(S, L)).process(WindowSums::new, "sums").to("out", Produced.with(S, L));
+        }));
+        add("process_session_store", () -> build(b -> {
+            b.addStateStore(Stores.sessionStoreBuilder(Stores.inMemorySessionStore("sessions", ms(300)), S, L));
+            b.stream("in", Consumed.with(S, L)).process(SessionSums::new, "sessions").to("out", Produced.with(S, L));
         }));
         add("process_forward_to_named_children", () -> build(b -> {
             KStream<String, Long> routed = b.stream("in", Consumed.with(S, L)).process(Route::new);

@@ -65,7 +65,8 @@ use std::time::Duration;
 pub(crate) use schedule::Schedules;
 pub use schedule::{Cancellable, PunctuationType};
 pub use store::{
-    KeyValueStoreBuilder, KeyValueStoreRef, StoreSpec, Stores, WindowStoreBuilder, WindowStoreRef,
+    KeyValueStoreBuilder, KeyValueStoreRef, SessionStoreBuilder, SessionStoreRef, StoreSpec, Stores,
+    WindowStoreBuilder, WindowStoreRef,
 };
 
 use crate::ops::Context;
@@ -366,6 +367,24 @@ impl InitContext<'_> {
             store,
             retention_ms: spec.retention_ms(),
             size_ms: spec.size_ms(),
+            now: self.now.clone(),
+            dropped: self.dropped.clone(),
+        }
+    }
+
+    /// The session store `spec` names, typed as `spec` says.
+    ///
+    /// # Panics
+    /// If the store is not connected to this processor, or was added with other types.
+    pub fn session_store<K, V>(&mut self, spec: &SessionStoreBuilder<K, V>) -> SessionStoreRef<K, V>
+    where
+        K: crate::state::StoreKey,
+        V: Data,
+    {
+        let store = self.connected::<crate::state::session::SessionStore<K, V>>(spec.name());
+        SessionStoreRef {
+            store,
+            retention_ms: spec.retention_ms(),
             now: self.now.clone(),
             dropped: self.dropped.clone(),
         }

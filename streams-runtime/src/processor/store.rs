@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use crate::codec::Codec;
 use crate::record::Data;
+use crate::state::session::SessionStore;
 use crate::state::window::WindowStore;
 use crate::state::ChangelogKind;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
-use crate::windows::{Window, Windowed};
+use crate::windows::{SessionWindow, Window, Windowed};
 
 /// Factories of the stores a processor can use (Kafka's `Stores`).
 pub struct Stores;
@@ -67,6 +68,161 @@ impl Stores {
             registry.get_or_create(&store_name, || WindowStore::new::<KC, VC>(&store_name, size_ms));
         });
         WindowStoreBuilder { name: name.to_string(), retention_ms, size_ms, create, _types: PhantomData }
+    }
+}
+
+impl Stores {
+    /// An in-memory session store `name`, keeping sessions that ended less than `retention`
+    /// before the latest session end put (Kafka's
+    /// `sessionStoreBuilder(inMemorySessionStore(name, retention), ..)`); its changelog is
+    /// `compact,delete` with that retention plus `windowstore.changelog.additional.retention.ms`.
+    pub fn session<KC, VC>(
+        name: &str,
+        retention: std::time::Duration,
+    ) -> SessionStoreBuilder<KC::Value, VC::Value>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let store_name = name.to_string();
+        let create: StoreFactory = Arc::new(move |registry| {
+            registry.get_or_create(&store_name, || SessionStore::new::<KC, VC>(&store_name));
+        });
+        SessionStoreBuilder { name: name.to_string(), retention_ms, create, _types: PhantomData }
+    }
+}
+
+/// A session store to add to a topology, and to look up, typed, in
+/// [`InitContext::session_store`](super::InitContext::session_store).
+pub struct SessionStoreBuilder<K, V> {
+    name: String,
+    retention_ms: i64,
+    create: StoreFactory,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for SessionStoreBuilder<K, V> {
+    fn clone(&self) -> Self {
+        SessionStoreBuilder {
+            name: self.name.clone(),
+            retention_ms: self.retention_ms,
+            create: self.create.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K, V> SessionStoreBuilder<K, V> {
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn retention_ms(&self) -> i64 {
+        self.retention_ms
+    }
+}
+
+impl<K, V> StoreSpec for SessionStoreBuilder<K, V> {
+    fn store_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<K, V> sealed::Factory for SessionStoreBuilder<K, V> {
+    #[allow(private_interfaces)]
+    fn factory(&self) -> StoreFactory {
+        self.create.clone()
+    }
+
+    #[allow(private_interfaces)]
+    fn changelog(&self) -> ChangelogKind {
+        ChangelogKind::Windowed { retention_ms: self.retention_ms }
+    }
+}
+
+/// A processor's handle on one of its session stores (Kafka's `SessionStore`, in memory). As
+/// Kafka's `InMemorySessionStore`, a session that ended `retention` or more before the latest
+/// end put is expired: a put of it is dropped (and counted in the task's `dropped-records`),
+/// lookups do not see it.
+pub struct SessionStoreRef<K, V> {
+    pub(crate) store: Arc<SessionStore<K, V>>,
+    pub(crate) retention_ms: i64,
+    pub(crate) now: Arc<AtomicI64>,
+    pub(crate) dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<K, V> Clone for SessionStoreRef<K, V> {
+    fn clone(&self) -> Self {
+        SessionStoreRef {
+            store: self.store.clone(),
+            retention_ms: self.retention_ms,
+            now: self.now.clone(),
+            dropped: self.dropped.clone(),
+        }
+    }
+}
+
+impl<K: StoreKey, V: Data> SessionStoreRef<K, V> {
+    /// The earliest session end still live (Kafka's `minLiveTime`).
+    fn min_live(&self) -> i64 {
+        self.store.observed().saturating_sub(self.retention_ms).saturating_add(1).max(0)
+    }
+
+    /// Expires what the latest end no longer keeps, as Kafka's store does before each call.
+    fn expire(&self) {
+        self.store.expire_before(self.min_live());
+    }
+
+    /// Stores `value` as the aggregate of `key`'s session `window`, or removes that session
+    /// with `None` (Kafka's `put(sessionKey, null)`).
+    pub fn put(&self, key: K, window: SessionWindow, value: Option<V>) {
+        self.expire();
+        let observed = self.store.observed().max(window.end);
+        if window.end <= observed.saturating_sub(self.retention_ms) {
+            // Kafka's `expiredRecordSensor` is the task's dropped-records sensor.
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(store = %self.name(), end = window.end, "skipping a put of an expired session");
+            return;
+        }
+        match value {
+            Some(v) => self.store.put(key, window, v, self.now.load(Ordering::Relaxed)),
+            None => self.store.remove(&key, window),
+        }
+    }
+
+    /// Removes `key`'s session `window` (Kafka's `remove(sessionKey)`).
+    pub fn remove(&self, key: &K, window: SessionWindow) {
+        self.store.remove(key, window);
+    }
+
+    /// The aggregate of `key`'s session exactly `window` (Kafka's `fetchSession`).
+    pub fn fetch_session(&self, key: &K, window: SessionWindow) -> Option<V> {
+        self.expire();
+        if window.end < self.min_live() {
+            return None;
+        }
+        self.store.fetch_session(key, window).map(|(v, _)| v)
+    }
+
+    /// `key`'s sessions that end at `earliest_end` or later and start at `latest_start` or
+    /// earlier, by end then start (Kafka's `findSessions`): the sessions a record at `t` with
+    /// an inactivity gap `g` merges with are `find_sessions(key, t - g, t + g)`.
+    pub fn find_sessions(&self, key: &K, earliest_end: i64, latest_start: i64) -> Vec<(SessionWindow, V)> {
+        self.expire();
+        self.store.find(key, earliest_end.max(self.min_live()), latest_start)
+    }
+
+    /// Every live session of `key` (Kafka's `fetch(key)`).
+    pub fn fetch(&self, key: &K) -> Vec<(SessionWindow, V)> {
+        self.find_sessions(key, 0, i64::MAX)
+    }
+
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        crate::state::StateStore::name(&*self.store)
     }
 }
 

@@ -18,6 +18,9 @@ struct Inner<K, V> {
     sessions: hashbrown::HashMap<K, Vec<(SessionWindow, V, i64)>, FxBuild>,
     /// Changes since the last changelog write: `None` deletes.
     dirty: Vec<(K, SessionWindow, Option<(V, i64)>)>,
+    /// The largest session end written or restored (Kafka's `observedStreamTime` of its
+    /// in-memory session store).
+    observed: i64,
 }
 
 /// An in-memory session store.
@@ -32,7 +35,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
     pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str) -> Self {
         SessionStore {
             name: name.to_string(),
-            inner: Mutex::new(Inner { sessions: Default::default(), dirty: Vec::new() }),
+            inner: Mutex::new(Inner { sessions: Default::default(), dirty: Vec::new(), observed: i64::MIN }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
         }
@@ -61,10 +64,49 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
     pub(crate) fn put(&self, key: K, window: SessionWindow, value: V, timestamp: i64) {
         let _m = self.meter.measure(StoreOp::Put);
         let mut inner = self.lock();
+        inner.observed = inner.observed.max(window.end);
         inner.dirty.push((key.clone(), window, Some((value.clone(), timestamp))));
         let list = inner.sessions.entry(key).or_default();
+        // One entry per session: a put replaces it.
+        list.retain(|(w, _, _)| *w != window);
         let at = list.partition_point(|(w, _, _)| w.start < window.start);
         list.insert(at, (window, value, timestamp));
+    }
+
+    /// The largest session end written or restored so far (`i64::MIN` before any).
+    pub(crate) fn observed(&self) -> i64 {
+        self.lock().observed
+    }
+
+    /// Removes one session of `key`.
+    pub(crate) fn remove(&self, key: &K, window: SessionWindow) {
+        let _m = self.meter.measure(StoreOp::Remove);
+        let mut inner = self.lock();
+        let found = inner.sessions.get_mut(key).is_some_and(|list| {
+            let before = list.len();
+            list.retain(|(w, _, _)| *w != window);
+            list.len() != before
+        });
+        if found {
+            inner.dirty.push((key.clone(), window, None));
+        }
+    }
+
+    /// The sessions of `key` ending at `earliest_end` or later and starting at `latest_start`
+    /// or earlier, by end then start (Kafka's `findSessions`).
+    pub(crate) fn find(&self, key: &K, earliest_end: i64, latest_start: i64) -> Vec<(SessionWindow, V)> {
+        let _m = self.meter.measure(StoreOp::Fetch);
+        let inner = self.lock();
+        let mut found: Vec<(SessionWindow, V)> = inner
+            .sessions
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter(|(w, _, _)| w.end >= earliest_end && w.start <= latest_start)
+            .map(|(w, v, _)| (*w, v.clone()))
+            .collect();
+        found.sort_by_key(|(w, _)| (w.end, w.start));
+        found
     }
 
     /// The aggregate and timestamp of one session of `key`.
@@ -132,6 +174,7 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
         let Some(k) = (self.codecs.decode_key)(Some(k)) else { return };
         let window = SessionWindow { start, end };
         let mut inner = self.lock();
+        inner.observed = inner.observed.max(end);
         if let Some(list) = inner.sessions.get_mut(&k) {
             list.retain(|(w, _, _)| *w != window);
         }
