@@ -619,12 +619,33 @@ impl Processor<String, String> for SessionCounter {
 
 #[test]
 fn a_processors_session_store_is_restored_after_a_restart() {
-    let topology = || {
-        let b = StreamsBuilder::new();
-        b.add_state_store(&session_counts());
-        b.stream::<String, String>("in").process(|| SessionCounter { sessions: None }, &["visits"]).to("out");
-        b.build()
-    };
+    assert_eq!(session_counts_around_a_restart(session_counts()), [1, 2, 3, 1]);
+    let topology = session_counter(session_counts());
+    let changelog = topology.internal_topic_configs("sessions");
+    assert_eq!(changelog.len(), 1);
+    assert_eq!(changelog[0].1["cleanup.policy"], "compact,delete");
+}
+
+#[test]
+fn a_session_store_without_logging_starts_empty_after_a_restart() {
+    let unlogged = session_counts().with_logging_disabled();
+    assert!(session_counter(unlogged.clone()).internal_topic_configs("sessions").is_empty());
+    assert_eq!(session_counts_around_a_restart(unlogged), [1, 2, 1, 1]);
+}
+
+fn session_counter(store: streams_runtime::processor::SessionStoreBuilder<String, i64>) -> Topology {
+    let b = StreamsBuilder::new();
+    b.add_state_store(&store);
+    b.stream::<String, String>("in").process(|| SessionCounter { sessions: None }, &["visits"]).to("out");
+    b.build()
+}
+
+/// The counts `SessionCounter` forwards for hits at 1.0 s and 1.5 s, then, after a restart,
+/// 2.0 s and 9.0 s.
+fn session_counts_around_a_restart(
+    store: streams_runtime::processor::SessionStoreBuilder<String, i64>,
+) -> Vec<i64> {
+    let topology = || session_counter(store.clone());
     let cluster = MemoryCluster::new();
     cluster.create_topic("in", 1).unwrap();
     let send = |ts: i64| {
@@ -638,17 +659,13 @@ fn a_processors_session_store_is_restored_after_a_restart() {
     send(1_000);
     send(1_500);
     run();
-    // After the restart, a hit within the session's second joins it: the store came back.
+    // After the restart, a hit within the session's second joins it if the store came back.
     send(2_000);
     send(9_000);
     run();
-    let counts: Vec<i64> = cluster
+    cluster
         .records_in_order("out")
         .into_iter()
         .map(|r| i64::from_be_bytes(r.value.unwrap().try_into().unwrap()))
-        .collect();
-    assert_eq!(counts, [1, 2, 3, 1]);
-    let changelog = topology().internal_topic_configs("sessions");
-    assert_eq!(changelog.len(), 1);
-    assert_eq!(changelog[0].1["cleanup.policy"], "compact,delete");
+        .collect()
 }

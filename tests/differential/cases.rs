@@ -838,6 +838,18 @@ fn builder_cases() -> Vec<Case> {
                 .process(|| LastValue { last: None }, &["last"])
                 .to("out")
         }),
+        case!("process_session_store_unlogged", WINDOWED, Plain, Long, |b| {
+            b.add_state_store(&session_sums_store().with_logging_disabled());
+            b.stream::<Option<String>, Option<i64>>("in")
+                .process(|| SessionSums { sessions: None }, &["sessions"])
+                .to("out")
+        }),
+        case!("process_window_store_unlogged", WINDOWED, Plain, Long, |b| {
+            b.add_state_store(&window_sums_store().with_logging_disabled());
+            b.stream::<Option<String>, Option<i64>>("in")
+                .process(|| WindowSums { sums: None }, &["sums"])
+                .to("out")
+        }),
         case!("process_session_store", WINDOWED, Plain, Long, |b| {
             b.add_state_store(&session_sums_store());
             b.stream::<Option<String>, Option<i64>>("in")

@@ -52,6 +52,9 @@ pub(crate) fn applies(case: &Case) -> bool {
     .iter()
     .any(|p| case.name.starts_with(p))
         && !["table_suppress_", "count_suppress_"].iter().any(|p| case.name.starts_with(p))
+        // A store without a changelog starts empty wherever its task starts again: a task
+        // that moves between threads while they start loses it, by design.
+        && !case.name.ends_with("_unlogged")
 }
 
 /// The last value of each key on `out` (a tombstone removes the key).

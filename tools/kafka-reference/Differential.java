@@ -569,6 +569,14 @@ public class Differential {
             b.addStateStore(Stores.windowStoreBuilder(Stores.inMemoryWindowStore("sums", ms(300), ms(100), false), S, L));
             b.stream("in", Consumed.with(S, L)).process(WindowSums::new, "sums").to("out", Produced.with(S, L));
         }));
+        add("process_session_store_unlogged", () -> build(b -> {
+            b.addStateStore(Stores.sessionStoreBuilder(Stores.inMemorySessionStore("sessions", ms(300)), S, L).withLoggingDisabled());
+            b.stream("in", Consumed.with(S, L)).process(SessionSums::new, "sessions").to("out", Produced.with(S, L));
+        }));
+        add("process_window_store_unlogged", () -> build(b -> {
+            b.addStateStore(Stores.windowStoreBuilder(Stores.inMemoryWindowStore("sums", ms(300), ms(100), false), S, L).withLoggingDisabled());
+            b.stream("in", Consumed.with(S, L)).process(WindowSums::new, "sums").to("out", Produced.with(S, L));
+        }));
         add("process_session_store", () -> build(b -> {
             b.addStateStore(Stores.sessionStoreBuilder(Stores.inMemorySessionStore("sessions", ms(300)), S, L));
             b.stream("in", Consumed.with(S, L)).process(SessionSums::new, "sessions").to("out", Produced.with(S, L));

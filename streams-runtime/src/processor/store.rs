@@ -64,10 +64,24 @@ impl Stores {
             "the retention of window store `{name}` ({retention_ms} ms) must not be shorter than its windows ({size_ms} ms)"
         );
         let store_name = name.to_string();
-        let create: StoreFactory = Arc::new(move |registry| {
-            registry.get_or_create(&store_name, || WindowStore::new::<KC, VC>(&store_name, size_ms));
+        let create: MakeStore = Arc::new(move |registry, logged| {
+            registry.get_or_create(&store_name, || {
+                let store = WindowStore::new::<KC, VC>(&store_name, size_ms);
+                if logged {
+                    store
+                } else {
+                    store.unlogged()
+                }
+            });
         });
-        WindowStoreBuilder { name: name.to_string(), retention_ms, size_ms, create, _types: PhantomData }
+        WindowStoreBuilder {
+            name: name.to_string(),
+            retention_ms,
+            size_ms,
+            create,
+            logged: true,
+            _types: PhantomData,
+        }
     }
 }
 
@@ -87,10 +101,23 @@ impl Stores {
     {
         let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let store_name = name.to_string();
-        let create: StoreFactory = Arc::new(move |registry| {
-            registry.get_or_create(&store_name, || SessionStore::new::<KC, VC>(&store_name));
+        let create: MakeStore = Arc::new(move |registry, logged| {
+            registry.get_or_create(&store_name, || {
+                let store = SessionStore::new::<KC, VC>(&store_name);
+                if logged {
+                    store
+                } else {
+                    store.unlogged()
+                }
+            });
         });
-        SessionStoreBuilder { name: name.to_string(), retention_ms, create, _types: PhantomData }
+        SessionStoreBuilder {
+            name: name.to_string(),
+            retention_ms,
+            create,
+            logged: true,
+            _types: PhantomData,
+        }
     }
 }
 
@@ -99,7 +126,8 @@ impl Stores {
 pub struct SessionStoreBuilder<K, V> {
     name: String,
     retention_ms: i64,
-    create: StoreFactory,
+    create: MakeStore,
+    logged: bool,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -109,6 +137,7 @@ impl<K, V> Clone for SessionStoreBuilder<K, V> {
             name: self.name.clone(),
             retention_ms: self.retention_ms,
             create: self.create.clone(),
+            logged: self.logged,
             _types: PhantomData,
         }
     }
@@ -118,6 +147,12 @@ impl<K, V> SessionStoreBuilder<K, V> {
     /// The store's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The same store without a changelog topic (Kafka's `withLoggingDisabled`): a task that
+    /// starts starts it empty.
+    pub fn with_logging_disabled(self) -> Self {
+        SessionStoreBuilder { logged: false, ..self }
     }
 
     pub(crate) fn retention_ms(&self) -> i64 {
@@ -134,12 +169,17 @@ impl<K, V> StoreSpec for SessionStoreBuilder<K, V> {
 impl<K, V> sealed::Factory for SessionStoreBuilder<K, V> {
     #[allow(private_interfaces)]
     fn factory(&self) -> StoreFactory {
-        self.create.clone()
+        let (create, logged) = (self.create.clone(), self.logged);
+        Arc::new(move |registry| create(registry, logged))
     }
 
     #[allow(private_interfaces)]
     fn changelog(&self) -> ChangelogKind {
-        ChangelogKind::Windowed { retention_ms: self.retention_ms }
+        if self.logged {
+            ChangelogKind::Windowed { retention_ms: self.retention_ms }
+        } else {
+            ChangelogKind::Disabled
+        }
     }
 }
 
@@ -232,7 +272,8 @@ pub struct WindowStoreBuilder<K, V> {
     name: String,
     retention_ms: i64,
     size_ms: i64,
-    create: StoreFactory,
+    create: MakeStore,
+    logged: bool,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -243,6 +284,7 @@ impl<K, V> Clone for WindowStoreBuilder<K, V> {
             retention_ms: self.retention_ms,
             size_ms: self.size_ms,
             create: self.create.clone(),
+            logged: self.logged,
             _types: PhantomData,
         }
     }
@@ -252,6 +294,12 @@ impl<K, V> WindowStoreBuilder<K, V> {
     /// The store's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The same store without a changelog topic (Kafka's `withLoggingDisabled`): a task that
+    /// starts starts it empty.
+    pub fn with_logging_disabled(self) -> Self {
+        WindowStoreBuilder { logged: false, ..self }
     }
 
     pub(crate) fn retention_ms(&self) -> i64 {
@@ -272,12 +320,17 @@ impl<K, V> StoreSpec for WindowStoreBuilder<K, V> {
 impl<K, V> sealed::Factory for WindowStoreBuilder<K, V> {
     #[allow(private_interfaces)]
     fn factory(&self) -> StoreFactory {
-        self.create.clone()
+        let (create, logged) = (self.create.clone(), self.logged);
+        Arc::new(move |registry| create(registry, logged))
     }
 
     #[allow(private_interfaces)]
     fn changelog(&self) -> ChangelogKind {
-        ChangelogKind::Windowed { retention_ms: self.retention_ms }
+        if self.logged {
+            ChangelogKind::Windowed { retention_ms: self.retention_ms }
+        } else {
+            ChangelogKind::Disabled
+        }
     }
 }
 

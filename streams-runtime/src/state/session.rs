@@ -29,15 +29,23 @@ pub struct SessionStore<K, V> {
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
     meter: Meter,
+    /// Whether it has a changelog (a Processor API store may be built without).
+    logged: bool,
 }
 
 impl<K: StoreKey, V: Data> SessionStore<K, V> {
+    /// The same store without a changelog: nothing written, nothing restored.
+    pub(crate) fn unlogged(self) -> Self {
+        SessionStore { logged: false, ..self }
+    }
+
     pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str) -> Self {
         SessionStore {
             name: name.to_string(),
             inner: Mutex::new(Inner { sessions: Default::default(), dirty: Vec::new(), observed: i64::MIN }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
+            logged: true,
         }
     }
 
@@ -149,9 +157,16 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
         Some((&self.meter, crate::metrics::store::SESSION))
     }
 
+    fn logged(&self) -> bool {
+        self.logged
+    }
+
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
         let _m = self.meter.measure(StoreOp::Flush);
         let dirty = std::mem::take(&mut self.lock().dirty);
+        if !self.logged {
+            return Ok(Vec::new());
+        }
         dirty
             .into_iter()
             .map(|(k, w, v)| {

@@ -46,9 +46,16 @@ pub struct WindowStore<K, V> {
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
     meter: Meter,
+    /// Whether it has a changelog (a Processor API store may be built without).
+    logged: bool,
 }
 
 impl<K: StoreKey, V: Data> WindowStore<K, V> {
+    /// The same store without a changelog: nothing written, nothing restored.
+    pub(crate) fn unlogged(self) -> Self {
+        WindowStore { logged: false, ..self }
+    }
+
     pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str, size: i64) -> Self {
         WindowStore {
             name: name.to_string(),
@@ -57,6 +64,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
             inner: Mutex::new(Inner { slots: BTreeMap::new() }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
+            logged: true,
         }
     }
 
@@ -191,9 +199,17 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
         Some((&self.meter, crate::metrics::store::WINDOW))
     }
 
+    fn logged(&self) -> bool {
+        self.logged
+    }
+
     fn take_changelog(&self) -> Result<ChangelogBatch, StreamsError> {
         let _m = self.meter.measure(StoreOp::Flush);
         let mut inner = self.lock();
+        if !self.logged {
+            inner.slots.values_mut().for_each(|slot| slot.dirty.clear());
+            return Ok(Vec::new());
+        }
         let mut batch = Vec::new();
         for (&start, slot) in inner.slots.iter_mut() {
             for k in std::mem::take(&mut slot.dirty) {
