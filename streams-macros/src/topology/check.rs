@@ -213,9 +213,11 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
             }
             stage_facts.push(Fact { spec, join: None });
             check_stage_args(&mut cx, &mut scope, spec, stage, shape);
+            let mut misplaced = false;
             if let Some(current) = shape {
                 if !spec.inputs.contains(&current) {
                     cx.error(stage.name.span(), shape_hint(spec, current));
+                    misplaced = true;
                 }
             }
             if spec.form == Form::Split {
@@ -227,7 +229,9 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
                 ended_by = Some(&stage.name);
                 ending_stage = Some(stage);
             }
-            shape = Some(spec.output_after(shape));
+            // After a misplaced stage the shape is a guess: the stages after it are not judged
+            // against it (no false follow-on errors).
+            shape = (!misplaced).then(|| spec.output_after(shape));
         }
         match (&statement.binding, ended_by) {
             (Some(name), Some(ender)) => cx.error(
@@ -486,7 +490,17 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
             1 => "1 was given".to_string(),
             n => format!("{n} were given"),
         };
-        cx.error(stage.args_span, format!("`{}`{on} takes {expected}, but {given_text}", spec.name));
+        let fix = match spec.form {
+            _ if args.is_empty() => format!("; write `|> {}` alone", spec.name),
+            Form::Windows(WindowKind::Sliding) if given > args.len() => {
+                "; sliding windows have no advance: they move with each record".to_string()
+            }
+            Form::Windows(WindowKind::Session) if given > args.len() => {
+                "; a session has no advance: it grows while records come within the gap".to_string()
+            }
+            _ => String::new(),
+        };
+        cx.error(stage.args_span, format!("`{}`{on} takes {expected}, but {given_text}{fix}", spec.name));
     }
     for (kind, arg) in args.iter().zip(&stage.args) {
         check_arg(cx, *kind, arg);
@@ -505,6 +519,9 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
                                 (Shape::Grouped, Shape::Stream) => format!(
                                     "; group it where it is bound: `let {name} = ... |> group_by_key;` \
                                      (or `|> group_by(|key, value| ...)`)"
+                                ),
+                                (Shape::Stream, Shape::Table) => format!(
+                                    "; bind its updates as a stream first: `let {name}_updates = {name} |> to_stream;`"
                                 ),
                                 _ => String::new(),
                             };
@@ -715,6 +732,22 @@ fn check_join_inner(
     }
     let (other_name, other_shape) = other?;
     let this = shape?;
+    if !matches!(other_shape, Shape::Stream | Shape::Table | Shape::GlobalTable) {
+        let fix = match other_shape {
+            Shape::Grouped | Shape::GroupedTable | Shape::Cogrouped => {
+                "; aggregate it into a table first (`|> count`, `|> reduce(..)`, `|> aggregate(..)`), or bind the stream before its grouping"
+            }
+            _ => "; aggregate the windows first, then join the table (`|> count |> ...`)",
+        };
+        cx.error(
+            other_name.span(),
+            format!(
+                "`{name}` joins a stream or a table, but `{other_name}` is {}{fix}",
+                other_shape.describe()
+            ),
+        );
+        return Some(this);
+    }
     let method: &'static str = match (this, other_shape, windowed, name.as_str()) {
         (Shape::Stream, Shape::GlobalTable, false, "join") => "join_global",
         (Shape::Stream, Shape::GlobalTable, false, "left_join") => "left_join_global",

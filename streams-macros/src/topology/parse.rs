@@ -293,6 +293,19 @@ fn parse_arg(input: ParseStream<'_>) -> syn::Result<Arg> {
             "`->` is Java's lambda arrow; a Rust closure is written `|value| ...` (`|key, value| ...`)",
         ));
     }
+    // `-1s`: a negative duration.
+    if input.peek(Token![-]) && input.peek2(Lit) {
+        let fork = input.fork();
+        let minus = fork.parse::<Token![-]>()?;
+        if let Ok(lit) = fork.parse::<Lit>() {
+            if duration::is_duration_like(&lit) && (fork.is_empty() || fork.peek(Token![,])) {
+                return Err(syn::Error::new(
+                    minus.span,
+                    "a duration cannot be negative; write `0s` for none (a grace of `0s` closes windows at their end)",
+                ));
+            }
+        }
+    }
     if input.peek(Lit) {
         let fork = input.fork();
         let lit: Lit = fork.parse()?;

@@ -352,6 +352,17 @@ pub(crate) fn lookup(name: &str) -> Option<&'static StageSpec> {
 pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
     let name = spec.name;
     match (spec.inputs, shape) {
+        (_, Shape::GlobalTable) => "a global table is only joined from a stream \
+             (`stream |> join(global, |key, value| table_key, joiner)`); to use its updates otherwise, \
+             read its topic as a `table`"
+            .to_string(),
+        (_, Shape::Cogrouped) => format!(
+            "`{name}` cannot follow `cogroup`; finish the cogroup first with `|> aggregate(|| initial)`"
+        ),
+        ([Table], Shape::Stream) if spec.output != Shape::Stream => format!(
+            "`{name}` works on a table, but this is a stream; make it a table first (`|> to_table`, or \
+             group and aggregate it)"
+        ),
         ([Grouped], Shape::Stream) if spec.output != Shape::Grouped => format!(
             "`{name}` cuts a grouped stream into windows; add `|> group_by_key` (or `|> group_by(|key, value| ...)`) before it"
         ),
@@ -365,7 +376,7 @@ pub(crate) fn shape_hint(spec: &StageSpec, shape: Shape) -> String {
         ([Windowed], Shape::SlidingWindowed | Shape::SessionWindowed) => {
             format!("`{name}` is for time windows (`window(...)`); sliding windows and sessions emit every update")
         }
-        ([Windowed], _) => format!("`{name}` follows a `window(...)` stage"),
+        ([Windowed], _) => format!("`{name}` follows a `window(...)` stage; add one before it, such as `|> window(5s)`"),
         (inputs, Shape::Stream) if inputs.contains(&Grouped) && inputs.contains(&GroupedTable) => format!(
             "`{name}` aggregates a grouped stream; add `|> group_by_key` (or `|> group_by(|key, value| ...)`) before it"
         ),
