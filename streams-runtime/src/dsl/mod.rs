@@ -20,4 +20,4 @@ pub use kstream::{KStream, MergeableWith, Repartitioned};
 pub use ktable::{KTable, MayDelete, NeverDeletes, Tombstones};
 pub use split::{BranchedKStream, Branches};
 pub use suppressed::{BufferConfig, Suppressed};
-pub use windowed::{SessionWindowedKStream, TimeWindowedKStream};
+pub use windowed::{SessionWindowedKStream, SlidingWindowedKStream, TimeWindowedKStream};

@@ -35,8 +35,8 @@ where
     }
 
     /// Cuts the groups into sliding windows (Kafka's `windowedBy(SlidingWindows)`).
-    pub fn sliding(self, windows: SlidingWindows) -> TimeWindowedKStream<K, V, S> {
-        TimeWindowedKStream::new(self, FixedWindows::Sliding(windows))
+    pub fn sliding(self, windows: SlidingWindows) -> SlidingWindowedKStream<K, V, S> {
+        SlidingWindowedKStream(TimeWindowedKStream::new(self, FixedWindows::Sliding(windows)))
     }
 
     /// Cuts the groups into sessions (Kafka's `windowedBy(SessionWindows)`).
@@ -80,29 +80,22 @@ where
     /// Emits each window's result once, when it closes (stream time reaches its end plus
     /// grace), instead of on every update: Kafka's `EmitStrategy.onWindowClose()`. As in
     /// Kafka, a window that stream time jumps past by more than size + grace in one step is
-    /// never emitted; [`Self::suppress_until_close`] emits every window.
-    ///
-    /// # Panics
-    /// On sliding windows, which emit on every update only.
+    /// never emitted; [`Self::suppress_until_close`] emits every window. (Sliding windows,
+    /// a [`SlidingWindowedKStream`], emit every update and have no such method.)
     pub fn emit_on_close(self) -> Self {
-        self.emitting(Emit::OnWindowClose, "emit_on_close")
+        self.emitting(Emit::OnWindowClose)
     }
 
     /// Emits each window's final result once, when it closes: Kafka's
     /// `suppress(Suppressed.untilWindowCloses(BufferConfig.unbounded()))` on the windowed
     /// table. Every window is emitted, ordered by window end, then key.
-    ///
-    /// # Panics
-    /// On sliding windows, which emit on every update only.
     pub fn suppress_until_close(self) -> Self {
-        self.emitting(Emit::Suppressed, "suppress_until_close")
+        self.emitting(Emit::Suppressed)
     }
 
-    fn emitting(mut self, emit: Emit, stage: &str) -> Self {
-        assert!(
-            matches!(self.windows, FixedWindows::Time(_)),
-            "`{stage}` is for time windows (`window(...)`)"
-        );
+    fn emitting(mut self, emit: Emit) -> Self {
+        // Only `window(..)` makes this type public-facing; sliding windows are wrapped.
+        debug_assert!(matches!(self.windows, FixedWindows::Time(_)));
         self.emit = emit;
         self
     }
@@ -194,6 +187,63 @@ where
     {
         let aggregator: Aggregator<K, V, A> = Arc::new(move |k, v, agg| add(k, v, agg.unwrap_or_else(&init)));
         self.aggregate_with("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-", aggregator)
+    }
+}
+
+/// A grouped stream cut into sliding windows (Kafka's `TimeWindowedKStream` over
+/// `SlidingWindows`): aggregated as time windows are, but every update is emitted, so there is
+/// no `emit_on_close` or `suppress_until_close` to call (the type refuses them at compile time):
+///
+/// ```compile_fail
+/// use streams_runtime::prelude::*;
+///
+/// let b = StreamsBuilder::new();
+/// let windows = SlidingWindows::with_difference(std::time::Duration::from_secs(5));
+/// b.stream::<String, i64>("in").group_by_key().sliding(windows).emit_on_close().count();
+/// ```
+///
+/// ```
+/// use streams_runtime::prelude::*;
+///
+/// let b = StreamsBuilder::new();
+/// let windows = SlidingWindows::with_difference(std::time::Duration::from_secs(5));
+/// b.stream::<String, i64>("in").group_by_key().sliding(windows).count().to_stream().to("counts");
+/// assert_eq!(b.build().describe().subtopology_count(), 1);
+/// ```
+pub struct SlidingWindowedKStream<K, V, S>(TimeWindowedKStream<K, V, S>);
+
+impl<K, V, S> SlidingWindowedKStream<K, V, S>
+where
+    K: DefaultCodec + StoreKey,
+    V: DefaultCodec,
+    S: StageOf<K, V>,
+{
+    /// Names the window store.
+    pub fn named(self, store: impl Into<String>) -> Self {
+        SlidingWindowedKStream(self.0.named(store))
+    }
+
+    /// The number of records per key and window.
+    pub fn count(self) -> KTable<Windowed<K>, i64, NeverDeletes> {
+        self.0.count()
+    }
+
+    /// Combines each key's values per window with `f(aggregate, value)`.
+    pub fn reduce<F>(self, f: F) -> KTable<Windowed<K>, V, NeverDeletes>
+    where
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+    {
+        self.0.reduce(f)
+    }
+
+    /// Folds each key's values per window: `init()`, then `add(&key, value, aggregate)`.
+    pub fn aggregate<A, I, F>(self, init: I, add: F) -> KTable<Windowed<K>, A, NeverDeletes>
+    where
+        A: DefaultCodec,
+        I: Fn() -> A + Send + Sync + 'static,
+        F: Fn(&K, V, A) -> A + Send + Sync + 'static,
+    {
+        self.0.aggregate(init, add)
     }
 }
 
