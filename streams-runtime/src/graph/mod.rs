@@ -17,7 +17,7 @@ use crate::ops::cache::{Emitter, Flush, SharedEmitter};
 use crate::ops::global_table::GlobalStores;
 use crate::ops::merge::MergeInput;
 use crate::ops::source::RawProcessor;
-use crate::ops::{Discard, FanOut, Processor};
+use crate::ops::{Children, Discard, Processor};
 use crate::state::session::SessionStore;
 use crate::state::window::WindowStore;
 use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
@@ -771,7 +771,7 @@ impl<'g> TaskBuild<'g> {
 
     /// The children of `outlet` (not a shared one), each built on its own and named after its
     /// first node: Kafka's child processors, which `forward(record, child)` addresses.
-    pub(crate) fn children<K: Data, V: Data>(&mut self, outlet: OutletId) -> crate::ops::Children<K, V> {
+    pub(crate) fn children<K: Data, V: Data>(&mut self, outlet: OutletId) -> Children<K, V> {
         let graph = self.graph;
         let out = graph.outlets[outlet]
             .downcast_ref::<Outlet<K, V>>()
@@ -782,7 +782,7 @@ impl<'g> TaskBuild<'g> {
             .iter()
             .map(|(first, child)| (first.map(|n| graph.nodes[n].name.clone()), child(self)))
             .collect();
-        crate::ops::Children { named }
+        Children { named }
     }
 
     /// Everything downstream of `outlet`, as one processor.
@@ -805,7 +805,7 @@ impl<'g> TaskBuild<'g> {
         let built: Box<dyn Processor<K, V>> = match children.len() {
             0 => Box::new(Discard),
             1 => children.pop().expect("one child"),
-            _ => Box::new(FanOut { children }),
+            _ => Box::new(Children { named: children.into_iter().map(|c| (None, c)).collect() }),
         };
         if !out.shared {
             return built;

@@ -370,28 +370,8 @@ macro_rules! fn_stage {
 }
 pub(crate) use fn_stage;
 
-/// Sends each record to several processors, cloning it for all but the last.
-pub(crate) struct FanOut<K, V> {
-    pub(crate) children: Vec<Box<dyn Processor<K, V>>>,
-}
-
-impl<K: Clone + Send, V: Clone + Send> Processor<K, V> for FanOut<K, V> {
-    fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
-        if let Some((last, rest)) = self.children.split_last_mut() {
-            for child in rest {
-                child.process(ctx, record.clone());
-            }
-            last.process(ctx, record);
-        }
-    }
-
-    fn null_drops(&self) -> NullDrops {
-        self.children.iter().map(|c| c.null_drops()).fold(NullDrops::default(), |a, b| a + b)
-    }
-}
-
-/// A node's children one by one, named after their first node: all of them get a record
-/// (as [`FanOut`]), or one by its name (the Processor API's `forward(record, child)`).
+/// A node's children, each named after its first node (if known): all of them get a record,
+/// or one by its name (the Processor API's `forward(record, child)`).
 pub(crate) struct Children<K, V> {
     pub(crate) named: Vec<(Option<String>, Box<dyn Processor<K, V>>)>,
 }

@@ -358,6 +358,18 @@ impl<K: StoreKey, L: Data, R: Data> StateStore for JoinBufferStore<K, L, R> {
     }
 }
 
+/// Kafka's `StreamStreamJoinUtil.skipRecord`: a record with a null key or value is dropped
+/// and counted.
+fn skip_null(ctx: &Context<'_>, dropped: &AtomicU64) {
+    dropped.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(
+        topic = ctx.topic(),
+        partition = ctx.partition(),
+        offset = ctx.offset(),
+        "skipping a join record with a null key or value"
+    );
+}
+
 /// The joiner of both sides; `None` on a side that found no partner.
 pub(crate) type Joiner<L, R, O> = Arc<dyn Fn(Option<L>, Option<R>) -> O + Send + Sync>;
 
@@ -409,13 +421,7 @@ impl<K: StoreKey, L: Data, R: Data, O: Data> JoinSideProc<K, L, R, O> {
             return self.next.process(ctx, Record { key, value: out, timestamp: t, headers });
         }
         if null_key || null_value {
-            state.dropped.fetch_add(1, Ordering::Relaxed);
-            return tracing::debug!(
-                topic = ctx.topic(),
-                partition = ctx.partition(),
-                offset = ctx.offset(),
-                "skipping a join record with a null key or value"
-            );
+            return skip_null(ctx, &state.dropped);
         }
         if t == state.stream_time && state.has_outer_store() {
             self.emit_closed(ctx, state, ahead, &headers);
@@ -595,13 +601,7 @@ impl<K: StoreKey, V: Data, O: Data> Processor<K, V> for SelfJoinInput<K, V, O> {
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
         let Record { key, value, timestamp: t, headers } = record;
         if (state.left_codecs.key_is_null)(&key) || (state.left_codecs.value_is_null)(&value) {
-            state.dropped.fetch_add(1, Ordering::Relaxed);
-            return tracing::debug!(
-                topic = ctx.topic(),
-                partition = ctx.partition(),
-                offset = ctx.offset(),
-                "skipping a join record with a null key or value"
-            );
+            return skip_null(ctx, &state.dropped);
         }
         let w = state.windows;
         let retention = w.retention();

@@ -25,17 +25,7 @@ impl Stores {
         VC: Codec,
         KC::Value: StoreKey,
     {
-        let store_name = name.to_string();
-        let create: MakeStore = Arc::new(move |registry, logged| {
-            registry.get_or_create(&store_name, || {
-                let store = KeyValueStore::new::<KC, VC>(&store_name);
-                if logged {
-                    store
-                } else {
-                    store.unlogged()
-                }
-            });
-        });
+        let create = make_store(name, KeyValueStore::new::<KC, VC>, KeyValueStore::unlogged);
         KeyValueStoreBuilder { name: name.to_string(), logged: true, create, _types: PhantomData }
     }
 
@@ -63,17 +53,7 @@ impl Stores {
             retention_ms >= size_ms,
             "the retention of window store `{name}` ({retention_ms} ms) must not be shorter than its windows ({size_ms} ms)"
         );
-        let store_name = name.to_string();
-        let create: MakeStore = Arc::new(move |registry, logged| {
-            registry.get_or_create(&store_name, || {
-                let store = WindowStore::new::<KC, VC>(&store_name, size_ms);
-                if logged {
-                    store
-                } else {
-                    store.unlogged()
-                }
-            });
-        });
+        let create = make_store(name, move |n| WindowStore::new::<KC, VC>(n, size_ms), WindowStore::unlogged);
         WindowStoreBuilder {
             name: name.to_string(),
             retention_ms,
@@ -100,17 +80,7 @@ impl Stores {
         KC::Value: StoreKey,
     {
         let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-        let store_name = name.to_string();
-        let create: MakeStore = Arc::new(move |registry, logged| {
-            registry.get_or_create(&store_name, || {
-                let store = SessionStore::new::<KC, VC>(&store_name);
-                if logged {
-                    store
-                } else {
-                    store.unlogged()
-                }
-            });
-        });
+        let create = make_store(name, SessionStore::new::<KC, VC>, SessionStore::unlogged);
         SessionStoreBuilder {
             name: name.to_string(),
             retention_ms,
@@ -169,17 +139,12 @@ impl<K, V> StoreSpec for SessionStoreBuilder<K, V> {
 impl<K, V> sealed::Factory for SessionStoreBuilder<K, V> {
     #[allow(private_interfaces)]
     fn factory(&self) -> StoreFactory {
-        let (create, logged) = (self.create.clone(), self.logged);
-        Arc::new(move |registry| create(registry, logged))
+        factory_of(&self.create, self.logged)
     }
 
     #[allow(private_interfaces)]
     fn changelog(&self) -> ChangelogKind {
-        if self.logged {
-            ChangelogKind::Windowed { retention_ms: self.retention_ms }
-        } else {
-            ChangelogKind::Disabled
-        }
+        changelog_of(self.logged, ChangelogKind::Windowed { retention_ms: self.retention_ms })
     }
 }
 
@@ -320,17 +285,12 @@ impl<K, V> StoreSpec for WindowStoreBuilder<K, V> {
 impl<K, V> sealed::Factory for WindowStoreBuilder<K, V> {
     #[allow(private_interfaces)]
     fn factory(&self) -> StoreFactory {
-        let (create, logged) = (self.create.clone(), self.logged);
-        Arc::new(move |registry| create(registry, logged))
+        factory_of(&self.create, self.logged)
     }
 
     #[allow(private_interfaces)]
     fn changelog(&self) -> ChangelogKind {
-        if self.logged {
-            ChangelogKind::Windowed { retention_ms: self.retention_ms }
-        } else {
-            ChangelogKind::Disabled
-        }
+        changelog_of(self.logged, ChangelogKind::Windowed { retention_ms: self.retention_ms })
     }
 }
 
@@ -491,6 +451,34 @@ pub(crate) type StoreFactory = Arc<dyn Fn(&mut StoreRegistry) + Send + Sync>;
 /// Makes a store in a task's registry, with a changelog or without.
 type MakeStore = Arc<dyn Fn(&mut StoreRegistry, bool) + Send + Sync>;
 
+/// How a task makes store `name` with `new`, through `unlogged` when built without a
+/// changelog: the one recipe of every store builder here.
+fn make_store<S: crate::state::StateStore + 'static>(
+    name: &str,
+    new: impl Fn(&str) -> S + Send + Sync + 'static,
+    unlogged: fn(S) -> S,
+) -> MakeStore {
+    let name = name.to_string();
+    Arc::new(move |registry, logged| {
+        registry.get_or_create(&name, || if logged { new(&name) } else { unlogged(new(&name)) });
+    })
+}
+
+/// A builder's store factory, logged or not as the builder says.
+fn factory_of(create: &MakeStore, logged: bool) -> StoreFactory {
+    let create = create.clone();
+    Arc::new(move |registry| create(registry, logged))
+}
+
+/// A builder's changelog: `kind`, or none when built with logging disabled.
+fn changelog_of(logged: bool, kind: ChangelogKind) -> ChangelogKind {
+    if logged {
+        kind
+    } else {
+        ChangelogKind::Disabled
+    }
+}
+
 impl<K, V> StoreSpec for KeyValueStoreBuilder<K, V> {
     fn store_name(&self) -> &str {
         &self.name
@@ -500,17 +488,12 @@ impl<K, V> StoreSpec for KeyValueStoreBuilder<K, V> {
 impl<K, V> sealed::Factory for KeyValueStoreBuilder<K, V> {
     #[allow(private_interfaces)]
     fn factory(&self) -> StoreFactory {
-        let (create, logged) = (self.create.clone(), self.logged);
-        Arc::new(move |registry| create(registry, logged))
+        factory_of(&self.create, self.logged)
     }
 
     #[allow(private_interfaces)]
     fn changelog(&self) -> ChangelogKind {
-        if self.logged {
-            ChangelogKind::KeyValue
-        } else {
-            ChangelogKind::Disabled
-        }
+        changelog_of(self.logged, ChangelogKind::KeyValue)
     }
 }
 
