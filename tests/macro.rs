@@ -415,3 +415,25 @@ fn an_optimization_attribute_builds_as_the_builder_with_that_config() {
     // One repartition topic for both aggregations.
     assert_eq!(by_macro.describe().subtopology_count(), 2);
 }
+
+/// The expansion is hygienic: a name the topology binds, or one of the expansion's own
+/// bindings, is invisible to the user's closures, so a variable of the same name outside the
+/// macro keeps its meaning (it used to be captured, silently rewiring the closure).
+#[test]
+#[allow(non_snake_case)]
+fn the_user_s_variables_are_not_captured_by_the_expansion() {
+    let limit: i64 = 10;
+    let __streams_p1_1: i64 = 100;
+    let __streams_builder: i64 = 1000;
+    let topology = topology! {
+        let limit = stream::<String, i64>("in");
+        limit
+            |> filter(move |_, v| *v > limit)
+            |> map_values(move |v| v + __streams_p1_1 + __streams_builder)
+            |> to("out");
+    };
+    let driver = TestDriver::new(topology);
+    driver.input::<String, i64>("in").pipe_all([("a".to_string(), 5, 0), ("b".to_string(), 20, 1)]);
+    let out = driver.output::<String, i64>("out").read_key_values();
+    assert_eq!(out, vec![("b".to_string(), 1120)]);
+}

@@ -72,6 +72,16 @@ struct Binding {
 struct Scope {
     bindings: HashMap<String, Binding>,
     order: Vec<String>,
+    /// Names a later statement binds (`let NAME` or a `split` branch), with what binds them:
+    /// a use before that statement says to move it after.
+    later: HashMap<String, &'static str>,
+    /// Names used before the statement that binds them: that binding counts as used.
+    used_early: Vec<String>,
+    /// Bound names whose keys are windowed, with the codec that writes them.
+    windowed_keys: HashMap<String, &'static str>,
+    /// A `split` whose branches could not be read: names used later may be its branches, so an
+    /// unknown name is not a second error.
+    unreadable_split: bool,
 }
 
 impl Scope {
@@ -86,8 +96,10 @@ impl Scope {
             cx.push(err);
             return;
         }
+        self.later.remove(&key);
+        let uses = usize::from(self.used_early.contains(&key));
         self.order.push(key.clone());
-        self.bindings.insert(key, Binding { span: name.span(), shape, uses: 0 });
+        self.bindings.insert(key, Binding { span: name.span(), shape, uses });
     }
 
     /// Marks a use of `name`; `None` (after an error) if it is not bound.
@@ -98,7 +110,16 @@ impl Scope {
                 b.uses += 1;
                 Some(b.shape)
             }
+            None if self.unreadable_split => None,
             None => {
+                if let Some(binder) = self.later.get(&key) {
+                    cx.error(
+                        name.span(),
+                        format!("`{key}` is used before {binder} that binds it; move this pipeline after that statement"),
+                    );
+                    self.used_early.push(key);
+                    return None;
+                }
                 let close = did_you_mean(&key, self.order.iter().map(String::as_str)).map(str::to_string);
                 let hint = match &close {
                     // The likely meant name counts as used: no second error about it.
@@ -130,11 +151,25 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
     }
     check_attributes(&mut cx, &topology.attributes);
     for statement in &topology.statements {
+        if let Some(name) = &statement.binding {
+            scope.later.entry(name.to_string()).or_insert("the `let`");
+        }
+        for stage in &statement.pipeline.stages {
+            if stages::lookup(&stage.name.to_string()).is_some_and(|spec| spec.form == Form::Split) {
+                for branch in split_branches(stage) {
+                    scope.later.entry(branch.to_string()).or_insert("the `split`");
+                }
+            }
+        }
+    }
+    for statement in &topology.statements {
         let pipeline = &statement.pipeline;
         let mut stage_facts = Vec::new();
         let mut shape = match &pipeline.head {
             Head::Source(source) => {
                 check_source_options(&mut cx, &source.options);
+                check_codec(&mut cx, &source.key);
+                check_codec(&mut cx, &source.value);
                 let pattern = source.options.iter().any(|o| o.name == "pattern");
                 if source.topics.is_empty() && !pattern {
                     let kind = &source.kind;
@@ -161,8 +196,24 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
         };
         let mut ended_by: Option<&Ident> = None;
         let mut ending_stage: Option<&Stage> = None;
+        // The codec of this pipeline's keys when they are windowed (after a windowed aggregation).
+        let mut windowed_keys = match &pipeline.head {
+            Head::Name(n) => scope.windowed_keys.get(&n.to_string()).copied(),
+            Head::Source(_) => None,
+        };
         for stage in &pipeline.stages {
             last_span = stage.name.span();
+            if let Some(codec) = windowed_keys {
+                check_windowed_key_codec(&mut cx, stage, codec);
+            }
+            windowed_keys = match shape {
+                Some(Shape::Windowed | Shape::SlidingWindowed) if stage.name != "emit_on_close" => {
+                    Some("TimeWindowed")
+                }
+                Some(Shape::SessionWindowed) if stage.name != "emit_on_close" => Some("SessionWindowed"),
+                _ if KEEP_KEYS.contains(&stage.name.to_string().as_str()) => windowed_keys,
+                _ => None,
+            };
             if let Some(ender) = ended_by {
                 let name = stage.name.to_string();
                 let fix = if ender == "split" {
@@ -223,6 +274,9 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
             if spec.form == Form::Split {
                 for branch in split_branches(stage) {
                     scope.bind(&mut cx, branch, Shape::Stream);
+                    if let Some(codec) = windowed_keys {
+                        scope.windowed_keys.insert(branch.to_string(), codec);
+                    }
                 }
             }
             if spec.output == Shape::Ended {
@@ -238,7 +292,12 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
                 ender.span(),
                 format!("`let {name}` binds a pipeline that `{ender}` ends, so there is nothing to bind; remove `let {name} =` or the `{ender}` stage"),
             ),
-            (Some(name), None) => scope.bind(&mut cx, name, shape.unwrap_or(Shape::Stream)),
+            (Some(name), None) => {
+                scope.bind(&mut cx, name, shape.unwrap_or(Shape::Stream));
+                if let Some(codec) = windowed_keys {
+                    scope.windowed_keys.insert(name.to_string(), codec);
+                }
+            }
             (None, None) => cx.error(
                 last_span,
                 "this pipeline has no sink, so its records go nowhere; end it with `|> to(\"topic\")` (or `foreach`), or bind it with `let NAME = ...`",
@@ -374,9 +433,7 @@ fn check_arg(cx: &mut Ctxt, kind: ArgKind, arg: &Arg) {
                 i.base10_digits()
             ),
         ),
-        (ArgKind::Duration, Arg::Expr(Expr::Lit(ExprLit { lit, .. }))) => {
-            cx.error(lit.span(), "expected a duration such as `1s` or `250ms`");
-        }
+        (ArgKind::Duration, Arg::Expr(Expr::Lit(ExprLit { lit, .. }))) => cx.error(lit.span(), duration_literal_hint(lit)),
         // Java's `Duration.ofSeconds(5)`: say what to write here.
         (ArgKind::Duration, Arg::Expr(Expr::MethodCall(call))) if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("Duration")) =>
         {
@@ -470,15 +527,34 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
     if stage.generics.is_some() && !spec.generics {
         cx.error(stage.name.span(), format!("`{}` takes no `::<...>`", spec.name));
     }
+    for generic in stage.generics.iter().flat_map(|g| &g.args) {
+        if let syn::GenericArgument::Type(ty) = generic {
+            check_codec(cx, ty);
+        }
+    }
     let args = spec.args_after(shape);
     let given = stage.args.len();
-    let fits = given <= args.len() && given + spec.optional_args >= args.len();
+    // A positional argument written as an option (`window(size = 5s)`) is said below, once.
+    let named_positional =
+        stage.options.iter().filter(|o| spec.arg_names.iter().any(|n| o.name == n)).count();
+    let fits =
+        given + named_positional <= args.len() && given + named_positional + spec.optional_args >= args.len();
+    if spec.form == Form::Split && !stage.args.is_empty() {
+        scope.unreadable_split = true;
+    }
     if spec.form != Form::Split && !fits {
         let expected = if args.is_empty() {
             "no arguments".to_string()
         } else {
             let list: Vec<String> = args.iter().map(|a| a.describe()).collect();
-            let count = format!("{} argument{}", args.len(), if args.len() == 1 { "" } else { "s" });
+            let least = args.len() - spec.optional_args.min(args.len());
+            let count = match least {
+                _ if least == args.len() => {
+                    format!("{} argument{}", args.len(), if args.len() == 1 { "" } else { "s" })
+                }
+                _ if least + 1 == args.len() => format!("{least} or {} arguments", args.len()),
+                _ => format!("{least} to {} arguments", args.len()),
+            };
             format!("{count} ({})", list.join(", "))
         };
         let on = match shape {
@@ -495,12 +571,24 @@ fn check_stage_args(cx: &mut Ctxt, scope: &mut Scope, spec: &StageSpec, stage: &
             Form::Windows(WindowKind::Sliding) if given > args.len() => {
                 "; sliding windows have no advance: they move with each record".to_string()
             }
+            _ if spec.name == "cogroup" && shape == Some(Shape::Grouped) && given == 2 => {
+                "; the first `cogroup` takes only its adder, and the `cogroup`s after it add the other grouped streams: `|> cogroup(adder) |> cogroup(other, adder)`".to_string()
+            }
             Form::Windows(WindowKind::Session) if given > args.len() => {
                 "; a session has no advance: it grows while records come within the gap".to_string()
             }
             _ => String::new(),
         };
         cx.error(stage.args_span, format!("`{}`{on} takes {expected}, but {given_text}{fix}", spec.name));
+        // A bound name among the arguments was meant to be used here: no second error saying
+        // it is never used.
+        for arg in &stage.args {
+            if let Arg::Expr(syn::Expr::Path(p)) = arg {
+                if let Some(b) = p.path.get_ident().and_then(|i| scope.bindings.get_mut(&i.to_string())) {
+                    b.uses += 1;
+                }
+            }
+        }
     }
     for (kind, arg) in args.iter().zip(&stage.args) {
         check_arg(cx, *kind, arg);
@@ -606,7 +694,7 @@ fn check_window_sizes(cx: &mut Ctxt, stage: &Stage) {
 fn check_split(cx: &mut Ctxt, stage: &Stage) {
     let branches: Vec<&NamedArg> =
         stage.options.iter().filter(|o| o.name != "name" && o.name != "default").collect();
-    if branches.is_empty() {
+    if branches.is_empty() && stage.args.is_empty() {
         cx.error(
             stage.args_span,
             "`split` needs at least one branch: `split(hot = |key, value| ..., default = rest)`",
@@ -841,6 +929,75 @@ fn check_join_options(cx: &mut Ctxt, name: &str, windowed: bool, options: &[Name
     check_options(cx, name, &[("name", ArgKind::Topic)], rest);
 }
 
+/// Stages that keep their input's keys (so windowed keys stay windowed).
+const KEEP_KEYS: &[&str] = &[
+    "filter",
+    "filter_not",
+    "map_values",
+    "flat_map_values",
+    "peek",
+    "to_stream",
+    "suppress",
+    "suppress_until_close",
+    "emit_on_close",
+    "split",
+    "to_table",
+    "merge",
+    "process_values",
+];
+
+/// A sink or repartition that names a plain key codec for windowed keys.
+fn check_windowed_key_codec(cx: &mut Ctxt, stage: &Stage, codec: &str) {
+    let Some(syn::GenericArgument::Type(key)) = stage.generics.as_ref().and_then(|g| g.args.first()) else {
+        return;
+    };
+    let syn::Type::Path(path) = key else { return };
+    let Some(last) = path.path.segments.last() else { return };
+    if ["TimeWindowed", "TimeWindowedOf", "SessionWindowed", "Windowed"].iter().any(|w| last.ident == w) {
+        return;
+    }
+    let key = quote::quote!(#key).to_string().replace(' ', "");
+    cx.error(
+        syn::spanned::Spanned::span(path),
+        format!(
+            "this stream's keys are windowed (`Windowed<..>`, from the windowed aggregation before it), so `{key}` cannot write them; write the key codec as `{codec}<{key}>`"
+        ),
+    );
+}
+
+/// A codec named where a type closures see was meant: `Windowed<K>` is the key of windowed
+/// output, written and read by `TimeWindowed<KC>` or `SessionWindowed<KC>`.
+fn check_codec(cx: &mut Ctxt, ty: &syn::Type) {
+    let syn::Type::Path(path) = ty else { return };
+    let Some(last) = path.path.segments.last() else { return };
+    if last.ident != "Windowed" {
+        return;
+    }
+    let inner = match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(t)) => quote::quote!(#t).to_string().replace(' ', ""),
+            _ => "K".to_string(),
+        },
+        _ => "K".to_string(),
+    };
+    cx.error(
+        last.ident.span(),
+        format!(
+            "`Windowed<{inner}>` is the key closures see, not a codec; a windowed key is written and read with `TimeWindowed<{inner}>` (time and sliding windows) or `SessionWindowed<{inner}>` (sessions)"
+        ),
+    );
+}
+
+/// What to write for a literal that is not a duration: `"5s"` loses its quotes.
+fn duration_literal_hint(lit: &syn::Lit) -> String {
+    match lit {
+        syn::Lit::Str(s) if super::duration::parse_str(&s.value()).is_some() => {
+            format!("a duration is written without quotes: `{}`", s.value().trim())
+        }
+        _ => "expected a duration such as `1s` or `250ms`".to_string(),
+    }
+}
+
 /// `within(DURATION, before = .., after = .., grace = ..)`.
 fn check_within(cx: &mut Ctxt, call: &syn::ExprCall) {
     use syn::{Expr, ExprLit, Lit};
@@ -850,7 +1007,7 @@ fn check_within(cx: &mut Ctxt, call: &syn::ExprCall) {
                 cx.push(err);
             }
         }
-        Expr::Lit(ExprLit { lit, .. }) => cx.error(lit.span(), "expected a duration such as `1s`"),
+        Expr::Lit(ExprLit { lit, .. }) => cx.error(lit.span(), duration_literal_hint(lit)),
         _ => {}
     };
     let mut positional = 0;

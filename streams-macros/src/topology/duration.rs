@@ -92,3 +92,18 @@ mod tests {
         assert!(parse("5").unwrap_err().to_string().starts_with("duration without a unit"));
     }
 }
+
+/// Reads the text of a duration written in quotes (`"5s"`), to say how to write it.
+pub(crate) fn parse_str(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(digits);
+    let per_unit: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(per_unit)
+}

@@ -22,6 +22,20 @@ fn builder() -> Ident {
     Ident::new("__streams_builder", Span::mixed_site())
 }
 
+/// The span of the tokens the expansion writes for the user's tokens at `at`: reported there,
+/// but resolved with `macro_rules` hygiene, so the expansion's own bindings (and the names the
+/// topology binds) are invisible to the user's closures, and a user's variable cannot capture
+/// them. Every token of a generated call gets it, so that rustc can join the call's spans
+/// (a call mixing hygiene contexts would be reported at the whole macro).
+fn hygienic(at: Span) -> Span {
+    Span::mixed_site().located_at(at)
+}
+
+/// A name the topology binds (`let NAME = ..`, a split branch), as the expansion writes it.
+fn bound(name: &Ident) -> Ident {
+    Ident::new(&name.to_string(), hygienic(name.span()))
+}
+
 /// The topology as calls of the typed builder. Each stage is its own statement,
 /// `let p = p.stage(...);`, whose tokens all carry the stage's span: rustc's errors about a
 /// stage (an unmet bound, a missing method) point at the stage the user wrote.
@@ -33,16 +47,14 @@ pub(crate) fn expand(topology: &Resolved<'_>) -> TokenStream {
             Head::Source(s) => s.kind.span(),
             Head::Name(n) => n.name.span(),
         };
-        // Spanned at the user's tokens (not `mixed_site`): rustc joins the spans of a call, and a
-        // call mixing hygiene contexts would be reported at the whole macro.
         // One name per step, not shadowing: rustc would otherwise suggest the shadowed ones.
-        let var = |j: usize, span: Span| format_ident!("__streams_p{}_{}", i, j, span = span);
+        let var = |j: usize, span: Span| format_ident!("__streams_p{}_{}", i, j, span = hygienic(span));
         let head = match &statement.head {
             Head::Source(source) => source_call(source),
             Head::Name(used) => use_of(*used),
         };
         let first = var(0, head_span);
-        statements.push(quote_spanned!(head_span=> let #first = #head;));
+        statements.push(quote_spanned!(hygienic(head_span)=> let #first = #head;));
         let mut last = first;
         let mut ended = false;
         for (j, stage) in statement.stages.iter().enumerate() {
@@ -57,17 +69,20 @@ pub(crate) fn expand(topology: &Resolved<'_>) -> TokenStream {
                 Kind::Join { method, window } => join_call(stage, method, *window),
                 Kind::Plain => stage_call(stage),
             };
+            let at = hygienic(span);
             if stage.spec.output == stages::Shape::Ended {
-                statements.push(quote_spanned!(span=> #recv #call;));
+                statements.push(quote_spanned!(at=> #recv #call;));
                 ended = true;
             } else {
-                statements.push(quote_spanned!(span=> let #next = #recv #call;));
+                statements.push(quote_spanned!(at=> let #next = #recv #call;));
                 last = next;
             }
         }
         if let (Some((name, shared)), false) = (statement.binding, ended) {
-            let share = shared.then(|| quote_spanned!(name.span()=> .share()));
-            statements.push(quote_spanned!(name.span()=> let #name = #last #share;));
+            let at = hygienic(name.span());
+            let share = shared.then(|| quote_spanned!(at=> .share()));
+            let name = bound(name);
+            statements.push(quote_spanned!(at=> let #name = #last #share;));
         }
     }
     let build = match topology.optimization {
@@ -85,18 +100,18 @@ pub(crate) fn expand(topology: &Resolved<'_>) -> TokenStream {
 
 /// A bound name; cloned when it is used more than once (fan-out).
 fn use_of(used: Use<'_>) -> TokenStream {
-    let name = used.name;
+    let name = bound(used.name);
     if used.clone {
-        quote_spanned!(name.span()=> ::core::clone::Clone::clone(&#name))
+        quote_spanned!(hygienic(used.name.span())=> ::core::clone::Clone::clone(&#name))
     } else {
         quote!(#name)
     }
 }
 
 fn source_call(source: &Source) -> TokenStream {
-    let b = builder();
     let (kind, key, value) = (&source.kind, &source.key, &source.value);
-    let span = kind.span();
+    let span = hygienic(kind.span());
+    let b = Ident::new("__streams_builder", span);
     let option = |n: &str| source.options.iter().find(|o| o.name == n).map(|o| arg(&o.value));
     let topics = &source.topics;
     let named = option("name").map(|name| quote_spanned!(span=> .named(#name)));
@@ -125,7 +140,7 @@ fn named(stage: &Stage) -> TokenStream {
     match stage.options.iter().find(|o| o.name == "name") {
         Some(NamedArg { name, value }) => {
             let value = arg(value);
-            quote_spanned!(name.span()=> .named(#value))
+            quote_spanned!(hygienic(name.span())=> .named(#value))
         }
         None => TokenStream::new(),
     }
@@ -133,7 +148,7 @@ fn named(stage: &Stage) -> TokenStream {
 
 fn stage_call(resolved: &ir::Stage<'_>) -> TokenStream {
     let (stage, spec) = (resolved.ast, resolved.spec);
-    let span = stage.name.span();
+    let span = hygienic(stage.name.span());
     let named = named(stage);
     let args: Vec<TokenStream> = stage
         .args
@@ -192,7 +207,7 @@ fn option<'a>(stage: &'a Stage, name: &str) -> Option<&'a Arg> {
 /// A join: the other side, the join window (`within(...)` becomes `JoinWindows`), the joiner.
 fn join_call(resolved: &ir::Stage<'_>, method: &str, window: Option<&syn::ExprCall>) -> TokenStream {
     let stage = resolved.ast;
-    let span = stage.name.span();
+    let span = hygienic(stage.name.span());
     let named = named(stage);
     let mut args = Vec::new();
     for (i, a) in stage.args.iter().enumerate() {
@@ -270,24 +285,26 @@ fn split(
     branches: &[&Ident],
     default: Option<&Ident>,
 ) -> TokenStream {
-    let span = stage.name.span();
-    let var = format_ident!("__streams_split_{}", index, span = Span::mixed_site());
+    let span = hygienic(stage.name.span());
+    let var = format_ident!("__streams_split_{}", index, span = span);
     let named = named(stage);
     let mut calls = Vec::new();
     for option in stage.options.iter().filter(|o| o.name != "name" && o.name != "default") {
         let (name, predicate) = (option.name.to_string(), arg(&option.value));
-        calls.push(quote_spanned!(option.name.span()=> .branch(#name, #predicate)));
+        calls.push(quote_spanned!(hygienic(option.name.span())=> .branch(#name, #predicate)));
     }
     let end = match default {
         Some(default) => {
             let name = default.to_string();
-            quote_spanned!(default.span()=> .default_branch(#name))
+            quote_spanned!(hygienic(default.span())=> .default_branch(#name))
         }
         None => quote_spanned!(span=> .no_default_branch()),
     };
     let takes = branches.iter().map(|branch| {
         let name = branch.to_string();
-        quote_spanned!(branch.span()=> let #branch = #var.take(#name);)
+        let at = hygienic(branch.span());
+        let branch = bound(branch);
+        quote_spanned!(at=> let #branch = #var.take(#name);)
     });
     quote_spanned! {span=>
         let mut #var = #chain #named.split() #(#calls)* #end;

@@ -119,9 +119,16 @@ fn split_statements(input: TokenStream) -> Vec<TokenStream> {
 impl Parse for Statement {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let binding = if input.peek(Token![let]) {
-            input.parse::<Token![let]>()?;
-            let name: Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
+            let let_token = input.parse::<Token![let]>()?;
+            let name: Ident = input.parse().map_err(|e| {
+                syn::Error::new(
+                    if input.is_empty() { let_token.span } else { e.span() },
+                    "a `let` names what it binds: `let NAME = stream::<K, V>(\"topic\");`",
+                )
+            })?;
+            input.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(e.span(), format!("expected `=` after `let {name}`: `let {name} = ...;`"))
+            })?;
             Some(name)
         } else {
             None
@@ -166,6 +173,22 @@ fn missing_pipe(input: ParseStream<'_>, last: Option<&Stage>) -> syn::Error {
         // `to "out"`: the argument without its parentheses.
         (Some(TokenTree::Literal(lit)), Some(stage)) if stage.args.is_empty() => {
             syn::Error::new(lit.span(), format!("arguments go in parentheses: write `{}({lit})`", stage.name))
+        }
+        // `.filter(..)`: a method chain, as the builder API (or Java) writes it.
+        (Some(TokenTree::Punct(p)), _) if p.as_char() == '.' => syn::Error::new(
+            p.span(),
+            "stages are joined with `|>`, not called as methods: write `|> stage(..)` (the builder API, `StreamsBuilder`, takes method calls)",
+        ),
+        // `=>`, `->`, `|`, `>>`: another language's pipe.
+        (Some(TokenTree::Punct(p)), _) if matches!(p.as_char(), '=' | '-' | '|' | '>') => {
+            let fork = input.fork();
+            let written: String = std::iter::from_fn(|| match fork.parse::<TokenTree>() {
+                Ok(TokenTree::Punct(p)) => Some(p.as_char()),
+                _ => None,
+            })
+            .take(2)
+            .collect();
+            syn::Error::new(p.span(), format!("`{written}` does not join stages here; write `|>`"))
         }
         (Some(t), _) => input.error(format!("expected `|>` before `{t}`; stages are joined with `|>`")),
         (None, _) => input.error("expected `|>`; stages are joined with `|>`"),
@@ -263,6 +286,12 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<(Vec<Arg>, Vec<NamedArg>)> 
         {
             let name: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
+            if input.is_empty() || input.peek(Token![,]) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("option `{name}` has no value; write `{name} = VALUE` or remove it"),
+                ));
+            }
             options.push(NamedArg { name, value: parse_arg(input)? });
         } else {
             args.push(parse_arg(input)?);

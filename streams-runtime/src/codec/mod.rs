@@ -23,7 +23,8 @@ use crate::error::CodecError;
     message = "`{Self}` is not a codec, so it cannot be read from or written to a Kafka topic",
     label = "not a codec",
     note = "built-in codecs: `()`, `String`, `i32`, `i64`, `u32`, `u64`, `f64`, `bool`, `Bytes`, `Option<C>` (accepts null)",
-    note = "for a serde type, write `Json<{Self}>`; or implement `streams_runtime::Codec` for your own format"
+    note = "for a serde type, write `Json<{Self}>`; or implement `streams_runtime::Codec` for your own format",
+    note = "the keys of windowed output (`Windowed<K>`) are written with `TimeWindowed<KC>` (time and sliding windows) or `SessionWindowed<KC>` (sessions)"
 )]
 pub trait Codec: 'static {
     /// The plain type closures see.
@@ -106,7 +107,8 @@ pub(crate) fn json_to_bytes<C: Codec>(json: &serde_json::Value) -> Result<Option
     message = "`{Self}` has no default codec, so this stage cannot write it to a topic",
     label = "no default codec for `{Self}`",
     note = "for a serde type, add `#[derive(streams_runtime::Json)]` next to `Serialize, Deserialize`",
-    note = "or name the codecs at the sink: `to_with::<KeyCodec, ValueCodec>(topic)`, e.g. `Json<{Self}>`"
+    note = "or name the codecs at the sink: `to_with::<KeyCodec, ValueCodec>(topic)`, e.g. `Json<{Self}>`",
+    note = "a borrowed value (`&str`, `&T`) cannot be read back from a topic: return an owned one from the closure that made it (`.to_string()`, `.clone()`)"
 )]
 pub trait DefaultCodec: Sized + Clone + Send + Sync + 'static {
     /// The codec used for this type.
@@ -119,7 +121,8 @@ pub trait DefaultCodec: Sized + Clone + Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "the codec `{Self}` does not read and write `{T}`",
     label = "this codec does not match the stream's type `{T}`",
-    note = "a codec's value type must be the stream's type: for `{T}`, use its own codec (or `Json<{T}>` for a serde type)"
+    note = "a codec's value type must be the stream's type: for `{T}`, use its own codec (or `Json<{T}>` for a serde type)",
+    note = "the keys of windowed output (`Windowed<K>`) are written with `TimeWindowed<KC>` (time and sliding windows) or `SessionWindowed<KC>` (sessions)"
 )]
 pub trait CodecFor<T>: Codec<Value = T> {}
 

@@ -20,19 +20,24 @@ pub struct KGroupedStream<K, V, S = Nop<K, V>> {
     store_name: Option<String>,
 }
 
-impl<K, V, S> KGroupedStream<K, V, S>
-where
-    K: DefaultCodec + StoreKey,
-    V: DefaultCodec,
-    S: StageOf<K, V>,
-{
-    pub(crate) fn new(stream: KStream<K, V, S>, repartition_name: Option<String>) -> Self {
+impl<K, V, S> KGroupedStream<K, V, S> {
+    pub(crate) fn new(stream: KStream<K, V, S>, repartition_name: Option<String>) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         KGroupedStream { stream, repartition_name, store_name: None }
     }
 
     /// Names the aggregation's store (Kafka's `Materialized.as`): its changelog topic is
     /// `<application.id>-<name>-changelog`, and the test driver reads it by this name.
-    pub fn named(mut self, store: impl Into<String>) -> Self {
+    pub fn named(mut self, store: impl Into<String>) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.store_name = Some(store.into());
         self
     }
@@ -43,25 +48,43 @@ where
     /// table.
     pub fn cogroup<A, F>(self, add: F) -> CogroupedKStream<K, A>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         A: DefaultCodec,
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,
     {
         CogroupedKStream::new(self, add)
     }
 
-    pub(crate) fn builder(&self) -> &crate::dsl::StreamsBuilder {
+    pub(crate) fn builder(&self) -> &crate::dsl::StreamsBuilder
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.stream.builder()
     }
 
     /// Whether the grouped stream is repartitioned before an aggregation: `Some` with the
     /// name of its repartition topic, if named.
-    pub(crate) fn repartition(&self) -> Option<Option<String>> {
+    pub(crate) fn repartition(&self) -> Option<Option<String>>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.stream.repartition_required().then(|| self.repartition_name.clone())
     }
 
     /// The grouped stream as the input of an aggregation over `store`: repartitioned first
     /// if its key changed (the topic named after the grouping's name, else the store).
-    pub(crate) fn repartitioned_for(self, store: &str) -> KStream<K, V> {
+    pub(crate) fn repartitioned_for(self, store: &str) -> KStream<K, V>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         if self.stream.repartition_required() {
             let base = self.repartition_name.unwrap_or_else(|| store.to_string());
             self.stream.repartition_through::<K::Codec, V::Codec>(&base, true)
@@ -79,6 +102,9 @@ where
         make: M,
     ) -> KStream<K2, Change<A>>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         P: crate::ops::Processor<K, V> + 'static,
         M: Fn(&mut crate::graph::TaskBuild<'_>, &str, Box<dyn crate::ops::Processor<K2, Change<A>>>) -> P
             + Send
@@ -110,7 +136,12 @@ where
         store_prefix: &str,
         processor_prefix: &str,
         aggregator: Aggregator<K, V, A>,
-    ) -> KTable<K, A, NeverDeletes> {
+    ) -> KTable<K, A, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         let lineage = Lineage::aggregation(self.stream.builder());
         let table = lineage.id();
         let stream = self.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
@@ -127,7 +158,12 @@ where
     }
 
     /// The number of records per key.
-    pub fn count(self) -> KTable<K, i64, NeverDeletes> {
+    pub fn count(self) -> KTable<K, i64, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.aggregate_with(
             "KSTREAM-AGGREGATE-STATE-STORE-",
             "KSTREAM-AGGREGATE-",
@@ -139,6 +175,9 @@ where
     /// first aggregate.
     pub fn reduce<F>(self, f: F) -> KTable<K, V, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
         self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", reducer(f))
@@ -148,6 +187,9 @@ where
     /// aggregate)` folds each value in.
     pub fn aggregate<A, I, F>(self, init: I, add: F) -> KTable<K, A, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         A: DefaultCodec,
         I: Fn() -> A + Send + Sync + 'static,
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,
@@ -187,17 +229,21 @@ pub struct KGroupedTable<K, V> {
     store_name: Option<String>,
 }
 
-impl<K, V> KGroupedTable<K, V>
-where
-    K: DefaultCodec + StoreKey,
-    V: DefaultCodec,
-{
-    pub(crate) fn new(stream: KStream<K, Change<V>>) -> Self {
+impl<K, V> KGroupedTable<K, V> {
+    pub(crate) fn new(stream: KStream<K, Change<V>>) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
         KGroupedTable { stream, store_name: None }
     }
 
     /// Names the aggregation's store.
-    pub fn named(mut self, store: impl Into<String>) -> Self {
+    pub fn named(mut self, store: impl Into<String>) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
         self.store_name = Some(store.into());
         self
     }
@@ -207,7 +253,11 @@ where
         prefix: &str,
         add: Add<K, V, A>,
         subtract: Fold<K, V, A>,
-    ) -> KTable<K, A, NeverDeletes> {
+    ) -> KTable<K, A, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
         let builder = self.stream.builder().clone();
         // Kafka names the store `KTABLE-AGGREGATE-STATE-STORE-` for `reduce` too
         // (`KGroupedTableImpl.reduce` materializes with `AGGREGATE_NAME`).
@@ -231,7 +281,11 @@ where
     }
 
     /// The number of rows per group.
-    pub fn count(self) -> KTable<K, i64, NeverDeletes> {
+    pub fn count(self) -> KTable<K, i64, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+    {
         self.aggregate_with(
             "KTABLE-AGGREGATE-",
             Arc::new(|_, _, n| n.unwrap_or(0) + 1),
@@ -243,6 +297,8 @@ where
     /// new_value)`, and `subtract(aggregate, old_value)` when a row leaves the group or changes.
     pub fn reduce<F, G>(self, add: F, subtract: G) -> KTable<K, V, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
         F: Fn(V, V) -> V + Send + Sync + 'static,
         G: Fn(V, V) -> V + Send + Sync + 'static,
     {
@@ -260,6 +316,8 @@ where
     /// `subtract(&key, old_value, agg)` when a row leaves the group or changes.
     pub fn aggregate<A, I, F, G>(self, init: I, add: F, subtract: G) -> KTable<K, A, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
         A: DefaultCodec,
         I: Fn() -> A + Send + Sync + 'static,
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,

@@ -23,24 +23,34 @@ pub(crate) enum FixedWindows {
 }
 
 // The windowing of a grouped stream lives here, with the windowed streams it makes.
-impl<K, V, S> KGroupedStream<K, V, S>
-where
-    K: DefaultCodec + StoreKey,
-    V: DefaultCodec,
-    S: StageOf<K, V>,
-{
+impl<K, V, S> KGroupedStream<K, V, S> {
     /// Cuts the groups into time windows (Kafka's `windowedBy(TimeWindows)`).
-    pub fn window(self, windows: TimeWindows) -> TimeWindowedKStream<K, V, S> {
+    pub fn window(self, windows: TimeWindows) -> TimeWindowedKStream<K, V, S>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         TimeWindowedKStream::new(self, FixedWindows::Time(windows))
     }
 
     /// Cuts the groups into sliding windows (Kafka's `windowedBy(SlidingWindows)`).
-    pub fn sliding(self, windows: SlidingWindows) -> SlidingWindowedKStream<K, V, S> {
+    pub fn sliding(self, windows: SlidingWindows) -> SlidingWindowedKStream<K, V, S>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         SlidingWindowedKStream(TimeWindowedKStream::new(self, FixedWindows::Sliding(windows)))
     }
 
     /// Cuts the groups into sessions (Kafka's `windowedBy(SessionWindows)`).
-    pub fn session(self, windows: SessionWindows) -> SessionWindowedKStream<K, V, S> {
+    pub fn session(self, windows: SessionWindows) -> SessionWindowedKStream<K, V, S>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         SessionWindowedKStream::new(self, windows)
     }
 }
@@ -61,18 +71,23 @@ pub struct TimeWindowedKStream<K, V, S> {
     emit: Emit,
 }
 
-impl<K, V, S> TimeWindowedKStream<K, V, S>
-where
-    K: DefaultCodec + StoreKey,
-    V: DefaultCodec,
-    S: StageOf<K, V>,
-{
-    pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: FixedWindows) -> Self {
+impl<K, V, S> TimeWindowedKStream<K, V, S> {
+    pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: FixedWindows) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         TimeWindowedKStream { grouped, windows, emit: Emit::EveryUpdate }
     }
 
     /// Names the window store.
-    pub fn named(mut self, store: impl Into<String>) -> Self {
+    pub fn named(mut self, store: impl Into<String>) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.grouped = self.grouped.named(store);
         self
     }
@@ -82,18 +97,33 @@ where
     /// Kafka, a window that stream time jumps past by more than size + grace in one step is
     /// never emitted; [`Self::suppress_until_close`] emits every window. (Sliding windows,
     /// a [`SlidingWindowedKStream`], emit every update and have no such method.)
-    pub fn emit_on_close(self) -> Self {
+    pub fn emit_on_close(self) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.emitting(Emit::OnWindowClose)
     }
 
     /// Emits each window's final result once, when it closes: Kafka's
     /// `suppress(Suppressed.untilWindowCloses(BufferConfig.unbounded()))` on the windowed
     /// table. Every window is emitted, ordered by window end, then key.
-    pub fn suppress_until_close(self) -> Self {
+    pub fn suppress_until_close(self) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.emitting(Emit::Suppressed)
     }
 
-    fn emitting(mut self, emit: Emit) -> Self {
+    fn emitting(mut self, emit: Emit) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         // Only `window(..)` makes this type public-facing; sliding windows are wrapped.
         debug_assert!(matches!(self.windows, FixedWindows::Time(_)));
         self.emit = emit;
@@ -105,7 +135,12 @@ where
         store_prefix: &str,
         processor_prefix: &str,
         aggregator: Aggregator<K, V, A>,
-    ) -> KTable<Windowed<K>, A, NeverDeletes> {
+    ) -> KTable<Windowed<K>, A, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         let windows = self.windows;
         let emit = self.emit;
         let size = windows.size_ms();
@@ -162,7 +197,12 @@ where
     }
 
     /// The number of records per key and window.
-    pub fn count(self) -> KTable<Windowed<K>, i64, NeverDeletes> {
+    pub fn count(self) -> KTable<Windowed<K>, i64, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.aggregate_with(
             "KSTREAM-AGGREGATE-STATE-STORE-",
             "KSTREAM-AGGREGATE-",
@@ -173,6 +213,9 @@ where
     /// Combines each key's values per window with `f(aggregate, value)`.
     pub fn reduce<F>(self, f: F) -> KTable<Windowed<K>, V, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
         self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", reducer(f))
@@ -181,6 +224,9 @@ where
     /// Folds each key's values per window: `init()`, then `add(&key, value, aggregate)`.
     pub fn aggregate<A, I, F>(self, init: I, add: F) -> KTable<Windowed<K>, A, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         A: DefaultCodec,
         I: Fn() -> A + Send + Sync + 'static,
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,
@@ -212,25 +258,71 @@ where
 /// ```
 pub struct SlidingWindowedKStream<K, V, S>(TimeWindowedKStream<K, V, S>);
 
-impl<K, V, S> SlidingWindowedKStream<K, V, S>
-where
-    K: DefaultCodec + StoreKey,
-    V: DefaultCodec,
-    S: StageOf<K, V>,
-{
+/// Implemented by nothing: the bound of `emit_on_close` on sliding windows, so that calling it
+/// is a compile error that says why (not "no method named ..").
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`emit_on_close` is for time windows (`window(TimeWindows)`); sliding windows emit every update",
+    label = "not on sliding windows",
+    note = "to emit each window once, when it closes, use hopping time windows: `.window(TimeWindows::of(size).advance_by(..)).emit_on_close()`"
+)]
+pub trait EmitOnCloseNeedsTimeWindows {}
+
+/// As [`EmitOnCloseNeedsTimeWindows`], for `suppress_until_close`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`suppress_until_close` is for time windows (`window(TimeWindows)`); sliding windows emit every update",
+    label = "not on sliding windows",
+    note = "to emit each window once, when it closes, use hopping time windows: `.window(TimeWindows::of(size).advance_by(..))`"
+)]
+pub trait SuppressUntilCloseNeedsTimeWindows {}
+
+impl<K, V, S> SlidingWindowedKStream<K, V, S> {
+    /// Refused: sliding windows have no `emit_on_close`; the method exists so that the
+    /// compiler says why.
+    #[doc(hidden)]
+    pub fn emit_on_close(self) -> Self
+    where
+        K: EmitOnCloseNeedsTimeWindows,
+    {
+        self
+    }
+
+    /// Refused, as `emit_on_close`.
+    #[doc(hidden)]
+    pub fn suppress_until_close(self) -> Self
+    where
+        K: SuppressUntilCloseNeedsTimeWindows,
+    {
+        self
+    }
+
     /// Names the window store.
-    pub fn named(self, store: impl Into<String>) -> Self {
+    pub fn named(self, store: impl Into<String>) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         SlidingWindowedKStream(self.0.named(store))
     }
 
     /// The number of records per key and window.
-    pub fn count(self) -> KTable<Windowed<K>, i64, NeverDeletes> {
+    pub fn count(self) -> KTable<Windowed<K>, i64, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.0.count()
     }
 
     /// Combines each key's values per window with `f(aggregate, value)`.
     pub fn reduce<F>(self, f: F) -> KTable<Windowed<K>, V, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
         self.0.reduce(f)
@@ -239,6 +331,9 @@ where
     /// Folds each key's values per window: `init()`, then `add(&key, value, aggregate)`.
     pub fn aggregate<A, I, F>(self, init: I, add: F) -> KTable<Windowed<K>, A, NeverDeletes>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         A: DefaultCodec,
         I: Fn() -> A + Send + Sync + 'static,
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,
@@ -254,18 +349,23 @@ pub struct SessionWindowedKStream<K, V, S> {
     windows: SessionWindows,
 }
 
-impl<K, V, S> SessionWindowedKStream<K, V, S>
-where
-    K: DefaultCodec + StoreKey,
-    V: DefaultCodec,
-    S: StageOf<K, V>,
-{
-    pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: SessionWindows) -> Self {
+impl<K, V, S> SessionWindowedKStream<K, V, S> {
+    pub(crate) fn new(grouped: KGroupedStream<K, V, S>, windows: SessionWindows) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         SessionWindowedKStream { grouped, windows }
     }
 
     /// Names the session store.
-    pub fn named(mut self, store: impl Into<String>) -> Self {
+    pub fn named(mut self, store: impl Into<String>) -> Self
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.grouped = self.grouped.named(store);
         self
     }
@@ -279,6 +379,9 @@ where
         merge: M,
     ) -> KTable<Windowed<K, SessionWindow>, A, MayDelete>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         A: DefaultCodec,
         I: Fn() -> A + Send + Sync + 'static,
         F: Fn(&K, V, A) -> A + Send + Sync + 'static,
@@ -302,7 +405,12 @@ where
         init: SessionInit<A>,
         add: SessionAdd<K, V, A>,
         merge: Merger<K, A>,
-    ) -> KTable<Windowed<K, SessionWindow>, A, MayDelete> {
+    ) -> KTable<Windowed<K, SessionWindow>, A, MayDelete>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         let windows = self.windows;
         let stream = self.grouped.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
             SessionAggregateProc {
@@ -333,7 +441,12 @@ where
     }
 
     /// The number of records per session.
-    pub fn count(self) -> KTable<Windowed<K, SessionWindow>, i64, MayDelete> {
+    pub fn count(self) -> KTable<Windowed<K, SessionWindow>, i64, MayDelete>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
         self.aggregate(|| 0, |_, _, n| n + 1, |_, a, b| a + b)
     }
 
@@ -341,6 +454,9 @@ where
     /// value (also to merge sessions: `f(merged, session)`, as Kafka's reduce merger).
     pub fn reduce<F>(self, f: F) -> KTable<Windowed<K, SessionWindow>, V, MayDelete>
     where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
         let f = Arc::new(f);

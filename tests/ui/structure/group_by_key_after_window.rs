@@ -1,0 +1,7 @@
+use streams_runtime::prelude::*;
+
+fn main() {
+    let _ = topology! {
+        stream::<String, i64>("in") |> group_by_key |> window(5s) |> group_by_key |> count |> to_stream |> to("out");
+    };
+}

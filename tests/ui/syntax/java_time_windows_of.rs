@@ -1,0 +1,7 @@
+use streams_runtime::prelude::*;
+
+fn main() {
+    let _ = topology! {
+        stream::<String, i64>("in") |> group_by_key |> windowedBy(TimeWindows.of(5s)) |> count |> to_stream |> to("out");
+    };
+}
