@@ -21,6 +21,16 @@ struct Inner<K, V> {
     /// The largest session end written or restored (Kafka's `observedStreamTime` of its
     /// in-memory session store).
     observed: i64,
+    /// Keys by the end of a session written for them, as Kafka's `InMemorySessionStore`
+    /// indexes its sessions by end time: expiry visits only the keys with a session ending
+    /// before the limit (an entry may be stale, the session since merged or removed).
+    by_end: std::collections::BTreeMap<i64, Vec<K>>,
+}
+
+impl<K: StoreKey, V> Inner<K, V> {
+    fn index(&mut self, key: &K, end: i64) {
+        self.by_end.entry(end).or_default().push(key.clone());
+    }
 }
 
 /// An in-memory session store.
@@ -42,7 +52,12 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
     pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(name: &str) -> Self {
         SessionStore {
             name: name.to_string(),
-            inner: Mutex::new(Inner { sessions: Default::default(), dirty: Vec::new(), observed: i64::MIN }),
+            inner: Mutex::new(Inner {
+                sessions: Default::default(),
+                dirty: Vec::new(),
+                observed: i64::MIN,
+                by_end: Default::default(),
+            }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
             logged: true,
@@ -74,6 +89,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         let mut inner = self.lock();
         inner.observed = inner.observed.max(window.end);
         inner.dirty.push((key.clone(), window, Some((value.clone(), timestamp))));
+        inner.index(&key, window.end);
         let list = inner.sessions.entry(key).or_default();
         // One entry per session: a put replaces it.
         list.retain(|(w, _, _)| *w != window);
@@ -127,10 +143,19 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
     /// Drops sessions that ended before `end`.
     pub(crate) fn expire_before(&self, end: i64) {
         let mut inner = self.lock();
-        for list in inner.sessions.values_mut() {
-            list.retain(|(w, _, _)| w.end >= end);
+        if inner.by_end.first_key_value().is_none_or(|(first, _)| *first >= end) {
+            return;
         }
-        inner.sessions.retain(|_, list| !list.is_empty());
+        let live = inner.by_end.split_off(&end);
+        let expired = std::mem::replace(&mut inner.by_end, live);
+        for key in expired.into_values().flatten() {
+            if let Some(list) = inner.sessions.get_mut(&key) {
+                list.retain(|(w, _, _)| w.end >= end);
+                if list.is_empty() {
+                    inner.sessions.remove(&key);
+                }
+            }
+        }
     }
 
     /// Every session with its key and aggregate.
@@ -194,6 +219,7 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
             list.retain(|(w, _, _)| *w != window);
         }
         if let Some(v) = (self.codecs.decode_value)(value) {
+            inner.index(&k, end);
             let list = inner.sessions.entry(k).or_default();
             let at = list.partition_point(|(w, _, _)| w.start < window.start);
             list.insert(at, (window, v, timestamp));
