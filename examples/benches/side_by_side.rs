@@ -12,7 +12,11 @@
 //! `docs/side-by-side.md` and `docs/side-by-side.svg`.
 //!
 //! `scripts/kafka-broker.sh run cargo bench -p examples --bench side_by_side -- [--mb 10]
-//! [--runs 3] [--trades 1000000] [--only NAME]`
+//! [--runs 3] [--trades 1000000] [--only NAME] [--compression lz4|zstd|gzip|snappy]`
+//!
+//! `--compression` sets both sides' producers' `compression.type` (every topic they write:
+//! repartition, changelog, output); such a run prints its table without writing `docs/`, as
+//! does a run with `--only`.
 #![allow(missing_docs)]
 
 use std::collections::HashMap;
@@ -269,6 +273,8 @@ struct Bench {
     reference: PathBuf,
     tag: String,
     reports: PathBuf,
+    /// The producers' `compression.type` on both sides (`none` by default).
+    compression: String,
 }
 
 impl Bench {
@@ -297,13 +303,13 @@ impl Bench {
                 let exe = std::env::current_exe().unwrap();
                 let mut a = vec!["--child".to_string()];
                 a.extend(args);
-                timed(&exe, &a, &report, &[("RUST_LOG", "warn")])
+                timed(&exe, &a, &report, &[("RUST_LOG", "warn"), ("BENCH_COMPRESSION", &self.compression)])
             }
             Side::KafkaStreams => {
                 let classpath = format!("{0}/target/bench:{0}/target/lib/*", self.reference.display());
                 let mut a = vec!["-cp".to_string(), classpath, "Bench".to_string()];
                 a.extend(args);
-                timed(Path::new("java"), &a, &report, &[])
+                timed(Path::new("java"), &a, &report, &[("BENCH_COMPRESSION", &self.compression)])
             }
         };
         let first = first_processed(&mut child);
@@ -347,7 +353,11 @@ fn child(args: &[String]) {
         .set("processing.guarantee", guarantee)
         .set("commit.interval.ms", "1000")
         .set("statestore.cache.max.bytes", (10 << 20).to_string())
-        .set("producer.linger.ms", "5");
+        .set("producer.linger.ms", "5")
+        .set(
+            "producer.compression.type",
+            std::env::var("BENCH_COMPRESSION").unwrap_or_else(|_| "none".into()),
+        );
     let topology = match topology.as_str() {
         "wordcount" => wordcount::topology(),
         _ => stockstats::topology(),
@@ -423,6 +433,7 @@ fn main() {
     let runs: usize = flag("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
     let trades: i64 = flag("--trades").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let only = flag("--only");
+    let compression = flag("--compression").unwrap_or_else(|| "none".to_string());
     let bootstrap = std::env::var("KAFKA_BOOTSTRAP")
         .expect("KAFKA_BOOTSTRAP: run under scripts/kafka-broker.sh run cargo bench ...");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
@@ -452,6 +463,7 @@ fn main() {
         reference,
         tag: format!("{}", now_ms() % 100_000_000),
         reports,
+        compression: compression.clone(),
     };
     let works: Vec<Work> = WORKS
         .iter()
@@ -545,6 +557,10 @@ fn main() {
         bars.push((work.name.to_string(), [ks_s / ours_s, ours_cpu / ks_cpu, ours_rss / ks_rss]));
     }
     println!("\n{table}");
+    if only.is_some() || compression != "none" {
+        println!("(compression.type {compression}; not written to docs/: a partial or non-default run)");
+        return;
+    }
     let docs = root.join("docs");
     std::fs::create_dir_all(&docs).unwrap();
     let header = format!(

@@ -164,6 +164,8 @@ public class Bench {
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1_000);
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 10L * 1024 * 1024);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
+        String compression = System.getenv().getOrDefault("BENCH_COMPRESSION", "none");
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), compression);
         p.put(StreamsConfig.DSL_STORE_SUPPLIERS_CLASS_CONFIG, BuiltInDslStoreSuppliers.InMemoryDslStoreSuppliers.class);
         Topology topology = switch (workload) {
             case "wordcount" -> wordcount();
