@@ -21,15 +21,26 @@ struct Inner<K, V> {
     /// The largest session end written or restored (Kafka's `observedStreamTime` of its
     /// in-memory session store).
     observed: i64,
-    /// Keys by the end of a session written for them, as Kafka's `InMemorySessionStore`
-    /// indexes its sessions by end time: expiry visits only the keys with a session ending
-    /// before the limit (an entry may be stale, the session since merged or removed).
+    /// Keys by the end of each of their sessions, as Kafka's `InMemorySessionStore` indexes
+    /// its sessions by end time: expiry visits only the keys with a session ending before the
+    /// limit. One entry per stored session (a merged or removed session leaves it).
     by_end: std::collections::BTreeMap<i64, Vec<K>>,
 }
 
 impl<K: StoreKey, V> Inner<K, V> {
     fn index(&mut self, key: &K, end: i64) {
         self.by_end.entry(end).or_default().push(key.clone());
+    }
+
+    fn unindex(&mut self, key: &K, end: i64) {
+        if let std::collections::btree_map::Entry::Occupied(mut e) = self.by_end.entry(end) {
+            if let Some(at) = e.get().iter().position(|k| k == key) {
+                e.get_mut().swap_remove(at);
+            }
+            if e.get().is_empty() {
+                e.remove();
+            }
+        }
     }
 }
 
@@ -80,6 +91,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         for (w, _, _) in &taken {
             let _r = self.meter.measure(StoreOp::Remove);
             inner.dirty.push((key.clone(), *w, None));
+            inner.unindex(key, w.end);
         }
         taken
     }
@@ -89,10 +101,16 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         let mut inner = self.lock();
         inner.observed = inner.observed.max(window.end);
         inner.dirty.push((key.clone(), window, Some((value.clone(), timestamp))));
-        inner.index(&key, window.end);
+        // One entry per session: a put replaces it (and its index entry stays).
+        let replaced = inner.sessions.get_mut(&key).is_some_and(|list| {
+            let before = list.len();
+            list.retain(|(w, _, _)| *w != window);
+            list.len() != before
+        });
+        if !replaced {
+            inner.index(&key, window.end);
+        }
         let list = inner.sessions.entry(key).or_default();
-        // One entry per session: a put replaces it.
-        list.retain(|(w, _, _)| *w != window);
         let at = list.partition_point(|(w, _, _)| w.start < window.start);
         list.insert(at, (window, value, timestamp));
     }
@@ -113,6 +131,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         });
         if found {
             inner.dirty.push((key.clone(), window, None));
+            inner.unindex(key, window.end);
         }
     }
 
@@ -215,8 +234,13 @@ impl<K: StoreKey, V: Data> StateStore for SessionStore<K, V> {
         let window = SessionWindow { start, end };
         let mut inner = self.lock();
         inner.observed = inner.observed.max(end);
-        if let Some(list) = inner.sessions.get_mut(&k) {
+        let had = inner.sessions.get_mut(&k).is_some_and(|list| {
+            let before = list.len();
             list.retain(|(w, _, _)| *w != window);
+            list.len() != before
+        });
+        if had {
+            inner.unindex(&k, end);
         }
         if let Some(v) = (self.codecs.decode_value)(value) {
             inner.index(&k, end);
