@@ -738,3 +738,64 @@ fn an_optimized_table_is_restored_from_its_source_topic_on_kafka() {
         assert_eq!(committed(&app, &users), Some(2), "{guarantee}");
     }
 }
+
+/// Persistent stores on Kafka (`default.dsl.store = rocksDB`): a clean restart reads nothing
+/// from the changelogs, under both guarantees (exactly-once: from the checkpoint a clean
+/// close writes).
+#[test]
+fn a_persistent_store_restarts_from_its_checkpoint_on_kafka() {
+    for guarantee in ["at_least_once", "exactly_once_v2"] {
+        let (input, output, app) = (unique("disk-in"), unique("disk-out"), unique("disk-app"));
+        create_topics(&[&input, &output], 2);
+        let dir = std::env::temp_dir().join(unique("state-dir"));
+        let lines = text_lines(600);
+        let mut config = config(&app);
+        config
+            .set("processing.guarantee", guarantee)
+            .set("default.dsl.store", "rocksDB")
+            .set("state.dir", dir.to_str().unwrap())
+            .set("metrics.recording.level", "DEBUG");
+        let checkpoints = || -> Vec<String> {
+            (0..2)
+                .filter_map(|p| {
+                    std::fs::read_to_string(dir.join(&app).join(format!("1_{p}/.checkpoint"))).ok()
+                })
+                .collect()
+        };
+        produce(&input, &line_records(&lines[..400], 1_000));
+        let streams = KafkaStreams::connect(wordcount_topology(&input, &output), config.clone()).unwrap();
+        block_on_multi(streams.run(RunMode::UntilDrained)).unwrap();
+        assert_eq!(final_counts(&output).0, golden_counts(&lines[..400]), "{guarantee}");
+        drop(streams);
+        let changelog = format!("{app}-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog");
+        assert!(!read_all(&changelog).is_empty(), "{guarantee}: {changelog}");
+        let written = checkpoints();
+        assert_eq!(written.len(), 2, "{guarantee}: one checkpoint per count task");
+        for text in &written {
+            assert!(text.starts_with(&format!("0\n1\n{changelog} ")), "{guarantee}: {text}");
+        }
+        produce(&input, &line_records(&lines[400..], 10_000));
+        let again = Arc::new(KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap());
+        let running = streams_tests::run_in_background(&again, RunMode::UntilDrained);
+        // What the tasks restored, read while they run (the metric goes with them).
+        let (mut restored, mut seen) = (0.0f64, 0);
+        while !running.is_finished() {
+            let metrics = again.metrics();
+            let totals: Vec<f64> = metrics
+                .iter()
+                .filter(|m| m.name.group == "stream-task-metrics" && m.name.name == "restore-total")
+                .filter_map(|m| m.value.number())
+                .collect();
+            seen = seen.max(totals.len());
+            restored = restored.max(totals.iter().sum());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        running.join().unwrap().unwrap();
+        assert_eq!(seen, 4, "{guarantee}: every task's restore-total was read");
+        assert_eq!(restored, 0.0, "{guarantee}: a clean restart restores nothing");
+        let (counts, _) = final_counts(&output);
+        assert_eq!(counts, golden_counts(&lines), "{guarantee}");
+        assert_eq!(checkpoints().len(), 2, "{guarantee}: written again at the clean stop");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

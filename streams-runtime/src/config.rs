@@ -224,6 +224,41 @@ impl StreamsConfig {
         Ok(Duration::from_millis(self.parse("commit.interval.ms", default)?))
     }
 
+    /// `state.dir` (default `<temp dir>/kafka-streams`, as Kafka's
+    /// `${java.io.tmpdir}/kafka-streams`): where persistent stores and their checkpoints live,
+    /// under `<state.dir>/<application.id>/`.
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        match self.get("state.dir") {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None => std::env::temp_dir().join("kafka-streams"),
+        }
+    }
+
+    /// Whether the DSL's key-value stores are persistent: `default.dsl.store` = `rocksDB`
+    /// (Kafka's name for its persistent stores; here an LSM store in `state.dir`) or
+    /// `in_memory`; or Kafka 3.7's `dsl.store.suppliers.class` naming
+    /// `BuiltInDslStoreSuppliers$RocksDBDslStoreSuppliers` or `…$InMemoryDslStoreSuppliers`.
+    /// The default is `in_memory` here (Kafka's is `rocksDB`). Window and session stores stay
+    /// in memory either way.
+    pub fn persistent_dsl_stores(&self) -> Result<bool, StreamsError> {
+        if let Some(class) = self.get("dsl.store.suppliers.class") {
+            return match class {
+                c if c.ends_with("RocksDBDslStoreSuppliers") => Ok(true),
+                c if c.ends_with("InMemoryDslStoreSuppliers") => Ok(false),
+                other => Err(StreamsError::Config(format!(
+                    "`dsl.store.suppliers.class` = `{other}`; expected `RocksDBDslStoreSuppliers` or `InMemoryDslStoreSuppliers`"
+                ))),
+            };
+        }
+        match self.get("default.dsl.store").unwrap_or("in_memory") {
+            s if s.eq_ignore_ascii_case("rocksdb") => Ok(true),
+            s if s.eq_ignore_ascii_case("in_memory") => Ok(false),
+            other => Err(StreamsError::Config(format!(
+                "`default.dsl.store` = `{other}`; expected `rocksDB` (persistent) or `in_memory`"
+            ))),
+        }
+    }
+
     /// `repartition.purge.interval.ms` (default 30000): how often records of repartition
     /// topics below the committed offsets are deleted.
     pub fn repartition_purge_interval(&self) -> Result<Duration, StreamsError> {
@@ -375,6 +410,9 @@ const KNOWN: &[&str] = &[
     "production.exception.handler",
     "errors.dead.letter.queue.topic.name",
     "replication.factor",
+    "state.dir",
+    "default.dsl.store",
+    "dsl.store.suppliers.class",
 ];
 
 /// Prefixes of keys passed on to the Kafka clients.
@@ -383,7 +421,6 @@ const CLIENT_PREFIXES: &[&str] = &["consumer.", "producer.", "admin.", "security
 /// Kafka Streams keys this runtime accepts but does not act on (yet).
 const IGNORED: &[&str] = &[
     "client.id",
-    "state.dir",
     "num.standby.replicas",
     "max.task.idle.ms",
     "task.timeout.ms",

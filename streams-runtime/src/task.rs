@@ -83,8 +83,10 @@ impl Task {
         globals: &GlobalStores,
         registry: &TaskRegistry,
         wall_clock: i64,
+        state: Option<crate::state::persistent::TaskState>,
     ) -> Self {
-        let mut build = TaskBuild::new(graph, application_id, cache_capacity, globals, partition, wall_clock);
+        let mut build =
+            TaskBuild::new(graph, application_id, cache_capacity, globals, partition, wall_clock, state);
         // The sources take the first probe slots, in the order of `sources`.
         for s in graph.sources_of(subtopology) {
             build.e2e_slot(s.node);
@@ -207,6 +209,27 @@ impl Task {
             }
         }
         Ok(())
+    }
+
+    /// The changelog offsets its persistent stores reflect, `written` telling the last one
+    /// acknowledged per changelog partition (`None`: the task has no persistent store).
+    pub(crate) fn checkpoint(
+        &self,
+        written: impl Fn(&str, u32) -> Option<u64>,
+    ) -> Option<crate::state::persistent::Checkpoint> {
+        let mut checkpoint = crate::state::persistent::Checkpoint::new();
+        let mut persistent = false;
+        for disk in self.stores.iter().filter_map(|s| s.disk()) {
+            persistent = true;
+            let (topic, partition) = disk.changelog();
+            if let Some(offset) = written(topic, partition) {
+                disk.advance(offset);
+            }
+            if let Some(offset) = disk.offset() {
+                checkpoint.insert((topic.to_string(), partition), offset);
+            }
+        }
+        persistent.then_some(checkpoint)
     }
 
     /// Every store's changes since the last commit, by store name.

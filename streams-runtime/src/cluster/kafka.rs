@@ -277,17 +277,20 @@ impl KafkaClients {
         partitions: &[u32],
         apply: impl FnMut(RawRecord) -> Result<(), StreamsError>,
     ) -> Result<u64, StreamsError> {
-        self.read_until(consumer, topic, partitions, None, apply)
+        self.read_until(consumer, topic, partitions, None, &|low, _| low, apply)
     }
 
-    /// [`Self::read_to_end`], stopping before offset `until` if given (a table's source topic
-    /// read as its changelog: up to the task's committed offset).
+    /// [`Self::read_to_end`], from the offset `start(low, high)` gives for a partition holding
+    /// `low..high` (a persistent store: after its checkpoint), stopping before offset `until`
+    /// if given (a table's source topic read as its changelog: up to the task's committed
+    /// offset).
     pub(crate) fn read_until(
         &self,
         consumer: &BaseConsumer,
         topic: &str,
         partitions: &[u32],
         until: Option<i64>,
+        start: &dyn Fn(u64, u64) -> u64,
         mut apply: impl FnMut(RawRecord) -> Result<(), StreamsError>,
     ) -> Result<u64, StreamsError> {
         let mut tpl = TopicPartitionList::new();
@@ -295,9 +298,11 @@ impl KafkaClients {
         let mut ends: BTreeMap<u32, i64> = BTreeMap::new();
         for &p in partitions {
             let (low, high) = watermarks(consumer, topic, p)?;
+            let from = start(low, high);
             let high = until.map_or(high, |u| high.min(u.max(0) as u64));
-            if high > low {
-                tpl.add_partition_offset(topic, p as i32, Offset::Beginning)
+            if high > from {
+                let offset = if from > low { Offset::Offset(from as i64) } else { Offset::Beginning };
+                tpl.add_partition_offset(topic, p as i32, offset)
                     .map_err(|e| kafka_error("cannot assign", e))?;
                 ends.insert(p, high as i64);
             }
@@ -399,10 +404,12 @@ pub(crate) fn raw_record(m: &BorrowedMessage<'_>, topic: Arc<str>) -> RawRecord 
     }
 }
 
-/// Keeps the first failed delivery.
+/// Keeps the first failed delivery, and the last offset written to each changelog partition
+/// (persistent stores' checkpoints).
 #[derive(Default)]
 pub(crate) struct DeliveryErrors {
     first: Mutex<Option<String>>,
+    changelogs: Mutex<crate::state::persistent::Written>,
 }
 
 impl ClientContext for DeliveryErrors {}
@@ -411,9 +418,16 @@ impl ProducerContext for DeliveryErrors {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, m)) = result {
-            let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
-            first.get_or_insert_with(|| format!("writing to `{}` failed: {e}", m.topic()));
+        match result {
+            Err((e, m)) => {
+                let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
+                first.get_or_insert_with(|| format!("writing to `{}` failed: {e}", m.topic()));
+            }
+            Ok(m) if m.topic().ends_with("-changelog") => {
+                let mut written = self.changelogs.lock().unwrap_or_else(|p| p.into_inner());
+                written.record(m.topic(), m.partition() as u32, m.offset().max(0) as u64);
+            }
+            Ok(_) => {}
         }
     }
 }
@@ -499,6 +513,12 @@ impl KafkaProducer {
     pub fn flush(&self) -> Result<(), StreamsError> {
         self.inner.flush(REQUEST_TIMEOUT * 4).map_err(|e| kafka_error("cannot flush the producer", e))?;
         self.delivery_error()
+    }
+
+    /// The offset of the last record acknowledged on partition `partition` of changelog
+    /// `topic` (a topic named `…-changelog`).
+    pub(crate) fn written(&self, topic: &str, partition: u32) -> Option<u64> {
+        self.inner.context().changelogs.lock().unwrap_or_else(|p| p.into_inner()).get(topic, partition)
     }
 
     /// Forgets delivery failures reported so far (those of records a recovery sends again).

@@ -602,6 +602,8 @@ pub(crate) struct TaskBuild<'g> {
     pub(crate) partition: u32,
     /// Wall-clock time when the task is built (wall-clock punctuations start from it).
     pub(crate) wall_clock: i64,
+    /// Where the DSL's key-value stores persist (`None`: in memory).
+    state: Option<crate::state::persistent::TaskState>,
 }
 
 impl<'g> TaskBuild<'g> {
@@ -612,6 +614,7 @@ impl<'g> TaskBuild<'g> {
         globals: &'g GlobalStores,
         partition: u32,
         wall_clock: i64,
+        state: Option<crate::state::persistent::TaskState>,
     ) -> Self {
         TaskBuild {
             graph,
@@ -627,6 +630,7 @@ impl<'g> TaskBuild<'g> {
             punctuators: Vec::new(),
             partition,
             wall_clock,
+            state,
         }
     }
 
@@ -758,13 +762,19 @@ impl<'g> TaskBuild<'g> {
         KC::Value: StoreKey,
     {
         let from_source = self.graph.is_source_changelog(name);
+        let (state, partition) = (&self.state, self.partition);
+        let changelog = changelog_topic(self.application_id, name);
         self.stores.get_or_create(name, || {
             let store = KeyValueStore::new::<KC, VC>(name);
-            // Its source topic holds its changes already.
-            if from_source {
-                store.unlogged()
-            } else {
-                store
+            match state {
+                // Its source topic holds its changes already (kept in memory: its restore
+                // reads the source up to the committed offset, which no checkpoint records).
+                _ if from_source => store.unlogged(),
+                Some(state) => {
+                    let cache = state.cache;
+                    store.persistent(state.store(name, changelog, partition), cache)
+                }
+                None => store,
             }
         })
     }

@@ -3,6 +3,8 @@
 //! stores restored synchronously (the changelogs are in memory).
 
 use std::sync::{Arc, Mutex};
+
+use crate::state::persistent::Written;
 use std::time::Duration;
 
 use super::engine::{lock, Backend, FetchPositions, Producer, Restorer, TaskKey, Worker};
@@ -30,7 +32,7 @@ impl StreamThread {
         let specs: Arc<[TaskSpec]> = specs.into();
         self.common.run_reporting(|| loop {
             let backend = Embedded { cluster: self.cluster.clone(), assignment: assignment.clone() };
-            let producer = ClusterProducer { cluster: self.cluster.clone() };
+            let producer = ClusterProducer { written: Mutex::default(), cluster: self.cluster.clone() };
             let restorer = Restore {
                 cluster: self.cluster.clone(),
                 application_id: self.common.application_id.clone(),
@@ -131,17 +133,24 @@ impl Backend for Embedded {
 /// Appends produced records to the cluster.
 struct ClusterProducer {
     cluster: Arc<dyn Cluster>,
+    /// The last offset written to each changelog partition (persistent stores' checkpoints).
+    written: Mutex<Written>,
 }
 
 impl Producer for ClusterProducer {
     fn collector(&self) -> impl Collecting + '_ {
-        ClusterCollector { cluster: self.cluster.as_ref(), error: None }
+        ClusterCollector { cluster: self.cluster.as_ref(), written: &self.written, error: None }
+    }
+
+    fn written(&self, topic: &str, partition: u32) -> Option<u64> {
+        self.written.lock().unwrap_or_else(|p| p.into_inner()).get(topic, partition)
     }
 }
 
 /// Sends produced records to the cluster; the first failure is kept.
 struct ClusterCollector<'a> {
     cluster: &'a dyn Cluster,
+    written: &'a Mutex<Written>,
     error: Option<StreamsError>,
 }
 
@@ -163,8 +172,14 @@ impl RecordCollector for ClusterCollector<'_> {
     ) {
         let partition =
             placement.choose(key.as_deref(), || self.cluster.partitions(topic).ok_or(())).unwrap_or(None);
-        if let Err(e) = self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
-            self.error.get_or_insert(e);
+        match self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
+            Ok((partition, offset)) if topic.ends_with("-changelog") => {
+                self.written.lock().unwrap_or_else(|p| p.into_inner()).record(topic, partition, offset);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
         }
     }
 }
@@ -195,8 +210,10 @@ impl Restorer for Restore {
             } else {
                 self.cluster.end_offset(&topic, partition)
             };
-            metrics.restore_started(end);
-            let mut offset = 0;
+            // A persistent store reads after its checkpoint (wiped if outside the log).
+            let disk = store.disk();
+            let mut offset = disk.map_or(0, |d| d.restore_from(0, end));
+            metrics.restore_started(end - offset);
             while offset < end {
                 let mut batch = self.cluster.fetch(&topic, partition, offset, 10 * FETCH);
                 if batch.is_empty() {
@@ -208,6 +225,9 @@ impl Restorer for Restore {
                 metrics.restored(batch.len() as u64);
                 for r in batch {
                     store.restore(r.key.as_deref(), r.value.as_deref(), r.timestamp);
+                }
+                if let Some(d) = disk {
+                    d.advance(offset - 1);
                 }
             }
             if end > 0 {

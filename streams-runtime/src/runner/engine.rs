@@ -90,6 +90,10 @@ pub(super) trait Producer: Send {
     fn abort(&self) -> Result<(), StreamsError> {
         Ok(())
     }
+    /// The offset of the last record acknowledged on a changelog partition, if known.
+    fn written(&self, _topic: &str, _partition: u32) -> Option<u64> {
+        None
+    }
 }
 
 /// Kafka Streams' state updater as the engine sees it: new tasks' stores are restored (in the
@@ -232,7 +236,32 @@ impl<B: Backend> Worker<B> {
         let mut parts: Vec<_> = self.tasks.values_mut().map(|t| (&mut t.task, t.inputs.as_slice())).collect();
         let positions = flush_and_log(&mut parts, &self.common.application_id, &mut collector)?;
         drop(collector);
-        durable(self, positions)
+        durable(self, positions)?;
+        // At-least-once, what a commit made durable is checkpointed (exactly-once only a
+        // clean close does: a crash must leave no checkpoint behind).
+        if !self.common.exactly_once {
+            self.checkpoint(self.tasks.iter());
+        }
+        Ok(())
+    }
+
+    /// Writes the checkpoint files of `tasks`' persistent stores (Kafka's
+    /// `ProcessorStateManager.checkpoint`); a failure is logged (the next restore reads more).
+    pub(super) fn checkpoint<'a>(
+        &self,
+        tasks: impl Iterator<Item = (&'a TaskKey, &'a RunningTask<B::Record>)>,
+    ) where
+        B: 'a,
+    {
+        let Some(dir) = &self.common.state else { return };
+        for (key, t) in tasks {
+            let Some(checkpoint) = t.task.checkpoint(|topic, p| self.producer.written(topic, p)) else {
+                continue;
+            };
+            if let Err(e) = dir.write_checkpoint(*key, &checkpoint) {
+                tracing::warn!(thread = self.thread(), error = %e, "cannot write a checkpoint");
+            }
+        }
     }
 
     /// Partitions revoked: the tasks reading any of them are suspended (their buffers
@@ -305,6 +334,8 @@ impl<B: Backend> Worker<B> {
             stores.remove(key);
             closed += 1;
         }
+        // Closed clean (committed when suspended): their stores are checkpointed.
+        self.checkpoint(self.suspended.iter().filter(|(k, _)| !keep.contains(k)));
         self.common.metrics.tasks_closed(closed);
         self.suspended.retain(|k, _| keep.contains(k));
         drop(stores);
@@ -627,7 +658,13 @@ impl Engine {
                 continue;
             }
             if common.shared.shutdown.load(Ordering::SeqCst) {
-                break lock(worker).commit(backend).map(|()| Exit::Stopped);
+                let mut w = lock(worker);
+                let stopped = w.commit(backend).map(|()| Exit::Stopped);
+                // A clean stop: every task's stores are checkpointed, whatever the guarantee.
+                if stopped.is_ok() {
+                    w.checkpoint(w.tasks.iter().chain(&w.suspended));
+                }
+                break stopped;
             }
             let wait = if lock(worker).buffered() { Duration::ZERO } else { Duration::from_millis(10) };
             // Where this turn's time goes (Kafka's `StreamThread.runOnce` sensors).

@@ -597,6 +597,10 @@ impl Producer for TaskProducer {
             false => Ok(()),
         }
     }
+
+    fn written(&self, topic: &str, partition: u32) -> Option<u64> {
+        self.producer.written(topic, partition)
+    }
 }
 
 /// Sends produced records through the thread's producer; the first failure is kept.

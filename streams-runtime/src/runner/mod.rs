@@ -34,10 +34,9 @@ use rdkafka::{Offset, TopicPartitionList};
 #[cfg(feature = "kafka")]
 use crate::cluster::kafka::{kafka_error, watermarks, KafkaClients};
 use crate::cluster::Cluster;
-use crate::config::RecordPolicy;
-use crate::config::StreamsConfig;
 #[cfg(feature = "kafka")]
-use crate::config::{OnDecodeError, ProcessingGuarantee};
+use crate::config::OnDecodeError;
+use crate::config::{ProcessingGuarantee, RecordPolicy, StreamsConfig};
 use crate::dsl::Topology;
 use crate::error::StreamsError;
 use crate::graph::Data;
@@ -368,6 +367,15 @@ impl KafkaStreams {
                     settings.globals.dropped.clone(),
                 ));
         }
+        // Persistent stores: the application's state directory, locked while the threads run.
+        let state = match self.config.persistent_dsl_stores()? {
+            true => Some(crate::state::persistent::StateDirectory::open(
+                &self.config.state_dir(),
+                &application_id,
+            )?),
+            false => None,
+        };
+        let exactly_once = self.config.processing_guarantee()? == ProcessingGuarantee::ExactlyOnceV2;
         let mut positions: Vec<Positions> = Vec::new();
         let mut idle = Vec::new();
         let mut flushed = Vec::new();
@@ -398,6 +406,8 @@ impl KafkaStreams {
                 positions: Arc::default(),
                 uncaught: self.uncaught.clone(),
                 rebalancing: Arc::new(AtomicBool::new(true)),
+                state: state.clone(),
+                exactly_once,
             };
             rebalancing.push(common.rebalancing.clone());
             positions.push(common.positions.clone());
@@ -453,7 +463,6 @@ impl KafkaStreams {
                     clients.clone(),
                     &application_id,
                 )?));
-                let exactly_once = self.config.processing_guarantee()? == ProcessingGuarantee::ExactlyOnceV2;
                 for id in 0..threads {
                     let thread = kafka::KafkaThread {
                         common: new_common(id),
@@ -536,6 +545,14 @@ impl KafkaStreams {
         for h in handles {
             h.await.map_err(|e| StreamsError::InvalidTopology(format!("a stream thread panicked: {e}")))?;
         }
+        // The tasks' stores close with their threads (persistent ones: the state directory is
+        // unlocked once `run` returns).
+        self.shared
+            .stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|task, _| *task == query::GLOBAL_TASK);
+        drop(state);
         match self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(e) => Err(e),
             None => Ok(()),

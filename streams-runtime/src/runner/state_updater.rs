@@ -395,16 +395,24 @@ impl Updater {
                 let started = Instant::now();
                 let cancel = &r.job.cancelled;
                 let metrics = &r.job.metrics;
-                if let Ok((low, high)) = watermarks(&self.readers.changelogs.borrow(), &topic, partition) {
-                    metrics.restore_started(high.saturating_sub(low) as u64);
-                }
                 let mut applied = 0u64;
+                // A persistent store reads after its checkpoint (wiped if outside the log).
+                let disk = s.disk();
+                let start = |low, high: u64| {
+                    let from = disk.map_or(low, |d| d.restore_from(low, high));
+                    metrics.restore_started(high.saturating_sub(from));
+                    from
+                };
                 let records = self.clients.read_until(
                     &self.readers.changelogs.borrow(),
                     &topic,
                     &[partition],
                     until,
+                    &start,
                     |rec| {
+                        if let Some(d) = disk {
+                            d.advance(rec.offset);
+                        }
                         applied += 1;
                         if applied.is_multiple_of(1_000) {
                             metrics.restored(1_000);

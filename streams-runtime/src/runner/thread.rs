@@ -111,6 +111,10 @@ pub(crate) struct ThreadCommon {
     pub(crate) purge_interval: Duration,
     /// The repartition topics (their names on the cluster), purged below committed offsets.
     pub(crate) repartition_topics: Arc<std::collections::BTreeSet<String>>,
+    /// Where the persistent stores live (`None`: every store is in memory).
+    pub(crate) state: Option<Arc<crate::state::persistent::StateDirectory>>,
+    /// Whether the processing guarantee is exactly-once (checkpoints only at a clean close).
+    pub(crate) exactly_once: bool,
     /// The last flush epoch this thread committed for.
     pub(crate) flushed_epoch: Arc<AtomicU64>,
     pub(crate) shared: Arc<Shared>,
@@ -190,6 +194,14 @@ impl ThreadCommon {
             &self.globals,
             &self.metrics.tasks,
             now_ms(),
+            self.state.as_ref().map(|dir| {
+                crate::state::persistent::TaskState::new(
+                    dir,
+                    (spec.subtopology, spec.partition),
+                    self.exactly_once,
+                    self.cache_capacity.max(MIN_STORE_CACHE),
+                )
+            }),
         )
     }
 
@@ -198,6 +210,10 @@ impl ThreadCommon {
         self.shared.stores.lock().unwrap_or_else(|p| p.into_inner()).insert(task, stores.clone());
     }
 }
+
+/// The fewest clean entries a persistent store's cache keeps, whatever the record cache's
+/// size (with no record cache, every read would decode from disk).
+const MIN_STORE_CACHE: usize = 10_000;
 
 pub(super) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)

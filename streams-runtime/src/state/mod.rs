@@ -1,6 +1,7 @@
 //! State stores: typed key-value stores owned by tasks, recording their changes for the
 //! changelog topic `<application.id>-<store>-changelog`.
 
+pub(crate) mod persistent;
 pub mod query;
 pub mod session;
 pub mod window;
@@ -43,6 +44,10 @@ pub(crate) trait StateStore: Any + Send + Sync {
     /// Where its operations are measured, and what kind of store it is (`None`: a store
     /// Kafka does not meter, or not yet here).
     fn meter(&self) -> Option<(&Meter, StoreKind)> {
+        None
+    }
+    /// The store on disk, for a persistent store (its checkpointed changelog offset).
+    fn disk(&self) -> Option<&persistent::DiskStore> {
         None
     }
 }
@@ -127,8 +132,11 @@ impl<T: Data + Hash + Eq> StoreKey for T {}
 pub(crate) type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 
 struct Inner<K, V> {
+    /// Every entry of an in-memory store; of a persistent one, the entries changed since the
+    /// last commit and a bounded cache of decoded ones.
     map: hashbrown::HashMap<K, (V, i64), FxBuild>,
-    /// Keys changed since the changelog was last written; their values are read then.
+    /// Keys changed since the changelog was last written; their values are read then. A
+    /// dirty key missing from `map` was deleted.
     dirty: hashbrown::HashSet<K, FxBuild>,
 }
 
@@ -140,7 +148,9 @@ impl<K: StoreKey, V> Inner<K, V> {
     }
 }
 
-/// An in-memory key-value store of typed values with their timestamps.
+/// A key-value store of typed values with their timestamps: in memory (Kafka's
+/// `InMemoryKeyValueStore`), or persistent (Kafka's `RocksDBTimestampedStore`): on disk, with
+/// the entries changed since the last commit and a bounded cache of decoded ones in memory.
 pub struct KeyValueStore<K, V> {
     name: String,
     /// Whether changes are tracked for the changelog.
@@ -148,6 +158,8 @@ pub struct KeyValueStore<K, V> {
     inner: Mutex<Inner<K, V>>,
     codecs: StoreCodecs<K, V>,
     meter: Meter,
+    /// A persistent store's disk, and how many clean entries its cache keeps.
+    disk: Option<(persistent::DiskStore, usize)>,
 }
 
 impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
@@ -162,6 +174,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
             }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
+            disk: None,
         }
     }
 
@@ -170,34 +183,66 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
         KeyValueStore { logged: false, ..self }
     }
 
+    /// The same store on `disk`, caching up to `cache` clean entries in memory.
+    pub(crate) fn persistent(self, disk: persistent::DiskStore, cache: usize) -> Self {
+        KeyValueStore { disk: Some((disk, cache)), ..self }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
         // A task uses its stores from one thread at a time; readers only copy values out.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The store's contents under `key`, read into memory (from disk, for a persistent store
+    /// whose memory does not have it).
+    fn load(&self, key: &K) -> MutexGuard<'_, Inner<K, V>> {
+        let mut inner = self.lock();
+        if let Some((disk, _)) = &self.disk {
+            if !inner.map.contains_key(key) && !inner.dirty.contains(key) {
+                let stored = self.codecs.key_order(key).and_then(|k| disk.get(&k));
+                if let Some(entry) = stored.and_then(|bytes| self.decode_entry(&bytes)) {
+                    inner.map.insert(key.clone(), entry);
+                }
+            }
+        }
+        inner
+    }
+
+    /// A value as a persistent store keeps it: its timestamp, then the value codec's bytes.
+    fn decode_entry(&self, bytes: &[u8]) -> Option<(V, i64)> {
+        let (ts, value) = bytes.split_first_chunk::<8>()?;
+        let value = (self.codecs.decode_value)(Some(value))?;
+        Some((value, i64::from_be_bytes(*ts)))
+    }
+
+    /// Whether changes are tracked (for the changelog, or for the disk).
+    fn tracked(&self) -> bool {
+        self.logged || self.disk.is_some()
+    }
+
     /// The value and timestamp under `key`.
     pub fn get(&self, key: &K) -> Option<(V, i64)> {
         let _m = self.meter.measure(StoreOp::Get);
-        self.lock().map.get(key).cloned()
+        self.load(key).map.get(key).cloned()
     }
 
     /// The value under `key`.
     pub fn value(&self, key: &K) -> Option<V> {
         let _m = self.meter.measure(StoreOp::Get);
-        self.lock().map.get(key).map(|(v, _)| v.clone())
+        self.load(key).map.get(key).map(|(v, _)| v.clone())
     }
 
-    /// Takes the value out (for an update that consumes it); `put` puts the new one back.
+    /// Takes the value out (for an update that consumes it); `put` or `delete` follows.
     pub(crate) fn take(&self, key: &K) -> Option<(V, i64)> {
         let _m = self.meter.measure(StoreOp::Get);
-        self.lock().map.remove(key)
+        self.load(key).map.remove(key)
     }
 
     /// Stores `value` under `key`.
     pub(crate) fn put(&self, key: K, value: V, timestamp: i64) {
         let _m = self.meter.measure(StoreOp::Put);
         let mut inner = self.lock();
-        if self.logged {
+        if self.tracked() {
             inner.mark(&key);
         }
         inner.map.insert(key, (value, timestamp));
@@ -207,8 +252,8 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     /// new value and its timestamp. Metered as the get and the put Kafka's aggregations make.
     pub(crate) fn update(&self, key: &K, f: impl FnOnce(Option<(V, i64)>) -> (V, i64)) -> (V, i64) {
         let (_g, _p) = (self.meter.measure(StoreOp::Get), self.meter.measure(StoreOp::Put));
-        let mut inner = self.lock();
-        if self.logged {
+        let mut inner = self.load(key);
+        if self.tracked() {
             inner.mark(key);
         }
         update_in_place(&mut inner.map, key, f).0
@@ -219,7 +264,7 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
         let _m = self.meter.measure(StoreOp::Delete);
         let mut inner = self.lock();
         inner.map.remove(key);
-        if self.logged {
+        if self.tracked() {
             inner.mark(key);
         }
     }
@@ -227,12 +272,28 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     /// Every entry, in no particular order.
     pub fn all(&self) -> Vec<(K, V)> {
         let _m = self.meter.measure(StoreOp::All);
-        self.lock().map.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect()
+        let inner = self.lock();
+        let mut all: Vec<(K, V)> = inner.map.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
+        if let Some((disk, _)) = &self.disk {
+            for (k, bytes) in disk.entries() {
+                let Some(key) = (self.codecs.decode_key)(Some(&k)) else { continue };
+                if inner.map.contains_key(&key) || inner.dirty.contains(&key) {
+                    continue;
+                }
+                if let Some((value, _)) = self.decode_entry(&bytes) {
+                    all.push((key, value));
+                }
+            }
+        }
+        all
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.lock().map.len()
+        match &self.disk {
+            None => self.lock().map.len(),
+            Some(_) => self.all().len(),
+        }
     }
 
     /// Whether the store is empty.
@@ -255,7 +316,7 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
         let mut inner = self.lock();
         let dirty = std::mem::take(&mut inner.dirty);
         let codecs = &self.codecs;
-        dirty
+        let batch: ChangelogBatch = dirty
             .into_iter()
             .map(|k| {
                 let key = codecs.key(&self.name, &k)?;
@@ -264,10 +325,35 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
                     None => (key, None, 0),
                 })
             })
-            .collect()
+            .collect::<Result<_, StreamsError>>()?;
+        let Some((disk, cache)) = &self.disk else { return Ok(batch) };
+        // Kafka's caching layer flushes into the store at every commit; so does this one.
+        disk.write(batch.iter().filter_map(|(key, value, ts)| {
+            Some((key.clone()?, value.as_ref().map(|v| stored_value(*ts, v))))
+        }));
+        if inner.map.len() > *cache {
+            // Every entry is clean now: keep at most half the budget (any half: not LRU).
+            let mut keep = cache / 2;
+            inner.map.retain(|_, _| {
+                keep = keep.saturating_sub(1);
+                keep > 0
+            });
+        }
+        Ok(if self.logged { batch } else { Vec::new() })
+    }
+
+    fn disk(&self) -> Option<&persistent::DiskStore> {
+        self.disk.as_ref().map(|(disk, _)| disk)
     }
 
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) {
+        if let Some((disk, _)) = &self.disk {
+            // Straight to disk, as Kafka's RocksDB restore (memory holds nothing yet).
+            if let Some(key) = key {
+                disk.write([(key.to_vec(), value.map(|v| stored_value(timestamp, v)))]);
+            }
+            return;
+        }
         let decoded = (self.codecs.decode_key)(key).and_then(|k| match value {
             None => Some((k, None)),
             Some(_) => (self.codecs.decode_value)(value).map(|v| (k, Some(v))),
@@ -307,6 +393,15 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
             }
         }
     }
+}
+
+/// A value as a persistent store writes it (Kafka's timestamped format): the timestamp as 8
+/// big-endian bytes, then the value's.
+fn stored_value(timestamp: i64, value: &[u8]) -> Vec<u8> {
+    let mut stored = Vec::with_capacity(8 + value.len());
+    stored.extend_from_slice(&timestamp.to_be_bytes());
+    stored.extend_from_slice(value);
+    stored
 }
 
 /// Replaces `map[key]` with `f(old)` in one lookup (inserting when absent); returns a copy

@@ -265,6 +265,7 @@ impl State {
             &self.globals,
             &self.task_metrics,
             self.wall_clock,
+            None,
         );
         self.tasks.insert((sub, partition), task);
         Ok(())

@@ -1,0 +1,201 @@
+//! Persistent stores (`default.dsl.store = rocksDB`): state on disk under `state.dir`,
+//! checkpointed, so that a restart reads only the changelog's tail — on the embedded
+//! cluster here; on the broker in `tests/kafka.rs`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use examples::wordcount;
+use streams_runtime::cluster::memory::MemoryCluster;
+use streams_runtime::cluster::Cluster;
+use streams_runtime::metrics::TASK_GROUP;
+use streams_runtime::{Headers, KafkaStreams, RunMode, State, StreamsConfig};
+use streams_tests::golden_counts;
+
+const CHANGELOG: &str = "wc-disk-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog";
+
+fn state_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("streams-state-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn config(dir: &Path) -> StreamsConfig {
+    let mut config = StreamsConfig::new("wc-disk");
+    config
+        .set("default.dsl.store", "rocksDB")
+        .set("state.dir", dir.to_str().unwrap())
+        .set("metrics.recording.level", "DEBUG")
+        .set("commit.interval.ms", "100");
+    config
+}
+
+fn load(cluster: &MemoryCluster, lines: &[&str]) {
+    for (i, line) in lines.iter().enumerate() {
+        let value = Some(line.as_bytes().to_vec());
+        cluster.produce(wordcount::INPUT, None, None, value, i as i64, Headers::new()).unwrap();
+    }
+}
+
+fn new_cluster() -> MemoryCluster {
+    let cluster = MemoryCluster::with_auto_create(Some(2));
+    cluster.create_topic(wordcount::INPUT, 2).unwrap();
+    cluster
+}
+
+/// The last count of each word on the output topic.
+fn counts(cluster: &MemoryCluster) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for r in cluster.records_in_order(wordcount::OUTPUT) {
+        let n = i64::from_be_bytes(r.value.as_deref().unwrap().try_into().unwrap());
+        counts.insert(String::from_utf8(r.key.unwrap()).unwrap(), n);
+    }
+    counts
+}
+
+fn changelog_end(cluster: &MemoryCluster) -> u64 {
+    (0..2).map(|p| cluster.end_offset(CHANGELOG, p)).sum()
+}
+
+/// Runs until the output holds `expected`, then stops cleanly; returns the changelog records
+/// the tasks restored (their `restore-total`, read once every task runs).
+fn run_until(cluster: &MemoryCluster, config: StreamsConfig, expected: &BTreeMap<String, i64>) -> f64 {
+    let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone())));
+    let running = streams_tests::run_in_background(&streams, RunMode::UntilShutdown);
+    let started = Instant::now();
+    while streams.state() != State::Running || counts(cluster) != *expected {
+        if streams.state() == State::Error {
+            panic!("{:?}", running.join().unwrap());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}: counts {:?}, expected {expected:?}",
+            streams.state(),
+            counts(cluster)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let restored: Vec<f64> = streams
+        .metrics()
+        .iter()
+        .filter(|m| m.name.group == TASK_GROUP && m.name.name == "restore-total")
+        .filter_map(|m| m.value.number())
+        .collect();
+    streams.shutdown();
+    running.join().unwrap().unwrap();
+    assert_eq!(restored.len(), 4, "two sub-topologies of two tasks each");
+    restored.iter().sum()
+}
+
+fn checkpoints(dir: &Path) -> Vec<(PathBuf, String)> {
+    let app = dir.join("wc-disk");
+    let mut found: Vec<_> = std::fs::read_dir(&app)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path().join(".checkpoint");
+            Some((path.clone(), std::fs::read_to_string(path).ok()?))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_clean_restart_restores_nothing_and_an_old_checkpoint_only_the_tail() {
+    let dir = state_dir("restart");
+    let cluster = new_cluster();
+    let (first, second) = wordcount::SAMPLE.split_at(2);
+    load(&cluster, first);
+    assert_eq!(run_until(&cluster, config(&dir), &golden_counts(first)), 0.0, "nothing to restore yet");
+    // Kafka's checkpoint files: version 0, one entry (the count's changelog partition).
+    let saved = checkpoints(&dir);
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    for (_, text) in &saved {
+        assert!(
+            text.starts_with("0\n1\nwc-disk-KSTREAM-AGGREGATE-STATE-STORE-0000000004-changelog "),
+            "{text}"
+        );
+    }
+    let logged_first = changelog_end(&cluster);
+    assert!(logged_first > 0);
+
+    // A clean restart reads nothing from the changelog: the stores on disk are up to date.
+    load(&cluster, second);
+    let restored = run_until(&cluster, config(&dir), &golden_counts(wordcount::SAMPLE));
+    assert_eq!(restored, 0.0, "a clean restart restores nothing");
+    let logged_both = changelog_end(&cluster);
+    assert!(logged_both > logged_first);
+
+    // As after a crash at-least-once: the checkpoints are older than the stores; a restart
+    // reads the changelog from them on — the second run's records only — and the counts
+    // stay right.
+    for (path, text) in &saved {
+        std::fs::write(path, text).unwrap();
+    }
+    let restored = run_until(&cluster, config(&dir), &golden_counts(wordcount::SAMPLE));
+    assert_eq!(restored, (logged_both - logged_first) as f64, "only the tail since the checkpoints");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stores_whose_changelog_is_gone_are_wiped_and_rebuilt() {
+    let dir = state_dir("gone");
+    let (first, second) = wordcount::SAMPLE.split_at(2);
+    let old = new_cluster();
+    load(&old, first);
+    run_until(&old, config(&dir), &golden_counts(first));
+    // A new cluster (its changelogs empty) with the same state directory: the checkpoints
+    // point past the changelogs' ends, so the stores are wiped; counts start from zero.
+    let new = new_cluster();
+    load(&new, second);
+    run_until(&new, config(&dir), &golden_counts(second));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_instances_cannot_share_a_state_directory() {
+    let dir = state_dir("shared");
+    let cluster = new_cluster();
+    load(&cluster, wordcount::SAMPLE);
+    let first = Arc::new(KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone())));
+    let running = streams_tests::run_in_background(&first, RunMode::UntilShutdown);
+    let started = Instant::now();
+    while first.state() != State::Running {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone()));
+    let refused = tokio::runtime::Runtime::new().unwrap().block_on(second.run(RunMode::UntilDrained));
+    let message = refused.expect_err("the directory is locked").to_string();
+    assert!(message.contains("in use by another instance of `wc-disk`"), "{message}");
+    first.shutdown();
+    running.join().unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn exactly_once_a_running_task_has_no_checkpoint_so_a_crash_rebuilds_its_store() {
+    let dir = state_dir("eos");
+    let cluster = new_cluster();
+    load(&cluster, wordcount::SAMPLE);
+    let mut eos = config(&dir);
+    eos.set("processing.guarantee", "exactly_once_v2");
+    run_until(&cluster, eos.clone(), &golden_counts(wordcount::SAMPLE));
+    assert_eq!(checkpoints(&dir).len(), 2, "a clean stop writes them");
+    // Running again: each task read its checkpoint and deleted it, so a crash now would
+    // leave none, and the next start would wipe the store (it may hold aborted writes).
+    let streams = Arc::new(KafkaStreams::new(wordcount::topology(), eos, Arc::new(cluster.clone())));
+    let running = streams_tests::run_in_background(&streams, RunMode::UntilShutdown);
+    let started = Instant::now();
+    while streams.state() != State::Running {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(checkpoints(&dir), [], "deleted while the tasks run");
+    streams.shutdown();
+    running.join().unwrap().unwrap();
+    assert_eq!(checkpoints(&dir).len(), 2, "written again at the clean stop");
+    let _ = std::fs::remove_dir_all(&dir);
+}
