@@ -799,3 +799,54 @@ fn a_persistent_store_restarts_from_its_checkpoint_on_kafka() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The offsets a task commits carry Kafka Streams' `TopicPartitionMetadata` (partition time,
+/// the emit-on-close aggregations' progress), so a restarted application on the broker
+/// does not emit a window twice, under both guarantees.
+#[test]
+fn windows_emitted_on_close_are_not_emitted_again_after_a_restart_on_kafka() {
+    for guarantee in ["at_least_once", "exactly_once_v2"] {
+        let (events, counts, app) = (unique("eoc-in"), unique("eoc-out"), unique("eoc-app"));
+        create_topics(&[&events, &counts], 1);
+        let run = || {
+            let b = StreamsBuilder::new();
+            b.stream::<String, i64>(&events)
+                .group_by_key()
+                .window(TimeWindows::of(Duration::from_secs(5)).grace(Duration::from_secs(1)))
+                .emit_on_close()
+                .count()
+                .to_stream()
+                .to(&counts);
+            let mut config = config(&app);
+            config.set("processing.guarantee", guarantee);
+            let streams = KafkaStreams::connect(b.build(), config).unwrap();
+            block_on_multi(streams.run(RunMode::UntilDrained)).unwrap();
+        };
+        let event = |k: &str, ts: i64| (Some(k.as_bytes().to_vec()), Some(1i64.to_be_bytes().to_vec()), ts);
+        produce(&events, &[event("a", 1_000), event("b", 2_000), event("a", 3_000), event("b", 6_000)]);
+        run();
+        // Magic byte 2, then the partition time (6000) in what the group committed.
+        let consumer: BaseConsumer =
+            ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", &app).create().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(&events, 0);
+        let committed = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        let metadata = committed.find_partition(&events, 0).unwrap().metadata().to_string();
+        assert!(metadata.starts_with("AgAAAAAAABdw"), "{guarantee}: {metadata}");
+        produce(&events, &[event("b", 7_000), event("a", 8_000), event("b", 11_000)]);
+        run();
+        let emitted: Vec<(String, i64)> = read_all(&counts)
+            .iter()
+            .map(|r| {
+                let key = r.key.clone().unwrap();
+                let (name, start) = key.split_at(key.len() - 8);
+                (String::from_utf8(name.to_vec()).unwrap(), i64::from_be_bytes(start.try_into().unwrap()))
+            })
+            .collect();
+        assert_eq!(
+            emitted,
+            [("a".into(), 0), ("b".into(), 0), ("a".into(), 5_000), ("b".into(), 5_000)],
+            "{guarantee}: each window once"
+        );
+    }
+}

@@ -199,3 +199,96 @@ fn exactly_once_a_running_task_has_no_checkpoint_so_a_crash_rebuilds_its_store()
     assert_eq!(checkpoints(&dir).len(), 2, "written again at the clean stop");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// What a task commits with its offsets besides them (Kafka's `TopicPartitionMetadata`): the
+// partition's time and the emit-on-close windowed aggregations' progress, read back by the
+// next owner.
+
+fn events(cluster: &MemoryCluster, records: &[(&str, i64)]) {
+    for (key, timestamp) in records {
+        let (key, value) = (Some(key.as_bytes().to_vec()), Some(1i64.to_be_bytes().to_vec()));
+        cluster.produce("events", Some(0), key, value, *timestamp, Headers::new()).unwrap();
+    }
+}
+
+fn run_drained(cluster: &MemoryCluster, topology: streams_runtime::Topology, app: &str) {
+    let streams = KafkaStreams::new(topology, StreamsConfig::new(app), Arc::new(cluster.clone()));
+    tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+}
+
+#[test]
+fn windows_emitted_on_close_before_a_restart_are_not_emitted_again() {
+    use streams_runtime::prelude::*;
+    let topology = || {
+        let b = StreamsBuilder::new();
+        b.stream::<String, i64>("events")
+            .group_by_key()
+            .window(TimeWindows::of(Duration::from_secs(5)).grace(Duration::from_secs(1)))
+            .emit_on_close()
+            .count()
+            .to_stream()
+            .to("counts");
+        b.build()
+    };
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic("events", 1).unwrap();
+    // Closes [0, 5000): a=2, b=1.
+    events(&cluster, &[("a", 1_000), ("b", 2_000), ("a", 3_000), ("b", 6_000)]);
+    run_drained(&cluster, topology(), "eoc");
+    // After the restart: [0, 5000) closed already; [5000, 10000) closes at 11000.
+    events(&cluster, &[("b", 7_000), ("a", 8_000), ("b", 11_000)]);
+    run_drained(&cluster, topology(), "eoc");
+    let emitted: Vec<(String, i64, i64)> = cluster
+        .records_in_order("counts")
+        .into_iter()
+        .map(|r| {
+            let key = r.key.unwrap();
+            let (name, start) = key.split_at(key.len() - 8);
+            let start = i64::from_be_bytes(start.try_into().unwrap());
+            (
+                String::from_utf8(name.to_vec()).unwrap(),
+                start,
+                i64::from_be_bytes(r.value.unwrap().try_into().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        emitted,
+        [("a".into(), 0, 2), ("b".into(), 0, 1), ("a".into(), 5_000, 1), ("b".into(), 5_000, 2)],
+        "each window once, as one run would emit them"
+    );
+}
+
+#[test]
+fn stream_time_after_a_restart_starts_from_the_committed_partition_time() {
+    use streams_runtime::processor::{Processor, ProcessorContext};
+    use streams_runtime::Record;
+    struct StreamTime;
+    impl Processor<String, i64> for StreamTime {
+        type KOut = String;
+        type VOut = i64;
+        fn process(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, record: Record<String, i64>) {
+            let now = ctx.stream_time();
+            ctx.forward(Record::new(record.key, now, record.timestamp));
+        }
+    }
+    let topology = || {
+        let b = streams_runtime::StreamsBuilder::new();
+        b.stream::<String, i64>("events").process(|| StreamTime, &[]).to("times");
+        b.build()
+    };
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic("events", 1).unwrap();
+    events(&cluster, &[("a", 1_000), ("b", 5_000)]);
+    run_drained(&cluster, topology(), "times");
+    // An earlier record after the restart: stream time stays at 5000 (Kafka's
+    // `initializeTaskTimeAndProcessorMetadata`), as if there had been no restart.
+    events(&cluster, &[("c", 2_000)]);
+    run_drained(&cluster, topology(), "times");
+    let times: Vec<i64> = cluster
+        .records_in_order("times")
+        .into_iter()
+        .map(|r| i64::from_be_bytes(r.value.unwrap().try_into().unwrap()))
+        .collect();
+    assert_eq!(times, [1_000, 5_000, 5_000]);
+}

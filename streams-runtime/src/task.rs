@@ -60,6 +60,8 @@ pub(crate) struct Task {
     skipped: u64,
     /// Per input topic, the largest valid timestamp read (Kafka's partition time).
     partition_times: rustc_hash::FxHashMap<std::sync::Arc<str>, i64>,
+    /// Kept across restarts in the offset commits (Kafka's `ProcessorMetadata`).
+    processor_metadata: std::sync::Arc<crate::ops::ProcessorMetadata>,
     metrics: std::sync::Arc<TaskMetrics>,
     /// Measurements since they were last merged into `metrics`.
     probe: TaskProbe,
@@ -132,6 +134,7 @@ impl Task {
             stream_time: i64::MIN,
             skipped: 0,
             partition_times: Default::default(),
+            processor_metadata: build.processor_metadata,
         }
     }
 
@@ -230,6 +233,34 @@ impl Task {
             }
         }
         persistent.then_some(checkpoint)
+    }
+
+    /// The metadata committed with the offset of input `topic` (Kafka's
+    /// `TopicPartitionMetadata`: the partition's time and the processors' metadata).
+    pub(crate) fn commit_metadata(&self, topic: &str) -> String {
+        crate::runner::offset_metadata::OffsetMetadata {
+            partition_time: self
+                .partition_times
+                .get(topic)
+                .copied()
+                .unwrap_or(crate::runner::offset_metadata::UNKNOWN_TIME),
+            processors: self.processor_metadata.snapshot(),
+        }
+        .encode()
+    }
+
+    /// Starts from what was committed with its inputs' offsets (Kafka's
+    /// `StreamTask.initializeTaskTimeAndProcessorMetadata`): each partition's time, stream
+    /// time the largest of them, the processors' metadata merged.
+    pub(crate) fn initialize(&mut self, committed: impl IntoIterator<Item = (std::sync::Arc<str>, String)>) {
+        for (topic, text) in committed {
+            let metadata = crate::runner::offset_metadata::OffsetMetadata::decode(&text);
+            if metadata.partition_time != crate::runner::offset_metadata::UNKNOWN_TIME {
+                self.partition_times.insert(topic, metadata.partition_time);
+                self.stream_time = self.stream_time.max(metadata.partition_time);
+            }
+            self.processor_metadata.update(&metadata.processors);
+        }
     }
 
     /// Every store's changes since the last commit, by store name.

@@ -37,6 +37,8 @@ struct State {
     /// Threads in `wait_for_data`: appends wake them only when there are some.
     waiters: usize,
     committed: HashMap<(String, String, u32), u64>,
+    /// The metadata committed with them.
+    committed_metadata: HashMap<(String, String, u32), String>,
     /// Global order of appends, to print output in the order it was written.
     seq: u64,
 }
@@ -213,6 +215,19 @@ impl Cluster for MemoryCluster {
 
     fn committed(&self, group: &str, topic: &str, partition: u32) -> Option<u64> {
         self.lock().committed.get(&(group.to_string(), topic.to_string(), partition)).copied()
+    }
+
+    fn commit_with_metadata(&self, group: &str, offsets: &[(String, u32, u64, String)]) {
+        let mut state = self.lock();
+        for (topic, partition, offset, metadata) in offsets {
+            let key = (group.to_string(), topic.clone(), *partition);
+            state.committed.insert(key.clone(), *offset);
+            state.committed_metadata.insert(key, metadata.clone());
+        }
+    }
+
+    fn committed_metadata(&self, group: &str, topic: &str, partition: u32) -> Option<String> {
+        self.lock().committed_metadata.get(&(group.to_string(), topic.to_string(), partition)).cloned()
     }
 
     fn wait_for_data(&self, timeout: Duration) {

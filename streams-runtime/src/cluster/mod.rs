@@ -40,6 +40,16 @@ pub trait Cluster: Send + Sync + 'static {
     fn commit(&self, group: &str, offsets: &[(String, u32, u64)]);
     /// The committed position of a group on a partition.
     fn committed(&self, group: &str, topic: &str, partition: u32) -> Option<u64>;
+    /// [`Cluster::commit`] with each position's metadata string (Kafka's
+    /// `OffsetAndMetadata.metadata`). A cluster may drop the metadata.
+    fn commit_with_metadata(&self, group: &str, offsets: &[(String, u32, u64, String)]) {
+        let plain: Vec<_> = offsets.iter().map(|(t, p, o, _)| (t.clone(), *p, *o)).collect();
+        self.commit(group, &plain);
+    }
+    /// The metadata committed with a group's position on a partition (`None`: none kept).
+    fn committed_metadata(&self, _group: &str, _topic: &str, _partition: u32) -> Option<String> {
+        None
+    }
     /// Waits until a record is appended anywhere, or `timeout` passes.
     fn wait_for_data(&self, timeout: std::time::Duration);
     /// Deletes the records of a partition below `offset` (Kafka's `DeleteRecords`): its log

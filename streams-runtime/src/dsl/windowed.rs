@@ -145,6 +145,7 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
         let emit = self.emit;
         let size = windows.size_ms();
         let stream = self.grouped.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
+            let store_name = store.to_string();
             let store = tb.window_store::<K::Codec, A::Codec>(store, size);
             let processor: Box<dyn Processor<K, V>> = match windows {
                 FixedWindows::Time(windows) => Box::new(WindowAggregateProc {
@@ -154,6 +155,8 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
                     emit,
                     observed: i64::MIN,
                     emitted_before: i64::MIN,
+                    progress: (emit != Emit::EveryUpdate)
+                        .then(|| (tb.processor_metadata.clone(), store_name.clone(), false)),
                     largest_start: i64::MIN,
                     dropped: tb.dropped.clone(),
                     next,

@@ -604,6 +604,8 @@ pub(crate) struct TaskBuild<'g> {
     pub(crate) wall_clock: i64,
     /// Where the DSL's key-value stores persist (`None`: in memory).
     state: Option<crate::state::persistent::TaskState>,
+    /// The task's processor metadata, committed with its offsets.
+    pub(crate) processor_metadata: Arc<crate::ops::ProcessorMetadata>,
 }
 
 impl<'g> TaskBuild<'g> {
@@ -631,6 +633,7 @@ impl<'g> TaskBuild<'g> {
             partition,
             wall_clock,
             state,
+            processor_metadata: Arc::default(),
         }
     }
 

@@ -102,6 +102,48 @@ pub(crate) trait RecordCollector {
     }
 }
 
+/// A task's processor metadata (Kafka's `ProcessorMetadata`): values processors keep across
+/// restarts in the task's offset commits, by key — an emit-on-close windowed aggregation's
+/// last emitted window close time under its store's name. Merged by maximum.
+#[derive(Default)]
+pub(crate) struct ProcessorMetadata(std::sync::Mutex<std::collections::BTreeMap<String, i64>>);
+
+impl ProcessorMetadata {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, i64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The value under `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<i64> {
+        self.lock().get(key).copied()
+    }
+
+    /// Sets `key` to `value`.
+    pub(crate) fn put(&self, key: &str, value: i64) {
+        let mut map = self.lock();
+        match map.get_mut(key) {
+            Some(v) => *v = value,
+            None => {
+                map.insert(key.to_string(), value);
+            }
+        }
+    }
+
+    /// Merges `other` in, keeping the larger value of a key in both.
+    pub(crate) fn update(&self, other: &std::collections::BTreeMap<String, i64>) {
+        let mut map = self.lock();
+        for (key, value) in other {
+            let v = map.entry(key.clone()).or_insert(*value);
+            *v = (*v).max(*value);
+        }
+    }
+
+    /// Every entry.
+    pub(crate) fn snapshot(&self) -> std::collections::BTreeMap<String, i64> {
+        self.lock().clone()
+    }
+}
+
 /// A record's key and value bytes (`None`: null).
 pub(crate) type EncodedPair = (Option<Vec<u8>>, Option<Vec<u8>>);
 

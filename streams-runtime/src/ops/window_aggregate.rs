@@ -37,6 +37,11 @@ pub(crate) struct WindowAggregateProc<K, V, A> {
     pub(crate) observed: i64,
     /// Windows starting before this were emitted on close already.
     pub(crate) emitted_before: i64,
+    /// Emitting on close: where the last emitted window close time is kept across restarts
+    /// (the task's processor metadata, under the store's name, as Kafka's
+    /// `AbstractKStreamTimeWindowAggregateProcessor` keeps `lastEmitWindowCloseTime`), and
+    /// whether it was read yet (a task's committed metadata arrives after it is built).
+    pub(crate) progress: Option<(Arc<super::ProcessorMetadata>, String, bool)>,
     /// The largest window start written: the window store's own clock, as Kafka's window
     /// stores keep it; windows starting more than the retention (size + grace) before it
     /// are no longer seen.
@@ -53,6 +58,14 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
 
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
         let Record { key, value, timestamp, headers } = record;
+        if let Some((metadata, store, read @ false)) = &mut self.progress {
+            *read = true;
+            // Windows with end <= the last close time were emitted before a restart.
+            if let Some(closed) = metadata.get(store) {
+                let closed_before = closed.saturating_sub(self.windows.size_ms()).saturating_add(1);
+                self.emitted_before = self.emitted_before.max(closed_before);
+            }
+        }
         self.observed = self.observed.max(timestamp);
         let close = self.observed.saturating_sub(self.windows.grace_ms());
         for window in self.windows.windows_for(timestamp) {
@@ -103,7 +116,12 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
                     Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() },
                 );
             }
-            self.emitted_before = self.emitted_before.max(closed_before);
+            if closed_before > self.emitted_before {
+                self.emitted_before = closed_before;
+                if let Some((metadata, store, _)) = &self.progress {
+                    metadata.put(store, close);
+                }
+            }
         }
         // Suppressed windows are kept until emitted.
         let keep_from =

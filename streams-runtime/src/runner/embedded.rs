@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use crate::state::persistent::Written;
 use std::time::Duration;
 
-use super::engine::{lock, Backend, FetchPositions, Producer, Restorer, TaskKey, Worker};
+use super::engine::{
+    lock, Backend, CommitOffset, Committed, FetchPositions, Producer, Restorer, TaskKey, Worker,
+};
 use super::plan::TaskSpec;
 use super::thread::{Collecting, Input, ThreadCommon, FETCH};
 use crate::cluster::Cluster;
@@ -109,9 +111,9 @@ impl Backend for Embedded {
     }
 
     /// Produced records are appended already; the positions are committed.
-    fn commit(&self, w: &mut Worker<Self>, positions: Vec<(Arc<str>, u32, u64)>) -> Result<(), StreamsError> {
-        let offsets: Vec<_> = positions.into_iter().map(|(t, p, o)| (t.to_string(), p, o)).collect();
-        self.cluster.commit(&w.common.application_id, &offsets);
+    fn commit(&self, w: &mut Worker<Self>, positions: Vec<CommitOffset>) -> Result<(), StreamsError> {
+        let offsets: Vec<_> = positions.into_iter().map(|(t, p, o, m)| (t.to_string(), p, o, m)).collect();
+        self.cluster.commit_with_metadata(&w.common.application_id, &offsets);
         Ok(())
     }
 
@@ -189,7 +191,7 @@ impl RecordCollector for ClusterCollector<'_> {
 struct Restore {
     cluster: Arc<dyn Cluster>,
     application_id: String,
-    done: Vec<(TaskKey, Result<Vec<u64>, StreamsError>)>,
+    done: Vec<(TaskKey, Result<Vec<Committed>, StreamsError>)>,
 }
 
 impl Restorer for Restore {
@@ -236,7 +238,12 @@ impl Restorer for Restore {
         }
         let positions = inputs
             .iter()
-            .map(|topic| self.cluster.committed(&self.application_id, topic, partition).unwrap_or(0))
+            .map(|topic| match self.cluster.committed(&self.application_id, topic, partition) {
+                Some(offset) => {
+                    (offset, self.cluster.committed_metadata(&self.application_id, topic, partition))
+                }
+                None => (0, None),
+            })
             .collect();
         self.done.push((key, Ok(positions)));
     }
@@ -253,7 +260,7 @@ impl Restorer for Restore {
         self.done.is_empty()
     }
 
-    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<u64>, StreamsError>)> {
+    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<Committed>, StreamsError>)> {
         std::mem::take(&mut self.done)
     }
 }

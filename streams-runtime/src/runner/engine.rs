@@ -60,11 +60,7 @@ pub(super) trait Backend: Sized {
     /// The second half of a commit, after caches are flushed and changelogs written: the
     /// produced records and the positions made durable (a transaction committed, or records
     /// acknowledged and offsets committed).
-    fn commit(
-        &self,
-        worker: &mut Worker<Self>,
-        positions: Vec<(Arc<str>, u32, u64)>,
-    ) -> Result<(), StreamsError>;
+    fn commit(&self, worker: &mut Worker<Self>, positions: Vec<CommitOffset>) -> Result<(), StreamsError>;
     /// After a failure: ends what the producer left open (or replaces the producer) and
     /// forgets the delivery reports of what it sent before.
     fn reset_output(&self, worker: &mut Worker<Self>) -> Result<(), StreamsError>;
@@ -79,6 +75,14 @@ pub(super) trait Backend: Sized {
     /// without waiting.
     fn purge(&self, _below: &[(Arc<str>, u32, u64)]) {}
 }
+
+/// Where a restored task starts on one input: the group's committed offset (or the earliest),
+/// and the metadata committed with it.
+pub(super) type Committed = (u64, Option<String>);
+
+/// An input partition's position to commit, with its metadata (Kafka's
+/// `TopicPartitionMetadata`, encoded): topic, partition, offset, metadata.
+pub(super) type CommitOffset = (Arc<str>, u32, u64, String);
 
 /// The producer's side of a [`Backend`].
 pub(super) trait Producer: Send {
@@ -115,7 +119,7 @@ pub(super) trait Restorer: Send {
     /// Whether no task is being restored.
     fn is_idle(&self) -> bool;
     /// The tasks restored since the last call, with each input's position.
-    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<u64>, StreamsError>)>;
+    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<Committed>, StreamsError>)>;
 }
 
 /// How long a partition's end, read from the cluster, is trusted when deciding whether a task
@@ -230,7 +234,7 @@ impl<B: Backend> Worker<B> {
     /// the backend).
     pub(super) fn commit_with(
         &mut self,
-        durable: impl FnOnce(&mut Self, Vec<(Arc<str>, u32, u64)>) -> Result<(), StreamsError>,
+        durable: impl FnOnce(&mut Self, Vec<CommitOffset>) -> Result<(), StreamsError>,
     ) -> Result<(), StreamsError> {
         let mut collector = self.producer.collector();
         let mut parts: Vec<_> = self.tasks.values_mut().map(|t| (&mut t.task, t.inputs.as_slice())).collect();
@@ -383,9 +387,12 @@ impl<B: Backend> Worker<B> {
         for (key, outcome) in self.restorer.take_restored() {
             let positions = outcome?;
             let Some(t) = self.restoring.get_mut(&key) else { continue };
-            for (i, position) in t.inputs.iter_mut().zip(positions) {
+            let mut metadata = Vec::new();
+            for (i, (position, committed)) in t.inputs.iter_mut().zip(positions) {
                 i.position = position;
+                metadata.extend(committed.map(|m| (i.topic.clone(), m)));
             }
+            t.task.initialize(metadata);
             // Failing, it stays restoring: every task is rebuilt (`recover`).
             backend.resume_at(&t.inputs)?;
             let t = self.restoring.remove(&key).expect("found above");

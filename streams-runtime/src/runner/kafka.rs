@@ -23,7 +23,9 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::KafkaResult;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
-use super::engine::{lock, Backend, Engine, Exit, FetchPositions, Producer, Worker, CLIENT_RESET_AFTER};
+use super::engine::{
+    lock, Backend, CommitOffset, Engine, Exit, FetchPositions, Producer, Worker, CLIENT_RESET_AFTER,
+};
 use super::plan::Plan;
 use super::state_updater::{RestoreClients, StateUpdater};
 use super::thread::{now_ms, Collecting, Input, ThreadCommon, FETCH};
@@ -453,7 +455,7 @@ impl Backend for Kafka {
         ends.get(&(Arc::<str>::from(topic), partition)).copied()
     }
 
-    fn commit(&self, w: &mut Worker<Self>, positions: Vec<(Arc<str>, u32, u64)>) -> Result<(), StreamsError> {
+    fn commit(&self, w: &mut Worker<Self>, positions: Vec<CommitOffset>) -> Result<(), StreamsError> {
         commit(&w.producer, &self.consumer, positions)
     }
 
@@ -539,13 +541,13 @@ impl Backend for Kafka {
 fn commit<C: ConsumerContext>(
     producer: &TaskProducer,
     consumer: &BaseConsumer<C>,
-    positions: Vec<(Arc<str>, u32, u64)>,
+    positions: Vec<CommitOffset>,
 ) -> Result<(), StreamsError> {
     let mut offsets = TopicPartitionList::new();
-    for (topic, partition, position) in positions {
-        offsets
-            .add_partition_offset(&topic, partition as i32, Offset::Offset(position as i64))
-            .map_err(|e| kafka_error("cannot commit", e))?;
+    for (topic, partition, position, metadata) in positions {
+        let mut elem = offsets.add_partition(&topic, partition as i32);
+        elem.set_offset(Offset::Offset(position as i64)).map_err(|e| kafka_error("cannot commit", e))?;
+        elem.set_metadata(metadata);
     }
     if producer.exactly_once {
         let group = consumer

@@ -14,6 +14,7 @@ mod global;
 pub mod http;
 #[cfg(feature = "kafka")]
 mod kafka;
+pub(crate) mod offset_metadata;
 pub(crate) mod plan;
 pub mod query;
 mod state;
@@ -368,7 +369,7 @@ impl KafkaStreams {
                 ));
         }
         // Persistent stores: the application's state directory, locked while the threads run.
-        let state = match self.config.persistent_dsl_stores()? {
+        let mut state = match self.config.persistent_dsl_stores()? {
             true => Some(crate::state::persistent::StateDirectory::open(
                 &self.config.state_dir(),
                 &application_id,
@@ -545,14 +546,13 @@ impl KafkaStreams {
         for h in handles {
             h.await.map_err(|e| StreamsError::InvalidTopology(format!("a stream thread panicked: {e}")))?;
         }
-        // The tasks' stores close with their threads (persistent ones: the state directory is
-        // unlocked once `run` returns).
-        self.shared
-            .stores
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|task, _| *task == query::GLOBAL_TASK);
-        drop(state);
+        // Persistent stores close with their threads, so the state directory is unlocked once
+        // `run` returns (Kafka's `close()`: no queries after it); in-memory ones stay
+        // queryable.
+        if state.take().is_some() {
+            let mut stores = self.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
+            stores.retain(|task, _| *task == query::GLOBAL_TASK);
+        }
         match self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(e) => Err(e),
             None => Ok(()),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::engine::{Restorer, TaskKey};
+use super::engine::{Committed, Restorer, TaskKey};
 use crate::cluster::kafka::{watermarks, KafkaClients};
 use crate::error::StreamsError;
 use crate::graph::Changelog;
@@ -37,7 +37,7 @@ struct Job {
 struct Done {
     key: TaskKey,
     id: u64,
-    outcome: Result<Vec<u64>, StreamsError>,
+    outcome: Result<Vec<Committed>, StreamsError>,
 }
 
 /// The clients the updater reads with, all its own.
@@ -134,7 +134,7 @@ impl Restorer for StateUpdater {
 
     /// The tasks restored since the last call, with the position of each input; results of
     /// cancelled jobs are dropped.
-    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<u64>, StreamsError>)> {
+    fn take_restored(&mut self) -> Vec<(TaskKey, Result<Vec<Committed>, StreamsError>)> {
         let mut restored = Vec::new();
         while let Ok(done) = self.done.try_recv() {
             if self.waiting.get(&done.key).is_some_and(|(id, _)| *id == done.id) {
@@ -181,7 +181,7 @@ enum Step {
 struct Restoring {
     job: Job,
     step: Step,
-    positions: Vec<u64>,
+    positions: Vec<Committed>,
     /// Since when the job has waited at its current step, and when it last said so.
     waiting: Option<(Instant, Instant)>,
     /// Whether a hanging transaction on its changelog was reported (once per job).
@@ -192,7 +192,7 @@ struct Restoring {
 enum Turn {
     Advanced,
     Waiting,
-    Finished(Result<Vec<u64>, StreamsError>),
+    Finished(Result<Vec<Committed>, StreamsError>),
 }
 
 impl Updater {
@@ -322,11 +322,12 @@ impl Updater {
                     }
                 };
                 for topic in &r.job.inputs {
-                    let offset =
-                        committed.find_partition(topic, partition as i32).and_then(|e| match e.offset() {
-                            Offset::Offset(o) => Some(o as u64),
-                            _ => None,
-                        });
+                    let elem = committed.find_partition(topic, partition as i32);
+                    let offset = elem.as_ref().and_then(|e| match e.offset() {
+                        Offset::Offset(o) => Some(o as u64),
+                        _ => None,
+                    });
+                    let metadata = elem.filter(|_| offset.is_some()).map(|e| e.metadata().to_string());
                     // Nothing committed: the earliest offset (`auto.offset.reset=earliest`).
                     let position = match offset {
                         Some(o) => o,
@@ -335,7 +336,7 @@ impl Updater {
                             Err(e) => return Turn::Finished(Err(e)),
                         },
                     };
-                    r.positions.push(position);
+                    r.positions.push((position, metadata));
                 }
                 r.step = r.after_store(None);
                 Turn::Advanced
@@ -390,7 +391,7 @@ impl Updater {
                 // A source topic: up to the task's committed offset of it.
                 let until = changelog
                     .is_source
-                    .then(|| r.job.inputs.iter().position(|t| *t == topic).map(|i| r.positions[i] as i64))
+                    .then(|| r.job.inputs.iter().position(|t| *t == topic).map(|i| r.positions[i].0 as i64))
                     .map(|p| p.unwrap_or(0));
                 let started = Instant::now();
                 let cancel = &r.job.cancelled;

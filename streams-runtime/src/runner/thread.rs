@@ -83,7 +83,7 @@ pub(super) fn flush_and_log<R>(
     tasks: &mut [(&mut Task, &[Input<R>])],
     application_id: &str,
     collector: &mut dyn Collecting,
-) -> Result<Vec<(Arc<str>, u32, u64)>, StreamsError> {
+) -> Result<Vec<super::engine::CommitOffset>, StreamsError> {
     let wall_clock = now_ms();
     for (task, _) in tasks.iter_mut() {
         task.flush(wall_clock, collector)?;
@@ -91,7 +91,9 @@ pub(super) fn flush_and_log<R>(
     let mut positions = Vec::new();
     for (task, inputs) in tasks.iter() {
         task.write_changelogs(application_id, collector)?;
-        positions.extend(inputs.iter().map(|i| (i.topic.clone(), i.partition, i.position)));
+        positions.extend(
+            inputs.iter().map(|i| (i.topic.clone(), i.partition, i.position, task.commit_metadata(&i.topic))),
+        );
     }
     collector.take_error().map_or(Ok(positions), Err)
 }
