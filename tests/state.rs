@@ -292,3 +292,90 @@ fn stream_time_after_a_restart_starts_from_the_committed_partition_time() {
         .collect();
     assert_eq!(times, [1_000, 5_000, 5_000]);
 }
+
+// The Processor API's persistent store (Kafka's `Stores.persistentTimestampedKeyValueStore`).
+
+mod processor_store {
+    use super::*;
+    use streams_runtime::processor::{
+        InitContext, KeyValueStoreBuilder, KeyValueStoreRef, Processor, ProcessorContext, Stores,
+    };
+    use streams_runtime::Record;
+
+    /// Counts values per key in store `counts`, forwarding each count.
+    struct Counter {
+        store: KeyValueStoreBuilder<String, i64>,
+        counts: Option<KeyValueStoreRef<String, i64>>,
+    }
+
+    impl Processor<String, String> for Counter {
+        type KOut = String;
+        type VOut = i64;
+
+        fn init(&mut self, ctx: &mut InitContext<'_>) {
+            self.counts = Some(ctx.key_value_store(&self.store));
+        }
+
+        fn process(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, record: Record<String, String>) {
+            let counts = self.counts.as_ref().unwrap();
+            let n = counts.get(&record.key).unwrap_or(0) + 1;
+            counts.put(record.key.clone(), n);
+            let key = record.key.clone();
+            ctx.forward(record.with(key, n));
+        }
+    }
+
+    /// The counts written by two runs, and the end of the store's changelog.
+    fn counts_after_a_restart(store: KeyValueStoreBuilder<String, i64>, dir: &Path) -> (Vec<i64>, u64) {
+        let cluster = MemoryCluster::with_auto_create(Some(1));
+        cluster.create_topic("in", 1).unwrap();
+        let topology = || {
+            let b = streams_runtime::StreamsBuilder::new();
+            b.add_state_store(&store);
+            let spec = store.clone();
+            b.stream::<String, String>("in")
+                .process(move || Counter { store: spec.clone(), counts: None }, &["counts"])
+                .to("out");
+            b.build()
+        };
+        let mut config = StreamsConfig::new("counter");
+        config.set("state.dir", dir.to_str().unwrap());
+        let write = |keys: &[&str]| {
+            for key in keys {
+                let value = Some(b"x".to_vec());
+                cluster.produce("in", None, Some(key.as_bytes().to_vec()), value, 1, Headers::new()).unwrap();
+            }
+        };
+        let run = || {
+            let streams = KafkaStreams::new(topology(), config.clone(), Arc::new(cluster.clone()));
+            tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+        };
+        write(&["a", "a", "b"]);
+        run();
+        write(&["a", "b"]);
+        run();
+        let counts = cluster.records_in_order("out");
+        let counts =
+            counts.into_iter().map(|r| i64::from_be_bytes(r.value.unwrap().try_into().unwrap())).collect();
+        (counts, cluster.end_offset("counter-counts-changelog", 0))
+    }
+
+    #[test]
+    fn a_persistent_store_is_checkpointed_and_one_without_changelog_keeps_its_contents() {
+        let dir = state_dir("processor");
+        // Changelogged: after the restart the counts go on, and the checkpoint says where.
+        let (logged, end) =
+            counts_after_a_restart(Stores::persistent_key_value::<String, i64>("counts"), &dir);
+        assert_eq!(logged, [1, 2, 1, 3, 2]);
+        let checkpoint = std::fs::read_to_string(dir.join("counter/0_0/.checkpoint")).unwrap();
+        assert!(end > 0);
+        assert_eq!(checkpoint, format!("0\n1\ncounter-counts-changelog 0 {}\n", end - 1), "its last record");
+        let _ = std::fs::remove_dir_all(&dir);
+        // Without a changelog: kept on disk across the restart; in memory it starts empty.
+        let unlogged = Stores::persistent_key_value::<String, i64>("counts").with_logging_disabled();
+        assert_eq!(counts_after_a_restart(unlogged, &dir).0, [1, 2, 1, 3, 2]);
+        let in_memory = Stores::key_value::<String, i64>("counts").with_logging_disabled();
+        assert_eq!(counts_after_a_restart(in_memory, &dir).0, [1, 2, 1, 1, 1]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

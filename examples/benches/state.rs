@@ -6,27 +6,66 @@
 //! - a restart without checkpoints (as after a crash, exactly-once): the full restore, in
 //!   records/s.
 //!
-//! `cargo bench -p examples --bench state [-- WORDS]` (default 1,000,000)
+//! `cargo bench -p examples --bench state [-- WORDS]` (default 1,000,000); with a broker
+//! (`scripts/kafka-broker.sh run cargo bench -p examples --bench state -- --kafka [WORDS]`)
+//! the same on Kafka, topics and application ids of each run its own.
 #![allow(missing_docs)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use examples::wordcount;
+use streams_runtime::cluster::kafka::KafkaClients;
 use streams_runtime::cluster::memory::MemoryCluster;
 use streams_runtime::cluster::Cluster;
+use streams_runtime::prelude::*;
 use streams_runtime::{Headers, KafkaStreams, RunMode, State, StreamsConfig};
+
+/// Where a run's application runs: the embedded cluster, or a broker.
+#[derive(Clone)]
+enum Backend {
+    Embedded(MemoryCluster),
+    Kafka { bootstrap: String, input: String, output: String },
+}
+
+impl Backend {
+    fn streams(&self, config: &StreamsConfig) -> KafkaStreams {
+        match self {
+            Backend::Embedded(cluster) => {
+                KafkaStreams::new(wordcount::topology(), config.clone(), Arc::new(cluster.clone()))
+            }
+            Backend::Kafka { bootstrap, input, output } => {
+                let mut config = config.clone();
+                config.set("bootstrap.servers", bootstrap);
+                // The same word count, on this run's own topics.
+                let b = StreamsBuilder::new();
+                b.stream::<(), String>(input)
+                    .flat_map_values(|line| wordcount::words(&line))
+                    .filter(|_, word| !word.is_empty() && word != "the")
+                    .select_key(|_, word| word.clone())
+                    .group_by_key()
+                    .count()
+                    .to_stream()
+                    .to(output);
+                KafkaStreams::connect(b.build(), config).expect("connects")
+            }
+        }
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let words: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let kafka = args.iter().any(|a| a == "--kafka");
     if let Some(kind) = args.iter().find_map(|a| a.strip_prefix("--kind=")) {
-        return measure(kind, words);
+        return measure(kind, words, kafka);
     }
-    println!("word count over {words} distinct words, 4 partitions, 1 thread, embedded cluster");
+    let on = if kafka { "Kafka (one broker)" } else { "the embedded cluster" };
+    println!("word count over {words} distinct words, 4 partitions, 1 thread, on {on}");
     for kind in ["in_memory", "rocksDB"] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .arg(format!("--kind={kind}"))
+            .args(kafka.then_some("--kafka"))
             .arg(words.to_string())
             .output()
             .expect("the bench runs itself");
@@ -37,33 +76,49 @@ fn main() {
     }
 }
 
-fn measure(kind: &str, words: u64) {
-    let dir = std::env::temp_dir().join(format!("streams-state-bench-{}", std::process::id()));
-    let cluster = MemoryCluster::with_auto_create(Some(4));
-    cluster.create_topic(wordcount::INPUT, 4).unwrap();
-    for i in 0..words {
-        let line = format!("w{i:08}");
-        cluster
-            .produce(wordcount::INPUT, None, None, Some(line.into_bytes()), i as i64, Headers::new())
-            .unwrap();
-    }
-    let mut config = StreamsConfig::new("state-bench");
+fn measure(kind: &str, words: u64, kafka: bool) {
+    let tag = std::process::id();
+    let dir = std::env::temp_dir().join(format!("streams-state-bench-{tag}"));
+    let lines = (0..words).map(|i| format!("w{i:08}").into_bytes());
+    let backend = if kafka {
+        let bootstrap = std::env::var("KAFKA_BOOTSTRAP").expect("KAFKA_BOOTSTRAP names the broker");
+        let (input, output) = (format!("state-bench-in-{tag}"), format!("state-bench-out-{tag}"));
+        let mut config = StreamsConfig::new("state-bench-setup");
+        config.set("bootstrap.servers", &bootstrap);
+        let clients = KafkaClients::new(&config).unwrap();
+        let topics = [(input.clone(), 4, Default::default()), (output.clone(), 4, Default::default())];
+        tokio::runtime::Runtime::new().unwrap().block_on(clients.create_topics(&topics, -1)).unwrap();
+        let producer = clients.producer("state-bench").unwrap();
+        for (i, line) in lines.enumerate() {
+            producer.send(&input, None, None, Some(&line), 1_000 + i as i64, &Headers::new()).unwrap();
+        }
+        producer.flush().unwrap();
+        Backend::Kafka { bootstrap, input, output }
+    } else {
+        let cluster = MemoryCluster::with_auto_create(Some(4));
+        cluster.create_topic(wordcount::INPUT, 4).unwrap();
+        for (i, line) in lines.enumerate() {
+            cluster.produce(wordcount::INPUT, None, None, Some(line), i as i64, Headers::new()).unwrap();
+        }
+        Backend::Embedded(cluster)
+    };
+    let mut config = StreamsConfig::new(&format!("state-bench-{tag}"));
     config
         .set("default.dsl.store", kind)
         .set("state.dir", dir.to_str().unwrap())
         .set("commit.interval.ms", "1000")
         .set("metrics.recording.level", "DEBUG");
-    let streams = KafkaStreams::new(wordcount::topology(), config.clone(), Arc::new(cluster.clone()));
+    let streams = backend.streams(&config);
     let started = Instant::now();
     block_on(streams.run(RunMode::UntilDrained));
     let first = started.elapsed();
     drop(streams);
-    let clean = restart(&cluster, &config);
+    let clean = restart(&backend, &config);
     // As after a crash under exactly-once: no checkpoint, so every store is rebuilt.
-    for entry in std::fs::read_dir(dir.join("state-bench")).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(dir.join(format!("state-bench-{tag}"))).into_iter().flatten().flatten() {
         let _ = std::fs::remove_file(entry.path().join(".checkpoint"));
     }
-    let full = restart(&cluster, &config);
+    let full = restart(&backend, &config);
     println!(
         "{kind:>9}: first run {:>7.0} lines/s | clean restart: {:>7} restored, running after {:>6.2} s | no checkpoint: {:>7} restored at {:>7.0} records/s | peak RSS {} MB",
         words as f64 / first.as_secs_f64(),
@@ -78,9 +133,8 @@ fn measure(kind: &str, words: u64) {
 
 /// Starts the application again (no new input): the records its tasks restored, and the
 /// time until they all run.
-fn restart(cluster: &MemoryCluster, config: &StreamsConfig) -> (u64, Duration) {
-    let streams =
-        Arc::new(KafkaStreams::new(wordcount::topology(), config.clone(), Arc::new(cluster.clone())));
+fn restart(backend: &Backend, config: &StreamsConfig) -> (u64, Duration) {
+    let streams = Arc::new(backend.streams(config));
     let started = Instant::now();
     let running = {
         let streams = streams.clone();

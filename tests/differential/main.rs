@@ -314,7 +314,7 @@ fn main() {
             Ok(keys) => {
                 agreeing += 1;
                 println!(
-                    "runners      {:<40} the driver's final table, {keys} keys (1 and 4 partitions, 1 and 2 threads)",
+                    "runners      {:<40} the driver's final table, {keys} keys (1 and 4 partitions, 1 and 2 threads; persistent stores)",
                     case.name
                 );
             }

@@ -3,7 +3,10 @@
 //! updates come out), ends with the same table per key as `TestDriver` with as many
 //! partitions. Within a task both see a partition's records in the same order, so windows,
 //! grace and late records are judged alike; only the interleaving of tasks differs, which
-//! the final tables of these cases do not depend on.
+//! the final tables of these cases do not depend on. Once more with persistent stores
+//! (`default.dsl.store=rocksDB`, 4 partitions, 2 threads), no record cache and a commit
+//! after every poll, so the stores' memory keeps nothing between commits and reads come
+//! from disk: they must end the same.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -87,6 +90,7 @@ fn on_runner(
     input: &[InputRecord],
     partitions: u32,
     threads: u32,
+    persistent: bool,
 ) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let cluster = MemoryCluster::with_auto_create(Some(partitions));
     for i in case.inputs {
@@ -99,9 +103,19 @@ fn on_runner(
     }
     let mut config = StreamsConfig::new(APPLICATION_ID);
     config.set("num.stream.threads", threads.to_string());
+    let state_dir =
+        std::env::temp_dir().join(format!("streams-differential-{}-{}", std::process::id(), case.name));
+    if persistent {
+        config
+            .set("default.dsl.store", "rocksDB")
+            .set("statestore.cache.max.bytes", "0")
+            .set("commit.interval.ms", "0")
+            .set("state.dir", state_dir.to_str().expect("a UTF-8 path"));
+    }
     let streams = KafkaStreams::new((case.topology)(), config, Arc::new(cluster.clone()));
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(streams.run(RunMode::UntilDrained)).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let _ = std::fs::remove_dir_all(&state_dir);
     final_table(cluster.records_in_order("out"))
 }
 
@@ -112,16 +126,18 @@ pub(crate) fn compare(case: &Case, input: &[InputRecord]) -> Result<usize, Strin
     for partitions in [1, 4] {
         let expected = on_driver(case, input, partitions);
         keys = expected.len();
-        for threads in [1, 2] {
-            let got = on_runner(case, input, partitions, threads);
+        let persistent = (partitions == 4).then_some((2, true));
+        for (threads, persistent) in [(1, false), (2, false)].into_iter().chain(persistent) {
+            let got = on_runner(case, input, partitions, threads, persistent);
             if got != expected {
                 let differing = expected
                     .keys()
                     .chain(got.keys())
                     .find(|k| expected.get(*k) != got.get(*k))
                     .map(|k| String::from_utf8_lossy(k).into_owned());
+                let stores = if persistent { ", persistent stores" } else { "" };
                 return Err(format!(
-                    "{partitions} partitions, {threads} threads: {} keys on the driver, {} on the runner; first differing key {differing:?}",
+                    "{partitions} partitions, {threads} threads{stores}: {} keys on the driver, {} on the runner; first differing key {differing:?}",
                     expected.len(),
                     got.len()
                 ));

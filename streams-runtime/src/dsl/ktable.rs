@@ -307,7 +307,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             let (supplier, node, store_names) = (supplier.clone(), name.clone(), store_names.clone());
             Arc::new(move |tb: &mut TaskBuild<'_>, now: &Arc<std::sync::atomic::AtomicI64>| -> P {
                 for create in &creates {
-                    create(&mut tb.stores);
+                    create(tb);
                 }
                 let mut schedules = crate::processor::Schedules::default();
                 let mut transformer = supplier();
@@ -415,7 +415,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 V::Codec,
             > {
                 node: node.clone(),
-                store: tb.key_value_store::<K::Codec, BufferedCodec<V::Codec>>(&buffer_store),
+                store: tb.buffer_store::<K::Codec, BufferedCodec<V::Codec>>(&buffer_store),
                 time_limit_ms,
                 max_records: buffer.max_records,
                 when_full: buffer.when_full,
@@ -426,7 +426,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         // Kafka's `KTableSuppressProcessorSupplier.view`: a held key reads as its prior value.
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, V> {
             Arc::new(move |tb| {
-                let held = tb.key_value_store::<K::Codec, BufferedCodec<V::Codec>>(&store);
+                let held = tb.buffer_store::<K::Codec, BufferedCodec<V::Codec>>(&store);
                 let parent = parent(tb);
                 Box::new(move |k| match held.get(k) {
                     Some((b, _)) => b.prior.map(|v| (v, b.timestamp)),

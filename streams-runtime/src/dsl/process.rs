@@ -30,6 +30,7 @@ impl StreamsBuilder {
         let mut g = self.graph.borrow_mut();
         if !g.user_stores.iter().any(|(n, _)| n == store.store_name()) {
             g.user_stores.push((store.store_name().to_string(), store.factory()));
+            g.persistent_user_stores |= store.persistent();
             g.set_changelog_kind(store.store_name(), store.changelog());
         }
     }
@@ -97,7 +98,7 @@ where
         self.processor_of_children(name, store_names.clone(), move |tb, outlet| {
             let next = tb.children::<U::KOut, U::VOut>(outlet);
             for create in &creates {
-                create(&mut tb.stores);
+                create(tb);
             }
             let (now, mut schedules) = (Arc::new(AtomicI64::new(0)), Schedules::default());
             let mut processor = supplier();

@@ -186,6 +186,8 @@ pub(crate) struct GraphBuilder {
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
     /// Stores added for processors of the Processor API, by name, and how a task makes each.
     pub(crate) user_stores: Vec<(String, crate::processor::store::StoreFactory)>,
+    /// Whether one of them is persistent (`Stores::persistent_key_value`).
+    pub(crate) persistent_user_stores: bool,
     /// Each stream repartition: its source node and its sink node.
     pub(crate) repartition_links: Vec<(usize, usize)>,
     /// What the passes decided that processors read when a task is built.
@@ -369,6 +371,7 @@ impl GraphBuilder {
             formats,
             globals,
             changelog_kinds,
+            persistent_user_stores,
             build_order,
             source_changelogs,
             tables,
@@ -398,6 +401,7 @@ impl GraphBuilder {
             formats,
             globals,
             changelog_kinds,
+            persistent_user_stores,
             source_changelogs,
             optimizations,
             tables,
@@ -456,6 +460,8 @@ pub(crate) struct Graph {
     pub(crate) globals: Vec<GlobalSpec>,
     pub(crate) changelog_kinds: Vec<(String, ChangelogKind)>,
     pub(crate) source_changelogs: Vec<(String, String)>,
+    /// Whether a processor's store is persistent (the instance needs its state directory).
+    pub(crate) persistent_user_stores: bool,
     /// The optimizations it was built with.
     pub(crate) optimizations: optimize::Optimizations,
     /// Which tables send old values and keep their stores.
@@ -765,21 +771,47 @@ impl<'g> TaskBuild<'g> {
         KC::Value: StoreKey,
     {
         let from_source = self.graph.is_source_changelog(name);
+        if from_source {
+            // Its source topic holds its changes already (kept in memory: its restore reads
+            // the source up to the committed offset, which no checkpoint records).
+            return self.stores.get_or_create(name, || KeyValueStore::new::<KC, VC>(name).unlogged());
+        }
+        self.persistent_key_value_store::<KC, VC>(name, true)
+    }
+
+    /// The task's key-value store `name`, on disk if the instance has a state directory
+    /// (else in memory), changelogged if `logged`.
+    pub(crate) fn persistent_key_value_store<KC, VC>(
+        &mut self,
+        name: &str,
+        logged: bool,
+    ) -> Arc<KeyValueStore<KC::Value, VC::Value>>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
         let (state, partition) = (&self.state, self.partition);
         let changelog = changelog_topic(self.application_id, name);
         self.stores.get_or_create(name, || {
             let store = KeyValueStore::new::<KC, VC>(name);
+            let store = if logged { store } else { store.unlogged() };
             match state {
-                // Its source topic holds its changes already (kept in memory: its restore
-                // reads the source up to the committed offset, which no checkpoint records).
-                _ if from_source => store.unlogged(),
-                Some(state) => {
-                    let cache = state.cache;
-                    store.persistent(state.store(name, changelog, partition), cache)
-                }
+                Some(state) => store.persistent(state.store(name, changelog, partition, logged), state.cache),
                 None => store,
             }
         })
+    }
+
+    /// The task's suppression buffer `name`: in memory whatever `default.dsl.store` says, as
+    /// Kafka's `InMemoryTimeOrderedKeyValueChangeBuffer`, changelogged with `KC`/`VC`.
+    pub(crate) fn buffer_store<KC, VC>(&mut self, name: &str) -> Arc<KeyValueStore<KC::Value, VC::Value>>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        self.stores.get_or_create(name, || KeyValueStore::new::<KC, VC>(name))
     }
 
     /// The children of `outlet` (not a shared one), each built on its own and named after its

@@ -5,11 +5,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use crate::codec::Codec;
+use crate::graph::TaskBuild;
 use crate::record::Data;
 use crate::state::session::SessionStore;
 use crate::state::window::WindowStore;
 use crate::state::ChangelogKind;
-use crate::state::{KeyValueStore, StoreKey, StoreRegistry};
+use crate::state::{KeyValueStore, StoreKey};
 use crate::windows::{SessionWindow, Window, Windowed};
 
 /// Factories of the stores a processor can use (Kafka's `Stores`).
@@ -26,7 +27,39 @@ impl Stores {
         KC::Value: StoreKey,
     {
         let create = make_store(name, KeyValueStore::new::<KC, VC>, KeyValueStore::unlogged);
-        KeyValueStoreBuilder { name: name.to_string(), logged: true, create, _types: PhantomData }
+        KeyValueStoreBuilder {
+            name: name.to_string(),
+            logged: true,
+            persistent: false,
+            create,
+            _types: PhantomData,
+        }
+    }
+
+    /// A persistent key-value store `name` (Kafka's
+    /// `keyValueStoreBuilder(persistentTimestampedKeyValueStore(name), keySerde, valueSerde)`):
+    /// on disk under `state.dir/<application.id>/`, whatever `default.dsl.store` says, with
+    /// checkpoints, so a restart restores only what its disk lacks; changelogged as
+    /// [`Stores::key_value`]. Built `with_logging_disabled`, it keeps its contents across
+    /// restarts on the same instance (nothing else could rebuild them). On the `TestDriver`
+    /// it lives in memory.
+    pub fn persistent_key_value<KC, VC>(name: &str) -> KeyValueStoreBuilder<KC::Value, VC::Value>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        let store = name.to_string();
+        let create: MakeStore = Arc::new(move |tb, logged| {
+            tb.persistent_key_value_store::<KC, VC>(&store, logged);
+        });
+        KeyValueStoreBuilder {
+            name: name.to_string(),
+            logged: true,
+            persistent: true,
+            create,
+            _types: PhantomData,
+        }
     }
 
     /// An in-memory window store `name` of windows `window_size` long, kept for `retention`
@@ -392,6 +425,7 @@ impl<K: StoreKey, V: Data> WindowStoreRef<K, V> {
 pub struct KeyValueStoreBuilder<K, V> {
     name: String,
     logged: bool,
+    persistent: bool,
     create: MakeStore,
     _types: PhantomData<fn() -> (K, V)>,
 }
@@ -401,6 +435,7 @@ impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
         KeyValueStoreBuilder {
             name: self.name.clone(),
             logged: self.logged,
+            persistent: self.persistent,
             create: self.create.clone(),
             _types: PhantomData,
         }
@@ -442,14 +477,18 @@ pub(crate) mod sealed {
         /// How its changelog topic is configured.
         #[allow(private_interfaces)]
         fn changelog(&self) -> super::ChangelogKind;
+        /// Whether it lives on disk.
+        fn persistent(&self) -> bool {
+            false
+        }
     }
 }
 
-/// Makes a store in a task's registry.
-pub(crate) type StoreFactory = Arc<dyn Fn(&mut StoreRegistry) + Send + Sync>;
+/// Makes a store among a task's.
+pub(crate) type StoreFactory = Arc<dyn for<'g> Fn(&mut TaskBuild<'g>) + Send + Sync>;
 
-/// Makes a store in a task's registry, with a changelog or without.
-type MakeStore = Arc<dyn Fn(&mut StoreRegistry, bool) + Send + Sync>;
+/// Makes a store among a task's, with a changelog or without.
+type MakeStore = Arc<dyn for<'g> Fn(&mut TaskBuild<'g>, bool) + Send + Sync>;
 
 /// How a task makes store `name` with `new`, through `unlogged` when built without a
 /// changelog: the one recipe of every store builder here.
@@ -459,15 +498,15 @@ fn make_store<S: crate::state::StateStore + 'static>(
     unlogged: fn(S) -> S,
 ) -> MakeStore {
     let name = name.to_string();
-    Arc::new(move |registry, logged| {
-        registry.get_or_create(&name, || if logged { new(&name) } else { unlogged(new(&name)) });
+    Arc::new(move |tb, logged| {
+        tb.stores.get_or_create(&name, || if logged { new(&name) } else { unlogged(new(&name)) });
     })
 }
 
 /// A builder's store factory, logged or not as the builder says.
 fn factory_of(create: &MakeStore, logged: bool) -> StoreFactory {
     let create = create.clone();
-    Arc::new(move |registry| create(registry, logged))
+    Arc::new(move |tb| create(tb, logged))
 }
 
 /// A builder's changelog: `kind`, or none when built with logging disabled.
@@ -494,6 +533,10 @@ impl<K, V> sealed::Factory for KeyValueStoreBuilder<K, V> {
     #[allow(private_interfaces)]
     fn changelog(&self) -> ChangelogKind {
         changelog_of(self.logged, ChangelogKind::KeyValue)
+    }
+
+    fn persistent(&self) -> bool {
+        self.persistent
     }
 }
 

@@ -232,6 +232,9 @@ impl Restorer for Restore {
                     d.advance(offset - 1);
                 }
             }
+            if let Some(d) = disk {
+                d.restored();
+            }
             if end > 0 {
                 tracing::info!(store = store.name(), partition, records = end, "restored");
             }

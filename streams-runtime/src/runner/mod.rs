@@ -369,7 +369,8 @@ impl KafkaStreams {
                 ));
         }
         // Persistent stores: the application's state directory, locked while the threads run.
-        let mut state = match self.config.persistent_dsl_stores()? {
+        let persistent = self.config.persistent_dsl_stores()? || self.topology.graph.persistent_user_stores;
+        let mut state = match persistent {
             true => Some(crate::state::persistent::StateDirectory::open(
                 &self.config.state_dir(),
                 &application_id,

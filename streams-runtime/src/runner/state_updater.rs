@@ -426,6 +426,9 @@ impl Updater {
                     },
                 );
                 metrics.restored(applied % 1_000);
+                if let Some(d) = disk {
+                    d.restored();
+                }
                 match records {
                     Ok(records) => {
                         if records > 0 {

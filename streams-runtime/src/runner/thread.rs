@@ -201,7 +201,7 @@ impl ThreadCommon {
                     dir,
                     (spec.subtopology, spec.partition),
                     self.exactly_once,
-                    self.cache_capacity.max(MIN_STORE_CACHE),
+                    self.cache_capacity,
                 )
             }),
         )
@@ -212,10 +212,6 @@ impl ThreadCommon {
         self.shared.stores.lock().unwrap_or_else(|p| p.into_inner()).insert(task, stores.clone());
     }
 }
-
-/// The fewest clean entries a persistent store's cache keeps, whatever the record cache's
-/// size (with no record cache, every read would decode from disk).
-const MIN_STORE_CACHE: usize = 10_000;
 
 pub(super) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)

@@ -350,7 +350,7 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
         if let Some((disk, _)) = &self.disk {
             // Straight to disk, as Kafka's RocksDB restore (memory holds nothing yet).
             if let Some(key) = key {
-                disk.write([(key.to_vec(), value.map(|v| stored_value(timestamp, v)))]);
+                disk.restore(key.to_vec(), value.map(|v| stored_value(timestamp, v)));
             }
             return;
         }
