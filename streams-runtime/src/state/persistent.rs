@@ -208,7 +208,7 @@ pub(crate) struct DiskStore {
     offset: Mutex<Option<u64>>,
     /// Restored changes not written yet (written in batches: one write per record costs
     /// three times as much).
-    restoring: Mutex<Vec<(Vec<u8>, Option<Vec<u8>>)>>,
+    restoring: Mutex<Vec<Change>>,
 }
 
 impl DiskStore {
@@ -221,7 +221,7 @@ impl DiskStore {
     }
 
     /// Writes `(key, Some(value))` and deletes `(key, None)`, atomically.
-    pub(crate) fn write(&self, changes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>) {
+    pub(crate) fn write(&self, changes: impl IntoIterator<Item = Change>) {
         let mut batch = self.dir.db.batch();
         for (key, value) in changes {
             match value {
@@ -309,6 +309,9 @@ impl DiskStore {
         }
     }
 }
+
+/// A key's bytes and its new value's (`None`: deleted).
+type Change = (Vec<u8>, Option<Vec<u8>>);
 
 /// Restored records written at once.
 const RESTORE_BATCH: usize = 10_000;
