@@ -233,12 +233,19 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
         }
     }
     let settings = &settings[..];
-    let env: &[(&str, &str)] = if matches!(fault, Fault::ClosurePanics) {
-        &[("PANIC_ONCE_ON", "boom"), ("REPLACE_THREAD", "1")]
+    let mut env: Vec<(&str, &str)> = if matches!(fault, Fault::ClosurePanics) {
+        vec![("PANIC_ONCE_ON", "boom"), ("REPLACE_THREAD", "1")]
     } else {
-        &[]
+        vec![]
     };
-    let start = || Instance::start_with_env(&app, &input, &output, settings, env);
+    // Persistent stores: each instance takes a state directory no running one holds, so an
+    // instance started after a kill takes over the killed one's.
+    let slots = std::env::temp_dir().join(unique(&format!("{tag}-state")));
+    let slots = slots.to_str().expect("a UTF-8 path").to_string();
+    if settings.contains(&"default.dsl.store=rocksDB") {
+        env.push(("STATE_DIR_SLOTS", &slots));
+    }
+    let start = || Instance::start_with_env(&app, &input, &output, settings, &env);
     let (mut a, mut b) = (start(), start());
     let mut logs = LogsOnPanic::watching(tag, &a, &b);
     wait_until("both instances have tasks", Duration::from_secs(120), || {
@@ -363,10 +370,19 @@ fn run_fault(tag: &str, settings: &[&str], fault: Fault) -> Figures {
     };
     let (given_up, readers) = (logged("giving the producer up"), logged("replacing the offsets reader"));
     let changelog_readers = logged("replacing the changelog readers");
+    // Changelog records the instances restored (persistent stores: since their checkpoints).
+    let restored: u64 = duplicates
+        .logs
+        .iter()
+        .flat_map(|(_, log)| log.lock().unwrap().clone())
+        .filter(|l| l.contains("restored from changelog"))
+        .filter_map(|l| l.split("records=").nth(1)?.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
     eprintln!(
-        "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited; {given_up} producer(s) given up, {readers} offsets reader(s) replaced, {changelog_readers} changelog reader(s) replaced, {} hanging transaction partition(s) aborted",
+        "fault {tag}: {fault:?}; output resumed after {:?}; {} of {} words counted twice; none lost; no instance exited; {restored} changelog records restored; {given_up} producer(s) given up, {readers} offsets reader(s) replaced, {changelog_readers} changelog reader(s) replaced, {} hanging transaction partition(s) aborted",
         figures.resumed, figures.duplicated, figures.words, aborted.len()
     );
+    let _ = std::fs::remove_dir_all(&slots);
     figures
 }
 
@@ -432,6 +448,24 @@ fn exactly_once_survives_a_broker_frozen_for_twenty_seconds() {
 fn exactly_once_survives_instances_killed_and_started_again() {
     let f = run_fault("eos-killed", EXACTLY_ONCE, Fault::InstancesKilled);
     assert_eq!(f.duplicated, 0);
+}
+
+/// Persistent stores (`default.dsl.store=rocksDB`) under exactly-once: a killed instance leaves
+/// no checkpoint, so the one started in its place wipes the stores it finds and rebuilds them
+/// from the changelogs (they may hold writes of the aborted transaction).
+#[test]
+fn exactly_once_with_persistent_stores_survives_instances_killed_and_started_again() {
+    let settings = [EXACTLY_ONCE, &["default.dsl.store=rocksDB"]].concat();
+    let f = run_fault("eos-disk-killed", &settings, Fault::InstancesKilled);
+    assert_eq!(f.duplicated, 0);
+}
+
+/// Persistent stores at-least-once: the instance started after a kill restores the
+/// changelogs from the killed one's last checkpoints on.
+#[test]
+fn at_least_once_with_persistent_stores_survives_instances_killed_and_started_again() {
+    let f = run_fault("alos-disk-killed", &["default.dsl.store=rocksDB"], Fault::InstancesKilled);
+    assert!(f.duplicated >= 0);
 }
 
 #[test]
