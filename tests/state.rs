@@ -155,6 +155,32 @@ fn stores_whose_changelog_is_gone_are_wiped_and_rebuilt() {
 }
 
 #[test]
+fn clean_up_deletes_the_local_state_and_is_refused_while_an_instance_runs() {
+    let dir = state_dir("clean");
+    let cluster = new_cluster();
+    load(&cluster, wordcount::SAMPLE);
+    run_until(&cluster, config(&dir), &golden_counts(wordcount::SAMPLE));
+    assert!(dir.join("wc-disk").exists());
+    let running = Arc::new(KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone())));
+    let handle = streams_tests::run_in_background(&running, RunMode::UntilShutdown);
+    let started = Instant::now();
+    while running.state() != State::Running {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let refused = running.clean_up().expect_err("in use").to_string();
+    assert!(refused.contains("in use by another instance"), "{refused}");
+    running.shutdown();
+    handle.join().unwrap().unwrap();
+    running.clean_up().unwrap();
+    assert!(!dir.join("wc-disk").exists());
+    // The next start restores everything from the changelogs.
+    let restored = run_until(&cluster, config(&dir), &golden_counts(wordcount::SAMPLE));
+    assert!(restored > 0.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn two_instances_cannot_share_a_state_directory() {
     let dir = state_dir("shared");
     let cluster = new_cluster();

@@ -721,6 +721,8 @@ impl super::KafkaStreams {
         topics.push(super::control::requests_topic(application_id));
         clients.delete_group(application_id).await?;
         clients.delete_topics(&topics).await?;
+        // And this instance's local state, as Kafka's docs pair the reset tool with `cleanUp()`.
+        self.clean_up()?;
         tracing::info!(application_id, topics = topics.len(), "application reset");
         Ok(())
     }

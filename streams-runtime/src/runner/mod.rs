@@ -676,6 +676,14 @@ impl KafkaStreams {
         Ok(plan)
     }
 
+    /// Deletes this application's local state, `state.dir/<application.id>` (Kafka's
+    /// `KafkaStreams.cleanUp`): persistent stores and their checkpoints, so the next start
+    /// restores everything from the changelogs. Refused while an instance uses the directory.
+    pub fn clean_up(&self) -> Result<(), StreamsError> {
+        let application_id = self.config.application_id()?;
+        crate::state::persistent::StateDirectory::clean_up(&self.config.state_dir(), application_id)
+    }
+
     /// The application reset tool (needs the `kafka` feature).
     #[cfg(not(feature = "kafka"))]
     pub async fn reset(&self) -> Result<(), StreamsError> {

@@ -43,20 +43,7 @@ impl StateDirectory {
             StreamsError::Config(format!("state.dir: cannot {what} `{}`: {e}", root.display()))
         };
         std::fs::create_dir_all(&root).map_err(|e| failed("create", &e))?;
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(root.join(".lock"))
-            .map_err(|e| failed("lock", &e))?;
-        if lock.try_lock().is_err() {
-            return Err(StreamsError::Config(format!(
-                "state.dir: `{}` is in use by another instance of `{application_id}` (Kafka: \"Unable to \
-                 initialize state, this can happen if multiple instances of Kafka Streams are running in \
-                 the same state directory\"); give each instance a `state.dir` of its own",
-                root.display()
-            )));
-        }
+        let lock = lock(&root, application_id)?;
         let db = fjall::Database::builder(root.join("stores"))
             // fjall's default block cache, said here: memory stays bounded by it and the
             // write buffers, whatever the stores hold.
@@ -67,6 +54,22 @@ impl StateDirectory {
             .open()
             .map_err(|e| failed("open the stores in", &e))?;
         Ok(Arc::new(StateDirectory { root, db, _lock: lock }))
+    }
+
+    /// Deletes the application's state directory (Kafka's `KafkaStreams.cleanUp`): its stores
+    /// and checkpoints; refused while an instance holds it.
+    pub(crate) fn clean_up(state_dir: &Path, application_id: &str) -> Result<(), StreamsError> {
+        let root = state_dir.join(application_id);
+        if !root.exists() {
+            return Ok(());
+        }
+        // Held while deleting: an instance starting meanwhile fails to lock it.
+        let _lock = lock(&root, application_id)?;
+        std::fs::remove_dir_all(&root).map_err(|e| {
+            StreamsError::Config(format!("state.dir: cannot delete `{}`: {e}", root.display()))
+        })?;
+        tracing::info!(dir = %root.display(), "local state deleted");
+        Ok(())
     }
 
     fn task_dir(&self, task: (usize, u32)) -> PathBuf {
@@ -163,6 +166,26 @@ impl Written {
     pub(crate) fn get(&self, topic: &str, partition: u32) -> Option<u64> {
         self.0.get(topic)?.get(&partition).copied()
     }
+}
+
+/// Locks `root`, the state directory of `application_id` (its `.lock` file, created if
+/// missing); the lock is released when the file is closed.
+fn lock(root: &Path, application_id: &str) -> Result<File, StreamsError> {
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join(".lock"))
+        .map_err(|e| StreamsError::Config(format!("state.dir: cannot lock `{}`: {e}", root.display())))?;
+    if lock.try_lock().is_err() {
+        return Err(StreamsError::Config(format!(
+            "state.dir: `{}` is in use by another instance of `{application_id}` (Kafka: \"Unable to \
+             initialize state, this can happen if multiple instances of Kafka Streams are running in \
+             the same state directory\"); give each instance a `state.dir` of its own",
+            root.display()
+        )));
+    }
+    Ok(lock)
 }
 
 /// What a task's build needs to make its persistent stores.
