@@ -89,6 +89,15 @@ fn run_until(cluster: &MemoryCluster, config: StreamsConfig, expected: &BTreeMap
     restored.iter().sum()
 }
 
+/// Waits until every task of `streams` runs.
+fn wait_running(streams: &KafkaStreams) {
+    let started = Instant::now();
+    while streams.state() != State::Running {
+        assert!(started.elapsed() < Duration::from_secs(60), "{:?}", streams.state());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn checkpoints(dir: &Path) -> Vec<(PathBuf, String)> {
     let app = dir.join("wc-disk");
     let mut found: Vec<_> = std::fs::read_dir(&app)
@@ -163,11 +172,7 @@ fn clean_up_deletes_the_local_state_and_is_refused_while_an_instance_runs() {
     assert!(dir.join("wc-disk").exists());
     let running = Arc::new(KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone())));
     let handle = streams_tests::run_in_background(&running, RunMode::UntilShutdown);
-    let started = Instant::now();
-    while running.state() != State::Running {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_running(&running);
     let refused = running.clean_up().expect_err("in use").to_string();
     assert!(refused.contains("in use by another instance"), "{refused}");
     running.shutdown();
@@ -187,11 +192,7 @@ fn two_instances_cannot_share_a_state_directory() {
     load(&cluster, wordcount::SAMPLE);
     let first = Arc::new(KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone())));
     let running = streams_tests::run_in_background(&first, RunMode::UntilShutdown);
-    let started = Instant::now();
-    while first.state() != State::Running {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_running(&first);
     let second = KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone()));
     let refused = tokio::runtime::Runtime::new().unwrap().block_on(second.run(RunMode::UntilDrained));
     let message = refused.expect_err("the directory is locked").to_string();
@@ -214,11 +215,7 @@ fn exactly_once_a_running_task_has_no_checkpoint_so_a_crash_rebuilds_its_store()
     // leave none, and the next start would wipe the store (it may hold aborted writes).
     let streams = Arc::new(KafkaStreams::new(wordcount::topology(), eos, Arc::new(cluster.clone())));
     let running = streams_tests::run_in_background(&streams, RunMode::UntilShutdown);
-    let started = Instant::now();
-    while streams.state() != State::Running {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_running(&streams);
     assert_eq!(checkpoints(&dir), [], "deleted while the tasks run");
     streams.shutdown();
     running.join().unwrap().unwrap();

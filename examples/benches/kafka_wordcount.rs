@@ -80,16 +80,8 @@ impl Bench {
         self.create(&output, 4, true);
         let mut config = self.config(&app);
         config.set("num.stream.threads", threads.to_string()).set("processing.guarantee", guarantee);
-        let b = streams_runtime::StreamsBuilder::new();
-        b.stream::<(), String>(input)
-            .flat_map_values(|line| wordcount::words(&line))
-            .filter(|_, word| !word.is_empty() && word != "the")
-            .select_key(|_, word| word.clone())
-            .group_by_key()
-            .count()
-            .to_stream()
-            .to(&output);
-        let streams = Arc::new(KafkaStreams::connect(b.build(), config).unwrap());
+        let streams =
+            Arc::new(KafkaStreams::connect(wordcount::topology_on(input, &output), config).unwrap());
         let first = Arc::new(AtomicI64::new(0));
         let watcher = {
             let (streams, first) = (streams.clone(), first.clone());

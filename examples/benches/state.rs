@@ -21,7 +21,6 @@ use examples::wordcount;
 use streams_runtime::cluster::kafka::KafkaClients;
 use streams_runtime::cluster::memory::MemoryCluster;
 use streams_runtime::cluster::Cluster;
-use streams_runtime::prelude::*;
 use streams_runtime::{Headers, KafkaStreams, RunMode, State, StreamsConfig};
 
 /// Where a run's application runs: the embedded cluster, or a broker.
@@ -41,16 +40,7 @@ impl Backend {
                 let mut config = config.clone();
                 config.set("bootstrap.servers", bootstrap);
                 // The same word count, on this run's own topics.
-                let b = StreamsBuilder::new();
-                b.stream::<(), String>(input)
-                    .flat_map_values(|line| wordcount::words(&line))
-                    .filter(|_, word| !word.is_empty() && word != "the")
-                    .select_key(|_, word| word.clone())
-                    .group_by_key()
-                    .count()
-                    .to_stream()
-                    .to(output);
-                KafkaStreams::connect(b.build(), config).expect("connects")
+                KafkaStreams::connect(wordcount::topology_on(input, output), config).expect("connects")
             }
         }
     }

@@ -36,6 +36,21 @@ pub fn topology() -> Topology {
     }
 }
 
+/// The same word count between topics of the caller's (the builder API, for benchmarks and
+/// tests that give each run topics of its own).
+pub fn topology_on(input: &str, output: &str) -> Topology {
+    let b = streams_runtime::StreamsBuilder::new();
+    b.stream::<(), String>(input)
+        .flat_map_values(|line| words(&line))
+        .filter(|_, word| !word.is_empty() && word != "the")
+        .select_key(|_, word| word.clone())
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to(output);
+    b.build()
+}
+
 /// Writes the sample text, one second apart from 1 s on (librdkafka cannot write a
 /// timestamp of 0: it reads 0 as "now").
 pub fn demo(demo: &Demo) {
