@@ -273,12 +273,20 @@ impl<B: Backend> Worker<B> {
     /// Eager rebalancing revokes everything; cooperative, only what moves.
     #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     pub(super) fn revoke(&mut self, revoked: &BTreeSet<(String, u32)>) {
-        for key in reading_any(&self.tasks, revoked) {
+        let suspending = reading_any(&self.tasks, revoked);
+        for &key in &suspending {
             let mut t = self.tasks.remove(&key).expect("listed above");
             for i in &mut t.inputs {
                 i.buffer.clear();
             }
             self.suspended.insert(key, t);
+        }
+        // Committed (unless the commit before this failed): checkpointed now, whatever the
+        // guarantee (Kafka's `postCommit` of a suspended task), so that the thread or instance
+        // taking a task over starts from its checkpoint, and no checkpoint is written later
+        // for a store another owner has gone on writing.
+        if self.error.is_none() && !self.recovering {
+            self.checkpoint(self.suspended.iter().filter(|(k, _)| suspending.contains(k)));
         }
         // A restoring task has processed nothing: it is restored anew if it comes back.
         for key in reading_any(&self.restoring, revoked) {
@@ -338,8 +346,6 @@ impl<B: Backend> Worker<B> {
             stores.remove(key);
             closed += 1;
         }
-        // Closed clean (committed when suspended): their stores are checkpointed.
-        self.checkpoint(self.suspended.iter().filter(|(k, _)| !keep.contains(k)));
         self.common.metrics.tasks_closed(closed);
         self.suspended.retain(|k, _| keep.contains(k));
         drop(stores);
@@ -353,6 +359,11 @@ impl<B: Backend> Worker<B> {
                 continue;
             }
             if let Some(t) = self.suspended.remove(&key) {
+                // Exactly-once, a running task has no checkpoint (a crash must not trust its
+                // stores): the one written when it was suspended goes.
+                if let (Some(dir), true) = (&self.common.state, self.common.exactly_once) {
+                    dir.take_checkpoint(key, true);
+                }
                 self.tasks.insert(key, t);
                 resumed.push(key);
                 continue;
@@ -667,9 +678,10 @@ impl Engine {
             if common.shared.shutdown.load(Ordering::SeqCst) {
                 let mut w = lock(worker);
                 let stopped = w.commit(backend).map(|()| Exit::Stopped);
-                // A clean stop: every task's stores are checkpointed, whatever the guarantee.
+                // A clean stop: the running tasks' stores are checkpointed, whatever the
+                // guarantee (suspended ones were when they were suspended).
                 if stopped.is_ok() {
-                    w.checkpoint(w.tasks.iter().chain(&w.suspended));
+                    w.checkpoint(w.tasks.iter());
                 }
                 break stopped;
             }
