@@ -9,10 +9,11 @@
 //!   version `0`, the entry count, then one `topic partition offset` line each), holding for
 //!   each changelog partition the offset of the last record the store on disk reflects. A
 //!   restoration reads the changelog from the record after it. At-least-once, it is written
-//!   after every commit; exactly-once only when the task closes cleanly, and read and deleted
-//!   when the task starts: a process that dies meanwhile leaves none, and the next start wipes
-//!   the store and rebuilds it from the changelog (as Kafka does, since the store may hold
-//!   writes of a transaction that was aborted).
+//!   after every commit; exactly-once only when the task is suspended after its commit (a
+//!   rebalance) or the instance stops cleanly, and read and deleted when the task starts or
+//!   resumes: a process that dies meanwhile leaves none, and the next start wipes the store
+//!   and rebuilds it from the changelog (as Kafka does, since the store may hold writes of a
+//!   transaction that was aborted).
 //! - A lock on `state.dir/<application.id>/.lock` keeps a second instance out of the directory
 //!   (Kafka's `StateDirectory` lock).
 
