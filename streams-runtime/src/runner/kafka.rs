@@ -176,6 +176,7 @@ impl KafkaThread {
             exactly_once: self.exactly_once,
             thread: self.common.id,
             purging: Mutex::default(),
+            committed: std::sync::atomic::AtomicBool::new(false),
             known_ends,
             pending_seeks: Mutex::default(),
         })
@@ -239,6 +240,9 @@ pub(super) struct Kafka {
     thread: usize,
     /// The admin client deleting committed repartition records, and its request in flight.
     purging: Mutex<(Option<AdminClient<DefaultClientContext>>, Option<PendingDelete>)>,
+    /// Whether the last commit committed the positions (at-least-once, a failed offset
+    /// commit is only logged): repartition records are deleted only below committed offsets.
+    committed: std::sync::atomic::AtomicBool,
     /// Each partition's end as the consumer last fetched it, from its statistics.
     known_ends: KnownEnds,
     /// Partitions to resume once the consumer can be pointed at their task's position.
@@ -456,12 +460,21 @@ impl Backend for Kafka {
     }
 
     fn commit(&self, w: &mut Worker<Self>, positions: Vec<CommitOffset>) -> Result<(), StreamsError> {
-        commit(&w.producer, &self.consumer, positions)
+        let committed = commit(&w.producer, &self.consumer, positions)?;
+        self.committed.store(committed, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// As Kafka Streams: a new request only once the last one is answered; failures are
     /// logged at debug level (the next purge deletes as much).
     fn purge(&self, below: &[(Arc<str>, u32, u64)]) {
+        // Positions the group did not commit may be read again by the next owner of their
+        // task (seen: a commit refused with `UnknownMemberId` after a broker restart, records
+        // deleted up to the uncommitted positions, and the next owner's committed offset out
+        // of range).
+        if !self.committed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let mut purging = self.purging.lock().unwrap_or_else(|p| p.into_inner());
         let (admin, pending) = &mut *purging;
         if let Some(request) = pending {
@@ -537,12 +550,13 @@ impl Backend for Kafka {
 
 /// At-least-once, every record acknowledged and the processed positions committed for the
 /// group; exactly-once, the positions added to the producer's transaction and the
-/// transaction committed.
+/// transaction committed. Returns whether the positions were committed (at-least-once, an
+/// offset commit the group refuses is logged, not an error).
 fn commit<C: ConsumerContext>(
     producer: &TaskProducer,
     consumer: &BaseConsumer<C>,
     positions: Vec<CommitOffset>,
-) -> Result<(), StreamsError> {
+) -> Result<bool, StreamsError> {
     let mut offsets = TopicPartitionList::new();
     for (topic, partition, position, metadata) in positions {
         let mut elem = offsets.add_partition(&topic, partition as i32);
@@ -553,7 +567,7 @@ fn commit<C: ConsumerContext>(
         let group = consumer
             .group_metadata()
             .ok_or_else(|| StreamsError::Kafka("the consumer has no group metadata".into()))?;
-        return producer.producer.commit_transaction(offsets, group);
+        return producer.producer.commit_transaction(offsets, group).map(|()| true);
     }
     producer.producer.flush()?;
     if offsets.count() > 0 {
@@ -561,9 +575,10 @@ fn commit<C: ConsumerContext>(
             // The group moved on (a rebalance): the next owner reprocesses from the last
             // committed offsets, which at-least-once allows.
             tracing::warn!(error = %e, "offset commit failed; records since the last commit will be processed again");
+            return Ok(false);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<(String, u32)> {
@@ -672,7 +687,8 @@ impl ConsumerContext for RebalanceHandler {
             tracing::info!(thread = self.thread, partitions = tpl.count(), "partitions revoked; committing");
             // Every task commits; eager (`range`): every partition is revoked; cooperative
             // (`group.protocol = consumer`): only those moving, the other tasks go on.
-            if let Err(e) = w.commit_with(|w, positions| commit(&w.producer, consumer, positions)) {
+            if let Err(e) = w.commit_with(|w, positions| commit(&w.producer, consumer, positions).map(|_| ()))
+            {
                 w.error.get_or_insert(e);
             }
             w.revoke(&partitions(tpl).into_iter().collect::<BTreeSet<_>>());
