@@ -241,8 +241,8 @@ impl<B: Backend> Worker<B> {
         let positions = flush_and_log(&mut parts, &self.common.application_id, &mut collector)?;
         drop(collector);
         durable(self, positions)?;
-        // At-least-once, what a commit made durable is checkpointed (exactly-once only a
-        // clean close does: a crash must leave no checkpoint behind).
+        // At-least-once, what a commit made durable is checkpointed (exactly-once only when a
+        // task is suspended or the instance stops: a crash must leave no checkpoint behind).
         if !self.common.exactly_once {
             self.checkpoint(self.tasks.iter());
         }
