@@ -89,6 +89,17 @@ fn run_until(cluster: &MemoryCluster, config: StreamsConfig, expected: &BTreeMap
     restored.iter().sum()
 }
 
+/// Word count on `cluster`, running in the background until shut down, once every task runs.
+fn start(
+    cluster: &MemoryCluster,
+    config: StreamsConfig,
+) -> (Arc<KafkaStreams>, std::thread::JoinHandle<Result<(), streams_runtime::StreamsError>>) {
+    let streams = Arc::new(KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone())));
+    let running = streams_tests::run_in_background(&streams, RunMode::UntilShutdown);
+    wait_running(&streams);
+    (streams, running)
+}
+
 /// Waits until every task of `streams` runs.
 fn wait_running(streams: &KafkaStreams) {
     let started = Instant::now();
@@ -170,9 +181,7 @@ fn clean_up_deletes_the_local_state_and_is_refused_while_an_instance_runs() {
     load(&cluster, wordcount::SAMPLE);
     run_until(&cluster, config(&dir), &golden_counts(wordcount::SAMPLE));
     assert!(dir.join("wc-disk").exists());
-    let running = Arc::new(KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone())));
-    let handle = streams_tests::run_in_background(&running, RunMode::UntilShutdown);
-    wait_running(&running);
+    let (running, handle) = start(&cluster, config(&dir));
     let refused = running.clean_up().expect_err("in use").to_string();
     assert!(refused.contains("in use by another instance"), "{refused}");
     running.shutdown();
@@ -190,9 +199,7 @@ fn two_instances_cannot_share_a_state_directory() {
     let dir = state_dir("shared");
     let cluster = new_cluster();
     load(&cluster, wordcount::SAMPLE);
-    let first = Arc::new(KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone())));
-    let running = streams_tests::run_in_background(&first, RunMode::UntilShutdown);
-    wait_running(&first);
+    let (first, running) = start(&cluster, config(&dir));
     let second = KafkaStreams::new(wordcount::topology(), config(&dir), Arc::new(cluster.clone()));
     let refused = tokio::runtime::Runtime::new().unwrap().block_on(second.run(RunMode::UntilDrained));
     let message = refused.expect_err("the directory is locked").to_string();
@@ -213,9 +220,7 @@ fn exactly_once_a_running_task_has_no_checkpoint_so_a_crash_rebuilds_its_store()
     assert_eq!(checkpoints(&dir).len(), 2, "a clean stop writes them");
     // Running again: each task read its checkpoint and deleted it, so a crash now would
     // leave none, and the next start would wipe the store (it may hold aborted writes).
-    let streams = Arc::new(KafkaStreams::new(wordcount::topology(), eos, Arc::new(cluster.clone())));
-    let running = streams_tests::run_in_background(&streams, RunMode::UntilShutdown);
-    wait_running(&streams);
+    let (streams, running) = start(&cluster, eos);
     assert_eq!(checkpoints(&dir), [], "deleted while the tasks run");
     streams.shutdown();
     running.join().unwrap().unwrap();

@@ -39,9 +39,18 @@ pub fn topology() -> Topology {
 /// The same word count between topics of the caller's (the builder API, for benchmarks and
 /// tests that give each run topics of its own).
 pub fn topology_on(input: &str, output: &str) -> Topology {
+    topology_splitting_with(input, output, |line| words(&line))
+}
+
+/// [`topology_on`] with `split` making a line's words (the fault tests wrap [`words`]).
+pub fn topology_splitting_with(
+    input: &str,
+    output: &str,
+    split: impl Fn(String) -> Vec<String> + Send + Sync + 'static,
+) -> Topology {
     let b = streams_runtime::StreamsBuilder::new();
     b.stream::<(), String>(input)
-        .flat_map_values(|line| words(&line))
+        .flat_map_values(split)
         .filter(|_, word| !word.is_empty() && word != "the")
         .select_key(|_, word| word.clone())
         .group_by_key()

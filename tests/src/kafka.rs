@@ -185,22 +185,13 @@ pub fn wordcount_topology(input: &str, output: &str) -> Topology {
 /// meets a line with `word` in it.
 pub fn wordcount_topology_panicking_once(input: &str, output: &str, word: Option<String>) -> Topology {
     let armed = std::sync::atomic::AtomicBool::new(word.is_some());
-    let b = streams_runtime::StreamsBuilder::new();
-    b.stream::<(), String>(input)
-        .flat_map_values(move |line| {
-            let hit = word.as_ref().is_some_and(|w| line.split(' ').any(|x| x == w));
-            if hit && armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                panic!("a closure failed on `{line}`");
-            }
-            examples::wordcount::words(&line)
-        })
-        .filter(|_, word| !word.is_empty() && word != "the")
-        .select_key(|_, word| word.clone())
-        .group_by_key()
-        .count()
-        .to_stream()
-        .to(output);
-    b.build()
+    examples::wordcount::topology_splitting_with(input, output, move |line| {
+        let hit = word.as_ref().is_some_and(|w| line.split(' ').any(|x| x == w));
+        if hit && armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("a closure failed on `{line}`");
+        }
+        examples::wordcount::words(&line)
+    })
 }
 
 /// `n` lines of text drawn from the word count sample, varied so counts differ by key.
