@@ -581,6 +581,17 @@ fn the_command_line_writes_the_demo_once_and_a_reset_run_counts_it_again() {
 /// the other's keys by a redirect to the instance that owns them, which the client follows.
 #[test]
 fn interactive_queries_answer_any_key_from_either_instance_over_http() {
+    interactive_queries_over_http(None);
+}
+
+/// The same under the consumer group protocol of KIP-848, whose groups librdkafka does not
+/// describe: the owners come from `ConsumerGroupDescribe`, spoken by the runtime itself.
+#[test]
+fn interactive_queries_answer_any_key_under_the_consumer_group_protocol() {
+    interactive_queries_over_http(Some("consumer"));
+}
+
+fn interactive_queries_over_http(group_protocol: Option<&str>) {
     let (input, output, app) = (unique("iq-in"), unique("iq-out"), unique("iq-app"));
     create_topics(&[&input, &output], 4);
     let store = "KSTREAM-AGGREGATE-STATE-STORE-0000000004";
@@ -590,6 +601,9 @@ fn interactive_queries_answer_any_key_from_either_instance_over_http() {
         .map(|server| {
             let mut config = config(&app);
             config.set("application.server", server.as_str());
+            if let Some(protocol) = group_protocol {
+                config.set("consumer.group.protocol", protocol);
+            }
             KafkaStreams::connect(wordcount_topology(&input, &output), config).unwrap()
         })
         .collect();
@@ -597,11 +611,20 @@ fn interactive_queries_answer_any_key_from_either_instance_over_http() {
         instances.iter().zip(&servers).map(|(s, server)| s.serve_queries(server).unwrap()).collect();
     let lines = text_lines(400);
     let golden = golden_counts(&lines);
+    /// Stops the instances however the scope ends: a failed assertion must not leave the
+    /// scope waiting for runs nobody stops.
+    struct StopOnDrop<'a>(&'a [KafkaStreams]);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.iter().for_each(KafkaStreams::shutdown);
+        }
+    }
     std::thread::scope(|s| {
         let runs: Vec<_> = instances
             .iter()
             .map(|i| s.spawn(move || block_on_multi(i.run(RunMode::UntilShutdown))))
             .collect();
+        let _stop = StopOnDrop(&instances);
         wait_until("the store is split over both instances", Duration::from_secs(120), || {
             instances.iter().all(|i| i.state() == streams_runtime::State::Running)
                 && instances[0].streams_metadata_for_store(store).len() == 2

@@ -404,9 +404,7 @@ fn execute(
             runtime.block_on(streams.run(RunMode::UntilDrained))
         })?;
     }
-    for (_, record) in cluster.records_of_topics_after(&sinks, printed) {
-        print_record(&topology, &record, out);
-    }
+    PacedPrinter { cluster: &cluster, topology: &topology, sinks: &sinks }.print_new(&mut printed, out);
     if streams.skipped_records() > 0 {
         tracing::warn!(skipped = streams.skipped_records(), "records skipped by the decode-error policy");
     }
@@ -659,9 +657,14 @@ struct PacedPrinter<'a> {
 
 impl PacedPrinter<'_> {
     fn print_new(&self, printed: &mut Option<u64>, out: &mut dyn Write) {
-        for (seq, record) in self.cluster.records_of_topics_after(self.sinks, *printed) {
-            print_record(self.topology, &record, out);
-            *printed = Some(seq);
+        // A chunk at a time: the output of a long run may be millions of records.
+        loop {
+            let chunk = self.cluster.records_of_topics_after(self.sinks, *printed, 10_000);
+            let Some((last, _)) = chunk.last() else { return };
+            *printed = Some(*last);
+            for (_, record) in &chunk {
+                print_record(self.topology, record, out);
+            }
         }
     }
 }

@@ -63,6 +63,14 @@ impl KafkaClients {
         Ok(KafkaClients { bootstrap, common, by_role })
     }
 
+    /// `bootstrap.servers`, when the brokers are reached without TLS or SASL (what a client
+    /// speaking Kafka's protocol by itself, as `group_describe`, can talk to).
+    pub(crate) fn plaintext_bootstrap(&self) -> Option<&str> {
+        let protocol =
+            self.common.iter().rev().find(|(k, _)| k == "security.protocol").map(|(_, v)| v.as_str());
+        protocol.is_none_or(|p| p.eq_ignore_ascii_case("plaintext")).then_some(self.bootstrap.as_str())
+    }
+
     /// The user's setting of `key` for `role` clients (`consumer.group.protocol`, ...).
     pub(crate) fn setting(&self, role: &str, key: &str) -> Option<&str> {
         self.by_role.get(role)?.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())

@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use super::log::Log;
 use super::Cluster;
 use crate::error::StreamsError;
 use crate::partitioner::choose_partition;
@@ -15,20 +16,6 @@ struct Topic {
     name: Arc<str>,
     partitions: Vec<Log>,
     next_null_key_partition: u32,
-}
-
-/// A partition's records: the one at offset `start + i` is `records[i]`, each with its place
-/// in the cluster's order of appends. Records below `start` were deleted (`delete_records`).
-#[derive(Clone, Default)]
-struct Log {
-    start: u64,
-    records: std::collections::VecDeque<(u64, Arc<RawRecord>)>,
-}
-
-impl Log {
-    fn end(&self) -> u64 {
-        self.start + self.records.len() as u64
-    }
 }
 
 #[derive(Default)]
@@ -72,37 +59,50 @@ impl MemoryCluster {
     pub fn records_in_order(&self, topic: &str) -> Vec<RawRecord> {
         let state = self.lock();
         let Some(t) = state.topics.get(topic) else { return Vec::new() };
-        let mut all: Vec<&(u64, Arc<RawRecord>)> = t.partitions.iter().flat_map(|p| &p.records).collect();
+        let mut all: Vec<(u64, RawRecord)> =
+            t.partitions.iter().enumerate().flat_map(|(p, log)| log.read(&t.name, p as u32, 0)).collect();
         all.sort_by_key(|(seq, _)| *seq);
-        all.into_iter().map(|(_, r)| RawRecord::clone(r)).collect()
+        all.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Records of several topics interleaved in the order the cluster received them.
     pub fn records_of_topics(&self, topics: &[String]) -> Vec<RawRecord> {
-        self.records_of_topics_after(topics, None).into_iter().map(|(_, r)| RawRecord::clone(&r)).collect()
+        self.records_of_topics_after(topics, None, usize::MAX).into_iter().map(|(_, r)| r).collect()
     }
 
-    /// The records of `topics` received after the one numbered `after` (all if `None`),
-    /// shared rather than copied, each with its number in the cluster's order of appends
-    /// (pass the last one back to read on from there).
+    /// Up to `max` records of `topics` received after the one numbered `after` (from the
+    /// first if `None`), each with its number in the cluster's order of appends (pass the
+    /// last one back to read on from there).
     pub fn records_of_topics_after(
         &self,
         topics: &[String],
         after: Option<u64>,
-    ) -> Vec<(u64, Arc<RawRecord>)> {
+        max: usize,
+    ) -> Vec<(u64, RawRecord)> {
         let state = self.lock();
-        let mut new: Vec<(u64, Arc<RawRecord>)> = topics
+        // Each partition is in the order of appends: merge them, from where each passes `after`.
+        let mut heads: Vec<(&Topic, u32, usize)> = topics
             .iter()
             .filter_map(|t| state.topics.get(t))
-            .flat_map(|t| &t.partitions)
-            .flat_map(|p| {
-                // A partition's records are in the order of appends: skip the old ones at once.
-                let from = after.map_or(0, |after| p.records.partition_point(|(seq, _)| *seq <= after));
-                p.records.range(from..).cloned()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .enumerate()
+                    .map(move |(p, log)| (t, p as u32, after.map_or(0, |after| log.after_seq(after))))
             })
             .collect();
-        new.sort_unstable_by_key(|(seq, _)| *seq);
-        new
+        let mut out = Vec::new();
+        while out.len() < max {
+            let next = heads
+                .iter_mut()
+                .filter_map(|head| Some((head.0.partitions[head.1 as usize].seq_at(head.2)?, head)))
+                .min_by_key(|(seq, _)| *seq);
+            let Some((seq, (topic, partition, position))) = next else { break };
+            let record = topic.partitions[*partition as usize].record_at(&topic.name, *partition, *position);
+            *position += 1;
+            out.push((seq, record));
+        }
+        out
     }
 }
 
@@ -112,7 +112,7 @@ fn create(state: &mut State, topic: &str, partitions: u32) -> Result<(), Streams
     }
     state.topics.entry(topic.to_string()).or_insert_with(|| Topic {
         name: Arc::from(topic),
-        partitions: vec![Log::default(); partitions as usize],
+        partitions: (0..partitions).map(|_| Log::default()).collect(),
         next_null_key_partition: 0,
     });
     Ok(())
@@ -120,18 +120,7 @@ fn create(state: &mut State, topic: &str, partitions: u32) -> Result<(), Streams
 
 impl Cluster for MemoryCluster {
     fn create_topic(&self, topic: &str, partitions: u32) -> Result<(), StreamsError> {
-        if partitions == 0 {
-            return Err(StreamsError::InvalidTopology(format!(
-                "topic `{topic}` needs at least one partition"
-            )));
-        }
-        let mut state = self.lock();
-        state.topics.entry(topic.to_string()).or_insert_with(|| Topic {
-            name: Arc::from(topic),
-            partitions: vec![Log::default(); partitions as usize],
-            next_null_key_partition: 0,
-        });
-        Ok(())
+        create(&mut self.lock(), topic, partitions)
     }
 
     fn partitions(&self, topic: &str) -> Option<u32> {
@@ -169,9 +158,7 @@ impl Cluster for MemoryCluster {
             (None, key) => choose_partition(key.as_deref(), n, &mut t.next_null_key_partition),
         };
         let log = &mut t.partitions[partition as usize];
-        let offset = log.end();
-        let raw = RawRecord { topic: t.name.clone(), partition, offset, key, value, timestamp, headers };
-        log.records.push_back((seq, Arc::new(raw)));
+        let offset = log.append(seq, key.as_deref(), value.as_deref(), timestamp, &headers);
         let waiters = state.waiters;
         drop(state);
         if waiters > 0 {
@@ -180,14 +167,11 @@ impl Cluster for MemoryCluster {
         Ok((partition, offset))
     }
 
-    fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<Arc<RawRecord>> {
+    fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<RawRecord> {
         let state = self.lock();
-        let Some(log) = state.topics.get(topic).and_then(|t| t.partitions.get(partition as usize)) else {
-            return Vec::new();
-        };
-        // Below the log start, reading starts at it (a consumer's `auto.offset.reset`).
-        let skip = offset.saturating_sub(log.start) as usize;
-        log.records.iter().skip(skip).take(max).map(|(_, r)| r.clone()).collect()
+        let Some(t) = state.topics.get(topic) else { return Vec::new() };
+        let Some(log) = t.partitions.get(partition as usize) else { return Vec::new() };
+        log.read_from(&t.name, partition, offset).take(max).collect()
     }
 
     fn end_offset(&self, topic: &str, partition: u32) -> u64 {
@@ -201,9 +185,7 @@ impl Cluster for MemoryCluster {
         else {
             return;
         };
-        let deleted = offset.min(log.end()).saturating_sub(log.start);
-        log.records.drain(..deleted as usize);
-        log.start += deleted;
+        log.delete_below(offset);
     }
 
     fn commit(&self, group: &str, offsets: &[(String, u32, u64)]) {

@@ -1,14 +1,15 @@
 //! Where topics live. The runner is written once against [`Cluster`]; the embedded
 //! in-process cluster is the zero-setup default.
 
+#[cfg(feature = "kafka")]
+pub(crate) mod group_describe;
 /// The runner's librdkafka clients. Public for this workspace's tests and tools (they set up
 /// topics and read back output with the same settings), not an API: hidden from the docs.
 #[cfg(feature = "kafka")]
 #[doc(hidden)]
 pub mod kafka;
+mod log;
 pub mod memory;
-
-use std::sync::Arc;
 
 use crate::error::StreamsError;
 use crate::record::{Headers, RawRecord};
@@ -33,7 +34,7 @@ pub trait Cluster: Send + Sync + 'static {
         headers: Headers,
     ) -> Result<(u32, u64), StreamsError>;
     /// Up to `max` records of a partition from `offset` on.
-    fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<Arc<RawRecord>>;
+    fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<RawRecord>;
     /// The offset the next record of the partition will get.
     fn end_offset(&self, topic: &str, partition: u32) -> u64;
     /// Records the positions a consumer group has processed up to.

@@ -61,7 +61,7 @@ struct Embedded {
 }
 
 impl Backend for Embedded {
-    type Record = Arc<RawRecord>;
+    type Record = RawRecord;
     type Producer = ClusterProducer;
     type Restorer = Restore;
 

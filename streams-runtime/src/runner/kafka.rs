@@ -752,16 +752,57 @@ const SERVER_MARK: &str = "@";
 pub(crate) struct GroupOwners {
     reader: Mutex<BaseConsumer>,
     group: String,
+    /// For a group of the new protocol (KIP-848): the brokers to ask with
+    /// `ConsumerGroupDescribe`, which librdkafka does not send (`None` when TLS or SASL is on).
+    consumer_protocol: Option<Option<String>>,
     last: Mutex<Option<(std::time::Instant, super::query::OwnerMap)>>,
 }
 
 impl GroupOwners {
     pub(crate) fn new(clients: &KafkaClients, group: &str) -> Result<GroupOwners, StreamsError> {
         let reader = clients.plain_consumer(&format!("{group}-query-metadata"))?;
-        Ok(GroupOwners { reader: Mutex::new(reader), group: group.to_string(), last: Mutex::new(None) })
+        let consumer_protocol = (clients.setting("consumer", "group.protocol") == Some("consumer"))
+            .then(|| clients.plaintext_bootstrap().map(str::to_string));
+        Ok(GroupOwners {
+            reader: Mutex::new(reader),
+            group: group.to_string(),
+            consumer_protocol,
+            last: Mutex::new(None),
+        })
     }
 
     fn read(&self) -> Option<super::query::OwnerMap> {
+        let members: Vec<(String, Vec<(String, u32)>)> = match &self.consumer_protocol {
+            Some(Some(bootstrap)) => {
+                match crate::cluster::group_describe::describe(bootstrap, &self.group, Duration::from_secs(5))
+                {
+                    Ok(members) => members.into_iter().map(|m| (m.client_id, m.partitions)).collect(),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot describe the group for interactive queries");
+                        return None;
+                    }
+                }
+            }
+            Some(None) => {
+                tracing::debug!("the group's owners are not known: describing a group of the consumer protocol needs a plaintext listener here");
+                return None;
+            }
+            None => self.read_classic()?,
+        };
+        let mut owners = super::query::OwnerMap::new();
+        for (client_id, partitions) in members {
+            let host = client_id
+                .rsplit_once(SERVER_MARK)
+                .and_then(|(_, server)| super::query::HostInfo::parse(server).ok());
+            for tp in partitions {
+                owners.insert(tp, host.clone());
+            }
+        }
+        Some(owners)
+    }
+
+    /// The members of a classic group: client ids and assignments, through librdkafka.
+    fn read_classic(&self) -> Option<Vec<(String, Vec<(String, u32)>)>> {
         let groups = self
             .reader
             .lock()
@@ -774,19 +815,14 @@ impl GroupOwners {
                 return None;
             }
         };
-        let mut owners = super::query::OwnerMap::new();
-        for group in groups.groups().iter().filter(|g| g.name() == self.group) {
-            for member in group.members() {
-                let host = member
-                    .client_id()
-                    .rsplit_once(SERVER_MARK)
-                    .and_then(|(_, server)| super::query::HostInfo::parse(server).ok());
-                for tp in member.assignment().map(assigned_partitions).unwrap_or_default() {
-                    owners.insert(tp, host.clone());
-                }
-            }
-        }
-        Some(owners)
+        let members = groups
+            .groups()
+            .iter()
+            .filter(|g| g.name() == self.group)
+            .flat_map(|g| g.members())
+            .map(|m| (m.client_id().to_string(), m.assignment().map(assigned_partitions).unwrap_or_default()))
+            .collect();
+        Some(members)
     }
 }
 
