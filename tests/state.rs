@@ -407,3 +407,54 @@ mod processor_store {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A persistent store's cache: a read answered from memory is a hit, one that asks the disk
+/// a miss, and `hit-ratio` (`stream-record-cache-metrics`, `DEBUG`) is recorded at each hit as
+/// Kafka's `NamedCache` records it, hits / reads so far.
+#[test]
+fn a_persistent_store_reports_its_cache_hit_ratio() {
+    use streams_runtime::metrics::{Metric, CACHE_GROUP, STORE_GROUP};
+    let dir = state_dir("hit-ratio");
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic(wordcount::INPUT, 1).unwrap();
+    let store = "KSTREAM-AGGREGATE-STATE-STORE-0000000004";
+    let ratio = |metrics: &[Metric], stat: &str| -> f64 {
+        let found: Vec<&Metric> = metrics
+            .iter()
+            .filter(|m| m.name.group == CACHE_GROUP && m.name.name == format!("hit-ratio-{stat}"))
+            .collect();
+        assert_eq!(found.len(), 1, "one cached store, in task 1_0");
+        let tags = &found[0].name.tags;
+        assert!(tags.contains(&("record-cache-id", store.to_string())), "{tags:?}");
+        assert!(tags.contains(&("task-id", "1_0".to_string())), "{tags:?}");
+        found[0].value.number().unwrap()
+    };
+    let run = |lines: &[&str], expected: &BTreeMap<String, i64>| -> Vec<Metric> {
+        load(&cluster, lines);
+        let (streams, running) = start(&cluster, config(&dir));
+        let started = Instant::now();
+        while counts(&cluster) != *expected {
+            assert!(started.elapsed() < Duration::from_secs(60), "{:?}", counts(&cluster));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let metrics = streams.metrics();
+        streams.shutdown();
+        running.join().unwrap().unwrap();
+        metrics
+    };
+    // x: miss, hit (1/2), hit (2/3); y: miss, hit (3/5).
+    let metrics = run(&["x x x y y"], &BTreeMap::from([("x".to_string(), 3), ("y".to_string(), 2)]));
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(close(ratio(&metrics, "min"), 0.5), "{}", ratio(&metrics, "min"));
+    assert!(close(ratio(&metrics, "max"), 2.0 / 3.0), "{}", ratio(&metrics, "max"));
+    assert!(close(ratio(&metrics, "avg"), (0.5 + 2.0 / 3.0 + 0.6) / 3.0), "{}", ratio(&metrics, "avg"));
+    // The store's own metrics are tagged as Kafka's persistent stores'.
+    assert!(metrics.iter().any(
+        |m| m.name.group == STORE_GROUP && m.name.tags.contains(&("rocksdb-state-id", store.to_string()))
+    ));
+    // After a restart the memory is empty: the first read of x goes to the disk.
+    // x: miss, hit (1/2).
+    let metrics = run(&["x x"], &BTreeMap::from([("x".to_string(), 5), ("y".to_string(), 2)]));
+    assert!(close(ratio(&metrics, "max"), 0.5), "{}", ratio(&metrics, "max"));
+    assert!(close(ratio(&metrics, "min"), 0.5), "{}", ratio(&metrics, "min"));
+}

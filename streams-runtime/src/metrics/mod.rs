@@ -12,7 +12,7 @@ pub mod prometheus;
 pub(crate) mod store;
 pub(crate) mod task;
 
-pub use store::STORE_GROUP;
+pub use store::{CACHE_GROUP, STORE_GROUP};
 pub use task::{RecordingLevel, NODE_GROUP, TASK_GROUP};
 
 use std::sync::Mutex;

@@ -65,7 +65,7 @@ impl<K: StoreKey, A: Data> Flush for Emitter<K, A> {
     fn flush(&mut self, ctx: &mut Context<'_>) {
         for key in std::mem::take(&mut self.order) {
             let Some((old, timestamp, headers)) = self.dirty.remove(&key) else { continue };
-            let new = self.store.value(&key);
+            let new = self.store.flushed_value(&key);
             self.next.process(ctx, Record { key, value: Change { new, old }, timestamp, headers });
         }
     }
