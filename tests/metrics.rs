@@ -82,7 +82,7 @@ fn metrics_count_what_the_threads_do_and_the_endpoint_serves_them() {
     std::thread::sleep(Duration::from_millis(200)); // a commit or more after the last record
 
     let text = scrape(server.local_addr());
-    if let Some(checked) = promtool_check(&text) {
+    if let Some(checked) = streams_tests::promtool_check(&text) {
         assert!(
             checked.status.success(),
             "promtool check metrics: {}",
@@ -180,18 +180,6 @@ fn metrics_count_what_the_threads_do_and_the_endpoint_serves_them() {
 
 /// `promtool check metrics` on `text`, where Debian's `prometheus` package is installed
 /// (`.ci/run` installs it); elsewhere the grammar check of [`parse`] alone.
-fn promtool_check(text: &str) -> Option<std::process::Output> {
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .ok()?;
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    Some(child.wait_with_output().unwrap())
-}
-
 #[test]
 fn a_metrics_address_that_cannot_be_listened_on_is_refused_with_a_message() {
     let mut out = Vec::new();
@@ -338,7 +326,7 @@ fn at_debug_tasks_and_stores_measure_what_they_do() {
     assert!(total(STORE_GROUP, "put-rate") > 0.0);
     assert!(total(STORE_GROUP, "get-rate") > 0.0);
     let text = streams_runtime::metrics::prometheus::render(&metrics);
-    if let Some(checked) = promtool_check(&text) {
+    if let Some(checked) = streams_tests::promtool_check(&text) {
         assert!(checked.status.success(), "promtool: {}", String::from_utf8_lossy(&checked.stderr));
     }
     parse(&text);

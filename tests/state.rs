@@ -452,6 +452,11 @@ fn a_persistent_store_reports_its_cache_hit_ratio() {
     assert!(metrics.iter().any(
         |m| m.name.group == STORE_GROUP && m.name.tags.contains(&("rocksdb-state-id", store.to_string()))
     ));
+    let text = streams_runtime::metrics::prometheus::render(&metrics);
+    assert!(text.contains("kafka_streams_stream_record_cache_metrics_hit_ratio_avg{"), "{text}");
+    if let Some(checked) = streams_tests::promtool_check(&text) {
+        assert!(checked.status.success(), "promtool: {}", String::from_utf8_lossy(&checked.stderr));
+    }
     // After a restart the memory is empty: the first read of x goes to the disk.
     // x: miss, hit (1/2).
     let metrics = run(&["x x"], &BTreeMap::from([("x".to_string(), 5), ("y".to_string(), 2)]));

@@ -87,3 +87,17 @@ pub fn run_in_background(
     let streams = streams.clone();
     std::thread::spawn(move || tokio::runtime::Runtime::new().expect("a runtime").block_on(streams.run(mode)))
 }
+
+/// `promtool check metrics` of a Prometheus text (`None` when promtool is not installed;
+/// CI installs it).
+pub fn promtool_check(text: &str) -> Option<std::process::Output> {
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    Some(child.wait_with_output().unwrap())
+}
