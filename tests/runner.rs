@@ -643,6 +643,8 @@ fn extreme_timestamps_terminate_and_negative_ones_follow_the_extractor() {
             cluster.produce("events", None, Some(b"k".to_vec()), value, ts, Headers::new()).unwrap();
         }
         let mut config = StreamsConfig::new("extreme");
+        // Every window update comes out (the counts below count them), not one per commit.
+        config.set("statestore.cache.max.bytes", "0");
         if let Some(e) = extractor {
             config.set("default.timestamp.extractor", e);
         }

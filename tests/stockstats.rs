@@ -118,8 +118,10 @@ fn stockstats_runs_from_the_command_line_with_windowed_keys_as_objects() {
     );
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     let text = String::from_utf8(out).unwrap();
-    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    assert_eq!(first["topic"], "stockstats-output");
+    // The windowed statistics come out of the record cache at commits, so the top 3 (emitted
+    // as windows close) may come first.
+    let first = text.lines().find(|l| l.contains("\"topic\":\"stockstats-output\"")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(first).unwrap();
     let key = &first["key"];
     assert_eq!(key["end"].as_i64().unwrap() - key["start"].as_i64().unwrap(), 5_000);
     assert!(first["value"]["countTrades"].is_number());

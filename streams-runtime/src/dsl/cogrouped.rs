@@ -95,7 +95,7 @@ where
                         store: kv.clone(),
                         aggregator: aggregator.clone(),
                         send_old_values: tb.sends_old_values(table),
-                        emitter: tb.shared_emitter(&store, kv, |tb| tb.downstream(merge)),
+                        emitter: tb.shared_emitter(&store, |tb| tb.downstream(merge)),
                     }
                 });
                 node

@@ -151,7 +151,7 @@ impl<K, V, S> KGroupedStream<K, V, S> {
                 store: store.clone(),
                 aggregator: aggregator.clone(),
                 send_old_values: tb.sends_old_values(table),
-                emitter: tb.emitter(store, next),
+                emitter: tb.emitter(next),
             }
         });
         aggregated_table(stream, lineage)
@@ -274,7 +274,7 @@ impl<K, V> KGroupedTable<K, V> {
                 add: add.clone(),
                 subtract: subtract.clone(),
                 send_old_values: tb.sends_old_values(table),
-                emitter: tb.emitter(store, next),
+                emitter: tb.emitter(next),
             }
         });
         aggregated_table(stream, lineage)

@@ -1,13 +1,14 @@
 //! `TimeWindowedKStream`: a grouped stream cut into time windows, for windowed
 //! aggregations (Kafka's `windowedBy(TimeWindows...)`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::grouped::aggregation_store;
 use super::ktable::GetterFactory;
 use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::ops::aggregate::{reducer, Aggregator, Nulls};
+use crate::ops::cache::Emitter;
 use crate::ops::session_aggregate::{Merger, SessionAdd, SessionAggregateProc, SessionInit};
 use crate::ops::sliding_aggregate::SlidingAggregateProc;
 use crate::ops::window_aggregate::{Emit, WindowAggregateProc};
@@ -148,19 +149,32 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
             let store_name = store.to_string();
             let store = tb.window_store::<K::Codec, A::Codec>(store, size);
             let processor: Box<dyn Processor<K, V>> = match windows {
-                FixedWindows::Time(windows) => Box::new(WindowAggregateProc {
-                    windows,
-                    store,
-                    aggregator: aggregator.clone(),
-                    emit,
-                    observed: i64::MIN,
-                    emitted_before: i64::MIN,
-                    progress: (emit != Emit::EveryUpdate)
-                        .then(|| (tb.processor_metadata.clone(), store_name.clone(), false)),
-                    largest_start: i64::MIN,
-                    dropped: tb.dropped.clone(),
-                    next,
-                }),
+                FixedWindows::Time(windows) => {
+                    // Kafka caches a windowed aggregation's store unless it emits on close.
+                    let next = match emit {
+                        Emit::EveryUpdate => tb.emitter(next),
+                        _ => Arc::new(Mutex::new(Emitter::new(next, 0))),
+                    };
+                    let expire_at_flush = Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN));
+                    let (pending, expiring) = (expire_at_flush.clone(), store.clone());
+                    next.lock().unwrap_or_else(|p| p.into_inner()).after_flush(move || {
+                        expiring.expire_before(pending.load(std::sync::atomic::Ordering::Relaxed))
+                    });
+                    Box::new(WindowAggregateProc {
+                        windows,
+                        store,
+                        aggregator: aggregator.clone(),
+                        emit,
+                        observed: i64::MIN,
+                        emitted_before: i64::MIN,
+                        progress: (emit != Emit::EveryUpdate)
+                            .then(|| (tb.processor_metadata.clone(), store_name.clone(), false)),
+                        largest_start: i64::MIN,
+                        dropped: tb.dropped.clone(),
+                        next,
+                        expire_at_flush,
+                    })
+                }
                 FixedWindows::Sliding(windows) => Box::new(SlidingAggregateProc {
                     windows,
                     store,

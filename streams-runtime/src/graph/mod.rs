@@ -728,13 +728,12 @@ impl<'g> TaskBuild<'g> {
         self.stores.get_or_create(name, || WindowStore::new::<KC, VC>(name, size_ms))
     }
 
-    /// The emitter of an aggregation over `store`, registered to be flushed at commit.
+    /// The emitter of an aggregation, registered to be flushed at commit.
     pub(crate) fn emitter<K: StoreKey, A: Data>(
         &mut self,
-        store: Arc<KeyValueStore<K, A>>,
         next: Box<dyn Processor<K, crate::record::Change<A>>>,
     ) -> SharedEmitter<K, A> {
-        let emitter = Arc::new(Mutex::new(Emitter::new(store, next, self.cache_capacity)));
+        let emitter = Arc::new(Mutex::new(Emitter::new(next, self.cache_capacity)));
         self.caches.push(Box::new(emitter.clone()));
         emitter
     }
@@ -745,7 +744,6 @@ impl<'g> TaskBuild<'g> {
     pub(crate) fn shared_emitter<K: StoreKey, A: Data>(
         &mut self,
         store_name: &str,
-        store: Arc<KeyValueStore<K, A>>,
         next: impl FnOnce(&mut Self) -> Box<dyn Processor<K, crate::record::Change<A>>>,
     ) -> SharedEmitter<K, A> {
         let key = format!("emitter of {store_name}");
@@ -753,7 +751,7 @@ impl<'g> TaskBuild<'g> {
             return existing.clone();
         }
         let next = next(self);
-        let emitter = self.emitter(store, next);
+        let emitter = self.emitter(next);
         self.objects.insert(key, Box::new(emitter.clone()));
         emitter
     }

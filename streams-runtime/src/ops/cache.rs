@@ -1,8 +1,10 @@
 //! The record cache of aggregations (Kafka's `statestore.cache.max.bytes`): updates of the
-//! same key between two commits are coalesced, and each dirty key is forwarded once at the
-//! commit (or when the cache is full), in the order keys first became dirty. With a
-//! capacity of 0 every update is forwarded at once (the test driver, which commits after
-//! every record, behaves the same either way).
+//! same key (of the same window, for windowed aggregations) between two commits are
+//! coalesced, and each dirty key is forwarded once at the commit (or when the cache is full),
+//! in the order keys first became dirty, with its latest value — kept here, as Kafka's cache
+//! keeps its entry, so a window that closed and expired since still gets its last update
+//! out. With a capacity of 0 every update is forwarded at once (the test driver, which
+//! commits after every record, behaves the same either way).
 
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +13,7 @@ use rustc_hash::FxHashMap;
 use super::{Context, Processor};
 use crate::record::Data;
 use crate::record::{Change, Headers, Record};
-use crate::state::{KeyValueStore, StoreKey};
+use crate::state::StoreKey;
 
 /// What a task flushes at commit.
 pub(crate) trait Flush: Send {
@@ -20,22 +22,29 @@ pub(crate) trait Flush: Send {
 
 /// Forwards an aggregation's results downstream, directly or through the cache.
 pub(crate) struct Emitter<K, A> {
-    store: Arc<KeyValueStore<K, A>>,
     next: Box<dyn Processor<K, Change<A>>>,
     capacity: usize,
     order: Vec<K>,
-    /// Per dirty key: the value last forwarded (the `old` of the coalesced change), the
-    /// latest timestamp and headers.
-    dirty: FxHashMap<K, (Option<A>, i64, Headers)>,
+    /// Per dirty key: the coalesced change (`old`: the value last forwarded; `new`: the
+    /// latest), the latest timestamp and headers.
+    dirty: FxHashMap<K, (Change<A>, i64, Headers)>,
+    /// Run after each flush (a windowed aggregation expires its windows then).
+    after_flush: Option<Box<dyn FnMut() + Send>>,
 }
 
 impl<K: StoreKey, A: Data> Emitter<K, A> {
-    pub(crate) fn new(
-        store: Arc<KeyValueStore<K, A>>,
-        next: Box<dyn Processor<K, Change<A>>>,
-        capacity: usize,
-    ) -> Self {
-        Emitter { store, next, capacity, order: Vec::new(), dirty: FxHashMap::default() }
+    pub(crate) fn new(next: Box<dyn Processor<K, Change<A>>>, capacity: usize) -> Self {
+        Emitter { next, capacity, order: Vec::new(), dirty: FxHashMap::default(), after_flush: None }
+    }
+
+    /// Whether updates are held until a flush (a capacity above 0).
+    pub(crate) fn caches(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// Runs `f` after every flush.
+    pub(crate) fn after_flush(&mut self, f: impl FnMut() + Send + 'static) {
+        self.after_flush = Some(Box::new(f));
     }
 
     /// The aggregate of `key` changed from `old` to `new` (already in the store).
@@ -44,15 +53,16 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
             self.next.process(ctx, record);
             return;
         }
-        let Record { key, value: Change { old, .. }, timestamp, headers } = record;
+        let Record { key, value: change, timestamp, headers } = record;
         match self.dirty.get_mut(&key) {
             Some(entry) => {
+                entry.0.new = change.new;
                 entry.1 = entry.1.max(timestamp);
                 entry.2 = headers;
             }
             None => {
                 self.order.push(key.clone());
-                self.dirty.insert(key, (old, timestamp, headers));
+                self.dirty.insert(key, (change, timestamp, headers));
             }
         }
         if self.order.len() >= self.capacity {
@@ -64,9 +74,11 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
 impl<K: StoreKey, A: Data> Flush for Emitter<K, A> {
     fn flush(&mut self, ctx: &mut Context<'_>) {
         for key in std::mem::take(&mut self.order) {
-            let Some((old, timestamp, headers)) = self.dirty.remove(&key) else { continue };
-            let new = self.store.flushed_value(&key);
-            self.next.process(ctx, Record { key, value: Change { new, old }, timestamp, headers });
+            let Some((change, timestamp, headers)) = self.dirty.remove(&key) else { continue };
+            self.next.process(ctx, Record { key, value: change, timestamp, headers });
+        }
+        if let Some(f) = &mut self.after_flush {
+            f();
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Windowed aggregations (`count`, `reduce`, `aggregate` after `window(...)`): each record is
 //! folded into every window it belongs to, unless the window has closed (stream time
 //! `>= end + grace`), in which case it is dropped, counted and logged. Results are
-//! forwarded on every update, or once per window when it closes ([`Emit`]).
+//! forwarded on every update (through the record cache, as Kafka's caching window store:
+//! a window's updates between two commits come out once), or once per window when it closes
+//! ([`Emit`]; uncached, as Kafka turns caching off for it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::aggregate::Aggregator;
+use super::cache::SharedEmitter;
 use super::{Context, Processor};
 use crate::record::Data;
 use crate::record::{Change, Record};
@@ -47,7 +50,13 @@ pub(crate) struct WindowAggregateProc<K, V, A> {
     /// are no longer seen.
     pub(crate) largest_start: i64,
     pub(crate) dropped: Arc<AtomicU64>,
-    pub(crate) next: Box<dyn Processor<Windowed<K>, Change<A>>>,
+    /// Where results go: through the record cache when emitting every update, straight
+    /// on otherwise (an emitter of capacity 0).
+    pub(crate) next: SharedEmitter<Windowed<K>, A>,
+    /// With the record cache on: the windows to expire at its next flush. Until then the
+    /// store keeps them, so that what reads it (a join's getter) sees a window whose last
+    /// update is still in the cache, as it would through Kafka's caching window store.
+    pub(crate) expire_at_flush: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V, A> {
@@ -93,10 +102,8 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
             if self.emit == Emit::EveryUpdate {
                 let windowed = Windowed { key: key.clone(), window };
                 let change = Change { new: Some(new), old: None };
-                self.next.process(
-                    ctx,
-                    Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() },
-                );
+                let record = Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() };
+                self.next.lock().unwrap_or_else(|p| p.into_inner()).emit(ctx, record);
             }
         }
         let visible = self.largest_start.saturating_sub(self.windows.retention_ms()).saturating_add(1);
@@ -109,9 +116,10 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
                 Emit::OnWindowClose => self.emitted_before.max(visible),
                 _ => self.emitted_before,
             };
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
             for (windowed, value, ts) in self.store.windows_between_in_key_order(from, closed_before) {
                 let change = Change { new: Some(value), old: None };
-                self.next.process(
+                next.emit(
                     ctx,
                     Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() },
                 );
@@ -126,6 +134,10 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
         // Suppressed windows are kept until emitted.
         let keep_from =
             if self.emit == Emit::Suppressed { visible.min(self.emitted_before) } else { visible };
-        self.store.expire_before(keep_from);
+        if self.next.lock().unwrap_or_else(|p| p.into_inner()).caches() {
+            self.expire_at_flush.fetch_max(keep_from, Ordering::Relaxed);
+        } else {
+            self.store.expire_before(keep_from);
+        }
     }
 }

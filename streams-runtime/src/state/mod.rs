@@ -196,17 +196,10 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     /// The store's contents under `key`, read into memory (from disk, for a persistent store
     /// whose memory does not have it).
     fn load(&self, key: &K) -> MutexGuard<'_, Inner<K, V>> {
-        self.load_counted(key, true)
-    }
-
-    /// [`Self::load`], counting the read in the cache's `hit-ratio` or not.
-    fn load_counted(&self, key: &K, counted: bool) -> MutexGuard<'_, Inner<K, V>> {
         let mut inner = self.lock();
         if let Some((disk, _)) = &self.disk {
             let hit = inner.map.contains_key(key) || inner.dirty.contains(key);
-            if counted {
-                self.meter.cache_read(hit);
-            }
+            self.meter.cache_read(hit);
             if !hit {
                 let stored = self.codecs.key_order(key).and_then(|k| disk.get(&k));
                 if let Some(entry) = stored.and_then(|bytes| self.decode_entry(&bytes)) {
@@ -239,12 +232,6 @@ impl<K: StoreKey, V: Data> KeyValueStore<K, V> {
     pub fn value(&self, key: &K) -> Option<V> {
         let _m = self.meter.measure(StoreOp::Get);
         self.load(key).map.get(key).map(|(v, _)| v.clone())
-    }
-
-    /// The value under `key` for the record cache's flush, which Kafka's caching layer reads
-    /// from its own entry: neither a `get` nor a cache read in the metrics.
-    pub(crate) fn flushed_value(&self, key: &K) -> Option<V> {
-        self.load_counted(key, false).map.get(key).map(|(v, _)| v.clone())
     }
 
     /// Takes the value out (for an update that consumes it); `put` or `delete` follows.
