@@ -157,9 +157,12 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
                     };
                     let expire_at_flush = Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN));
                     let (pending, expiring) = (expire_at_flush.clone(), store.clone());
-                    next.lock().unwrap_or_else(|p| p.into_inner()).after_flush(move || {
+                    let mut emitter = next.lock().unwrap_or_else(|p| p.into_inner());
+                    emitter.after_flush(move || {
                         expiring.expire_before(pending.load(std::sync::atomic::Ordering::Relaxed))
                     });
+                    let cached = emitter.caches();
+                    drop(emitter);
                     Box::new(WindowAggregateProc {
                         windows,
                         store,
@@ -173,6 +176,7 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
                         dropped: tb.dropped.clone(),
                         next,
                         expire_at_flush,
+                        cached,
                     })
                 }
                 FixedWindows::Sliding(windows) => Box::new(SlidingAggregateProc {

@@ -136,23 +136,19 @@ impl StoreSensors {
                 ("task-id", task_id.to_string()),
                 ("record-cache-id", self.name.clone()),
             ];
-            for (stat, value) in
-                [("avg", reads.ratio.avg(now)), ("min", reads.ratio.min(now)), ("max", reads.ratio.max(now))]
-            {
+            let stats = [
+                ("avg", "average", reads.ratio.avg(now)),
+                ("min", "minimum", reads.ratio.min(now)),
+                ("max", "maximum", reads.ratio.max(now)),
+            ];
+            for (stat, word, value) in stats {
                 out.push(Metric {
                     name: MetricName {
                         group: CACHE_GROUP,
                         name: format!("hit-ratio-{stat}"),
                         tags: tags.clone(),
                     },
-                    description: format!(
-                        "The {} cache hit ratio",
-                        match stat {
-                            "avg" => "average",
-                            "min" => "minimum",
-                            _ => "maximum",
-                        }
-                    ),
+                    description: format!("The {word} cache hit ratio"),
                     value: MetricValue::Number(value),
                 });
             }

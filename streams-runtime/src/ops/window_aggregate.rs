@@ -57,6 +57,8 @@ pub(crate) struct WindowAggregateProc<K, V, A> {
     /// store keeps them, so that what reads it (a join's getter) sees a window whose last
     /// update is still in the cache, as it would through Kafka's caching window store.
     pub(crate) expire_at_flush: Arc<std::sync::atomic::AtomicI64>,
+    /// Whether `next` caches (fixed when the task is built).
+    pub(crate) cached: bool,
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V, A> {
@@ -134,7 +136,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
         // Suppressed windows are kept until emitted.
         let keep_from =
             if self.emit == Emit::Suppressed { visible.min(self.emitted_before) } else { visible };
-        if self.next.lock().unwrap_or_else(|p| p.into_inner()).caches() {
+        if self.cached {
             self.expire_at_flush.fetch_max(keep_from, Ordering::Relaxed);
         } else {
             self.store.expire_before(keep_from);

@@ -29,6 +29,7 @@ use super::engine::{
 use super::plan::Plan;
 use super::state_updater::{RestoreClients, StateUpdater};
 use super::thread::{now_ms, Collecting, Input, ThreadCommon, FETCH};
+use crate::cluster::group_describe::{self, Member};
 use crate::cluster::kafka::{
     kafka_error, raw_record, watermarks, KafkaClients, KafkaProducer, REQUEST_TIMEOUT,
 };
@@ -747,50 +748,61 @@ impl super::KafkaStreams {
 /// What separates a member's client id from the `application.server` it announces.
 const SERVER_MARK: &str = "@";
 
+/// How the group is described.
+enum Describe {
+    /// A classic group: librdkafka's `DescribeGroups`.
+    Classic,
+    /// A group of the consumer protocol (KIP-848): `ConsumerGroupDescribe`, which librdkafka
+    /// does not send, asked of these brokers.
+    Consumer { bootstrap: String },
+    /// The same over TLS or SASL, which that request is not sent over: owners unknown.
+    ConsumerNotPlaintext,
+}
+
 /// Who owns which input partition, read from the consumer group's description (its members'
 /// assignments and client ids); read at most once a second.
 pub(crate) struct GroupOwners {
     reader: Mutex<BaseConsumer>,
     group: String,
-    /// For a group of the new protocol (KIP-848): the brokers to ask with
-    /// `ConsumerGroupDescribe`, which librdkafka does not send (`None` when TLS or SASL is on).
-    consumer_protocol: Option<Option<String>>,
+    describe: Describe,
     last: Mutex<Option<(std::time::Instant, super::query::OwnerMap)>>,
 }
 
 impl GroupOwners {
     pub(crate) fn new(clients: &KafkaClients, group: &str) -> Result<GroupOwners, StreamsError> {
         let reader = clients.plain_consumer(&format!("{group}-query-metadata"))?;
-        let consumer_protocol = (clients.setting("consumer", "group.protocol") == Some("consumer"))
-            .then(|| clients.plaintext_bootstrap().map(str::to_string));
+        let describe = match (clients.setting("consumer", "group.protocol"), clients.plaintext_bootstrap()) {
+            (Some("consumer"), Some(bootstrap)) => Describe::Consumer { bootstrap: bootstrap.to_string() },
+            (Some("consumer"), None) => Describe::ConsumerNotPlaintext,
+            _ => Describe::Classic,
+        };
         Ok(GroupOwners {
             reader: Mutex::new(reader),
             group: group.to_string(),
-            consumer_protocol,
+            describe,
             last: Mutex::new(None),
         })
     }
 
     fn read(&self) -> Option<super::query::OwnerMap> {
-        let members: Vec<(String, Vec<(String, u32)>)> = match &self.consumer_protocol {
-            Some(Some(bootstrap)) => {
-                match crate::cluster::group_describe::describe(bootstrap, &self.group, Duration::from_secs(5))
-                {
-                    Ok(members) => members.into_iter().map(|m| (m.client_id, m.partitions)).collect(),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "cannot describe the group for interactive queries");
-                        return None;
-                    }
-                }
+        let members = match &self.describe {
+            Describe::Classic => self.read_classic(),
+            Describe::Consumer { bootstrap } => {
+                group_describe::describe(bootstrap, &self.group, Duration::from_secs(5))
             }
-            Some(None) => {
-                tracing::debug!("the group's owners are not known: describing a group of the consumer protocol needs a plaintext listener here");
+            Describe::ConsumerNotPlaintext => {
+                Err("describing a group of the consumer protocol needs a plaintext listener".into())
+            }
+        };
+        let members = match members {
+            Ok(members) => members,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot describe the group for interactive queries");
                 return None;
             }
-            None => self.read_classic()?,
         };
         let mut owners = super::query::OwnerMap::new();
-        for (client_id, partitions) in members {
+        for Member { client_id, partitions } in members {
             let host = client_id
                 .rsplit_once(SERVER_MARK)
                 .and_then(|(_, server)| super::query::HostInfo::parse(server).ok());
@@ -802,27 +814,24 @@ impl GroupOwners {
     }
 
     /// The members of a classic group: client ids and assignments, through librdkafka.
-    fn read_classic(&self) -> Option<Vec<(String, Vec<(String, u32)>)>> {
+    fn read_classic(&self) -> Result<Vec<Member>, String> {
         let groups = self
             .reader
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .fetch_group_list(Some(&self.group), Duration::from_secs(5));
-        let groups = match groups {
-            Ok(g) => g,
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot describe the group for interactive queries");
-                return None;
-            }
-        };
+            .fetch_group_list(Some(&self.group), Duration::from_secs(5))
+            .map_err(|e| e.to_string())?;
         let members = groups
             .groups()
             .iter()
             .filter(|g| g.name() == self.group)
             .flat_map(|g| g.members())
-            .map(|m| (m.client_id().to_string(), m.assignment().map(assigned_partitions).unwrap_or_default()))
+            .map(|m| Member {
+                client_id: m.client_id().to_string(),
+                partitions: m.assignment().map(assigned_partitions).unwrap_or_default(),
+            })
             .collect();
-        Some(members)
+        Ok(members)
     }
 }
 
