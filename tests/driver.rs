@@ -306,3 +306,36 @@ fn piping_into_a_topic_the_topology_does_not_read_is_refused() {
         vec![("k".to_string(), "V".to_string())]
     );
 }
+
+/// Per user, how many items their records listed (`flat_map_values` keeps the key, so no
+/// repartition: one record's items reach the count within the record).
+fn items_per_user() -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<String, String>("lists")
+        .flat_map_values(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to("counts");
+    b.build()
+}
+
+#[test]
+fn with_the_record_cache_a_record_updates_each_key_once_as_kafkas_driver_does() {
+    let counts = |driver: TestDriver| {
+        let lists = driver.input::<String, String>("lists");
+        lists.pipe("ann".to_string(), "a b c".to_string(), 5);
+        lists.pipe("bob".to_string(), "d".to_string(), 6);
+        lists.pipe("ann".to_string(), "e".to_string(), 7);
+        driver.output::<String, i64>("counts").read_all()
+    };
+    let owned =
+        |rows: &[(&str, i64, i64)]| rows.iter().map(|(k, n, t)| (k.to_string(), *n, *t)).collect::<Vec<_>>();
+    // Without the cache (the default), every update comes out.
+    let uncached = counts(TestDriver::new(items_per_user()));
+    assert_eq!(uncached, owned(&[("ann", 1, 5), ("ann", 2, 5), ("ann", 3, 5), ("bob", 1, 6), ("ann", 4, 7)]));
+    // With it, the updates one record makes come out once (the driver flushes after every
+    // record, as Kafka's `TopologyTestDriver` commits).
+    let cached = counts(TestDriver::new(items_per_user()).with_cache_max_bytes(10 * 1024 * 1024));
+    assert_eq!(cached, owned(&[("ann", 3, 5), ("bob", 1, 6), ("ann", 4, 7)]));
+}

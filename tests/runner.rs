@@ -162,7 +162,10 @@ fn a_suppression_buffer_is_restored_and_emitted_after_a_restart() {
     // Stream time starts over; this record brings it past both held keys' time.
     put("c", "1", 150);
     run();
-    assert_eq!(emitted(), [("a".into(), "2".into(), 20), ("b".into(), "1".into(), 10)]);
+    // The table's record cache (on by default) coalesced `a`'s two updates before the
+    // suppression saw them, so `a` was buffered at 20, after `b` (as in Kafka Streams, whose
+    // materialized table forwards from its cache).
+    assert_eq!(emitted(), [("b".into(), "1".into(), 10), ("a".into(), "2".into(), 20)]);
 }
 
 /// Committed records of repartition topics are deleted every `repartition.purge.interval.ms`

@@ -292,7 +292,7 @@ impl StreamsConfig {
             "cache.max.bytes.buffering"
         };
         let bytes: usize = self.parse(key, 10 * 1024 * 1024)?;
-        Ok(bytes / 128)
+        Ok(cache_capacity_of(bytes))
     }
 
     /// The invalid-timestamp policy: `default.timestamp.extractor` (`FailOnInvalidTimestamp`,
@@ -485,4 +485,9 @@ mod tests {
         let e = c.num_stream_threads().unwrap_err().to_string();
         assert_eq!(e, "configuration: `num.stream.threads` = 100000000: it must be between 1 and 1024");
     }
+}
+
+/// How many keys a record cache of `bytes` holds (an estimated 128 bytes a key).
+pub(crate) fn cache_capacity_of(bytes: usize) -> usize {
+    bytes / 128
 }

@@ -24,6 +24,44 @@ use cases::{Case, Keys};
 use generate::{InputRecord, Values};
 
 const SEEDS: [u64; 3] = [1, 2, 3];
+/// Every case runs on each seed twice: without a record cache (every update comes out) and
+/// with Kafka's default of 10 MiB (both drivers commit after every record, so the cache
+/// coalesces the updates one record makes, and orders them as its flush does).
+fn runs() -> impl Iterator<Item = Run> {
+    [false, true].into_iter().flat_map(|cached| SEEDS.map(|seed| Run { seed, cached }))
+}
+
+/// One run of a case: its input's seed, and whether the record cache is on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Run {
+    seed: u64,
+    cached: bool,
+}
+
+impl Run {
+    /// The name of the run's files, `<case>@<seed>` or `<case>@cached-<seed>` (the
+    /// reference turns its cache on for the latter).
+    pub(crate) fn stem(&self, case: &str) -> String {
+        let cached = if self.cached { "cached-" } else { "" };
+        format!("{case}@{cached}{}", self.seed)
+    }
+
+    /// Kafka's default cache size, or none.
+    fn cache_max_bytes(&self) -> usize {
+        if self.cached {
+            10 * 1024 * 1024
+        } else {
+            0
+        }
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cached = if self.cached { " (record cache on)" } else { "" };
+        write!(f, "seed {}{cached}", self.seed)
+    }
+}
 const RECORDS: usize = 600;
 pub(crate) const APPLICATION_ID: &str = "diff";
 
@@ -52,15 +90,17 @@ fn unhex(v: &Value) -> Option<Vec<u8>> {
 }
 
 /// Runs `case` on our `TestDriver` over `input`: the output records, as the Java side writes them.
-fn run_ours(case: &Case, input: &[InputRecord]) -> Vec<Value> {
-    run_ours_with_metrics(case, input).0
+fn run_ours(case: &Case, input: &[InputRecord], run: Run) -> Vec<Value> {
+    run_ours_with_metrics(case, input, run).0
 }
 
 /// What [`run_ours`] gives, and the run's metrics as the reference writes them
 /// (`<case>@<seed>.metrics.json`): `dropped-records-total` summed over the tasks, and the
 /// nodes with an end-to-end latency sensor.
-fn run_ours_with_metrics(case: &Case, input: &[InputRecord]) -> (Vec<Value>, Value) {
-    let driver = TestDriver::new((case.topology)()).with_application_id(APPLICATION_ID);
+fn run_ours_with_metrics(case: &Case, input: &[InputRecord], run: Run) -> (Vec<Value>, Value) {
+    let driver = TestDriver::new((case.topology)())
+        .with_application_id(APPLICATION_ID)
+        .with_cache_max_bytes(run.cache_max_bytes());
     let is_input = |t: &str| case.inputs.iter().any(|i| i.topic == t);
     let mut read: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
@@ -222,11 +262,13 @@ fn main() {
     let mut inputs = BTreeMap::new();
     for case in &cases {
         for seed in SEEDS {
-            let input = generate::records(case.inputs, seed, records);
-            let lines: Vec<String> = input.iter().map(|r| r.to_json().to_string()).collect();
-            std::fs::write(dir.join(format!("{}@{seed}.in.jsonl", case.name)), lines.join("\n") + "\n")
+            inputs.insert((case.name, seed), generate::records(case.inputs, seed, records));
+        }
+        for run in runs() {
+            let lines: Vec<String> =
+                inputs[&(case.name, run.seed)].iter().map(|r| r.to_json().to_string()).collect();
+            std::fs::write(dir.join(format!("{}.in.jsonl", run.stem(case.name))), lines.join("\n") + "\n")
                 .expect("the input file");
-            inputs.insert((case.name, seed), input);
         }
     }
     run_kafka(&dir);
@@ -235,22 +277,23 @@ fn main() {
     for case in &cases {
         let mut difference = None;
         let mut outputs = 0;
-        for seed in SEEDS {
-            let input = &inputs[&(case.name, seed)];
-            let kafka = read_lines(&dir.join(format!("{}@{seed}.out.jsonl", case.name)));
-            let (ours, our_metrics) = run_ours_with_metrics(case, input);
+        for run in runs() {
+            let input = &inputs[&(case.name, run.seed)];
+            let stem = run.stem(case.name);
+            let kafka = read_lines(&dir.join(format!("{stem}.out.jsonl")));
+            let (ours, our_metrics) = run_ours_with_metrics(case, input, run);
             outputs += kafka.len();
             let kafka_metrics: Value = serde_json::from_str(
-                &std::fs::read_to_string(dir.join(format!("{}@{seed}.metrics.json", case.name)))
+                &std::fs::read_to_string(dir.join(format!("{stem}.metrics.json")))
                     .expect("the reference's metrics"),
             )
             .expect("JSON");
             let metrics_differ = (kafka_metrics != our_metrics)
                 .then(|| format!("metrics differ:\n    kafka: {kafka_metrics}\n    ours:  {our_metrics}"));
             if let Some(d) = first_difference(case, input, &kafka, &ours).or(metrics_differ) {
-                difference = Some(format!("seed {seed}, {d}"));
+                difference = Some(format!("{run}, {d}"));
                 if std::env::var_os("DIFFERENTIAL_MINIMIZE").is_some() {
-                    let (small, runs) = minimize::minimize(case, input, &dir.join("minimize"));
+                    let (small, runs) = minimize::minimize(case, input, run, &dir.join("minimize"));
                     let lines: Vec<String> =
                         small.iter().map(|r| format!("      {}", input_line(r))).collect();
                     println!(
@@ -286,7 +329,7 @@ fn main() {
             (None, None) => {
                 identical += 1;
                 println!(
-                    "differential {:<40} identical ({} seeds x {records} records, {outputs} outputs)",
+                    "differential {:<40} identical ({} seeds x {records} records, cache off and on, {outputs} outputs)",
                     case.name,
                     SEEDS.len()
                 );

@@ -90,12 +90,8 @@ impl StreamsBuilder {
         let lineage = Lineage::source(self);
         let id = lineage.id();
         let store_name = store.clone();
-        let table = stream.processor(table_name, vec![], move |tb, next| TableSourceProc {
-            store: tb.keeps_store(id).then(|| tb.key_value_store::<KC, VC>(&store_name)),
-            send_old_values: tb.sends_old_values(id),
-            key_is_null: KC::is_null,
-            dropped: tb.dropped.clone(),
-            next,
+        let table = stream.processor(table_name, vec![], move |tb, next| {
+            TableSourceProc::new::<KC, VC>(tb, id, &store_name, next)
         });
         let node = table.last_node();
         let store_name = store.clone();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::ktable::{GetterFactory, Lineage};
 use super::{KStream, KTable, MayDelete, Tombstones};
-use crate::codec::{Codec, DefaultCodec};
+use crate::codec::DefaultCodec;
 use crate::graph::{NodeKind, SinkTopic, SourceFactory, SourceSpec, SourceTopics};
 use crate::ops::fk_join::{
     ForeignJoinProc, ResponseCodec, ResponseJoinProc, SubscriptionCodec, SubscriptionJoinProc,
@@ -214,13 +214,8 @@ where
         let id = lineage.id();
         let store_name = output_store.clone();
         let factory: SourceFactory = Arc::new(move |tb| {
-            let table = TableSourceProc::<K, R> {
-                store: tb.keeps_store(id).then(|| tb.key_value_store::<K::Codec, R::Codec>(&store_name)),
-                send_old_values: tb.sends_old_values(id),
-                key_is_null: <K::Codec as Codec>::is_null,
-                dropped: tb.dropped.clone(),
-                next: tb.downstream(outlet),
-            };
+            let next = tb.downstream(outlet);
+            let table = TableSourceProc::new::<K::Codec, R::Codec>(tb, id, &store_name, next);
             let resolve = ResponseJoinProc::<K::Codec, V::Codec, VO, R> {
                 current: left_getter(tb),
                 joiner: joiner.clone(),

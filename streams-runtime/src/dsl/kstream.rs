@@ -466,13 +466,7 @@ where
         let id = lineage.id();
         let store_name = store.clone();
         let table = stream.processor(name, vec![], move |tb, next| {
-            UpsertProc(TableSourceProc {
-                store: tb.keeps_store(id).then(|| tb.key_value_store::<K::Codec, V::Codec>(&store_name)),
-                send_old_values: tb.sends_old_values(id),
-                key_is_null: <K::Codec as Codec>::is_null,
-                dropped: tb.dropped.clone(),
-                next,
-            })
+            UpsertProc(TableSourceProc::new::<K::Codec, V::Codec>(tb, id, &store_name, next))
         });
         let node = table.last_node();
         let store_name = store.clone();

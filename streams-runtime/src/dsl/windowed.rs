@@ -9,7 +9,7 @@ use super::{KGroupedStream, KTable, MayDelete, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::ops::aggregate::{reducer, Aggregator, Nulls};
 use crate::ops::cache::Emitter;
-use crate::ops::session_aggregate::{Merger, SessionAdd, SessionAggregateProc, SessionInit};
+use crate::ops::session_aggregate::{forward_if, Merger, SessionAdd, SessionAggregateProc, SessionInit};
 use crate::ops::sliding_aggregate::SlidingAggregateProc;
 use crate::ops::window_aggregate::{Emit, WindowAggregateProc};
 use crate::ops::{Processor, StageOf};
@@ -150,7 +150,8 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
             let store = tb.window_store::<K::Codec, A::Codec>(store, size);
             let processor: Box<dyn Processor<K, V>> = match windows {
                 FixedWindows::Time(windows) => {
-                    // Kafka caches a windowed aggregation's store unless it emits on close.
+                    // Kafka caches a windowed aggregation's store; results emitted on close
+                    // are forwarded directly, not through the cache.
                     let next = match emit {
                         Emit::EveryUpdate => tb.emitter(next),
                         _ => Arc::new(Mutex::new(Emitter::new(next, 0))),
@@ -177,17 +178,25 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
                         next,
                         expire_at_flush,
                         cached,
+                        store_cached: tb.caching(),
                     })
                 }
                 FixedWindows::Sliding(windows) => Box::new(SlidingAggregateProc {
                     windows,
-                    store,
+                    store: {
+                        // Kafka caches a sliding window aggregation's store.
+                        if let Some(capacity) = tb.cache_capacity() {
+                            store.cache(capacity);
+                        }
+                        store
+                    },
                     aggregator: aggregator.clone(),
                     nulls: Nulls::of::<K::Codec, V::Codec>(tb.dropped.clone()),
                     observed: i64::MIN,
                     largest_start: i64::MIN,
                     dropped: tb.dropped.clone(),
-                    next,
+                    next: tb.emitter(next),
+                    cached: tb.caching(),
                 }),
             };
             processor
@@ -442,7 +451,12 @@ impl<K, V, S> SessionWindowedKStream<K, V, S> {
                 merge: merge.clone(),
                 observed: i64::MIN,
                 dropped: tb.dropped.clone(),
-                next,
+                next: {
+                    let emitter = tb.emitter(next);
+                    let retention = windows.gap_ms().saturating_add(windows.grace_ms());
+                    emitter.lock().unwrap_or_else(|p| p.into_inner()).forward_if(forward_if(retention));
+                    emitter
+                },
             }
         });
         // Kafka's `KTableSessionWindowValueGetter`: a session by key and window.

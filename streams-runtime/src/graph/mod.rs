@@ -711,7 +711,16 @@ impl<'g> TaskBuild<'g> {
         VC: Codec,
         KC::Value: StoreKey,
     {
-        self.stores.get_or_create(name, || SessionStore::new::<KC, VC>(name))
+        let capacity = self.cache_capacity;
+        self.stores.get_or_create(name, || {
+            let store = SessionStore::new::<KC, VC>(name);
+            // Kafka caches a session aggregation's store.
+            if capacity > 0 {
+                store.cached(capacity)
+            } else {
+                store
+            }
+        })
     }
 
     /// The task's window store `name` of windows `size_ms` long.
@@ -726,6 +735,16 @@ impl<'g> TaskBuild<'g> {
         KC::Value: StoreKey,
     {
         self.stores.get_or_create(name, || WindowStore::new::<KC, VC>(name, size_ms))
+    }
+
+    /// How many entries a record cache holds, if the cache is on.
+    pub(crate) fn cache_capacity(&self) -> Option<usize> {
+        (self.cache_capacity > 0).then_some(self.cache_capacity)
+    }
+
+    /// Whether the record cache is on (`statestore.cache.max.bytes` above 0).
+    pub(crate) fn caching(&self) -> bool {
+        self.cache_capacity > 0
     }
 
     /// The emitter of an aggregation, registered to be flushed at commit.

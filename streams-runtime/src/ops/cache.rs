@@ -26,15 +26,36 @@ pub(crate) struct Emitter<K, A> {
     capacity: usize,
     order: Vec<K>,
     /// Per dirty key: the coalesced change (`old`: the value last forwarded; `new`: the
-    /// latest), the latest timestamp and headers.
-    dirty: FxHashMap<K, (Change<A>, i64, Headers)>,
+    /// latest), the latest update's timestamp and headers, and whether the key had a value
+    /// when the cache last flushed.
+    dirty: FxHashMap<K, Pending<A>>,
     /// Run after each flush (a windowed aggregation expires its windows then).
     after_flush: Option<Box<dyn FnMut() + Send>>,
+    /// Decides at the flush whether an entry is forwarded (see [`Emitter::forward_if`]).
+    forward_if: Option<ForwardIf<K>>,
+}
+
+/// Given a flushed entry's key, whether it has a new value, and whether its key had one
+/// when the cache last flushed: whether to forward it.
+pub(crate) type ForwardIf<K> = Box<dyn FnMut(&K, bool, bool) -> bool + Send>;
+
+struct Pending<A> {
+    change: Change<A>,
+    timestamp: i64,
+    headers: Headers,
+    existed: bool,
 }
 
 impl<K: StoreKey, A: Data> Emitter<K, A> {
     pub(crate) fn new(next: Box<dyn Processor<K, Change<A>>>, capacity: usize) -> Self {
-        Emitter { next, capacity, order: Vec::new(), dirty: FxHashMap::default(), after_flush: None }
+        Emitter {
+            next,
+            capacity,
+            order: Vec::new(),
+            dirty: FxHashMap::default(),
+            after_flush: None,
+            forward_if: None,
+        }
     }
 
     /// Whether updates are held until a flush (a capacity above 0).
@@ -47,8 +68,23 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
         self.after_flush = Some(Box::new(f));
     }
 
+    /// Decides at each flush which entries are forwarded, in their order, instead of the
+    /// default rule (every entry, but a deletion of a key that had no value): for a store
+    /// beneath the cache that expires entries, whether it still has a deleted one then.
+    pub(crate) fn forward_if(&mut self, f: ForwardIf<K>) {
+        self.forward_if = Some(f);
+    }
+
     /// The aggregate of `key` changed from `old` to `new` (already in the store).
     pub(crate) fn emit(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<A>>) {
+        self.emit_update(ctx, record, true);
+    }
+
+    /// `key` changed (already in the store); `existed`: whether it had a value before. A
+    /// key deleted that had no value when the cache last flushed is not forwarded at all
+    /// (Kafka's `CachingKeyValueStore.putAndMaybeForward` skips an entry whose new value and
+    /// stored value are both null), though it is without the cache.
+    pub(crate) fn emit_update(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<A>>, existed: bool) {
         if self.capacity == 0 {
             self.next.process(ctx, record);
             return;
@@ -56,13 +92,14 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
         let Record { key, value: change, timestamp, headers } = record;
         match self.dirty.get_mut(&key) {
             Some(entry) => {
-                entry.0.new = change.new;
-                entry.1 = entry.1.max(timestamp);
-                entry.2 = headers;
+                entry.change.new = change.new;
+                // The cache entry keeps the context of its latest update.
+                entry.timestamp = timestamp;
+                entry.headers = headers;
             }
             None => {
                 self.order.push(key.clone());
-                self.dirty.insert(key, (change, timestamp, headers));
+                self.dirty.insert(key, Pending { change, timestamp, headers, existed });
             }
         }
         if self.order.len() >= self.capacity {
@@ -74,7 +111,16 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
 impl<K: StoreKey, A: Data> Flush for Emitter<K, A> {
     fn flush(&mut self, ctx: &mut Context<'_>) {
         for key in std::mem::take(&mut self.order) {
-            let Some((change, timestamp, headers)) = self.dirty.remove(&key) else { continue };
+            let Some(Pending { change, timestamp, headers, existed }) = self.dirty.remove(&key) else {
+                continue;
+            };
+            let forward = match &mut self.forward_if {
+                Some(f) => f(&key, change.new.is_some(), existed),
+                None => change.new.is_some() || existed,
+            };
+            if !forward {
+                continue;
+            }
             self.next.process(ctx, Record { key, value: change, timestamp, headers });
         }
         if let Some(f) = &mut self.after_flush {

@@ -2,11 +2,13 @@
 //! every session of its key within the inactivity gap, merging them into one; each
 //! merged-away session is deleted downstream (a tombstone) before the merged one is sent.
 //! A record whose merged session has closed (its end before stream time − grace − gap) is
-//! dropped and counted.
+//! dropped and counted. With the record cache on, updates go through it, and sessions the
+//! cache still holds are found after they expire (see `state::resident`).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use super::cache::{ForwardIf, SharedEmitter};
 use super::{Context, Processor};
 use crate::record::Data;
 use crate::record::{Change, Record};
@@ -30,7 +32,26 @@ pub(crate) struct SessionAggregateProc<K, V, A> {
     pub(crate) merge: Merger<K, A>,
     pub(crate) observed: i64,
     pub(crate) dropped: Arc<AtomicU64>,
-    pub(crate) next: Box<dyn Processor<Windowed<K, SessionWindow>, Change<A>>>,
+    /// Through the record cache (Kafka's `CachingSessionStore` forwards at its flush, with
+    /// `SessionCacheFlushListener`), or straight on (an emitter of capacity 0).
+    pub(crate) next: SharedEmitter<Windowed<K, SessionWindow>, A>,
+}
+
+/// What a session aggregation's cache forwards at a flush, as Kafka's
+/// `CachingSessionStore.putAndMaybeForward`: every session written, and the deletion of a
+/// session only if the store beneath still has it, which a segmented store answers by its
+/// own clock (the largest session end it was written, entry after entry of the flush), so a
+/// session more than `retention` behind it is gone already, and its deletion never comes out.
+pub(crate) fn forward_if<K: 'static>(retention: i64) -> ForwardIf<Windowed<K, SessionWindow>> {
+    let mut clock = i64::MIN;
+    Box::new(move |key: &Windowed<K, SessionWindow>, written: bool, existed: bool| {
+        let end = key.window.end;
+        let forward = written || (existed && end >= clock.saturating_sub(retention).saturating_add(1));
+        if forward {
+            clock = clock.max(end);
+        }
+        forward
+    })
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SessionAggregateProc<K, V, A> {
@@ -61,23 +82,28 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SessionAggregateProc<K, 
             return super::drop_late(&self.dropped, ctx, timestamp, "session");
         }
         let mut aggregate = (self.init)();
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let mut in_place = false;
         for (w, a, _) in merged {
             aggregate = Some((self.merge)(&key, aggregate, a.clone()));
             // A record landing exactly on a one-point session overwrites it in place.
-            if window != single {
-                let gone = Windowed { key: key.clone(), window: w };
-                let change = Change { new: None, old: Some(a) };
-                self.next.process(
-                    ctx,
-                    Record { key: gone, value: change, timestamp: w.end, headers: headers.clone() },
-                );
+            if window == single {
+                in_place = true;
+                continue;
             }
+            in_place |= w == window;
+            let gone = Windowed { key: key.clone(), window: w };
+            let change = Change { new: None, old: Some(a) };
+            let record = Record { key: gone, value: change, timestamp: w.end, headers: headers.clone() };
+            next.emit_update(ctx, record, true);
         }
         let aggregate = (self.add)(&key, value, aggregate);
         self.store.put(key.clone(), window, aggregate.clone(), window.end);
         let windowed = Windowed { key, window };
         let change = Change { new: Some(aggregate), old: None };
-        self.next.process(ctx, Record { key: windowed, value: change, timestamp: window.end, headers });
+        let record = Record { key: windowed, value: change, timestamp: window.end, headers };
+        next.emit_update(ctx, record, in_place);
+        drop(next);
         // Kafka's in-memory session store keeps sessions ending after stream time − retention
         // (retention = gap + grace).
         self.store

@@ -8,13 +8,15 @@
 //! window; records earlier than `d` share the window `[0, d]` (Kafka's `processEarly`). The
 //! window store is the whole state, so a restored task goes on exactly where it stopped.
 //! Kafka's window store hides windows starting before (largest start written) − retention
-//! (2d + grace), so windows are looked up through the same horizon.
+//! (2d + grace), so windows are looked up through the same horizon; with the record cache
+//! on, updates go through it, and windows it holds are found beyond that horizon.
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use super::aggregate::{Aggregator, Nulls};
+use super::cache::SharedEmitter;
 use super::{Context, Processor};
 use crate::record::Data;
 use crate::record::{Change, Headers, Record};
@@ -36,7 +38,13 @@ pub(crate) struct SlidingAggregateProc<K, V, A> {
     /// window stores keep it.
     pub(crate) largest_start: i64,
     pub(crate) dropped: Arc<AtomicU64>,
-    pub(crate) next: Box<dyn Processor<Windowed<K>, Change<A>>>,
+    /// Through the record cache (Kafka's `CachingWindowStore` forwards at its flush), or
+    /// straight on (an emitter of capacity 0).
+    pub(crate) next: SharedEmitter<Windowed<K>, A>,
+    /// Whether the store caches: then the windows its cache holds are found after they
+    /// expire, as `CachingWindowStore.backwardFetch` reads its cache too (see
+    /// `state::resident`).
+    pub(crate) cached: bool,
 }
 
 /// One record being processed: what every window update needs.
@@ -57,7 +65,8 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
     fn fetch(&self, key: &K, from: i64, to: i64) -> Vec<(i64, Agg<A>)> {
         let retention = 2 * self.d() + self.windows.grace_ms();
         let visible = self.largest_start.saturating_sub(retention).saturating_add(1);
-        self.store.fetch(key, from.max(visible), to).into_iter().map(|(s, a, ts)| (s, (a, ts))).collect()
+        let from = if self.cached { from } else { from.max(visible) };
+        self.store.fetch(key, from, to).into_iter().map(|(s, a, ts)| (s, (a, ts))).collect()
     }
 
     fn put(&mut self, key: &K, start: i64, agg: Agg<A>) {
@@ -69,7 +78,8 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
         let window = Window { start, end: start.saturating_add(self.d()) };
         let change = Change { new: Some(agg), old: None };
         let key = Windowed { key: step.key.clone(), window };
-        self.next.process(ctx, Record { key, value: change, timestamp, headers: step.headers.clone() });
+        let record = Record { key, value: change, timestamp, headers: step.headers.clone() };
+        self.next.lock().unwrap_or_else(|p| p.into_inner()).emit(ctx, record);
     }
 
     /// Kafka's `updateWindowAndForward`: adds the record to the window (`None`: a new one,

@@ -6,19 +6,50 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use std::sync::Mutex;
+
+use super::cache::{Emitter, SharedEmitter};
 use super::{Context, Processor};
+use crate::codec::Codec;
+use crate::graph::TaskBuild;
 use crate::record::Data;
 use crate::record::{Change, Record};
 use crate::state::{KeyValueStore, StoreKey};
 
 pub(crate) struct TableSourceProc<K, V> {
     /// Present when the table is materialized.
-    pub(crate) store: Option<Arc<KeyValueStore<K, V>>>,
+    store: Option<Arc<KeyValueStore<K, V>>>,
     /// Whether updates carry the old value (Kafka's `sendOldValues`).
-    pub(crate) send_old_values: bool,
-    pub(crate) key_is_null: fn(&K) -> bool,
-    pub(crate) dropped: Arc<AtomicU64>,
-    pub(crate) next: Box<dyn Processor<K, Change<V>>>,
+    send_old_values: bool,
+    key_is_null: fn(&K) -> bool,
+    dropped: Arc<AtomicU64>,
+    next: SharedEmitter<K, V>,
+}
+
+impl<K: StoreKey, V: Data> TableSourceProc<K, V> {
+    /// Table `table` of the graph, materialized in `store` if it keeps one: then its updates
+    /// go through the task's record cache, as Kafka's `KTableSource` leaves forwarding to its
+    /// caching store's flush (`TimestampedTupleForwarder`); an unmaterialized table has no
+    /// cache and forwards every update at once.
+    pub(crate) fn new<KC: Codec<Value = K>, VC: Codec<Value = V>>(
+        tb: &mut TaskBuild<'_>,
+        table: usize,
+        store: &str,
+        next: Box<dyn Processor<K, Change<V>>>,
+    ) -> Self {
+        let store = tb.keeps_store(table).then(|| tb.key_value_store::<KC, VC>(store));
+        let next = match store {
+            Some(_) => tb.emitter(next),
+            None => Arc::new(Mutex::new(Emitter::new(next, 0))),
+        };
+        TableSourceProc {
+            store,
+            send_old_values: tb.sends_old_values(table),
+            key_is_null: KC::is_null,
+            dropped: tb.dropped.clone(),
+            next,
+        }
+    }
 }
 
 impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
@@ -37,20 +68,22 @@ impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
                 "skipping a table update with a null key"
             );
         }
-        let old = match &self.store {
+        let (old, existed) = match &self.store {
             Some(store) => {
                 let old = store.take(&key).map(|(v, _)| v);
                 match &value {
                     Some(v) => store.put(key.clone(), v.clone(), timestamp),
                     None => store.delete(&key),
                 }
-                old.filter(|_| self.send_old_values)
+                let existed = old.is_some();
+                (old.filter(|_| self.send_old_values), existed)
             }
-            None => None,
+            None => (None, true),
         };
         // As Kafka's `KTableSource`, every update is forwarded, even the deletion of a key
-        // the table never had.
-        self.next.process(ctx, Record { key, value: Change { new: value, old }, timestamp, headers });
+        // the table never had (unless the record cache holds it: see `Emitter`).
+        let record = Record { key, value: Change { new: value, old }, timestamp, headers };
+        self.next.lock().unwrap_or_else(|p| p.into_inner()).emit_update(ctx, record, existed);
     }
 }
 

@@ -3,7 +3,7 @@
 //! `>= end + grace`), in which case it is dropped, counted and logged. Results are
 //! forwarded on every update (through the record cache, as Kafka's caching window store:
 //! a window's updates between two commits come out once), or once per window when it closes
-//! ([`Emit`]; uncached, as Kafka turns caching off for it).
+//! ([`Emit`]; not through the cache, as Kafka's `fetchAndEmit` forwards them directly).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,9 +22,10 @@ use crate::windows::{TimeWindows, Windowed};
 pub(crate) enum Emit {
     /// On every update.
     EveryUpdate,
-    /// Once per window when it closes, as Kafka's `EmitStrategy.onWindowClose()`: windows the
-    /// store no longer shows when they close (stream time jumped past them by more than the
-    /// retention) are never emitted.
+    /// Once per window when it closes, as Kafka's `EmitStrategy.onWindowClose()`: without the
+    /// record cache, windows the store no longer shows when they close (stream time jumped
+    /// past them by more than the retention) are never emitted; with it, they are (Kafka's
+    /// caching window store still holds them, and its `fetchAll` reads the cache too).
     OnWindowClose,
     /// Once per window when it closes, as Kafka's `suppress(untilWindowCloses(unbounded()))`:
     /// every window's final result, however far stream time jumps.
@@ -59,6 +60,9 @@ pub(crate) struct WindowAggregateProc<K, V, A> {
     pub(crate) expire_at_flush: Arc<std::sync::atomic::AtomicI64>,
     /// Whether `next` caches (fixed when the task is built).
     pub(crate) cached: bool,
+    /// Whether the record cache is on, so the store is a caching one even where results do
+    /// not go through it (emitting on close).
+    pub(crate) store_cached: bool,
 }
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V, A> {
@@ -115,7 +119,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
             // no longer shows is never emitted.
             let closed_before = close.saturating_sub(self.windows.size_ms()).saturating_add(1);
             let from = match self.emit {
-                Emit::OnWindowClose => self.emitted_before.max(visible),
+                Emit::OnWindowClose if !self.store_cached => self.emitted_before.max(visible),
                 _ => self.emitted_before,
             };
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
@@ -133,9 +137,14 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
                 }
             }
         }
-        // Suppressed windows are kept until emitted.
-        let keep_from =
-            if self.emit == Emit::Suppressed { visible.min(self.emitted_before) } else { visible };
+        // Suppressed windows are kept until emitted; so are windows emitted on close when the
+        // store caches (Kafka's cache holds them until it evicts them: here, until emitted).
+        let keep_until_emitted = match self.emit {
+            Emit::EveryUpdate => false,
+            Emit::OnWindowClose => self.store_cached,
+            Emit::Suppressed => true,
+        };
+        let keep_from = if keep_until_emitted { visible.min(self.emitted_before) } else { visible };
         if self.cached {
             self.expire_at_flush.fetch_max(keep_from, Ordering::Relaxed);
         } else {

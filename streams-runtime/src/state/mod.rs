@@ -3,6 +3,7 @@
 
 pub(crate) mod persistent;
 pub mod query;
+pub(crate) mod resident;
 pub mod session;
 pub mod window;
 

@@ -4,6 +4,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use super::resident::Resident;
 use super::{ChangelogBatch, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
 use crate::error::StreamsError;
@@ -25,11 +26,38 @@ struct Inner<K, V> {
     /// its sessions by end time: expiry visits only the keys with a session ending before the
     /// limit. One entry per stored session (a merged or removed session leaves it).
     by_end: std::collections::BTreeMap<i64, Vec<K>>,
+    /// With the record cache on: the sessions the cache holds, found even after they expire.
+    resident: Option<Resident<(K, SessionWindow)>>,
 }
 
 impl<K: StoreKey, V> Inner<K, V> {
     fn index(&mut self, key: &K, end: i64) {
         self.by_end.entry(end).or_default().push(key.clone());
+    }
+
+    /// Drops one session (its index entry, if any, is the caller's).
+    fn drop_session(&mut self, key: &K, window: SessionWindow) {
+        if let Some(list) = self.sessions.get_mut(key) {
+            list.retain(|(w, _, _)| *w != window);
+            if list.is_empty() {
+                self.sessions.remove(key);
+            }
+        }
+    }
+
+    /// A session was written: resident now, and the expired sessions evicted go.
+    fn written(&mut self, key: &K, window: SessionWindow) {
+        let Some(resident) = &mut self.resident else { return };
+        for (k, w) in resident.written(&(key.clone(), window)) {
+            self.drop_session(&k, w);
+        }
+    }
+
+    /// A session was deleted.
+    fn deleted(&mut self, key: &K, window: SessionWindow) {
+        if let Some(resident) = &mut self.resident {
+            resident.deleted(&(key.clone(), window));
+        }
     }
 
     fn unindex(&mut self, key: &K, end: i64) {
@@ -68,11 +96,19 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
                 dirty: Vec::new(),
                 observed: i64::MIN,
                 by_end: Default::default(),
+                resident: None,
             }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
             logged: true,
         }
+    }
+
+    /// The same store behind Kafka's caching layer, whose cache holds up to `capacity`
+    /// sessions: those it holds are found after they expire (see [`Resident`]).
+    pub(crate) fn cached(self, capacity: usize) -> Self {
+        self.lock().resident = Some(Resident::new(capacity));
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
@@ -92,6 +128,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
             let _r = self.meter.measure(StoreOp::Remove);
             inner.dirty.push((key.clone(), *w, None));
             inner.unindex(key, w.end);
+            inner.deleted(key, *w);
         }
         taken
     }
@@ -110,6 +147,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         if !replaced {
             inner.index(&key, window.end);
         }
+        inner.written(&key, window);
         let list = inner.sessions.entry(key).or_default();
         let at = list.partition_point(|(w, _, _)| w.start < window.start);
         list.insert(at, (window, value, timestamp));
@@ -132,6 +170,7 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         if found {
             inner.dirty.push((key.clone(), window, None));
             inner.unindex(key, window.end);
+            inner.deleted(key, window);
         }
     }
 
@@ -167,11 +206,15 @@ impl<K: StoreKey, V: Data> SessionStore<K, V> {
         }
         let live = inner.by_end.split_off(&end);
         let expired = std::mem::replace(&mut inner.by_end, live);
+        let Inner { sessions, resident, .. } = &mut *inner;
         for key in expired.into_values().flatten() {
-            if let Some(list) = inner.sessions.get_mut(&key) {
-                list.retain(|(w, _, _)| w.end >= end);
+            if let Some(list) = sessions.get_mut(&key) {
+                // Resident sessions stay (unindexed) until the cache evicts them.
+                list.retain(|(w, _, _)| {
+                    w.end >= end || resident.as_mut().is_some_and(|r| r.keeps_expired(&(key.clone(), *w)))
+                });
                 if list.is_empty() {
-                    inner.sessions.remove(&key);
+                    sessions.remove(&key);
                 }
             }
         }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::resident::Resident;
 use super::{update_in_place, ChangelogBatch, FxBuild, StateStore, StoreCodecs, StoreKey};
 use crate::codec::Codec;
 use crate::error::StreamsError;
@@ -34,6 +35,27 @@ impl<K: StoreKey, V> Slot<K, V> {
 
 struct Inner<K, V> {
     slots: BTreeMap<i64, Slot<K, V>>,
+    /// With the record cache on: the windows the cache holds, kept after they expire.
+    resident: Option<Resident<(K, i64)>>,
+    /// Windows starting before this have been expired (those kept are resident).
+    expired_to: i64,
+}
+
+impl<K: StoreKey, V> Inner<K, V> {
+    /// `key`'s window `start` was written: resident now, and the expired windows evicted go.
+    fn written(&mut self, key: &K, start: i64) {
+        let Some(resident) = &mut self.resident else { return };
+        for (k, s) in resident.written(&(key.clone(), start)) {
+            if let Some(slot) = self.slots.get_mut(&s) {
+                slot.values.remove(&k);
+                slot.order.retain(|o| *o != k);
+                slot.dirty.remove(&k);
+                if slot.values.is_empty() && slot.dirty.is_empty() {
+                    self.slots.remove(&s);
+                }
+            }
+        }
+    }
 }
 
 /// An in-memory window store.
@@ -61,10 +83,19 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
             name: name.to_string(),
             size,
             max_start: std::sync::atomic::AtomicI64::new(i64::MIN),
-            inner: Mutex::new(Inner { slots: BTreeMap::new() }),
+            inner: Mutex::new(Inner { slots: BTreeMap::new(), resident: None, expired_to: i64::MIN }),
             codecs: StoreCodecs::of::<KC, VC>(),
             meter: Meter::default(),
             logged: true,
+        }
+    }
+
+    /// The same store behind Kafka's caching layer, whose cache holds up to `capacity`
+    /// windows: those it holds are kept after they expire (see [`Resident`]).
+    pub(crate) fn cache(&self, capacity: usize) {
+        let mut inner = self.lock();
+        if inner.resident.is_none() {
+            inner.resident = Some(Resident::new(capacity));
         }
     }
 
@@ -80,6 +111,12 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
 
     pub(crate) fn put(&self, key: K, start: i64, value: V, timestamp: i64) {
         let _m = self.meter.measure(StoreOp::Put);
+        self.lock().written(&key, start);
+        self.put_beneath(key, start, value, timestamp);
+    }
+
+    /// A put that bypasses the cache (restoration).
+    fn put_beneath(&self, key: K, start: i64, value: V, timestamp: i64) {
         self.max_start.fetch_max(start, std::sync::atomic::Ordering::Relaxed);
         let mut inner = self.lock();
         let slot = inner.slots.entry(start).or_insert_with(Slot::new);
@@ -101,6 +138,7 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         // Metered as the fetch and the put of Kafka's windowed aggregations.
         let (_f, _p) = (self.meter.measure(StoreOp::Fetch), self.meter.measure(StoreOp::Put));
         let mut inner = self.lock();
+        inner.written(key, start);
         let slot = inner.slots.entry(start).or_insert_with(Slot::new);
         slot.mark(key);
         let (new, inserted) = update_in_place(&mut slot.values, key, f);
@@ -134,6 +172,9 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         let _m = self.meter.measure(StoreOp::Put);
         self.max_start.fetch_max(start, std::sync::atomic::Ordering::Relaxed);
         let mut inner = self.lock();
+        if let Some(resident) = &mut inner.resident {
+            resident.deleted(&(key.clone(), start));
+        }
         if let Some(slot) = inner.slots.get_mut(&start) {
             if slot.values.remove(key).is_some() {
                 slot.order.retain(|k| k != key);
@@ -142,9 +183,34 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
         }
     }
 
-    /// Drops windows starting before `start`.
+    /// Drops windows starting before `start` (but those the cache holds, if cached).
     pub(crate) fn expire_before(&self, start: i64) {
         let mut inner = self.lock();
+        if inner.resident.is_some() {
+            let from = inner.expired_to;
+            if start <= from {
+                return;
+            }
+            inner.expired_to = start;
+            let Inner { slots, resident, .. } = &mut *inner;
+            let resident = resident.as_mut().expect("checked above");
+            let starts: Vec<i64> = slots.range(from..start).map(|(s, _)| *s).collect();
+            for s in starts {
+                let slot = slots.get_mut(&s).expect("listed above");
+                let keep: Vec<K> = slot
+                    .order
+                    .iter()
+                    .filter(|k| resident.keeps_expired(&((*k).clone(), s)))
+                    .cloned()
+                    .collect();
+                slot.values.retain(|k, _| keep.contains(k));
+                slot.order = keep;
+                if slot.values.is_empty() {
+                    slots.remove(&s);
+                }
+            }
+            return;
+        }
         while let Some(entry) = inner.slots.first_entry() {
             if *entry.key() >= start {
                 break;
@@ -238,7 +304,7 @@ impl<K: StoreKey, V: Data> StateStore for WindowStore<K, V> {
                 }
             }
             (Some(k), Some(v)) => {
-                self.put(k.clone(), start, v, timestamp);
+                self.put_beneath(k.clone(), start, v, timestamp);
                 if let Some(slot) = self.lock().slots.get_mut(&start) {
                     slot.dirty.remove(&k);
                 }

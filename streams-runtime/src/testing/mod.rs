@@ -200,6 +200,8 @@ struct State {
     task_metrics: crate::metrics::task::TaskRegistry,
     /// The global task's, if the topology has global tables.
     global_metrics: Option<crate::metrics::task::GlobalTaskMetrics>,
+    /// Keys each aggregation's record cache holds (0: every update forwarded at once).
+    cache_capacity: usize,
 }
 
 impl State {
@@ -241,7 +243,12 @@ impl State {
                     return Err(e);
                 }
                 let task = self.tasks.get_mut(&key).expect("inserted above");
-                if let Err(e) = task.process(&raw, self.wall_clock, &self.policy, &mut self.topics) {
+                // Kafka's driver commits after every record, so its caches only coalesce
+                // the updates that one record makes.
+                let processed = task
+                    .process(&raw, self.wall_clock, &self.policy, &mut self.topics)
+                    .and_then(|()| task.flush(self.wall_clock, &mut self.topics));
+                if let Err(e) = processed {
                     self.topics.pending.clear();
                     return Err(e);
                 }
@@ -261,7 +268,7 @@ impl State {
             &self.topology.graph,
             (sub, partition),
             &self.application_id,
-            0,
+            self.cache_capacity,
             &self.globals,
             &self.task_metrics,
             self.wall_clock,
@@ -287,6 +294,7 @@ impl State {
         for key in keys {
             let task = self.tasks.get_mut(&key).expect("listed above");
             task.punctuate_wall_clock(self.wall_clock, &self.policy, &mut self.topics)?;
+            task.flush(self.wall_clock, &mut self.topics)?;
         }
         self.run()
     }
@@ -338,6 +346,7 @@ impl TestDriver {
                 wall_clock: 0,
                 task_metrics: driver_task_metrics(crate::metrics::RecordingLevel::Info),
                 global_metrics: None,
+                cache_capacity: 0,
             })),
         }
     }
@@ -363,6 +372,16 @@ impl TestDriver {
             state.application_id = id.to_string();
             state.topics.application_id = id.to_string();
         }
+        self
+    }
+
+    /// Kafka's `statestore.cache.max.bytes`: aggregations coalesce the updates of a key that
+    /// one input record makes (a line with a word twice counts it once, with 2), as Kafka's
+    /// `TopologyTestDriver` does when its properties give the cache bytes, since it commits
+    /// (and so flushes its caches) after every record. 0, the default here, forwards every
+    /// update.
+    pub fn with_cache_max_bytes(self, bytes: usize) -> Self {
+        self.state.borrow_mut().cache_capacity = crate::config::cache_capacity_of(bytes);
         self
     }
 
