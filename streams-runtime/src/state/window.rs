@@ -197,14 +197,11 @@ impl<K: StoreKey, V: Data> WindowStore<K, V> {
             let starts: Vec<i64> = slots.range(from..start).map(|(s, _)| *s).collect();
             for s in starts {
                 let slot = slots.get_mut(&s).expect("listed above");
-                let keep: Vec<K> = slot
-                    .order
-                    .iter()
-                    .filter(|k| resident.keeps_expired(&((*k).clone(), s)))
-                    .cloned()
-                    .collect();
-                slot.values.retain(|k, _| keep.contains(k));
-                slot.order = keep;
+                slot.order.retain(|k| resident.keeps_expired(&(k.clone(), s)));
+                {
+                    let kept: hashbrown::HashSet<&K, FxBuild> = slot.order.iter().collect();
+                    slot.values.retain(|k, _| kept.contains(k));
+                }
                 if slot.values.is_empty() {
                     slots.remove(&s);
                 }
