@@ -6,9 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use std::sync::Mutex;
-
-use super::cache::{Emitter, SharedEmitter};
+use super::cache::SharedEmitter;
 use super::{Context, Processor};
 use crate::codec::Codec;
 use crate::graph::TaskBuild;
@@ -23,7 +21,13 @@ pub(crate) struct TableSourceProc<K, V> {
     send_old_values: bool,
     key_is_null: fn(&K) -> bool,
     dropped: Arc<AtomicU64>,
-    next: SharedEmitter<K, V>,
+    next: Out<K, V>,
+}
+
+/// Where a table's updates go: through the record cache (a materialized table), or on.
+enum Out<K, V> {
+    Direct(Box<dyn Processor<K, Change<V>>>),
+    Cached(SharedEmitter<K, V>),
 }
 
 impl<K: StoreKey, V: Data> TableSourceProc<K, V> {
@@ -39,8 +43,8 @@ impl<K: StoreKey, V: Data> TableSourceProc<K, V> {
     ) -> Self {
         let store = tb.keeps_store(table).then(|| tb.key_value_store::<KC, VC>(store));
         let next = match store {
-            Some(_) => tb.emitter(next),
-            None => Arc::new(Mutex::new(Emitter::new(next, 0))),
+            Some(_) => Out::Cached(tb.emitter(next)),
+            None => Out::Direct(next),
         };
         TableSourceProc {
             store,
@@ -83,7 +87,12 @@ impl<K: StoreKey, V: Data> Processor<K, Option<V>> for TableSourceProc<K, V> {
         // As Kafka's `KTableSource`, every update is forwarded, even the deletion of a key
         // the table never had (unless the record cache holds it: see `Emitter`).
         let record = Record { key, value: Change { new: value, old }, timestamp, headers };
-        self.next.lock().unwrap_or_else(|p| p.into_inner()).emit_update(ctx, record, existed);
+        match &mut self.next {
+            Out::Direct(next) => next.process(ctx, record),
+            Out::Cached(emitter) => {
+                emitter.lock().unwrap_or_else(|p| p.into_inner()).emit_update(ctx, record, existed)
+            }
+        }
     }
 }
 
