@@ -291,7 +291,7 @@ impl StreamsConfig {
         } else {
             "cache.max.bytes.buffering"
         };
-        let bytes: usize = self.parse(key, 10 * 1024 * 1024)?;
+        let bytes: usize = self.parse(key, DEFAULT_CACHE_MAX_BYTES)?;
         Ok(cache_capacity_of(bytes))
     }
 
@@ -486,6 +486,9 @@ mod tests {
         assert_eq!(e, "configuration: `num.stream.threads` = 100000000: it must be between 1 and 1024");
     }
 }
+
+/// Kafka's default `statestore.cache.max.bytes`: 10 MiB.
+pub const DEFAULT_CACHE_MAX_BYTES: usize = 10 * 1024 * 1024;
 
 /// How many keys a record cache of `bytes` holds (an estimated 128 bytes a key).
 pub(crate) fn cache_capacity_of(bytes: usize) -> usize {

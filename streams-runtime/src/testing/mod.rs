@@ -346,7 +346,7 @@ impl TestDriver {
                 wall_clock: 0,
                 task_metrics: driver_task_metrics(crate::metrics::RecordingLevel::Info),
                 global_metrics: None,
-                cache_capacity: 0,
+                cache_capacity: crate::config::cache_capacity_of(crate::config::DEFAULT_CACHE_MAX_BYTES),
             })),
         }
     }
@@ -375,11 +375,10 @@ impl TestDriver {
         self
     }
 
-    /// Kafka's `statestore.cache.max.bytes`: aggregations coalesce the updates of a key that
-    /// one input record makes (a line with a word twice counts it once, with 2), as Kafka's
-    /// `TopologyTestDriver` does when its properties give the cache bytes, since it commits
-    /// (and so flushes its caches) after every record. 0, the default here, forwards every
-    /// update.
+    /// Kafka's `statestore.cache.max.bytes` (default 10 MiB, as in Kafka's `TopologyTestDriver`):
+    /// aggregations and materialized tables coalesce the updates of a key that one input record
+    /// makes (a line with a word twice counts it once, with 2), since the driver commits (and so
+    /// flushes its caches) after every record, as Kafka's does. 0 forwards every update.
     pub fn with_cache_max_bytes(self, bytes: usize) -> Self {
         self.state.borrow_mut().cache_capacity = crate::config::cache_capacity_of(bytes);
         self
