@@ -442,3 +442,58 @@ fn foreign_key_join_runs_on_tables_of_different_partition_counts() {
         vec![("o32".to_string(), "c7:n7b".to_string()), ("o7".to_string(), "c7:n7b".to_string())]
     );
 }
+
+/// Users' profiles as a versioned table (ten seconds of history), joined by their clicks.
+fn clicks_with_versioned_profiles() -> Topology {
+    let b = StreamsBuilder::new();
+    let profiles =
+        b.versioned_table::<String, String>("profiles", "profiles-by-time", Duration::from_secs(10));
+    b.stream::<String, String>("clicks")
+        .join(profiles, |click, profile| format!("{click}@{profile}"))
+        .to("out");
+    b.build()
+}
+
+/// KIP-914: a stream record joins the table row that was valid at its own timestamp, even
+/// when the table has moved on or the update arrives out of order; the store keeps each
+/// version a lookup may ask for.
+#[test]
+fn a_stream_record_joins_the_versioned_row_valid_at_its_timestamp() {
+    let driver = TestDriver::new(clicks_with_versioned_profiles());
+    let (profiles, clicks) =
+        (driver.input::<String, String>("profiles"), driver.input::<String, String>("clicks"));
+    let mut out = driver.output::<String, String>("out");
+    profiles.pipe("ann".into(), "v1".into(), 1_000);
+    profiles.pipe("ann".into(), "v3".into(), 3_000);
+    profiles.pipe("ann".into(), "v2".into(), 2_000); // out of order: history
+    clicks.pipe("ann".into(), "a".into(), 1_500);
+    clicks.pipe("ann".into(), "b".into(), 2_500);
+    clicks.pipe("ann".into(), "c".into(), 9_000);
+    clicks.pipe("ann".into(), "d".into(), 500); // before the first version: no row
+    let joined: Vec<String> = out.read_all().into_iter().map(|(_, v, _)| v).collect();
+    assert_eq!(joined, ["a@v1", "b@v2", "c@v3"]);
+    let store = driver.versioned_store::<String, String>("profiles-by-time").expect("the table's store");
+    assert_eq!(store.get(&"ann".to_string()), Some(("v3".to_string(), 3_000)));
+    assert_eq!(store.get_as_of(&"ann".to_string(), 2_999), Some(("v2".to_string(), 2_000)));
+    // Stream time 20 s: older than 10 s, an update is neither stored nor forwarded (counted
+    // as dropped), and a lookup finds only a latest version older than its time.
+    profiles.pipe("bob".into(), "w1".into(), 20_000);
+    profiles.pipe("ann".into(), "v0".into(), 5_000);
+    assert_eq!(driver.dropped_records(), 1);
+    assert_eq!(store.get_as_of(&"ann".to_string(), 5_000), Some(("v3".to_string(), 3_000)));
+    assert_eq!(store.get_as_of(&"ann".to_string(), 2_500), None, "history beyond the retention");
+    clicks.pipe("ann".into(), "e".into(), 2_500);
+    clicks.pipe("ann".into(), "f".into(), 9_500);
+    let joined: Vec<String> = out.read_all().into_iter().map(|(_, v, _)| v).collect();
+    assert_eq!(joined, ["f@v3"]);
+}
+
+/// Kafka's `KTable.suppress` refuses a versioned table (`TopologyException`); so does this one.
+#[test]
+#[should_panic(expected = "suppress() is only supported for non-versioned KTables")]
+fn a_versioned_table_cannot_be_suppressed() {
+    let b = StreamsBuilder::new();
+    b.versioned_table::<String, String>("profiles", "profiles-by-time", Duration::from_secs(1))
+        .filter(|_, v| !v.is_empty())
+        .suppress(Suppressed::until_time_limit(Duration::from_secs(1), BufferConfig::unbounded()));
+}

@@ -45,7 +45,7 @@ pub use runner::{InputGuard, KafkaStreams, RunMode, State, ThreadResponse};
 pub use state::query::{QueryError, StoreQuery};
 #[doc(inline)]
 pub use streams_macros::{topology, Json};
-pub use testing::{TestDriver, TestInputTopic, TestOutputTopic};
+pub use testing::{TestDriver, TestInputTopic, TestOutputTopic, VersionedStoreView};
 pub use windows::{SessionWindow, SessionWindows, SlidingWindows, TimeWindows, Window, Windowed};
 
 /// Everything a topology file needs: `use streams_runtime::prelude::*;`.

@@ -94,6 +94,17 @@ pub struct Change<V> {
     pub new: Option<V>,
     /// The value before the update, when known.
     pub old: Option<V>,
+    /// Whether the update is the key's latest by timestamp: `false` only for an out-of-order
+    /// update of a versioned table (Kafka's `Change.isLatest`, KIP-914), which joins and
+    /// `group_by` skip.
+    pub is_latest: bool,
+}
+
+impl<V> Change<V> {
+    /// An update that is its key's latest.
+    pub fn new(new: Option<V>, old: Option<V>) -> Self {
+        Change { new, old, is_latest: true }
+    }
 }
 
 /// Types that can flow through a topology.

@@ -76,6 +76,9 @@ const TABLES: &[Input] = &[input("left", Values::Str, 12), input("right", Values
 /// Longs on `left`, strings on `right` (cogrouped).
 const LONGS_AND_STRINGS: &[Input] = &[input("left", Values::Long, 4), input("right", Values::Str, 4)];
 
+/// The history retention of the versioned cases' stores.
+const HISTORY: Duration = Duration::from_millis(100);
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -1087,5 +1090,49 @@ fn builder_cases() -> Vec<Case> {
             .map_values(|v| v * 10)
             .to_stream()
             .to("out")),
+        // versioned tables (KIP-889, KIP-914): a history of 100 ms, so records out of order
+        // by up to 120 ms are mostly kept as history and the late ones dropped
+        case!("versioned_table_to_stream", TABLE, Plain, Long, |b| b
+            .versioned_table::<String, i64>("table", "versioned", HISTORY)
+            .to_stream()
+            .to("out")),
+        case!("versioned_table_filter_map_values", TABLE, Plain, Long, |b| b
+            .versioned_table::<String, i64>("table", "versioned", HISTORY)
+            .filter(|_, v| v % 2 == 0)
+            .map_values(|v| v * 10)
+            .to_stream()
+            .to("out")),
+        case!("versioned_table_filter_group_by_count", TABLE, Plain, Long, |b| b
+            .versioned_table::<String, i64>("table", "versioned", HISTORY)
+            .filter(|_, v| v % 2 == 0)
+            .group_by(|_, v| (format!("g{}", v.rem_euclid(3)), *v))
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("stream_versioned_table_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.versioned_table::<String, String>("right", "versioned", HISTORY);
+            b.stream::<String, String>("left").join(t, |l, r| format!("{l}+{r}")).to("out")
+        }),
+        case!("stream_versioned_table_left_join", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.versioned_table::<Option<String>, String>("right", "versioned", HISTORY);
+            b.stream::<Option<String>, String>("left")
+                .left_join(t, |l, r| format!("{l}+{}", show(r)))
+                .to("out")
+        }),
+        case!("versioned_table_table_join", TABLES, Plain, Str, |b| {
+            let l = b.versioned_table::<String, String>("left", "left-versioned", HISTORY);
+            let r = b.versioned_table::<String, String>("right", "right-versioned", HISTORY);
+            l.join(r, |a, c| format!("{a}+{c}")).to_stream().to("out")
+        }),
+        case!("versioned_table_table_outer_join", TABLES, Plain, Str, |b| {
+            let l = b.versioned_table::<String, String>("left", "left-versioned", HISTORY);
+            let r = b.table::<String, String>("right").filter(|_, v| !v.ends_with('3'));
+            l.outer_join(r, |a, c| format!("{}+{}", show(a), show(c))).to_stream().to("out")
+        }),
+        case!("versioned_table_fk_join", TABLES, Plain, Str, |b| {
+            let l = b.versioned_table::<String, String>("left", "left-versioned", HISTORY);
+            let r = b.versioned_table::<String, String>("right", "right-versioned", HISTORY);
+            l.foreign_key_join(r, fk, |a, c| format!("{a}+{c}")).to_stream().to("out")
+        }),
     ]
 }

@@ -73,8 +73,14 @@ pub(crate) fn applies(case: &Case) -> bool {
 /// and after every record in a driver, so the final tables may differ (as they do between
 /// Kafka Streams and its driver; the differential cases check the driver against Kafka's,
 /// cache on and off).
+///
+/// Nor a join of a versioned table with a cached one: the versioned side is never cached, so
+/// its updates come out at once while the cached side's come out at a commit, with their old
+/// value as of the last flush; a filter drops a cached update whose new and old values it
+/// both rejects (Kafka's `KTableFilter`), so whether the join sees the other side's deletion
+/// depends on where the commits fall (in Kafka as here).
 fn caches(case: &Case) -> bool {
-    !case.name.starts_with("session_")
+    !case.name.starts_with("session_") && case.name != "versioned_table_table_outer_join"
 }
 
 /// The last value of each key on `out` (a tombstone removes the key).

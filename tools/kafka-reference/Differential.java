@@ -763,6 +763,47 @@ public class Differential {
             .filter((k, v) -> v % 2 == 0)
             .mapValues(v -> v * 10)
             .toStream().to("out", Produced.with(S, L))));
+        // versioned tables (KIP-889, KIP-914), with a history of 100 ms
+        add("versioned_table_to_stream", () -> build(b -> versioned(b, "table", "versioned", L)
+            .toStream().to("out", Produced.with(S, L))));
+        add("versioned_table_filter_map_values", () -> build(b -> versioned(b, "table", "versioned", L)
+            .filter((k, v) -> v % 2 == 0)
+            .mapValues(v -> v * 10)
+            .toStream().to("out", Produced.with(S, L))));
+        add("versioned_table_filter_group_by_count", () -> build(b -> versioned(b, "table", "versioned", L)
+            .filter((k, v) -> v % 2 == 0)
+            .groupBy((k, v) -> KeyValue.pair("g" + Math.floorMod(v, 3), v), Grouped.with(S, L))
+            .count().toStream().to("out", Produced.with(S, L))));
+        add("stream_versioned_table_join", () -> build(b -> {
+            KTable<String, String> t = versioned(b, "right", "versioned", S);
+            b.stream("left", Consumed.with(S, S)).join(t, (l, r) -> l + "+" + r).to("out", Produced.with(S, S));
+        }));
+        add("stream_versioned_table_left_join", () -> build(b -> {
+            KTable<String, String> t = versioned(b, "right", "versioned", S);
+            b.stream("left", Consumed.with(S, S)).leftJoin(t, (l, r) -> l + "+" + show(r)).to("out", Produced.with(S, S));
+        }));
+        add("versioned_table_table_join", () -> build(b -> {
+            KTable<String, String> l = versioned(b, "left", "left-versioned", S);
+            KTable<String, String> r = versioned(b, "right", "right-versioned", S);
+            l.join(r, (a, c) -> a + "+" + c).toStream().to("out", Produced.with(S, S));
+        }));
+        add("versioned_table_table_outer_join", () -> build(b -> {
+            KTable<String, String> l = versioned(b, "left", "left-versioned", S);
+            KTable<String, String> r = b.table("right", Consumed.with(S, S)).filter((k, v) -> !v.endsWith("3"));
+            l.outerJoin(r, (a, c) -> show(a) + "+" + show(c)).toStream().to("out", Produced.with(S, S));
+        }));
+        add("versioned_table_fk_join", () -> build(b -> {
+            KTable<String, String> l = versioned(b, "left", "left-versioned", S);
+            KTable<String, String> r = versioned(b, "right", "right-versioned", S);
+            l.join(r, Differential::fk, (a, c) -> a + "+" + c).toStream().to("out", Produced.with(S, S));
+        }));
+    }
+
+    /** A table of `topic` materialized in the versioned store `store` with 100 ms of history. */
+    static <V> KTable<String, V> versioned(StreamsBuilder b, String topic, String store, Serde<V> values) {
+        return b.table(topic, Consumed.with(S, values),
+            Materialized.<String, V>as(Stores.persistentVersionedKeyValueStore(store, ms(100)))
+                .withKeySerde(S).withValueSerde(values));
     }
 
     static {

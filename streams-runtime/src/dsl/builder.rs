@@ -97,9 +97,64 @@ impl StreamsBuilder {
         let store_name = store.clone();
         let getter: GetterFactory<KC::Value, VC::Value> = Arc::new(move |tb| {
             let store = tb.key_value_store::<KC, VC>(&store_name);
-            Box::new(move |k| store.get(k))
+            Box::new(move |k, _| store.get(k))
         });
         KTable::new(table, lineage, lineage, Some((node, store))).with_getter(getter)
+    }
+
+    /// A table read from `topic` into the versioned store `store`, which keeps each key's
+    /// values over the last `history_retention` of stream time (Kafka's `builder.table(topic,
+    /// Materialized.as(Stores.persistentVersionedKeyValueStore(store, historyRetention)))`,
+    /// KIP-889 and KIP-914):
+    /// - an update older than the store's stream time minus the history retention is dropped;
+    /// - one older than its key's latest value is stored in the history and flows on marked
+    ///   not the latest ([`Change::is_latest`](crate::record::Change)): `to_stream`, filters
+    ///   and mappings pass it on; table-table joins, foreign-key joins and `group_by` skip it
+    ///   (joins count it as dropped);
+    /// - a stream-table join looks the table up *as of the stream record's timestamp*;
+    /// - the store is never cached, and its changelog holds every version (compacted no
+    ///   sooner than the history retention plus a day).
+    ///
+    /// The store is kept in memory and restored from its changelog.
+    pub fn versioned_table<KC, VC>(
+        &self,
+        topic: &str,
+        store: &str,
+        history_retention: std::time::Duration,
+    ) -> KTable<KC::Value, VC::Value, MayDelete>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        let history_retention_ms = i64::try_from(history_retention.as_millis()).unwrap_or(i64::MAX);
+        let (source_name, table_name) = {
+            let mut g = self.graph.borrow_mut();
+            // A named store takes no number (Kafka's `MaterializedInternal`).
+            g.table_sources.push((store.to_string(), topic.to_string()));
+            g.set_changelog_kind(store, crate::graph::ChangelogKind::Versioned { history_retention_ms });
+            (g.new_name("KSTREAM-SOURCE-"), g.new_name("KTABLE-SOURCE-"))
+        };
+        let topics = SourceTopics::Names(vec![topic.to_string()]);
+        let stream = self.source::<KC, Option<VC>>(topics, SourceName::Drawn(source_name));
+        let lineage = Lineage::versioned_source(self);
+        let id = lineage.id();
+        let store_name = store.to_string();
+        let table = stream.processor(table_name, vec![store.to_string()], move |tb, next| {
+            TableSourceProc::new::<KC, VC>(tb, id, &store_name, next)
+        });
+        let node = table.last_node();
+        let store_name = store.to_string();
+        // Kafka's `KTableSourceValueGetterSupplier` over a versioned store: as of a time when
+        // asked (a stream-table join), else the latest.
+        let getter: GetterFactory<KC::Value, VC::Value> = Arc::new(move |tb| {
+            let store = tb.versioned_store::<KC, VC>(&store_name);
+            Box::new(move |k, at| match at {
+                Some(at) => store.get_as_of(k, at),
+                None => store.get(k),
+            })
+        });
+        KTable::new(table, lineage, lineage, Some((node, store.to_string()))).with_getter(getter)
     }
 
     /// A global table read from every partition of `topic`, shared by all tasks and joined

@@ -154,7 +154,7 @@ where
         let getter_store = store.clone();
         let getter: GetterFactory<K, A> = Arc::new(move |tb| {
             let store = tb.key_value_store::<K::Codec, A::Codec>(&getter_store);
-            Box::new(move |k| store.get(k))
+            Box::new(move |k, _| store.get(k))
         });
         KTable::new(stream, lineage, lineage, Some((nodes[0], store))).with_getter(getter)
     }

@@ -257,7 +257,7 @@ where
         let store_name = output_store.clone();
         let getter: GetterFactory<K, R> = Arc::new(move |tb| {
             let store = tb.key_value_store::<K::Codec, R::Codec>(&store_name);
-            Box::new(move |k| store.get(k))
+            Box::new(move |k, _| store.get(k))
         });
         let stream = KStream::new(builder, outlet, output, Nop::new());
         KTable::new(stream, lineage, lineage, Some((output, output_store))).with_getter(getter)

@@ -472,7 +472,7 @@ where
         let store_name = store.clone();
         let getter: crate::dsl::ktable::GetterFactory<K, V> = Arc::new(move |tb| {
             let store = tb.key_value_store::<K::Codec, V::Codec>(&store_name);
-            Box::new(move |k| store.get(k))
+            Box::new(move |k, _| store.get(k))
         });
         KTable::new(table, lineage, lineage, Some((node, store))).with_getter(getter)
     }

@@ -102,10 +102,38 @@ impl Lineage {
         Self::declare_in(g, crate::graph::tables::Table { source: true, ..Default::default() })
     }
 
-    /// A table derived from `parents`.
+    /// A source table materialized in a versioned store: kept, whatever is asked.
+    pub(crate) fn versioned_source(builder: &crate::dsl::StreamsBuilder) -> Lineage {
+        let table = crate::graph::tables::Table {
+            source: true,
+            always_kept: true,
+            versioned: true,
+            ..Default::default()
+        };
+        Self::declare(builder, table)
+    }
+
+    /// A table derived from `parents` by a filter or a mapping: versioned if they all are
+    /// (Kafka's `InternalStreamsBuilder.isVersionedUpstream`).
     fn derived(builder: &crate::dsl::StreamsBuilder, parents: &[Lineage]) -> Lineage {
+        let versioned = {
+            let g = builder.graph.borrow();
+            parents.iter().all(|p| g.tables[p.id].versioned)
+        };
+        let parents = parents.iter().map(|p| p.id).collect();
+        Self::declare(builder, crate::graph::tables::Table { parents, versioned, ..Default::default() })
+    }
+
+    /// A join's result table: not versioned, whatever its sides are (Kafka's
+    /// `KTableKTableJoinNode` is versioned only when materialized in a versioned store).
+    fn joined(builder: &crate::dsl::StreamsBuilder, parents: &[Lineage]) -> Lineage {
         let parents = parents.iter().map(|p| p.id).collect();
         Self::declare(builder, crate::graph::tables::Table { parents, ..Default::default() })
+    }
+
+    /// Whether the table's rows are versioned.
+    pub(crate) fn is_versioned(&self, builder: &crate::dsl::StreamsBuilder) -> bool {
+        builder.graph.borrow().tables[self.id].versioned
     }
 
     /// Asks for this table's old values.
@@ -180,7 +208,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         if kind == TableJoin::Outer {
             other.lineage.enable(&builder);
         }
-        let lineage = Lineage::derived(&builder, &[self.lineage, other.lineage]);
+        let lineage = Lineage::joined(&builder, &[self.lineage, other.lineage]);
         let (merge, outlet) = {
             let mut g = builder.graph.borrow_mut();
             // Kafka's `KTableImpl.doJoin` names the merge first, and its sides `KTABLE-JOINTHIS-`
@@ -205,6 +233,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             joiner: j.clone(),
             side: this_side,
             send_old_values: tb.sends_old_values(table),
+            dropped: tb.dropped.clone(),
             next: tb.downstream(outlet),
         });
         let (j, tg) = (joiner.clone(), this_getter.clone());
@@ -216,13 +245,15 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             },
             side: other_side,
             send_old_values: tb.sends_old_values(table),
+            dropped: tb.dropped.clone(),
             next: tb.downstream(outlet),
         });
         // Kafka's `KTableKTable*JoinValueGetter`: the joined row with the larger timestamp.
         let getter: GetterFactory<K, R> = Arc::new(move |tb| {
             let (l, r, j) = (this_getter(tb), other_getter(tb), joiner.clone());
-            Box::new(move |k| {
-                let (left, right) = (l(k), r(k));
+            // A join's result is not versioned: its sides answer their latest values.
+            Box::new(move |k, _| {
+                let (left, right) = (l(k, None), r(k, None));
                 let ts = left.as_ref().map_or(-1, |(_, t)| *t).max(right.as_ref().map_or(-1, |(_, t)| *t));
                 let present = match kind {
                     TableJoin::Inner => left.is_some() && right.is_some(),
@@ -350,8 +381,8 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
                 let parent = parent(tb);
                 // Kafka's `KTableTransformValuesGetter`: a missing value is transformed too
                 // (its timestamp then unknown, -1).
-                Box::new(move |k| {
-                    let (value, timestamp) = match parent(k) {
+                Box::new(move |k, at| {
+                    let (value, timestamp) = match parent(k, at) {
                         Some((v, ts)) => (Some(v), ts),
                         None => (None, -1),
                     };
@@ -386,11 +417,20 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
     /// time is up (Kafka's `KTable.suppress(Suppressed.untilTimeLimit(..))`): a rate limit on
     /// a table's changes. The buffer is a store of its own, restored from its changelog.
     /// Looking a key up (a join) sees what was last emitted.
+    ///
+    /// # Panics
+    /// If the table is versioned (read with [`StreamsBuilder::versioned_table`](crate::StreamsBuilder::versioned_table),
+    /// or derived from one by filters and mappings), as Kafka's `TopologyException`.
     pub fn suppress(mut self, suppressed: Suppressed) -> KTable<K, V, T>
     where
         K: DefaultCodec + StoreKey,
         V: DefaultCodec,
     {
+        assert!(
+            !self.lineage.is_versioned(self.stream.builder()),
+            "suppress() is only supported for non-versioned KTables \
+             (note that version semantics might be inherited from upstream)"
+        );
         // Kafka's `KTableSuppressProcessorSupplier` asks its parent for old values, which
         // materializes a source table.
         self.store_of.keep_store(self.stream.builder());
@@ -428,9 +468,9 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             Arc::new(move |tb| {
                 let held = tb.buffer_store::<K::Codec, BufferedCodec<V::Codec>>(&store);
                 let parent = parent(tb);
-                Box::new(move |k| match held.get(k) {
+                Box::new(move |k, at| match held.get(k) {
                     Some((b, _)) => b.prior.map(|v| (v, b.timestamp)),
-                    None => parent(k),
+                    None => parent(k, at),
                 })
             })
         });
@@ -483,12 +523,13 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
             predicate: p.clone(),
             negate,
             send_old_values: tb.sends_old_values(table),
+            versioned: tb.is_versioned(table),
             next,
         });
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, V> {
             Arc::new(move |tb| {
                 let (parent, predicate) = (parent(tb), predicate.clone());
-                Box::new(move |k| parent(k).filter(|(v, _)| predicate(k, v) != negate))
+                Box::new(move |k, at| parent(k, at).filter(|(v, _)| predicate(k, v) != negate))
             })
         });
         self.derived(stream, getter, lineage)
@@ -528,7 +569,7 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         let getter = self.getter.clone().map(|parent| -> GetterFactory<K, U> {
             Arc::new(move |tb| {
                 let (parent, f) = (parent(tb), f.clone());
-                Box::new(move |k| parent(k).map(|(v, ts)| (f(v), ts)))
+                Box::new(move |k, at| parent(k, at).map(|(v, ts)| (f(v), ts)))
             })
         });
         self.derived(stream, getter, lineage)

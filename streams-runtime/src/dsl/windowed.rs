@@ -215,7 +215,7 @@ impl<K, V, S> TimeWindowedKStream<K, V, S> {
         let getter_store = store.clone();
         let getter: GetterFactory<Windowed<K>, A> = Arc::new(move |tb| {
             let store = tb.window_store::<K::Codec, A::Codec>(&getter_store, size);
-            Box::new(move |w: &Windowed<K>| store.get(&w.key, w.window.start))
+            Box::new(move |w: &Windowed<K>, _| store.get(&w.key, w.window.start))
         });
         let table = KTable::aggregated(stream, Some((node, store))).with_getter(getter);
         if emit == Emit::Suppressed {
@@ -470,7 +470,7 @@ impl<K, V, S> SessionWindowedKStream<K, V, S> {
         let getter_store = store.clone();
         let getter: GetterFactory<Windowed<K, SessionWindow>, A> = Arc::new(move |tb| {
             let store = tb.session_store::<K::Codec, A::Codec>(&getter_store);
-            Box::new(move |w: &Windowed<K, SessionWindow>| store.fetch_session(&w.key, w.window))
+            Box::new(move |w: &Windowed<K, SessionWindow>, _| store.fetch_session(&w.key, w.window))
         });
         KTable::aggregated(stream, Some((node, store))).with_getter(getter)
     }

@@ -658,6 +658,11 @@ impl<'g> TaskBuild<'g> {
         self.graph.tables.old_values[table]
     }
 
+    /// Whether table `table` is versioned (see [`tables`]).
+    pub(crate) fn is_versioned(&self, table: usize) -> bool {
+        self.graph.tables.versioned[table]
+    }
+
     /// Whether table `table` keeps its store (see [`tables`]).
     pub(crate) fn keeps_store(&self, table: usize) -> bool {
         self.graph.tables.store_kept[table]
@@ -719,6 +724,33 @@ impl<'g> TaskBuild<'g> {
                 store.cached(capacity)
             } else {
                 store
+            }
+        })
+    }
+
+    /// The task's versioned key-value store `name` (its history retention is the graph's),
+    /// written to its changelog with `KC`/`VC`.
+    pub(crate) fn versioned_store<KC, VC>(
+        &mut self,
+        name: &str,
+    ) -> Arc<crate::state::versioned::VersionedKeyValueStore<KC::Value, VC::Value>>
+    where
+        KC: Codec,
+        VC: Codec,
+        KC::Value: StoreKey,
+    {
+        let ChangelogKind::Versioned { history_retention_ms } = self.graph.changelog_kind(name) else {
+            unreachable!("`{name}` was declared a versioned store")
+        };
+        // A source topic reused as its changelog holds its changes already.
+        let logged = !self.graph.is_source_changelog(name);
+        self.stores.get_or_create(name, || {
+            let store =
+                crate::state::versioned::VersionedKeyValueStore::new::<KC, VC>(name, history_retention_ms);
+            if logged {
+                store
+            } else {
+                store.unlogged()
             }
         })
     }

@@ -16,6 +16,9 @@ pub(crate) struct Table {
     pub(crate) store_asked: bool,
     /// Something downstream needs its old values (a `group_by`, a join's outer side).
     pub(crate) old_values_asked: bool,
+    /// Its rows are versioned (Kafka's `isOutputVersioned`, KIP-914): a source materialized in
+    /// a versioned store, or a table derived from versioned ones by filters and mappings.
+    pub(crate) versioned: bool,
 }
 
 /// What the pass decided, by table.
@@ -23,6 +26,7 @@ pub(crate) struct Table {
 pub(crate) struct Decided {
     pub(crate) old_values: Vec<bool>,
     pub(crate) store_kept: Vec<bool>,
+    pub(crate) versioned: Vec<bool>,
 }
 
 /// Old values flow up from every table asked to the tables it derives from; a source that
@@ -40,7 +44,8 @@ pub(crate) fn decide(tables: &[Table]) -> Decided {
         .zip(&old_values)
         .map(|(t, &old)| t.always_kept || t.store_asked || (t.source && old))
         .collect();
-    Decided { old_values, store_kept }
+    let versioned = tables.iter().map(|t| t.versioned).collect();
+    Decided { old_values, store_kept, versioned }
 }
 
 #[cfg(test)]

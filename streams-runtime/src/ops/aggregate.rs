@@ -47,7 +47,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for StreamAggregateProc<K, V
             }
             ((self.aggregator)(&key, value, old), timestamp.max(old_ts))
         });
-        let change = Change { new: Some(new), old: old_out };
+        let change = Change::new(Some(new), old_out);
         let mut emitter = self.emitter.lock().unwrap_or_else(|p| p.into_inner());
         emitter.emit(ctx, Record { key, value: change, timestamp, headers });
     }

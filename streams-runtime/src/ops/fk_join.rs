@@ -426,6 +426,12 @@ impl<KC: Codec, VC: Codec, KOC: Codec> Processor<KC::Value, Change<VC::Value>>
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, Change<VC::Value>>) {
         let Record { key, value, timestamp, headers } = record;
+        // Kafka's `SubscriptionSendProcessorSupplier` drops an out-of-order update of a
+        // versioned table (KIP-914), counted as dropped.
+        if !value.is_latest {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let Some(instructions) = self.instructions(ctx, &value) else { return };
         let hash = match &value.new {
             Some(v) => match bytes_of::<VC>(ctx, &self.topic, RecordPart::Value, v) {
@@ -497,7 +503,7 @@ impl<KC: Codec, KOC: Codec, VOC: Codec> Processor<Option<KOC::Value>, Subscripti
                 _ => self.store.put(&fk_bytes, pk_bytes, subscription.clone(), timestamp),
             }
         }
-        let foreign = fk.as_ref().and_then(|fk| (self.foreign)(fk));
+        let foreign = fk.as_ref().and_then(|fk| (self.foreign)(fk, None));
         let at = foreign.as_ref().map_or(timestamp, |(_, t)| timestamp.max(*t));
         let foreign = match subscription.instruction {
             DeleteKeyNoPropagate => return,
@@ -532,7 +538,9 @@ impl<KC: Codec, KOC: Codec, VOC: Codec> Processor<KOC::Value, Change<VOC::Value>
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KOC::Value, Change<VOC::Value>>) {
         let Record { key, value, timestamp, headers } = record;
-        if KOC::is_null(&key) {
+        // A null key, or an out-of-order update of a versioned table (Kafka's
+        // `ForeignTableJoinProcessorSupplier`, KIP-914): dropped and counted.
+        if KOC::is_null(&key) || !value.is_latest {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -572,7 +580,7 @@ impl<KC: Codec, VC: Codec, VO: Data, R: Data> Processor<KC::Value, Response<VO>>
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<KC::Value, Response<VO>>) {
         let Record { key, value: response, timestamp, headers } = record;
-        let current = (self.current)(&key).map(|(v, _)| v);
+        let current = (self.current)(&key, None).map(|(v, _)| v);
         let hash = match &current {
             Some(v) => match bytes_of::<VC>(ctx, "the foreign-key join's response", RecordPart::Value, v) {
                 Some(bytes) => Some(murmur3_128(&bytes)),

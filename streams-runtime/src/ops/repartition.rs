@@ -94,11 +94,14 @@ impl<C: Codec> Codec for ChangeCodec<C> {
             return Err(CodecError::new("empty table update on a repartition topic"));
         };
         // Flags 3-5 carry an `isLatest` byte before the flag.
-        let rest = if flag >= 3 { rest.split_last().map(|(_, r)| r).unwrap_or_default() } else { rest };
+        let (is_latest, rest) = match (flag, rest.split_last()) {
+            (3.., Some((&latest, rest))) => (latest != 0, rest),
+            _ => (true, rest),
+        };
         let one = |b: &[u8]| C::decode(Some(b)).map(Some);
         Ok(match flag {
-            0 | 3 => Change { new: None, old: one(rest)? },
-            1 | 4 => Change { new: one(rest)?, old: None },
+            0 | 3 => Change { new: None, old: one(rest)?, is_latest },
+            1 | 4 => Change { new: one(rest)?, old: None, is_latest },
             2 | 5 => {
                 let (len, at) = read_varint(rest)?;
                 let len =
@@ -106,7 +109,7 @@ impl<C: Codec> Codec for ChangeCodec<C> {
                 let (new, old) = rest[at..]
                     .split_at_checked(len)
                     .ok_or_else(|| CodecError::new("a table update shorter than its length"))?;
-                Change { new: one(new)?, old: one(old)? }
+                Change { new: one(new)?, old: one(old)?, is_latest }
             }
             other => return Err(CodecError::new(format!("unknown table update flag {other}"))),
         })

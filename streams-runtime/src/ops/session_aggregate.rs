@@ -93,14 +93,14 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for SessionAggregateProc<K, 
             }
             in_place |= w == window;
             let gone = Windowed { key: key.clone(), window: w };
-            let change = Change { new: None, old: Some(a) };
+            let change = Change::new(None, Some(a));
             let record = Record { key: gone, value: change, timestamp: w.end, headers: headers.clone() };
             next.emit_update(ctx, record, true);
         }
         let aggregate = (self.add)(&key, value, aggregate);
         self.store.put(key.clone(), window, aggregate.clone(), window.end);
         let windowed = Windowed { key, window };
-        let change = Change { new: Some(aggregate), old: None };
+        let change = Change::new(Some(aggregate), None);
         let record = Record { key: windowed, value: change, timestamp: window.end, headers };
         next.emit_update(ctx, record, in_place);
         drop(next);

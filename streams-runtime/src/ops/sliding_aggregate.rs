@@ -76,7 +76,7 @@ impl<K: StoreKey, V: Data, A: Data> SlidingAggregateProc<K, V, A> {
 
     fn forward(&mut self, ctx: &mut Context<'_>, step: &Step<'_, K, V>, start: i64, agg: A, timestamp: i64) {
         let window = Window { start, end: start.saturating_add(self.d()) };
-        let change = Change { new: Some(agg), old: None };
+        let change = Change::new(Some(agg), None);
         let key = Windowed { key: step.key.clone(), window };
         let record = Record { key, value: change, timestamp, headers: step.headers.clone() };
         self.next.lock().unwrap_or_else(|p| p.into_inner()).emit(ctx, record);

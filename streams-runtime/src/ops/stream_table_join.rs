@@ -9,9 +9,10 @@ use std::sync::Arc;
 use super::{Context, Processor};
 use crate::record::Record;
 
-/// Reads a table's current value for a key, with its timestamp (Kafka's
-/// `KTableValueGetter`, which answers a `ValueAndTimestamp`).
-pub(crate) type Getter<K, V> = Box<dyn Fn(&K) -> Option<(V, i64)> + Send>;
+/// Reads a table's value for a key, with its timestamp (Kafka's `KTableValueGetter`, which
+/// answers a `ValueAndTimestamp`): its current value, or given a time, the value it had then
+/// if the table is versioned (`get(key, asOfTimestamp)`; a table that is not ignores the time).
+pub(crate) type Getter<K, V> = Box<dyn Fn(&K, Option<i64>) -> Option<(V, i64)> + Send>;
 
 /// Kafka's `KStreamKTableJoinProcessor.maybeDropRecord`, for table and global-table joins:
 /// a record whose join key or value is null is dropped and counted, except that a left
@@ -65,7 +66,8 @@ impl<K: Send, V: Send, VT: Send, R: Send> Processor<K, V> for StreamTableJoinPro
         if self.nulls.drops(ctx, &key, &value, &key) {
             return;
         }
-        let found = if (self.nulls.key)(&key) { None } else { (self.table)(&key).map(|(v, _)| v) };
+        let found =
+            if (self.nulls.key)(&key) { None } else { (self.table)(&key, Some(timestamp)).map(|(v, _)| v) };
         if let Some(joined) = (self.joiner)(value, found) {
             self.next.process(ctx, Record { key, value: joined, timestamp, headers });
         }

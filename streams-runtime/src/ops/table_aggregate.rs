@@ -27,7 +27,7 @@ pub(crate) struct TableAggregateProc<K, V, A> {
 
 impl<K: StoreKey, V: Data, A: Data> Processor<K, Change<V>> for TableAggregateProc<K, V, A> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
-        let Record { key, value: Change { new, old }, timestamp, headers } = record;
+        let Record { key, value: Change { new, old, .. }, timestamp, headers } = record;
         let previous = self.store.get(&key);
         let mut timestamp = timestamp;
         let mut agg = previous.as_ref().map(|(a, _)| a.clone());
@@ -49,7 +49,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, Change<V>> for TableAggregatePr
             None => self.store.delete(&key),
         }
         let old = previous.map(|(a, _)| a).filter(|_| self.send_old_values);
-        let change = Change { new: agg, old };
+        let change = Change::new(agg, old);
         let mut emitter = self.emitter.lock().unwrap_or_else(|p| p.into_inner());
         emitter.emit(ctx, Record { key, value: change, timestamp, headers });
     }

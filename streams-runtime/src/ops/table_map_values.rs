@@ -14,10 +14,11 @@ pub(crate) struct TableMapValuesProc<K, V, U> {
 
 impl<K: Send, V: Send, U: Send> Processor<K, Change<V>> for TableMapValuesProc<K, V, U> {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
-        let Change { new, old } = record.value;
+        let Change { new, old, is_latest } = record.value;
         let change = Change {
             new: new.map(|v| (self.f)(v)),
             old: old.filter(|_| self.send_old_values).map(|v| (self.f)(v)),
+            is_latest,
         };
         self.next.process(
             ctx,

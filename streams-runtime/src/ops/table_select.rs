@@ -21,7 +21,12 @@ impl<K: Send, V: Send, K2: PartialEq + Send, V2: Send> Processor<K, Change<V>>
     for TableSelectProc<K, V, K2, V2>
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
-        let Record { key, value: Change { new, old }, timestamp, headers } = record;
+        let Record { key, value: Change { new, old, is_latest }, timestamp, headers } = record;
+        // Kafka's `KTableRepartitionMap` skips an out-of-order update of a versioned table: the
+        // aggregate holds latest values only.
+        if !is_latest {
+            return;
+        }
         let valid = |(k, v): &(K2, V2)| !(self.key_is_null)(k) && !(self.value_is_null)(v);
         let mapped = |v: Option<V>| v.map(|v| (self.f)(&key, &v));
         let (old, new) = (mapped(old), mapped(new));
@@ -31,17 +36,17 @@ impl<K: Send, V: Send, K2: PartialEq + Send, V2: Send> Processor<K, Change<V>>
         let (old, new) = (old.filter(valid), new.filter(valid));
         match (old, new) {
             (Some((old_key, old_value)), Some((new_key, new_value))) if old_key == new_key => {
-                let change = Change { new: Some(new_value), old: Some(old_value) };
+                let change = Change::new(Some(new_value), Some(old_value));
                 self.next.process(ctx, Record { key: new_key, value: change, timestamp, headers });
             }
             (old, new) => {
                 if let Some((k, v)) = old {
-                    let change = Change { new: None, old: Some(v) };
+                    let change = Change::new(None, Some(v));
                     self.next
                         .process(ctx, Record { key: k, value: change, timestamp, headers: headers.clone() });
                 }
                 if let Some((k, v)) = new {
-                    let change = Change { new: Some(v), old: None };
+                    let change = Change::new(Some(v), None);
                     self.next.process(ctx, Record { key: k, value: change, timestamp, headers });
                 }
             }

@@ -53,7 +53,7 @@ impl<C: Codec> Codec for BufferedCodec<C> {
         let change = ChangeCodec::<C>::encode(&value.change)?.unwrap_or_default();
         let prior = match &value.prior {
             Some(prior) => {
-                ChangeCodec::<C>::encode(&Change { new: Some(prior.clone()), old: None })?.unwrap_or_default()
+                ChangeCodec::<C>::encode(&Change::new(Some(prior.clone()), None))?.unwrap_or_default()
             }
             None => Vec::new(),
         };
@@ -201,14 +201,9 @@ mod tests {
         type C = BufferedCodec<String>;
         let s = |v: &str| Some(v.to_string());
         for b in [
-            Buffered {
-                time: 5,
-                timestamp: 9,
-                change: Change { new: s("new"), old: s("old") },
-                prior: s("prior"),
-            },
-            Buffered { time: -1, timestamp: 0, change: Change { new: None, old: s("old") }, prior: None },
-            Buffered { time: i64::MAX, timestamp: 1, change: Change { new: s(""), old: None }, prior: s("") },
+            Buffered { time: 5, timestamp: 9, change: Change::new(s("new"), s("old")), prior: s("prior") },
+            Buffered { time: -1, timestamp: 0, change: Change::new(None, s("old")), prior: None },
+            Buffered { time: i64::MAX, timestamp: 1, change: Change::new(s(""), None), prior: s("") },
         ] {
             let bytes = C::encode(&b).unwrap();
             let back = C::decode(bytes.as_deref()).unwrap();

@@ -6,6 +6,7 @@
 //! forwards nothing for an update that carries neither a new nor an old value. Tables have
 //! no null keys (their sources drop them), so neither has a join.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::stream_table_join::Getter;
@@ -30,6 +31,8 @@ pub(crate) struct TableJoinSideProc<K, This, Other, O> {
     pub(crate) side: JoinSide,
     /// Whether old values are joined and forwarded (Kafka's `sendOldValues`).
     pub(crate) send_old_values: bool,
+    /// The task's dropped-records count (out-of-order updates of a versioned table).
+    pub(crate) dropped: Arc<AtomicU64>,
     pub(crate) next: Box<dyn Processor<K, Change<O>>>,
 }
 
@@ -40,8 +43,14 @@ impl<K: Send, This: Clone + Send, Other: Clone + Send, O: Send> Processor<K, Cha
     for TableJoinSideProc<K, This, Other, O>
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<This>>) {
-        let Record { key, value: Change { new, old }, timestamp, headers } = record;
-        let other = (self.other)(&key);
+        let Record { key, value: Change { new, old, is_latest }, timestamp, headers } = record;
+        // Kafka's join processors drop an out-of-order update of a versioned table (KIP-914),
+        // counted as dropped.
+        if !is_latest {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let other = (self.other)(&key, None);
         let other_ts = other.as_ref().map_or(UNKNOWN, |(_, ts)| *ts);
         let other = other.map(|(v, _)| v);
         let join = |this: Option<This>| (self.joiner)(this, other.clone());
@@ -77,6 +86,6 @@ impl<K: Send, This: Clone + Send, Other: Clone + Send, O: Send> Processor<K, Cha
             }
         };
         let timestamp = timestamp.max(other_ts);
-        self.next.process(ctx, Record { key, value: Change { new, old }, timestamp, headers });
+        self.next.process(ctx, Record { key, value: Change::new(new, old), timestamp, headers });
     }
 }

@@ -24,11 +24,11 @@ impl<K: Data, V: Data, T: ValueTransformerWithKey<K, V>> Processor<K, Change<V>>
     for TableTransformValuesProc<K, V, T>
 {
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, Change<V>>) {
-        let Record { key, value: Change { new, old }, timestamp, headers } = record;
+        let Record { key, value: Change { new, old, is_latest }, timestamp, headers } = record;
         self.now.store(timestamp, Ordering::Relaxed);
         let new = self.transformer.transform(&key, new.as_ref());
         let old = if self.send_old_values { self.transformer.transform(&key, old.as_ref()) } else { None };
-        self.next.process(ctx, Record { key, value: Change { new, old }, timestamp, headers });
+        self.next.process(ctx, Record { key, value: Change { new, old, is_latest }, timestamp, headers });
     }
 }
 

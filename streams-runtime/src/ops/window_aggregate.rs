@@ -107,7 +107,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
             });
             if self.emit == Emit::EveryUpdate {
                 let windowed = Windowed { key: key.clone(), window };
-                let change = Change { new: Some(new), old: None };
+                let change = Change::new(Some(new), None);
                 let record = Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() };
                 self.next.lock().unwrap_or_else(|p| p.into_inner()).emit(ctx, record);
             }
@@ -124,7 +124,7 @@ impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for WindowAggregateProc<K, V
             };
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
             for (windowed, value, ts) in self.store.windows_between_in_key_order(from, closed_before) {
-                let change = Change { new: Some(value), old: None };
+                let change = Change::new(Some(value), None);
                 next.emit(
                     ctx,
                     Record { key: windowed, value: change, timestamp: ts, headers: headers.clone() },

@@ -50,6 +50,12 @@ impl TopicKind {
             TopicKind::Changelog(ChangelogKind::WindowedDuplicates { retention_ms }) => {
                 ("delete", Some(retention_ms.checked_add(additional_retention_ms).unwrap_or(i64::MAX)))
             }
+            TopicKind::Changelog(ChangelogKind::Versioned { history_retention_ms }) => {
+                // `VersionedChangelogTopicConfig`'s additional compaction lag: one day.
+                let lag = history_retention_ms.checked_add(24 * 60 * 60 * 1000).unwrap_or(i64::MAX);
+                c.insert("min.compaction.lag.ms".into(), lag.to_string());
+                ("compact", None)
+            }
             TopicKind::Changelog(ChangelogKind::Disabled) => unreachable!("a store without a changelog"),
         };
         c.insert("cleanup.policy".into(), policy.into());

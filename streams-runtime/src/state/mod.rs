@@ -5,6 +5,7 @@ pub(crate) mod persistent;
 pub mod query;
 pub(crate) mod resident;
 pub mod session;
+pub mod versioned;
 pub mod window;
 
 use std::any::Any;
@@ -491,6 +492,9 @@ pub(crate) enum ChangelogKind {
     /// A window store that keeps duplicates (a stream-stream join's buffer): deleted after
     /// its retention, never compacted (duplicates would be lost).
     WindowedDuplicates { retention_ms: i64 },
+    /// A versioned key-value store: compacted no sooner than its history retention plus a
+    /// day (`VersionedChangelogTopicConfig`).
+    Versioned { history_retention_ms: i64 },
     /// A store built with logging disabled: no changelog topic.
     Disabled,
 }

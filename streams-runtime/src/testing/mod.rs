@@ -396,6 +396,19 @@ impl TestDriver {
         Some(stores.iter().flat_map(|s| s.all()).collect())
     }
 
+    /// A versioned key-value store by name (Kafka's `getVersionedKeyValueStore`), over every
+    /// task that has it; `None` if no task has a versioned store of that name holding `K`
+    /// and `V` (yet).
+    pub fn versioned_store<K: StoreKey, V: Data>(&self, name: &str) -> Option<VersionedStoreView<K, V>> {
+        let state = self.state.borrow();
+        let stores: Vec<_> = state
+            .tasks
+            .values()
+            .filter_map(|t| t.stores().find::<crate::state::versioned::VersionedKeyValueStore<K, V>>(name))
+            .collect();
+        (!stores.is_empty()).then_some(VersionedStoreView { stores })
+    }
+
     /// A window store by name, merged over every task that has it: each key with its
     /// window and value.
     pub fn window_store<K: StoreKey, V: Data>(
@@ -708,5 +721,22 @@ impl<KC: Codec, VC: Codec> TestOutputTopic<KC, VC> {
             .logs
             .get(self.topic.as_str())
             .is_none_or(|log| log.partitions.iter().flatten().all(|(seq, _)| *seq <= after))
+    }
+}
+
+/// A versioned store of a [`TestDriver`], over its tasks (a key lives in one of them).
+pub struct VersionedStoreView<K, V> {
+    stores: Vec<Arc<crate::state::versioned::VersionedKeyValueStore<K, V>>>,
+}
+
+impl<K: StoreKey, V: Data> VersionedStoreView<K, V> {
+    /// The key's latest value and its timestamp.
+    pub fn get(&self, key: &K) -> Option<(V, i64)> {
+        self.stores.iter().find_map(|s| s.get(key))
+    }
+
+    /// The key's value as of `as_of` (Kafka's `get(key, asOfTimestamp)`).
+    pub fn get_as_of(&self, key: &K, as_of: i64) -> Option<(V, i64)> {
+        self.stores.iter().find_map(|s| s.get_as_of(key, as_of))
     }
 }
