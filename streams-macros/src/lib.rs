@@ -43,7 +43,9 @@ mod topology;
 /// | joins | stream–table `join(table, f)`, `left_join(table, f)`; stream–stream `join`/`left_join`/`outer_join(stream, within(1s, before = .., after = .., grace = ..), f)`; table–table `join`/`left_join`/`outer_join(table, f)`; stream–global table `join`/`left_join(global, key_of, f)` |
 ///
 /// Sources: `stream::<K, V>("a", "b")` reads several topics, `stream::<K, V>(pattern = "re")`
-/// every matching topic. `#![optimization = "all"]` first builds the topology with Kafka's
+/// every matching topic. `table::<K, V>("t", versioned = 10m, store = "name")` keeps each
+/// key's values over the last 10 minutes in the versioned store `name` (KIP-889): a stream
+/// joining it reads the row valid at each record's time; `suppress` refuses it. `#![optimization = "all"]` first builds the topology with Kafka's
 /// `topology.optimization` (`"all"`, `"none"`, or a list of `merge.repartition.topics`,
 /// `reuse.ktable.source.topics`, `single.store.self.join`; checked at compile time).
 ///

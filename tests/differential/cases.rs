@@ -450,6 +450,18 @@ fn macro_cases() -> Vec<Case> {
             Values::Str,
         ),
         case(
+            "stream_versioned_table_join_macro",
+            STREAM_TABLE,
+            || {
+                topology! {
+                    let t = table::<String, String>("right", versioned = 100ms, store = "versioned");
+                    stream::<String, String>("left") |> join(t, |l, r| format!("{l}+{r}")) |> to("out");
+                }
+            },
+            Keys::Plain,
+            Values::Str,
+        ),
+        case(
             "table_group_by_reduce_macro",
             TABLE,
             || {

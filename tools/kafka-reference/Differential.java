@@ -809,7 +809,8 @@ public class Differential {
     static {
         // The same topologies, written with `topology!` on the Rust side.
         for (String name : List.of("session_count_grace", "hopping_emit_on_close", "sliding_reduce_max",
-                                   "stream_stream_outer_join", "table_table_left_join", "table_group_by_reduce")) {
+                                   "stream_stream_outer_join", "table_table_left_join", "table_group_by_reduce",
+                                   "stream_versioned_table_join")) {
             add(name + "_macro", CASES.get(name));
         }
     }

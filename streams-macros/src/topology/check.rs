@@ -79,6 +79,9 @@ struct Scope {
     used_early: Vec<String>,
     /// Bound names whose keys are windowed, with the codec that writes them.
     windowed_keys: HashMap<String, &'static str>,
+    /// Bound tables that are versioned (a `table` with `versioned = ..`, then filters and
+    /// mappings), with the source option that made them so.
+    versioned: HashMap<String, Span>,
     /// A `split` whose branches could not be read: names used later may be its branches, so an
     /// unknown name is not a second error.
     unreadable_split: bool,
@@ -167,7 +170,7 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
         let mut stage_facts = Vec::new();
         let mut shape = match &pipeline.head {
             Head::Source(source) => {
-                check_source_options(&mut cx, &source.options);
+                check_source_options(&mut cx, source);
                 check_codec(&mut cx, &source.key);
                 check_codec(&mut cx, &source.value);
                 let pattern = source.options.iter().any(|o| o.name == "pattern");
@@ -201,11 +204,28 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
             Head::Name(n) => scope.windowed_keys.get(&n.to_string()).copied(),
             Head::Source(_) => None,
         };
+        // Where the table became versioned, while it is (KIP-914 semantics pass through
+        // filters and mappings: Kafka's `isVersionedUpstream`).
+        let mut versioned = match &pipeline.head {
+            Head::Name(n) => scope.versioned.get(&n.to_string()).copied(),
+            Head::Source(s) => s.options.iter().find(|o| o.name == "versioned").map(|o| o.name.span()),
+        };
         for stage in &pipeline.stages {
             last_span = stage.name.span();
             if let Some(codec) = windowed_keys {
                 check_windowed_key_codec(&mut cx, stage, codec);
             }
+            if let (Some(at), true) = (versioned, stage.name == "suppress") {
+                let mut err = syn::Error::new(
+                    stage.name.span(),
+                    "`suppress` needs a table that is not versioned (Kafka refuses it: \
+                     \"suppress() is only supported for non-versioned KTables\"); read the topic \
+                     with a plain `table`, or join the versioned table instead of suppressing it",
+                );
+                err.combine(syn::Error::new(at, "the table is versioned here"));
+                cx.push(err);
+            }
+            versioned = versioned.filter(|_| VERSIONED_THROUGH.contains(&stage.name.to_string().as_str()));
             windowed_keys = match shape {
                 Some(Shape::Windowed | Shape::SlidingWindowed) if stage.name != "emit_on_close" => {
                     Some("TimeWindowed")
@@ -297,6 +317,9 @@ pub(crate) fn check(topology: &Topology) -> syn::Result<ir::Resolved<'_>> {
                 if let Some(codec) = windowed_keys {
                     scope.windowed_keys.insert(name.to_string(), codec);
                 }
+                if let Some(at) = versioned {
+                    scope.versioned.insert(name.to_string(), at);
+                }
             }
             (None, None) => cx.error(
                 last_span,
@@ -386,8 +409,33 @@ fn resolve<'a>(topology: &'a Topology, facts: Vec<Vec<Fact<'a>>>, scope: &Scope)
     ir::Resolved { optimization, statements }
 }
 
-fn check_source_options(cx: &mut Ctxt, options: &[NamedArg]) {
-    check_options(cx, "source", &[("name", ArgKind::Topic), ("pattern", ArgKind::Topic)], options);
+fn check_source_options(cx: &mut Ctxt, source: &crate::topology::ast::Source) {
+    let allowed = [
+        ("name", ArgKind::Topic),
+        ("pattern", ArgKind::Topic),
+        ("versioned", ArgKind::Duration),
+        ("store", ArgKind::Topic),
+    ];
+    check_options(cx, "source", &allowed, &source.options);
+    let option = |n: &str| source.options.iter().find(|o| o.name == n);
+    let kind = &source.kind;
+    match (option("versioned"), option("store")) {
+        (Some(v), _) if kind != "table" => cx.error(
+            v.name.span(),
+            format!("only a `table` keeps versions: `versioned = ..` goes on `table::<K, V>(..)`, not on a `{kind}`"),
+        ),
+        (Some(v), None) => cx.error(
+            v.name.span(),
+            "a versioned table names its store: add `store = \"...\"` (Kafka's \
+             `Stores.persistentVersionedKeyValueStore(name, historyRetention)`)",
+        ),
+        (None, Some(s)) => cx.error(
+            s.name.span(),
+            "`store = ..` names a versioned table's store; add how much history it keeps, \
+             e.g. `versioned = 10m`",
+        ),
+        _ => {}
+    }
 }
 
 fn check_options<'a>(
@@ -930,6 +978,10 @@ fn check_join_options(cx: &mut Ctxt, name: &str, windowed: bool, options: &[Name
 }
 
 /// Stages that keep their input's keys (so windowed keys stay windowed).
+/// The table stages whose result is versioned when their input is (Kafka's
+/// `InternalStreamsBuilder.isVersionedUpstream`: nodes that do not materialize).
+const VERSIONED_THROUGH: &[&str] = &["filter", "filter_not", "map_values", "transform_values"];
+
 const KEEP_KEYS: &[&str] = &[
     "filter",
     "filter_not",

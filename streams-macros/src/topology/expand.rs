@@ -115,6 +115,10 @@ fn source_call(source: &Source) -> TokenStream {
     let option = |n: &str| source.options.iter().find(|o| o.name == n).map(|o| arg(&o.value));
     let topics = &source.topics;
     let named = option("name").map(|name| quote_spanned!(span=> .named(#name)));
+    if let (Some(history), Some(store)) = (option("versioned"), option("store")) {
+        let method = format_ident!("versioned_{}", kind.to_string(), span = span);
+        return quote_spanned!(span=> #b #named.#method::<#key, #value>(#(#topics),*, #store, #history));
+    }
     if let Some(pattern) = option("pattern") {
         let method = format_ident!("{}_pattern", kind.to_string(), span = span);
         return quote_spanned!(span=> #b #named.#method::<#key, #value>(#pattern));

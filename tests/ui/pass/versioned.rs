@@ -1,0 +1,10 @@
+use streams_runtime::prelude::*;
+
+fn main() {
+    let topology = topology! {
+        let profiles = table::<String, String>("profiles", versioned = 10m, store = "profiles-by-time")
+            |> map_values(|v| v.to_uppercase());
+        stream::<String, String>("clicks") |> join(profiles, |click, profile| format!("{click} by {profile}")) |> to("out");
+    };
+    assert!(topology.describe().to_string().contains("profiles-by-time"));
+}
