@@ -497,3 +497,44 @@ fn a_versioned_table_cannot_be_suppressed() {
         .filter(|_, v| !v.is_empty())
         .suppress(Suppressed::until_time_limit(Duration::from_secs(1), BufferConfig::unbounded()));
 }
+
+/// KIP-923: with a grace period, a click waits until stream time has passed it by the grace,
+/// so a profile update that arrives late (out of order, within the grace) is still the one
+/// it joins; clicks leave in timestamp order.
+#[test]
+fn with_a_grace_period_a_record_waits_for_late_table_updates() {
+    let b = StreamsBuilder::new();
+    let profiles =
+        b.versioned_table::<String, String>("profiles", "profiles-by-time", Duration::from_secs(10));
+    b.stream::<String, String>("clicks")
+        .left_join_with_grace(profiles, Duration::from_secs(1), |click, profile| {
+            format!("{click}@{profile:?}")
+        })
+        .to("out");
+    let driver = TestDriver::new(b.build());
+    let (profiles, clicks) =
+        (driver.input::<String, String>("profiles"), driver.input::<String, String>("clicks"));
+    let mut out = driver.output::<String, String>("out");
+    profiles.pipe("ann".into(), "v1".into(), 1_000);
+    clicks.pipe("ann".into(), "a".into(), 2_000);
+    clicks.pipe("ann".into(), "b".into(), 1_800);
+    assert!(out.read_all().is_empty(), "both wait out the grace");
+    profiles.pipe("ann".into(), "v2".into(), 1_500); // late, but within the grace
+    clicks.pipe("bob".into(), "c".into(), 3_000); // stream time 3000: up to 2000 leave
+    let joined: Vec<(String, i64)> = out.read_all().into_iter().map(|(_, v, t)| (v, t)).collect();
+    assert_eq!(joined, [("b@Some(\"v2\")".to_string(), 1_800), ("a@Some(\"v2\")".to_string(), 2_000)]);
+    clicks.pipe("ann".into(), "d".into(), 1_000); // older than stream time minus the grace: at once
+    let joined: Vec<String> = out.read_all().into_iter().map(|(_, v, _)| v).collect();
+    assert_eq!(joined, ["d@Some(\"v1\")"]);
+}
+
+/// Kafka refuses a grace period on a table that is not versioned, or keeps less history.
+#[test]
+#[should_panic(expected = "KTable must be versioned to use a grace period in a stream table join.")]
+fn a_grace_period_needs_a_versioned_table() {
+    let b = StreamsBuilder::new();
+    let profiles = b.table::<String, String>("profiles");
+    b.stream::<String, String>("clicks")
+        .join_with_grace(profiles, Duration::from_secs(1), |c, p| c + &p)
+        .to("out");
+}

@@ -214,6 +214,48 @@ fn a_versioned_tables_history_is_restored_after_a_restart() {
     assert_eq!(joined, ["a@v1", "b@v2", "c@v3"]);
 }
 
+/// The records a stream-table join with a grace period holds are restored after a restart
+/// (its buffer's changelog) and joined when their time is up, as of their own timestamps.
+#[test]
+fn a_stream_table_joins_waiting_records_are_restored_after_a_restart() {
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    for topic in ["profiles", "clicks"] {
+        cluster.create_topic(topic, 1).unwrap();
+    }
+    let topology = || {
+        let b = StreamsBuilder::new();
+        let profiles =
+            b.versioned_table::<String, String>("profiles", "profiles-by-time", Duration::from_secs(10));
+        b.stream::<String, String>("clicks")
+            .join_with_grace(profiles, Duration::from_secs(1), |c, p| format!("{c}@{p}"))
+            .to("joined");
+        b.build()
+    };
+    let put = |topic: &str, value: &str, ts: i64| {
+        let bytes = |s: &str| Some(s.as_bytes().to_vec());
+        cluster.produce(topic, None, bytes("ann"), bytes(value), ts, Headers::new()).unwrap();
+    };
+    let run = || {
+        let streams = KafkaStreams::new(topology(), StreamsConfig::new("grace"), Arc::new(cluster.clone()));
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+    };
+    let joined = || -> Vec<String> {
+        cluster
+            .records_in_order("joined")
+            .into_iter()
+            .map(|r| String::from_utf8(r.value.unwrap()).unwrap())
+            .collect()
+    };
+    put("profiles", "v1", 1_000);
+    put("clicks", "a", 1_500);
+    run();
+    assert!(joined().is_empty(), "the click waits out its grace: {:?}", joined());
+    put("profiles", "v2", 1_200);
+    put("clicks", "b", 3_000);
+    run();
+    assert_eq!(joined(), ["a@v2"]);
+}
+
 /// Committed records of repartition topics are deleted every `repartition.purge.interval.ms`
 /// (Kafka Streams' purge): the embedded cluster does not keep them for the whole run.
 #[test]

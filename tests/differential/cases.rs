@@ -462,6 +462,18 @@ fn macro_cases() -> Vec<Case> {
             Values::Str,
         ),
         case(
+            "stream_versioned_table_join_grace_macro",
+            STREAM_TABLE,
+            || {
+                topology! {
+                    let t = table::<String, String>("right", versioned = 100ms, store = "versioned");
+                    stream::<String, String>("left") |> join(t, |l, r| format!("{l}+{r}"), grace = 50ms) |> to("out");
+                }
+            },
+            Keys::Plain,
+            Values::Str,
+        ),
+        case(
             "table_group_by_reduce_macro",
             TABLE,
             || {
@@ -1130,6 +1142,11 @@ fn builder_cases() -> Vec<Case> {
             b.stream::<Option<String>, String>("left")
                 .left_join(t, |l, r| format!("{l}+{}", show(r)))
                 .to("out")
+        }),
+        // KIP-923: stream records wait 50 ms for the versioned table's late updates
+        case!("stream_versioned_table_join_grace", STREAM_TABLE, Plain, Str, |b| {
+            let t = b.versioned_table::<String, String>("right", "versioned", HISTORY);
+            b.stream::<String, String>("left").join_with_grace(t, ms(50), |l, r| format!("{l}+{r}")).to("out")
         }),
         case!("versioned_table_table_join", TABLES, Plain, Str, |b| {
             let l = b.versioned_table::<String, String>("left", "left-versioned", HISTORY);

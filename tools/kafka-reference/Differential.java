@@ -62,6 +62,7 @@ import org.apache.kafka.streams.kstream.EmitStrategy;
 import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.Joined;
 import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
@@ -782,6 +783,12 @@ public class Differential {
             KTable<String, String> t = versioned(b, "right", "versioned", S);
             b.stream("left", Consumed.with(S, S)).leftJoin(t, (l, r) -> l + "+" + show(r)).to("out", Produced.with(S, S));
         }));
+        add("stream_versioned_table_join_grace", () -> build(b -> {
+            KTable<String, String> t = versioned(b, "right", "versioned", S);
+            b.stream("left", Consumed.with(S, S))
+                .join(t, (l, r) -> l + "+" + r, Joined.with(S, S, S).withGracePeriod(ms(50)))
+                .to("out", Produced.with(S, S));
+        }));
         add("versioned_table_table_join", () -> build(b -> {
             KTable<String, String> l = versioned(b, "left", "left-versioned", S);
             KTable<String, String> r = versioned(b, "right", "right-versioned", S);
@@ -810,7 +817,7 @@ public class Differential {
         // The same topologies, written with `topology!` on the Rust side.
         for (String name : List.of("session_count_grace", "hopping_emit_on_close", "sliding_reduce_max",
                                    "stream_stream_outer_join", "table_table_left_join", "table_group_by_reduce",
-                                   "stream_versioned_table_join")) {
+                                   "stream_versioned_table_join", "stream_versioned_table_join_grace")) {
             add(name + "_macro", CASES.get(name));
         }
     }

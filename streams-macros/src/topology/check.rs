@@ -399,7 +399,11 @@ fn resolve<'a>(topology: &'a Topology, facts: Vec<Vec<Fact<'a>>>, scope: &Scope)
                 })
                 .collect();
             let binding = statement.binding.as_ref().map(|name| {
-                let shared = scope.bindings.get(&name.to_string()).is_some_and(|b| b.uses > 1);
+                // Only a stream needs `share()` to feed several pipelines; a table is cloned.
+                let shared = scope
+                    .bindings
+                    .get(&name.to_string())
+                    .is_some_and(|b| b.uses > 1 && b.shape == Shape::Stream);
                 (name, shared && !pipeline.stages.is_empty())
             });
             ir::Statement { head, stages, binding }
@@ -949,6 +953,39 @@ fn check_join_inner(
             return Some(Shape::Stream);
         }
     };
+    let method = match stage.options.iter().find(|o| o.name == "grace").filter(|_| !windowed) {
+        None => method,
+        Some(grace) => {
+            match (method, scope.versioned.contains_key(&other_name.to_string())) {
+                ("join" | "left_join", true) if this == Shape::Stream => {
+                    check_arg(cx, ArgKind::Duration, &grace.value);
+                    if method == "join" {
+                        "join_with_grace"
+                    } else {
+                        "left_join_with_grace"
+                    }
+                }
+                ("join" | "left_join", false) if this == Shape::Stream => {
+                    cx.error(
+                        grace.name.span(),
+                        format!(
+                        "a grace period needs a versioned table (Kafka: \"KTable must be versioned to use a \
+                         grace period in a stream table join\"); read `{other_name}` with \
+                         `table::<K, V>(\"topic\", versioned = 10m, store = \"name\")`"
+                    ),
+                    );
+                    method
+                }
+                _ => {
+                    cx.error(
+                    grace.name.span(),
+                    format!("`grace` is for a stream joining a versioned table; `{name}` here takes only `name`"),
+                );
+                    method
+                }
+            }
+        }
+    };
     *resolved = Some(method);
     if let Some(extractor) = stage.args.get(1).filter(|_| foreign_key) {
         check_arg(cx, ArgKind::Fn("a foreign-key extractor `|value| foreign_key`"), extractor);
@@ -959,12 +996,15 @@ fn check_join_inner(
     Some(this)
 }
 
-/// A join takes one option, `name` (Kafka's `Joined.as` / `StreamJoined.withName`); a
-/// window's `before`, `after` and `grace` belong in its `within(..)`, and a join with a table
-/// has no window at all.
+/// A join takes the option `name` (Kafka's `Joined.as` / `StreamJoined.withName`), and a
+/// stream joining a versioned table `grace` (checked with the join's sides); a window's
+/// `before`, `after` and `grace` belong in its `within(..)`, and a join with a table has no
+/// window at all.
 fn check_join_options(cx: &mut Ctxt, name: &str, windowed: bool, options: &[NamedArg]) {
-    let (window_options, rest): (Vec<&NamedArg>, Vec<&NamedArg>) =
-        options.iter().partition(|o| ["before", "after", "grace"].iter().any(|w| o.name == w));
+    let (window_options, rest): (Vec<&NamedArg>, Vec<&NamedArg>) = options
+        .iter()
+        .filter(|o| windowed || o.name != "grace")
+        .partition(|o| ["before", "after", "grace"].iter().any(|w| o.name == w));
     for option in window_options {
         let what = &option.name;
         let fix = if windowed {
@@ -977,11 +1017,11 @@ fn check_join_options(cx: &mut Ctxt, name: &str, windowed: bool, options: &[Name
     check_options(cx, name, &[("name", ArgKind::Topic)], rest);
 }
 
-/// Stages that keep their input's keys (so windowed keys stay windowed).
 /// The table stages whose result is versioned when their input is (Kafka's
 /// `InternalStreamsBuilder.isVersionedUpstream`: nodes that do not materialize).
 const VERSIONED_THROUGH: &[&str] = &["filter", "filter_not", "map_values", "transform_values"];
 
+/// Stages that keep their input's keys (so windowed keys stay windowed).
 const KEEP_KEYS: &[&str] = &[
     "filter",
     "filter_not",

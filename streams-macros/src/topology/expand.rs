@@ -221,6 +221,11 @@ fn join_call(resolved: &ir::Stage<'_>, method: &str, window: Option<&syn::ExprCa
             _ => arg(a),
         });
     }
+    if method.ends_with("_with_grace") {
+        // `join(table, joiner, grace = d)` is `join_with_grace(table, d, joiner)`.
+        let grace = option(stage, "grace").map(arg);
+        args.insert(1, quote!(#grace));
+    }
     let method = Ident::new(method, span);
     quote_spanned!(span=> #named.#method(#(#args),*))
 }

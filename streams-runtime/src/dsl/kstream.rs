@@ -694,12 +694,28 @@ where
         mut self,
         table: KTable<K, VT, T>,
         (prefix, left): (&str, bool),
+        grace: Option<std::time::Duration>,
         joiner: Arc<dyn Fn(V, Option<VT>) -> Option<R> + Send + Sync>,
     ) -> KStream<K, R>
     where
         K: DefaultCodec + StoreKey,
         V: DefaultCodec,
     {
+        // Kafka's `StreamTableJoinNode`: a grace period needs a versioned table keeping at
+        // least that much history.
+        let grace_ms = grace.map(|g| i64::try_from(g.as_millis()).unwrap_or(i64::MAX));
+        if let Some(grace_ms) = grace_ms {
+            let history = table.history_retention_ms();
+            assert!(
+                history.is_some(),
+                "KTable must be versioned to use a grace period in a stream table join."
+            );
+            assert!(
+                history >= Some(grace_ms),
+                "History retention must be at least grace period (the table keeps {} ms, the grace is {grace_ms} ms).",
+                history.unwrap_or_default()
+            );
+        }
         // As `KStreamImpl.join(KTable)`: a re-keyed stream is repartitioned first, through a
         // topic named after the join's given name or else after the stream's last node.
         let given = self.next_name.take();
@@ -708,7 +724,14 @@ where
         let stream = self.co_partitioned(&repartition, left);
         let name = builder.graph.borrow_mut().name_or(given, prefix);
         let (store, getter) = table.materialize();
-        stream.processor(name, vec![store], move |tb, next| StreamTableJoinProc {
+        let buffer = grace_ms.map(|grace_ms| (format!("{name}-Buffer"), grace_ms));
+        // The buffer first: Kafka's `KStreamKTableJoin` supplies it with the processor (its
+        // `stores()`), then the join is connected to the table's store (describe's order).
+        let stores = buffer.iter().map(|(b, _)| b.clone()).chain(std::iter::once(store)).collect();
+        stream.processor(name, stores, move |tb, next| StreamTableJoinProc {
+            buffer: buffer
+                .as_ref()
+                .map(|(name, grace_ms)| tb.time_ordered_buffer::<K::Codec, V::Codec>(name, *grace_ms)),
             table: getter(tb),
             nulls: LookupNulls {
                 key: <K::Codec as Codec>::is_null,
@@ -734,7 +757,54 @@ where
         V: DefaultCodec,
         F: Fn(V, VT) -> R + Send + Sync + 'static,
     {
-        self.join_table(table, ("KSTREAM-JOIN-", false), Arc::new(move |v, t| t.map(|t| joiner(v, t))))
+        self.join_table(table, ("KSTREAM-JOIN-", false), None, Arc::new(move |v, t| t.map(|t| joiner(v, t))))
+    }
+
+    /// [`Self::join`] with a grace period (Kafka's `Joined.withGracePeriod`, KIP-923): each
+    /// record waits until stream time has passed its timestamp by `grace`, then joins the
+    /// versioned table's row *as of its timestamp*, so out-of-order table updates within the
+    /// grace are seen. Records leave in timestamp order; one later than the grace joins at
+    /// once. The waiting records are a store of their own (`<join>-Buffer`), changelogged.
+    ///
+    /// # Panics
+    /// If the table is not versioned ([`StreamsBuilder::versioned_table`](crate::StreamsBuilder::versioned_table)),
+    /// or keeps less history than `grace`, as Kafka refuses both.
+    pub fn join_with_grace<VT: Data, R: Data, T: Tombstones, F>(
+        self,
+        table: KTable<K, VT, T>,
+        grace: std::time::Duration,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        F: Fn(V, VT) -> R + Send + Sync + 'static,
+    {
+        let joiner = Arc::new(move |v, t: Option<VT>| t.map(|t| joiner(v, t)));
+        self.join_table(table, ("KSTREAM-JOIN-", false), Some(grace), joiner)
+    }
+
+    /// [`Self::left_join`] with a grace period, as [`Self::join_with_grace`].
+    ///
+    /// # Panics
+    /// As [`Self::join_with_grace`].
+    pub fn left_join_with_grace<VT: Data, R: Data, T: Tombstones, F>(
+        self,
+        table: KTable<K, VT, T>,
+        grace: std::time::Duration,
+        joiner: F,
+    ) -> KStream<K, R>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        F: Fn(V, Option<VT>) -> R + Send + Sync + 'static,
+    {
+        self.join_table(
+            table,
+            ("KSTREAM-LEFTJOIN-", true),
+            Some(grace),
+            Arc::new(move |v, t| Some(joiner(v, t))),
+        )
     }
 
     /// Joins each record with the table's current value of its key, or `None` (Kafka's
@@ -749,7 +819,7 @@ where
         V: DefaultCodec,
         F: Fn(V, Option<VT>) -> R + Send + Sync + 'static,
     {
-        self.join_table(table, ("KSTREAM-LEFTJOIN-", true), Arc::new(move |v, t| Some(joiner(v, t))))
+        self.join_table(table, ("KSTREAM-LEFTJOIN-", true), None, Arc::new(move |v, t| Some(joiner(v, t))))
     }
 
     fn join_global_with<GK: StoreKey, GV: Data, R: Data>(

@@ -178,6 +178,19 @@ impl<K: Data, V: Data, T: Tombstones> KTable<K, V, T> {
         Self::new(stream, lineage, lineage, source_store)
     }
 
+    /// The history its rows keep, if the table is versioned (its source's store's).
+    pub(crate) fn history_retention_ms(&self) -> Option<i64> {
+        let builder = self.stream.builder();
+        if !self.lineage.is_versioned(builder) {
+            return None;
+        }
+        let (_, store) = self.source_store.as_ref()?;
+        match builder.graph.borrow().changelog_kind_of(store) {
+            crate::graph::ChangelogKind::Versioned { history_retention_ms } => Some(history_retention_ms),
+            _ => None,
+        }
+    }
+
     pub(crate) fn with_getter(mut self, getter: GetterFactory<K, V>) -> Self {
         self.getter = Some(getter);
         self

@@ -244,6 +244,11 @@ impl GraphBuilder {
         self.changelog_kinds.push((store.to_string(), kind));
     }
 
+    /// How `store`'s changelog is configured (a key-value store's unless set).
+    pub(crate) fn changelog_kind_of(&self, store: &str) -> ChangelogKind {
+        self.changelog_kinds.iter().find(|(s, _)| s == store).map_or(ChangelogKind::KeyValue, |(_, k)| *k)
+    }
+
     /// Remembers the codecs of a source or sink topic (the first one given wins).
     pub(crate) fn add_format(&mut self, topic: &str, format: TopicFormat) {
         if !self.formats.iter().any(|(t, _)| t == topic) {
@@ -849,6 +854,22 @@ impl<'g> TaskBuild<'g> {
                 Some(state) => store.persistent(state.store(name, changelog, partition, logged), state.cache),
                 None => store,
             }
+        })
+    }
+
+    /// The task's stream-table join buffer `name` of records waiting out `grace_ms`,
+    /// changelogged with `KC`/`VC`.
+    pub(crate) fn time_ordered_buffer<KC, VC>(
+        &mut self,
+        name: &str,
+        grace_ms: i64,
+    ) -> Arc<crate::state::time_ordered::TimeOrderedBuffer<KC::Value, VC::Value>>
+    where
+        KC: Codec,
+        VC: Codec,
+    {
+        self.stores.get_or_create(name, || {
+            crate::state::time_ordered::TimeOrderedBuffer::new::<KC, VC>(name, grace_ms)
         })
     }
 

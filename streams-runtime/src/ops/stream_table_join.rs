@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Context, Processor};
-use crate::record::Record;
+use crate::record::{Data, Record};
+use crate::state::time_ordered::TimeOrderedBuffer;
 
 /// Reads a table's value for a key, with its timestamp (Kafka's `KTableValueGetter`, which
 /// answers a `ValueAndTimestamp`): its current value, or given a time, the value it had then
@@ -53,23 +54,46 @@ pub(crate) struct StreamTableJoinProc<K, V, VT, R> {
     pub(crate) table: Getter<K, VT>,
     pub(crate) nulls: LookupNulls<K, V, K>,
     pub(crate) joiner: Arc<dyn Fn(V, Option<VT>) -> Option<R> + Send + Sync>,
+    /// With a grace period (a versioned table, KIP-923): where records wait for it.
+    pub(crate) buffer: Option<Arc<TimeOrderedBuffer<K, V>>>,
     pub(crate) next: Box<dyn Processor<K, R>>,
 }
 
-impl<K: Send, V: Send, VT: Send, R: Send> Processor<K, V> for StreamTableJoinProc<K, V, VT, R> {
+impl<K, V, VT, R> StreamTableJoinProc<K, V, VT, R> {
+    /// Kafka's `KStreamKTableJoinProcessor.doJoin`: the table's row as of the record's time.
+    fn join(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
+        let Record { key, value, timestamp, headers } = record;
+        let found =
+            if (self.nulls.key)(&key) { None } else { (self.table)(&key, Some(timestamp)).map(|(v, _)| v) };
+        if let Some(joined) = (self.joiner)(value, found) {
+            self.next.process(ctx, Record { key, value: joined, timestamp, headers });
+        }
+    }
+}
+
+impl<K: Data, V: Data, VT: Send, R: Send> Processor<K, V> for StreamTableJoinProc<K, V, VT, R> {
     fn null_drops(&self) -> super::NullDrops {
         self.nulls.null_drops()
     }
 
     fn process(&mut self, ctx: &mut Context<'_>, record: Record<K, V>) {
-        let Record { key, value, timestamp, headers } = record;
-        if self.nulls.drops(ctx, &key, &value, &key) {
+        if self.nulls.drops(ctx, &record.key, &record.value, &record.key) {
             return;
         }
-        let found =
-            if (self.nulls.key)(&key) { None } else { (self.table)(&key, Some(timestamp)).map(|(v, _)| v) };
-        if let Some(joined) = (self.joiner)(value, found) {
-            self.next.process(ctx, Record { key, value: joined, timestamp, headers });
+        let Some(buffer) = self.buffer.clone() else { return self.join(ctx, record) };
+        // Kafka's `KStreamKTableJoinProcessor` with a grace period: a record too late for the
+        // buffer joins at once; otherwise it waits, and every record whose time is up leaves
+        // the buffer, in order, and joins the table as of its own timestamp.
+        match buffer.put(record) {
+            Ok(Some(late)) => self.join(ctx, late),
+            Ok(None) => {
+                for ((key, value, headers), timestamp) in buffer.evict() {
+                    self.join(ctx, Record { key, value, timestamp, headers });
+                }
+            }
+            Err(e) => {
+                ctx.failed.get_or_insert(e);
+            }
         }
     }
 }

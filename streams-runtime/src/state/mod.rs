@@ -5,6 +5,7 @@ pub(crate) mod persistent;
 pub mod query;
 pub(crate) mod resident;
 pub mod session;
+pub(crate) mod time_ordered;
 pub mod versioned;
 pub mod window;
 
