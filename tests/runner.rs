@@ -280,6 +280,44 @@ fn committed_repartition_records_are_deleted() {
     assert_eq!(kept("kept", "3600000"), (9_000, 9_000));
 }
 
+/// Pre-aggregation (opt-in) ends with the same counts, through far fewer repartition
+/// records: one partial count per word, task and commit. Every node, store and topic keeps
+/// the name Kafka gives it; one node is added before the repartition.
+#[test]
+fn pre_aggregated_counts_are_the_same_through_fewer_repartition_records() {
+    let lines: Vec<String> = (0..3_000).map(|i| format!("w{} w{} common", i % 97, i % 13)).collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let repartition_records = |app: &str, topology: Topology| {
+        let cluster = MemoryCluster::with_auto_create(Some(2));
+        cluster.create_topic(wordcount::INPUT, 2).unwrap();
+        load(&cluster, &lines, 0);
+        let mut config = StreamsConfig::new(app);
+        config.set("repartition.purge.interval.ms", "3600000");
+        let streams = KafkaStreams::new(topology, config, Arc::new(cluster.clone()));
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+        assert_eq!(final_counts(&cluster, 2), golden_counts(&lines), "{app}");
+        cluster.records_in_order(&format!("{app}-KSTREAM-AGGREGATE-STATE-STORE-0000000004-repartition")).len()
+    };
+    let (plain, pre) = (
+        || wordcount::topology_on(wordcount::INPUT, wordcount::OUTPUT),
+        || wordcount::pre_aggregated_topology_on(wordcount::INPUT, wordcount::OUTPUT),
+    );
+    assert_eq!(repartition_records("plain", plain()), 9_000);
+    let partials = repartition_records("pre", pre());
+    // 2 tasks and 97 + 13 + 1 words: one partial per word and task, in the run's one commit.
+    assert!(partials <= 2 * 111, "{partials} partial counts");
+    let (plain, pre) = (plain().describe().to_string(), pre().describe().to_string());
+    let nodes = |d: &str| -> Vec<String> {
+        d.lines().filter(|l| !l.contains("-->") && !l.contains("<--")).map(str::to_string).collect()
+    };
+    let added: Vec<String> = nodes(&pre).into_iter().filter(|l| !nodes(&plain).contains(l)).collect();
+    assert_eq!(
+        added,
+        ["    Processor: KSTREAM-AGGREGATE-STATE-STORE-0000000004-combine (stores: [])"],
+        "{pre}"
+    );
+}
+
 #[test]
 fn the_runner_and_the_test_driver_end_with_the_same_tables() {
     let cluster = MemoryCluster::with_auto_create(Some(3));

@@ -322,3 +322,38 @@ fn cogrouping_two_unnamed_rekeyed_streams_is_refused() {
     let c = b.stream::<String, i64>("c").group_by(|_, v| (v % 2).to_string());
     let _ = a.cogroup(|_, v, s: i64| s + v).cogroup(c, |_, v, s| s - v).aggregate(|| 0);
 }
+
+/// Pre-aggregation before the repartition topic: the same final table, each key's last
+/// update stamped with its largest timestamp as without it, from fewer updates.
+#[test]
+fn a_pre_aggregated_reduce_ends_with_the_same_table_and_timestamps() {
+    let topology = |pre: bool| {
+        let b = StreamsBuilder::new();
+        let grouped = b
+            .stream::<String, String>("readings")
+            .flat_map(|sensor, line| {
+                line.split(',')
+                    .map(|n| (format!("{sensor}/{}", n.len()), n.parse::<i64>().unwrap()))
+                    .collect::<Vec<_>>()
+            })
+            .group_by_key();
+        let grouped = if pre { grouped.pre_aggregated() } else { grouped };
+        grouped.reduce(i64::max).to_stream().to("max");
+        b.build()
+    };
+    let last = |pre: bool| {
+        let driver = TestDriver::new(topology(pre)).with_partitions(2);
+        let input = driver.input::<String, String>("readings");
+        input.pipe("a".into(), "5,12,7,130".into(), 30);
+        input.pipe("b".into(), "9,3,40".into(), 10);
+        input.pipe("a".into(), "8,1,99".into(), 20);
+        let out = driver.output::<String, i64>("max").read_all();
+        let updates = out.len();
+        let table: BTreeMap<String, (i64, i64)> = out.into_iter().map(|(k, v, ts)| (k, (v, ts))).collect();
+        (table, updates)
+    };
+    let ((plain, plain_updates), (pre, pre_updates)) = (last(false), last(true));
+    assert_eq!(pre, plain);
+    assert_eq!(plain["a/1"], (8, 30), "the key's largest timestamp");
+    assert!(pre_updates < plain_updates, "{pre_updates} < {plain_updates}");
+}

@@ -53,6 +53,13 @@ struct Work {
 const WORKS: &[Work] = &[
     Work { name: "word count, 1 thread", topology: "wordcount", threads: 1, guarantee: "at_least_once" },
     Work { name: "word count, 2 threads", topology: "wordcount", threads: 2, guarantee: "at_least_once" },
+    // Ours with `pre_aggregated` (not Kafka's), against Kafka Streams' plain word count.
+    Work {
+        name: "word count, 1 thread, ours pre-aggregated",
+        topology: "wordcount-pre",
+        threads: 1,
+        guarantee: "at_least_once",
+    },
     Work {
         name: "word count, exactly-once",
         topology: "wordcount",
@@ -69,14 +76,14 @@ const WORKS: &[Work] = &[
 
 fn inputs_of(topology: &str) -> &'static [&'static str] {
     match topology {
-        "wordcount" => &[wordcount::INPUT],
+        "wordcount" | "wordcount-pre" => &[wordcount::INPUT],
         _ => &[stockstats::INPUT],
     }
 }
 
 fn outputs_of(topology: &str) -> &'static [&'static str] {
     match topology {
-        "wordcount" => &[wordcount::OUTPUT],
+        "wordcount" | "wordcount-pre" => &[wordcount::OUTPUT],
         _ => &[stockstats::STATS, stockstats::TOP3],
     }
 }
@@ -309,6 +316,10 @@ impl Bench {
                 let classpath = format!("{0}/target/bench:{0}/target/lib/*", self.reference.display());
                 let mut a = vec!["-cp".to_string(), classpath, "Bench".to_string()];
                 a.extend(args);
+                // Kafka Streams has no pre-aggregation: its plain word count.
+                if a[3] == "wordcount-pre" {
+                    a[3] = "wordcount".to_string();
+                }
                 timed(Path::new("java"), &a, &report, &[("BENCH_COMPRESSION", &self.compression)])
             }
         };
@@ -360,6 +371,7 @@ fn child(args: &[String]) {
         );
     let topology = match topology.as_str() {
         "wordcount" => wordcount::topology(),
+        "wordcount-pre" => wordcount::pre_aggregated_topology_on(wordcount::INPUT, wordcount::OUTPUT),
         _ => stockstats::topology(),
     };
     let streams = Arc::new(KafkaStreams::connect(topology, config).unwrap());
@@ -472,7 +484,7 @@ fn main() {
         .collect();
     // The inputs, written once.
     let mut records: HashMap<&str, usize> = HashMap::new();
-    if works.iter().any(|w| w.topology == "wordcount") {
+    if works.iter().any(|w| w.topology.starts_with("wordcount")) {
         bench.broker.recreate(wordcount::INPUT, false);
         let lines = wordcount::synthetic_text(megabytes << 20);
         let n = bench.broker.write(
@@ -480,6 +492,7 @@ fn main() {
             lines.iter().enumerate().map(|(i, l)| (None, l.as_bytes().to_vec(), 1_000 + i as i64)),
         );
         records.insert("wordcount", n);
+        records.insert("wordcount-pre", n);
         println!("word count input: {n} lines, {megabytes} MB, {PARTITIONS} partitions");
     }
     if works.iter().any(|w| w.topology == "stockstats") {

@@ -1,6 +1,7 @@
 //! Word count over ~10 MB of text: the embedded runner (1 thread; and 2 threads on 4
-//! partitions) and the TestDriver path, against a hand-written single-threaded loop that
-//! splits and counts the same text into a `HashMap` (the no-framework limit). Prints
+//! partitions), each also with the counts pre-aggregated before the repartition topic
+//! (`pre_aggregated`), and the TestDriver path, against a hand-written single-threaded loop
+//! that splits and counts the same text into a `HashMap` (the no-framework limit). Prints
 //! words/s of each and the ratios, measured in one run.
 //!
 //! `cargo bench -p examples --bench wordcount [-- MEGABYTES]`
@@ -55,10 +56,15 @@ fn loaded(lines: &[String], partitions: u32) -> MemoryCluster {
 
 /// Runs until the input and the repartition topic are drained: from the first input record
 /// to the last output record.
-fn runner(cluster: &MemoryCluster, threads: usize) -> usize {
-    let mut config = StreamsConfig::new("bench");
+fn runner(cluster: &MemoryCluster, threads: usize, pre_aggregated: bool) -> usize {
+    let mut config = StreamsConfig::new(if pre_aggregated { "bench-pre" } else { "bench" });
     config.set("num.stream.threads", threads.to_string());
-    let streams = KafkaStreams::new(wordcount::topology(), config, Arc::new(cluster.clone()));
+    let topology = if pre_aggregated {
+        wordcount::pre_aggregated_topology_on(wordcount::INPUT, wordcount::OUTPUT)
+    } else {
+        wordcount::topology()
+    };
+    let streams = KafkaStreams::new(topology, config, Arc::new(cluster.clone()));
     tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
     streams.key_value_store::<String, i64>(STORE).map_or(0, |s| s.len())
 }
@@ -81,15 +87,17 @@ fn main() {
     };
     if std::env::var("WORDCOUNT_ONLY_RUNNER").is_ok() {
         let one = loaded(&lines, 1);
-        time("runner, 1 thread, 1 partition", &|| runner(&one, 1));
+        time("runner, 1 thread, 1 partition", &|| runner(&one, 1, false));
         return;
     }
     let hand = time("hand-written loop (HashMap)", &|| hand_loop(&lines).len());
     let one = loaded(&lines, 1);
-    let runner1 = time("runner, 1 thread, 1 partition", &|| runner(&one, 1));
+    let runner1 = time("runner, 1 thread, 1 partition", &|| runner(&one, 1, false));
+    let pre1 = time("  pre-aggregated", &|| runner(&one, 1, true));
     drop(one);
     let four = loaded(&lines, 4);
-    let runner2 = time("runner, 2 threads, 4 partitions", &|| runner(&four, 2));
+    let runner2 = time("runner, 2 threads, 4 partitions", &|| runner(&four, 2, false));
+    let pre2 = time("  pre-aggregated", &|| runner(&four, 2, true));
     drop(four);
     let kept = std::cell::RefCell::new(None);
     let test_driver = time("TestDriver, 1 partition", &|| {
@@ -101,4 +109,6 @@ fn main() {
     println!("runner 1 thread / hand loop:   {:.1} %", 100.0 * hand / runner1);
     println!("runner 2 threads / hand loop:  {:.1} %", 100.0 * hand / runner2);
     println!("TestDriver / hand loop:        {:.1} %", 100.0 * hand / test_driver);
+    println!("pre-aggregated / plain, 1 thread:  {:.2}x", runner1 / pre1);
+    println!("pre-aggregated / plain, 2 threads: {:.2}x", runner2 / pre2);
 }

@@ -96,3 +96,20 @@ pub fn synthetic_text(bytes: usize) -> Vec<String> {
     }
     lines
 }
+
+/// [`topology_on`] with the counts pre-aggregated before the repartition topic
+/// ([`KGroupedStream::pre_aggregated`](streams_runtime::KGroupedStream::pre_aggregated)): each
+/// task sends one partial count per word and commit instead of one record per word.
+pub fn pre_aggregated_topology_on(input: &str, output: &str) -> Topology {
+    topology! {
+        stream::<(), String>(input)
+            |> flat_map_values(|line| words(&line))
+            |> filter(|_, word| !word.is_empty() && word != "the")
+            |> select_key(|_, word| word.clone())
+            |> group_by_key
+            |> pre_aggregated
+            |> count
+            |> to_stream
+            |> to(output);
+    }
+}

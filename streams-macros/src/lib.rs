@@ -35,7 +35,7 @@ mod topology;
 /// | --- | --- |
 /// | streams | `filter(pred)`, `filter_not(pred)`, `map(f)`, `map_values(f)`, `flat_map(f)`, `flat_map_values(f)`, `select_key(f)`, `peek(f)`, `merge(NAME)`, `split(NAME = pred, ..., default = NAME)` (binds each branch), `to_table`, `repartition` / `repartition(partitions = 3, name = "..")`, `process(supplier, stores = [Stores::key_value::<K, V>("name")])`, `process_values(supplier, stores = [..])` (the Processor API) |
 /// | sinks | `to("topic")`, `to::<KeyCodec, ValueCodec>("topic")`, `to_dynamic(f)`, `foreach(f)` |
-/// | grouping | `group_by_key`, `group_by(f)` (on a table: `f -> (key, value)`) |
+/// | grouping | `group_by_key`, `group_by(f)` (on a table: `f -> (key, value)`), then `pre_aggregated` (a re-keyed `count` or `reduce` folds records per task before the repartition topic; not Kafka's) |
 /// | windows | `window(size[, advance], grace = d)`, `sliding(difference, grace = d)`, `session(gap, grace = d)`, `emit_on_close`, `suppress_until_close`; no grace unless given (Kafka's deprecated `TimeWindows.of` had 24 h) |
 /// | aggregations | `count`, `reduce(f)`, `aggregate(init, add)`; on grouped tables `reduce(add, subtract)`, `aggregate(init, add, subtract)`; on sessions `aggregate(init, add, merge)` |
 /// | tables | `filter`, `filter_not`, `map_values`, `to_stream`, `group_by`, `suppress(50ms, max_records = N)` (a time limit), `transform_values(supplier, stores = [..])` |

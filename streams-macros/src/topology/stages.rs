@@ -271,6 +271,7 @@ pub(crate) const STAGES: &[StageSpec] = &[
         ..stage("session", &[Grouped], SessionWindowed, &[Duration], "session")
     },
     stage("emit_on_close", &[Windowed], Windowed, &[], "emit_on_close"),
+    stage("pre_aggregated", &[Grouped], Grouped, &[], "pre_aggregated"),
     StageSpec {
         options: &[("max_records", ArgKind::Count("records"))],
         form: Form::Suppress,

@@ -18,6 +18,8 @@ pub struct KGroupedStream<K, V, S = Nop<K, V>> {
     stream: KStream<K, V, S>,
     repartition_name: Option<String>,
     store_name: Option<String>,
+    /// Fold records into partial aggregates before the repartition topic.
+    pre_aggregated: bool,
 }
 
 impl<K, V, S> KGroupedStream<K, V, S> {
@@ -27,7 +29,24 @@ impl<K, V, S> KGroupedStream<K, V, S> {
         V: DefaultCodec,
         S: StageOf<K, V>,
     {
-        KGroupedStream { stream, repartition_name, store_name: None }
+        KGroupedStream { stream, repartition_name, store_name: None, pre_aggregated: false }
+    }
+
+    /// Pre-aggregates before the repartition topic (opt-in; Kafka Streams has no such
+    /// thing): when the key changed, `count` and `reduce` first fold each key's records into
+    /// one partial aggregate per task, held until the task commits (or until it holds as many
+    /// keys as the record cache would), and send those partials through the repartition
+    /// topic, where the aggregation merges them. The final table is the same, each update
+    /// stamped with its key's largest timestamp as without; what differs is that the
+    /// aggregation forwards fewer intermediate updates, and the broker carries fewer records.
+    /// A `reduce` must then be associative (`f(f(a, b), c) == f(a, f(b, c))`), as a sum or a
+    /// maximum is. The repartition topic carries partial aggregates (a `count`'s `i64`s), so
+    /// it cannot be read by a Kafka Streams application expecting the original values; an
+    /// aggregation whose key did not change is not affected. With the record cache off
+    /// (`statestore.cache.max.bytes=0`) every record goes on alone.
+    pub fn pre_aggregated(mut self) -> Self {
+        self.pre_aggregated = true;
+        self
     }
 
     /// Names the aggregation's store (Kafka's `Materialized.as`): its changelog topic is
@@ -157,6 +176,68 @@ impl<K, V, S> KGroupedStream<K, V, S> {
         aggregated_table(stream, lineage)
     }
 
+    /// The aggregation of `store_prefix`/`processor_prefix` fed with partial aggregates: a
+    /// combiner folds the records with `fold` before the repartition topic, the aggregation
+    /// merges the partials with `merge` (see [`Self::pre_aggregated`]).
+    fn combined<A: DefaultCodec>(
+        self,
+        store_prefix: &str,
+        processor_prefix: &str,
+        fold: crate::ops::combine::Fold<K, V, A>,
+        merge: Aggregator<K, A, A>,
+    ) -> KTable<K, A, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+    {
+        use crate::ops::combine::{CombineProc, Combiner};
+        let builder = self.stream.builder().clone();
+        // Named in the order `aggregate_node` names them: store, aggregation, repartition.
+        let (store, name) = {
+            let mut g = builder.graph.borrow_mut();
+            let store = g.given_or_new(self.store_name, store_prefix);
+            (store, g.new_name(processor_prefix))
+        };
+        let base = self.repartition_name.unwrap_or_else(|| store.clone());
+        // Named after the repartition, drawing no number: the names Kafka would give every
+        // other node, store and topic stay the same.
+        let combine_name = format!("{base}-combine");
+        let partials: KStream<K, A> = self
+            .stream
+            .processor(combine_name, vec![], move |tb, next| {
+                let combiner = Combiner::new(
+                    fold.clone(),
+                    tb.cache_capacity().unwrap_or(0),
+                    (<K::Codec as crate::codec::Codec>::is_null, <V::Codec as crate::codec::Codec>::is_null),
+                    tb.dropped.clone(),
+                    next,
+                );
+                let shared = Arc::new(std::sync::Mutex::new(combiner));
+                tb.caches.push(Box::new(shared.clone()));
+                CombineProc(shared)
+            })
+            .with_repartition_required(false);
+        let lineage = Lineage::aggregation(&builder);
+        let table = lineage.id();
+        let store_name = store.clone();
+        let stream = partials.repartition_unmerged::<K::Codec, A::Codec>(&base).processor(
+            name,
+            vec![store],
+            move |tb, next| {
+                let store = tb.key_value_store::<K::Codec, A::Codec>(&store_name);
+                StreamAggregateProc {
+                    nulls: Nulls::of::<K::Codec, A::Codec>(tb.dropped.clone()),
+                    store: store.clone(),
+                    aggregator: merge.clone(),
+                    send_old_values: tb.sends_old_values(table),
+                    emitter: tb.emitter(next),
+                }
+            },
+        );
+        aggregated_table(stream, lineage)
+    }
+
     /// The number of records per key.
     pub fn count(self) -> KTable<K, i64, NeverDeletes>
     where
@@ -164,6 +245,11 @@ impl<K, V, S> KGroupedStream<K, V, S> {
         V: DefaultCodec,
         S: StageOf<K, V>,
     {
+        if self.pre_aggregated && self.stream.repartition_required() {
+            let fold: crate::ops::combine::Fold<K, V, i64> = Arc::new(|_, _, n| n.unwrap_or(0) + 1);
+            let merge: Aggregator<K, i64, i64> = Arc::new(|_, partial, n| n.unwrap_or(0) + partial);
+            return self.combined("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-", fold, merge);
+        }
         self.aggregate_with(
             "KSTREAM-AGGREGATE-STATE-STORE-",
             "KSTREAM-AGGREGATE-",
@@ -180,6 +266,20 @@ impl<K, V, S> KGroupedStream<K, V, S> {
         S: StageOf<K, V>,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
+        if self.pre_aggregated && self.stream.repartition_required() {
+            let f = Arc::new(f);
+            let g = f.clone();
+            let fold: crate::ops::combine::Fold<K, V, V> = Arc::new(move |_, v, acc| match acc {
+                Some(a) => f(a, v),
+                None => v,
+            });
+            return self.combined(
+                "KSTREAM-REDUCE-STATE-STORE-",
+                "KSTREAM-REDUCE-",
+                fold,
+                reducer(move |a, v| g(a, v)),
+            );
+        }
         self.aggregate_with("KSTREAM-REDUCE-STATE-STORE-", "KSTREAM-REDUCE-", reducer(f))
     }
 

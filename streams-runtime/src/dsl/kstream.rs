@@ -329,6 +329,16 @@ where
         self.repartition_topic::<KC, VC>(base, of_stream, None, of_stream)
     }
 
+    /// [`Self::repartition_through`] that the merging pass leaves alone (its records are not
+    /// the stream's: partial aggregates, see [`KGroupedStream::pre_aggregated`]).
+    pub(crate) fn repartition_unmerged<KC, VC>(self, base: &str) -> KStream<K, V>
+    where
+        KC: Codec<Value = K>,
+        VC: Codec<Value = V>,
+    {
+        self.repartition_topic::<KC, VC>(base, true, None, false)
+    }
+
     /// The repartition itself; `partitions` fixes the topic's partition count (else it has
     /// that of the sub-topology writing it). `optimizable`: the merging pass may merge it
     /// with the other repartitions of the same key change (Kafka's

@@ -8,6 +8,7 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod cache;
+pub(crate) mod combine;
 pub(crate) mod filter;
 pub(crate) mod fk_join;
 pub(crate) mod flat_map;
