@@ -25,6 +25,9 @@ use crate::state::StoreKey;
 /// last flush).
 pub(crate) type Fold<K, V, A> = Arc<dyn Fn(&K, V, Option<A>) -> A + Send + Sync>;
 
+/// Whether a key, and a value, is Kafka's null (their codecs' `is_null`).
+pub(crate) type NullChecks<K, V> = (fn(&K) -> bool, fn(&V) -> bool);
+
 /// The partial aggregates of one task.
 pub(crate) struct Combiner<K, V, A> {
     fold: Fold<K, V, A>,
@@ -45,7 +48,7 @@ impl<K: StoreKey, V: Data, A: Data> Combiner<K, V, A> {
     pub(crate) fn new(
         fold: Fold<K, V, A>,
         capacity: usize,
-        (key_is_null, value_is_null): (fn(&K) -> bool, fn(&V) -> bool),
+        (key_is_null, value_is_null): NullChecks<K, V>,
         dropped: Arc<AtomicU64>,
         next: Box<dyn Processor<K, A>>,
     ) -> Self {

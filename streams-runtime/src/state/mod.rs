@@ -117,6 +117,24 @@ impl<K, V> StoreCodecs<K, V> {
             .map_err(|e| changelog_error(store, RecordPart::Value, (self.value_codec)(), e))
     }
 
+    /// A changelog record decoded for a restore: the key and its value (`None`: a deletion);
+    /// `None`, logged naming `store`, if either cannot be decoded.
+    pub(crate) fn changelog_record(
+        &self,
+        store: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Option<(K, Option<V>)> {
+        let decoded = (self.decode_key)(key).and_then(|k| match value {
+            None => Some((k, None)),
+            Some(_) => (self.decode_value)(value).map(|v| (k, Some(v))),
+        });
+        if decoded.is_none() {
+            tracing::warn!(store, "skipping a changelog record that cannot be decoded");
+        }
+        decoded
+    }
+
     /// A key's bytes where they only order keys in memory (a key that cannot be encoded
     /// sorts first; writing it anywhere fails on its own).
     pub(crate) fn key_order(&self, key: &K) -> Option<Vec<u8>> {
@@ -359,14 +377,7 @@ impl<K: StoreKey, V: Data> StateStore for KeyValueStore<K, V> {
             }
             return;
         }
-        let decoded = (self.codecs.decode_key)(key).and_then(|k| match value {
-            None => Some((k, None)),
-            Some(_) => (self.codecs.decode_value)(value).map(|v| (k, Some(v))),
-        });
-        let Some((k, v)) = decoded else {
-            tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded");
-            return;
-        };
+        let Some((k, v)) = self.codecs.changelog_record(&self.name, key, value) else { return };
         let mut inner = self.lock();
         match v {
             Some(v) => inner.map.insert(k, (v, timestamp)),

@@ -176,14 +176,7 @@ impl<K: StoreKey, V: Data> StateStore for VersionedKeyValueStore<K, V> {
     }
 
     fn restore(&self, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) {
-        let decoded = (self.codecs.decode_key)(key).and_then(|k| match value {
-            None => Some((k, None)),
-            Some(_) => (self.codecs.decode_value)(value).map(|v| (k, Some(v))),
-        });
-        let Some((k, v)) = decoded else {
-            tracing::warn!(store = %self.name, "skipping a changelog record that cannot be decoded");
-            return;
-        };
+        let Some((k, v)) = self.codecs.changelog_record(&self.name, key, value) else { return };
         Self::write(&mut self.lock(), self.history_retention_ms, k, v, timestamp);
     }
 
