@@ -6,7 +6,7 @@ use super::ktable::{GetterFactory, Lineage};
 use super::{CogroupedKStream, KStream, KTable, NeverDeletes};
 use crate::codec::DefaultCodec;
 use crate::graph::Data;
-use crate::ops::aggregate::{reducer, Aggregator, Nulls, StreamAggregateProc};
+use crate::ops::aggregate::{reducer, Aggregator, StreamAggregateProc};
 use crate::ops::repartition::ChangeCodec;
 use crate::ops::table_aggregate::{Add, Fold, TableAggregateProc};
 use crate::ops::{Nop, StageOf};
@@ -164,14 +164,13 @@ impl<K, V, S> KGroupedStream<K, V, S> {
         let lineage = Lineage::aggregation(self.stream.builder());
         let table = lineage.id();
         let stream = self.aggregate_node(store_prefix, processor_prefix, move |tb, store, next| {
-            let store = tb.key_value_store::<K::Codec, A::Codec>(store);
-            StreamAggregateProc {
-                nulls: Nulls::of::<K::Codec, V::Codec>(tb.dropped.clone()),
-                store: store.clone(),
-                aggregator: aggregator.clone(),
-                send_old_values: tb.sends_old_values(table),
-                emitter: tb.emitter(next),
-            }
+            StreamAggregateProc::new::<K::Codec, V::Codec, A::Codec>(
+                tb,
+                store,
+                aggregator.clone(),
+                table,
+                next,
+            )
         });
         aggregated_table(stream, lineage)
     }
@@ -225,14 +224,13 @@ impl<K, V, S> KGroupedStream<K, V, S> {
             name,
             vec![store],
             move |tb, next| {
-                let store = tb.key_value_store::<K::Codec, A::Codec>(&store_name);
-                StreamAggregateProc {
-                    nulls: Nulls::of::<K::Codec, A::Codec>(tb.dropped.clone()),
-                    store: store.clone(),
-                    aggregator: merge.clone(),
-                    send_old_values: tb.sends_old_values(table),
-                    emitter: tb.emitter(next),
-                }
+                StreamAggregateProc::new::<K::Codec, A::Codec, A::Codec>(
+                    tb,
+                    &store_name,
+                    merge.clone(),
+                    table,
+                    next,
+                )
             },
         );
         aggregated_table(stream, lineage)

@@ -25,6 +25,31 @@ pub(crate) struct StreamAggregateProc<K, V, A> {
     pub(crate) emitter: SharedEmitter<K, A>,
 }
 
+impl<K: StoreKey, V: Data, A: Data> StreamAggregateProc<K, V, A> {
+    /// The aggregation of table `table` into the task's store `store` (codecs `KC`, `AC`),
+    /// forwarding to `next` through the task's record cache.
+    pub(crate) fn new<KC, VC, AC>(
+        tb: &mut crate::graph::TaskBuild<'_>,
+        store: &str,
+        aggregator: Aggregator<K, V, A>,
+        table: usize,
+        next: Box<dyn Processor<K, Change<A>>>,
+    ) -> Self
+    where
+        KC: Codec<Value = K>,
+        VC: Codec<Value = V>,
+        AC: Codec<Value = A>,
+    {
+        StreamAggregateProc {
+            nulls: Nulls::of::<KC, VC>(tb.dropped.clone()),
+            store: tb.key_value_store::<KC, AC>(store),
+            aggregator,
+            send_old_values: tb.sends_old_values(table),
+            emitter: tb.emitter(next),
+        }
+    }
+}
+
 impl<K: StoreKey, V: Data, A: Data> Processor<K, V> for StreamAggregateProc<K, V, A> {
     /// Kafka's `KStreamAggregate`/`KStreamReduce`: a null key or value.
     fn null_drops(&self) -> super::NullDrops {

@@ -87,8 +87,10 @@ impl<K: StoreKey, V: Data> VersionedKeyValueStore<K, V> {
     /// timestamp of an existing version replaces it.
     pub(crate) fn put(&self, key: K, value: Option<V>, timestamp: i64) -> Put {
         let mut inner = self.lock();
-        let put = Self::write(&mut inner, self.history_retention_ms, key.clone(), value.clone(), timestamp);
-        if put != Put::NotPut && self.logged {
+        // The changelog keeps its own copy only when there is a changelog.
+        let logged = self.logged.then(|| (key.clone(), value.clone()));
+        let put = Self::write(&mut inner, self.history_retention_ms, key, value, timestamp);
+        if let (Some((key, value)), true) = (logged, put != Put::NotPut) {
             inner.pending.push((key, value, timestamp));
         }
         put
