@@ -85,9 +85,12 @@ fn main() {
         );
         secs
     };
-    if std::env::var("WORDCOUNT_ONLY_RUNNER").is_ok() {
-        let one = loaded(&lines, 1);
-        time("runner, 1 thread, 1 partition", &|| runner(&one, 1, false));
+    // `WORDCOUNT_ONLY_RUNNER=THREADS`: that runner alone (1 partition for 1 thread, else two per
+    // thread), for a profiler.
+    if let Ok(threads) = std::env::var("WORDCOUNT_ONLY_RUNNER") {
+        let threads: usize = threads.parse().unwrap_or(1);
+        let cluster = loaded(&lines, if threads == 1 { 1 } else { 2 * threads as u32 });
+        time(&format!("runner, {threads} thread(s)"), &|| runner(&cluster, threads, false));
         return;
     }
     let hand = time("hand-written loop (HashMap)", &|| hand_loop(&lines).len());
