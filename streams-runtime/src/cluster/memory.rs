@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use super::log::Log;
-use super::Cluster;
+use super::{Cluster, ProduceBatch};
 use crate::error::StreamsError;
 use crate::partitioner::choose_partition;
 use crate::record::{Headers, RawRecord};
@@ -26,6 +26,31 @@ struct Topic {
 }
 
 impl Topic {
+    /// The partition a record goes to: the one asked for, or the Java producer's choice
+    /// (murmur2 of the key; round-robin for null keys).
+    fn choose(&self, partition: Option<u32>, key: Option<&[u8]>) -> Result<u32, StreamsError> {
+        let n = self.partitions.len() as u32;
+        match (partition, key) {
+            (Some(p), _) if p < n => Ok(p),
+            (Some(p), _) => {
+                Err(StreamsError::InvalidTopology(format!("topic `{}` has no partition {p}", self.name)))
+            }
+            (None, Some(key)) => Ok(choose_partition(Some(key), n, &mut 0)),
+            (None, None) => {
+                let mut chosen = 0;
+                let _ = self.next_null_key_partition.fetch_update(
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                    |mut next| {
+                        chosen = choose_partition(None, n, &mut next);
+                        Some(next)
+                    },
+                );
+                Ok(chosen)
+            }
+        }
+    }
+
     fn partition(&self, partition: u32) -> Option<MutexGuard<'_, Log>> {
         self.partitions.get(partition as usize).map(|log| log.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -134,6 +159,13 @@ impl MemoryCluster {
         out
     }
 
+    fn wake_waiters(&self) {
+        if self.state.waiters.load(Ordering::SeqCst) > 0 {
+            let _wake = lock(&self.state.wake.0);
+            self.state.wake.1.notify_all();
+        }
+    }
+
     /// The topic, created first if it does not exist and the cluster creates topics on write.
     fn topic_for_write(&self, topic: &str) -> Result<Arc<Topic>, StreamsError> {
         if let Some(t) = self.topic(topic) {
@@ -185,36 +217,51 @@ impl Cluster for MemoryCluster {
         headers: Headers,
     ) -> Result<(u32, u64), StreamsError> {
         let t = self.topic_for_write(topic)?;
-        let n = t.partitions.len() as u32;
-        let partition = match (partition, &key) {
-            (Some(p), _) if p < n => p,
-            (Some(p), _) => {
-                return Err(StreamsError::InvalidTopology(format!("topic `{topic}` has no partition {p}")))
-            }
-            (None, Some(key)) => choose_partition(Some(key), n, &mut 0),
-            (None, None) => {
-                let mut chosen = 0;
-                let _ = t.next_null_key_partition.fetch_update(
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                    |mut next| {
-                        chosen = choose_partition(None, n, &mut next);
-                        Some(next)
-                    },
-                );
-                chosen
-            }
-        };
+        let partition = t.choose(partition, key.as_deref())?;
         let offset = {
-            let mut log = t.partition(partition).expect("the partition was checked");
+            let mut log = t.partition(partition).expect("the partition was chosen");
             let seq = self.state.seq.fetch_add(1, Ordering::Relaxed) + 1;
             log.append(seq, key.as_deref(), value.as_deref(), timestamp, &headers)
         };
-        if self.state.waiters.load(Ordering::SeqCst) > 0 {
-            let _wake = lock(&self.state.wake.0);
-            self.state.wake.1.notify_all();
-        }
+        self.wake_waiters();
         Ok((partition, offset))
+    }
+
+    fn produce_batch(&self, batch: ProduceBatch) -> Result<Vec<(u32, u64)>, StreamsError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let topics: Vec<Arc<Topic>> =
+            batch.topics().iter().map(|t| self.topic_for_write(t)).collect::<Result<_, _>>()?;
+        let partitions: Vec<u32> = batch
+            .iter()
+            .zip(batch.records.iter().map(|(t, _)| &topics[*t]))
+            .map(|((_, r), topic)| topic.choose(r.partition, r.key.as_deref()))
+            .collect::<Result<_, _>>()?;
+        // Every partition written is locked for the whole batch, in the order readers lock them
+        // (topic name, then partition), so that the batch's numbers follow the order of sends
+        // across partitions and no reader sees a later one before an earlier one.
+        let mut written: Vec<(usize, u32)> =
+            batch.records.iter().zip(&partitions).map(|((t, _), p)| (*t, *p)).collect();
+        written.sort_unstable();
+        written.dedup();
+        written.sort_by(|a, b| (topics[a.0].name.as_ref(), a.1).cmp(&(topics[b.0].name.as_ref(), b.1)));
+        let mut logs: Vec<MutexGuard<'_, Log>> =
+            written.iter().map(|&(t, p)| topics[t].partition(p).expect("the partition was chosen")).collect();
+        let guard_of: FxHashMap<(usize, u32), usize> =
+            written.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+        let first = self.state.seq.fetch_add(batch.len() as u64, Ordering::Relaxed) + 1;
+        let mut placed = Vec::with_capacity(batch.len());
+        for ((seq, (t, r)), partition) in (first..).zip(batch.into_records()).zip(partitions) {
+            let log = &mut logs[guard_of[&(t, partition)]];
+            placed.push((
+                partition,
+                log.append(seq, r.key.as_deref(), r.value.as_deref(), r.timestamp, &r.headers),
+            ));
+        }
+        drop(logs);
+        self.wake_waiters();
+        Ok(placed)
     }
 
     fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<RawRecord> {
@@ -268,6 +315,7 @@ impl Cluster for MemoryCluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::Produced;
 
     /// Two writers on two topics and a reader following both from the last number it saw:
     /// the reader sees every record exactly once, each partition in offset order.
@@ -321,5 +369,34 @@ mod tests {
         assert_eq!(partitions, [0, 1, 2, 0, 1]);
         assert!(cluster.produce("t", Some(3), None, None, 0, Headers::new()).is_err());
         assert_eq!((cluster.end_offset("t", 0), cluster.end_offset("t", 2)), (2, 1));
+    }
+
+    #[test]
+    fn a_batch_is_appended_in_the_order_sent_or_not_at_all() {
+        let cluster = MemoryCluster::with_auto_create(Some(2));
+        let record = |key: &str, partition| Produced {
+            partition,
+            key: Some(key.as_bytes().to_vec()),
+            value: None,
+            timestamp: 7,
+            headers: Headers::new(),
+        };
+        let mut batch = ProduceBatch::default();
+        batch.push("b", record("1", Some(1)));
+        batch.push("a", record("2", Some(0)));
+        batch.push("b", record("3", Some(0)));
+        batch.push("b", record("4", Some(1)));
+        let placed = cluster.produce_batch(batch).unwrap();
+        assert_eq!(placed, [(1, 0), (0, 0), (0, 0), (1, 1)]);
+        let keys = |records: Vec<RawRecord>| -> Vec<String> {
+            records.into_iter().map(|r| String::from_utf8(r.key.unwrap()).unwrap()).collect()
+        };
+        assert_eq!(keys(cluster.records_of_topics(&["a".into(), "b".into()])), ["1", "2", "3", "4"]);
+
+        let mut bad = ProduceBatch::default();
+        bad.push("a", record("5", None));
+        bad.push("b", record("6", Some(2)));
+        assert!(cluster.produce_batch(bad).is_err());
+        assert_eq!((cluster.end_offset("a", 0) + cluster.end_offset("a", 1)), 1, "nothing of it appended");
     }
 }

@@ -14,6 +14,72 @@ pub mod memory;
 use crate::error::StreamsError;
 use crate::record::{Headers, RawRecord};
 
+/// A record to append with [`Cluster::produce_batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Produced {
+    /// Its partition (`None`: by key, as [`Cluster::produce`] places it).
+    pub partition: Option<u32>,
+    /// Its key's bytes.
+    pub key: Option<Vec<u8>>,
+    /// Its value's bytes.
+    pub value: Option<Vec<u8>>,
+    /// Its timestamp.
+    pub timestamp: i64,
+    /// Its headers.
+    pub headers: Headers,
+}
+
+/// Records for several topics, in the order they were sent, for [`Cluster::produce_batch`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProduceBatch {
+    topics: Vec<String>,
+    records: Vec<(usize, Produced)>,
+}
+
+impl ProduceBatch {
+    /// Adds a record for `topic` after the others.
+    pub fn push(&mut self, topic: &str, record: Produced) {
+        let at = match self.topics.iter().rposition(|t| t == topic) {
+            Some(at) => at,
+            None => {
+                self.topics.push(topic.to_string());
+                self.topics.len() - 1
+            }
+        };
+        self.records.push((at, record));
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The topics written, each once, in the order first written.
+    pub fn topics(&self) -> &[String] {
+        &self.topics
+    }
+
+    /// Each record with its topic, in the order they were pushed.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Produced)> {
+        self.records.iter().map(|(t, r)| (self.topics[*t].as_str(), r))
+    }
+
+    /// Each record's topic as its place in [`ProduceBatch::topics`], in the order pushed.
+    pub fn topic_of_each(&self) -> impl Iterator<Item = usize> + '_ {
+        self.records.iter().map(|(t, _)| *t)
+    }
+
+    /// Each record with its topic's place in [`ProduceBatch::topics`], in the order pushed.
+    pub fn into_records(self) -> impl Iterator<Item = (usize, Produced)> {
+        self.records.into_iter()
+    }
+}
+
 /// A Kafka-like cluster: partitioned topics, offsets, and committed positions per group.
 pub trait Cluster: Send + Sync + 'static {
     /// Creates `topic` with `partitions` partitions; an existing topic is left as it is.
@@ -33,6 +99,17 @@ pub trait Cluster: Send + Sync + 'static {
         timestamp: i64,
         headers: Headers,
     ) -> Result<(u32, u64), StreamsError>;
+    /// Appends a batch of records as [`Cluster::produce`] would one by one, in their order
+    /// (which the default does, stopping at the first failure); returns each one's partition
+    /// and offset, in the order given. The embedded cluster appends the whole batch under one
+    /// lock per partition written, or nothing if a record has no topic or partition.
+    fn produce_batch(&self, batch: ProduceBatch) -> Result<Vec<(u32, u64)>, StreamsError> {
+        let topics = batch.topics.clone();
+        batch
+            .into_records()
+            .map(|(t, r)| self.produce(&topics[t], r.partition, r.key, r.value, r.timestamp, r.headers))
+            .collect()
+    }
     /// Up to `max` records of a partition from `offset` on.
     fn fetch(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Vec<RawRecord>;
     /// The offset the next record of the partition will get.

@@ -12,7 +12,7 @@ use super::engine::{
 };
 use super::plan::TaskSpec;
 use super::thread::{Collecting, Input, ThreadCommon, FETCH};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, ProduceBatch, Produced};
 use crate::error::StreamsError;
 use crate::graph::Changelog;
 use crate::metrics::task::TaskMetrics;
@@ -141,7 +141,12 @@ struct ClusterProducer {
 
 impl Producer for ClusterProducer {
     fn collector(&self) -> impl Collecting + '_ {
-        ClusterCollector { cluster: self.cluster.as_ref(), written: &self.written, error: None }
+        ClusterCollector {
+            cluster: self.cluster.as_ref(),
+            written: &self.written,
+            pending: ProduceBatch::default(),
+            error: None,
+        }
     }
 
     fn written(&self, topic: &str, partition: u32) -> Option<u64> {
@@ -149,15 +154,53 @@ impl Producer for ClusterProducer {
     }
 }
 
-/// Sends produced records to the cluster; the first failure is kept.
+/// Sends produced records to the cluster, a batch at a time: they wait in `pending` until the
+/// end of the batch of records processed (or the commit's flush) asks for the first failure,
+/// and are then appended together, in the order sent, each partition's lock taken once per
+/// batch and not once per record (another stream thread appends to the same partitions).
+/// The first failure is kept.
 struct ClusterCollector<'a> {
     cluster: &'a dyn Cluster,
     written: &'a Mutex<Written>,
+    pending: ProduceBatch,
     error: Option<StreamsError>,
+}
+
+impl ClusterCollector<'_> {
+    fn append_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        // Where changelog records landed, for the persistent stores' checkpoints.
+        let topics: Vec<String> = batch.topics().to_vec();
+        let of_topic: Vec<usize> = batch.topic_of_each().collect();
+        match self.cluster.produce_batch(batch) {
+            Ok(placed) => {
+                let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+                for (t, (partition, offset)) in of_topic.into_iter().zip(placed) {
+                    if topics[t].ends_with("-changelog") {
+                        written.record(&topics[t], partition, offset);
+                    }
+                }
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+impl Drop for ClusterCollector<'_> {
+    /// A batch cut short by an error still appends what it sent, as a producer would have.
+    fn drop(&mut self) {
+        self.append_pending();
+    }
 }
 
 impl Collecting for ClusterCollector<'_> {
     fn take_error(&mut self) -> Option<StreamsError> {
+        self.append_pending();
         self.error.take()
     }
 }
@@ -174,15 +217,7 @@ impl RecordCollector for ClusterCollector<'_> {
     ) {
         let partition =
             placement.choose(key.as_deref(), || self.cluster.partitions(topic).ok_or(())).unwrap_or(None);
-        match self.cluster.produce(topic, partition, key, value, timestamp, headers.clone()) {
-            Ok((partition, offset)) if topic.ends_with("-changelog") => {
-                self.written.lock().unwrap_or_else(|p| p.into_inner()).record(topic, partition, offset);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                self.error.get_or_insert(e);
-            }
-        }
+        self.pending.push(topic, Produced { partition, key, value, timestamp, headers: headers.clone() });
     }
 }
 

@@ -73,6 +73,9 @@ pub(super) fn process_buffered<R: std::borrow::Borrow<RawRecord>>(
 
 /// A record collector that keeps the first failure to send, for the commit to report.
 pub(super) trait Collecting: RecordCollector {
+    /// Ends a batch of sends (called after every batch of records processed, punctuation and
+    /// commit flush): a collector that holds records back sends them now; then the first
+    /// failure, if any.
     fn take_error(&mut self) -> Option<StreamsError>;
 }
 
