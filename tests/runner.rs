@@ -258,6 +258,29 @@ fn a_stream_table_joins_waiting_records_are_restored_after_a_restart() {
 
 /// Committed records of repartition topics are deleted every `repartition.purge.interval.ms`
 /// (Kafka Streams' purge): the embedded cluster does not keep them for the whole run.
+/// The record cache flushes its keys in the order of their latest updates, as Kafka's
+/// `NamedCache` does (a key updated again moves behind the keys updated since): what comes out
+/// of one commit is in the order of the updates' timestamps.
+#[test]
+fn the_record_cache_flushes_keys_in_the_order_of_their_latest_updates() {
+    let cluster = MemoryCluster::with_auto_create(Some(1));
+    cluster.create_topic(wordcount::INPUT, 1).unwrap();
+    load(&cluster, &["a b a c b"], 0);
+    let mut config = StreamsConfig::new("cache-order");
+    config.set("commit.interval.ms", "600000");
+    run(&cluster, config);
+    let out: Vec<(String, i64)> = cluster
+        .records_in_order(wordcount::OUTPUT)
+        .into_iter()
+        .map(|r| {
+            let n = i64::from_be_bytes(r.value.as_deref().unwrap().try_into().unwrap());
+            (String::from_utf8(r.key.unwrap()).unwrap(), n)
+        })
+        .collect();
+    let expected = [("a", 2), ("c", 1), ("b", 2)].map(|(w, n)| (w.to_string(), n));
+    assert_eq!(out, expected);
+}
+
 #[test]
 fn committed_repartition_records_are_deleted() {
     let lines: Vec<String> = (0..3_000).map(|i| format!("w{} w{} common", i % 97, i % 13)).collect();

@@ -833,6 +833,35 @@ fn builder_cases() -> Vec<Case> {
             .count()
             .to_stream()
             .to("out")),
+        // One record updating a key, another, then the first again: the record cache flushes
+        // in the order of the latest updates.
+        case!("flat_map_repeated_key_count", LONGS, Plain, Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .flat_map(|_, v| match v {
+                None => vec![],
+                Some(v) => {
+                    let r = format!("r{}", v.rem_euclid(3));
+                    vec![(r.clone(), v), ("all".to_string(), v), (r, v)]
+                }
+            })
+            .group_by_key()
+            .count()
+            .to_stream()
+            .to("out")),
+        case!("flat_map_repeated_key_windowed_count", LONGS, TimeWindowed(100), Long, |b| b
+            .stream::<Option<String>, Option<i64>>("in")
+            .flat_map(|_, v| match v {
+                None => vec![],
+                Some(v) => {
+                    let r = format!("r{}", v.rem_euclid(3));
+                    vec![(r.clone(), v), ("all".to_string(), v), (r, v)]
+                }
+            })
+            .group_by_key()
+            .window(TimeWindows::of(ms(100)))
+            .count()
+            .to_stream()
+            .to("out")),
         // table group_by
         case!("table_group_by_count", TABLE, Plain, Long, |b| b
             .table::<String, i64>("table")

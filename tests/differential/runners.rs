@@ -58,6 +58,7 @@ pub(crate) fn applies(case: &Case) -> bool {
         // the order tasks ran
         "process_forward_",
         "optimized_flat_map_windowed_",
+        "flat_map_repeated_key_windowed_",
     ]
     .iter()
     .any(|p| case.name.starts_with(p))

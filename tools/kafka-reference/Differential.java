@@ -559,6 +559,20 @@ public class Differential {
             .groupByKey(Grouped.with(S, S))
             .count().toStream().to("out", Produced.with(S, L))));
 
+        add("flat_map_repeated_key_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .flatMap((k, v) -> v == null ? List.<KeyValue<String, Long>>of()
+                : List.of(KeyValue.pair("r" + Math.floorMod(v, 3), v), KeyValue.pair("all", v),
+                    KeyValue.pair("r" + Math.floorMod(v, 3), v)))
+            .groupByKey(Grouped.with(S, L))
+            .count().toStream().to("out", Produced.with(S, L))));
+        add("flat_map_repeated_key_windowed_count", () -> build(b -> b.stream("in", Consumed.with(S, L))
+            .flatMap((k, v) -> v == null ? List.<KeyValue<String, Long>>of()
+                : List.of(KeyValue.pair("r" + Math.floorMod(v, 3), v), KeyValue.pair("all", v),
+                    KeyValue.pair("r" + Math.floorMod(v, 3), v)))
+            .groupByKey(Grouped.with(S, L))
+            .windowedBy(TimeWindows.ofSizeWithNoGrace(ms(100))).count()
+            .toStream().to("out", Produced.with(timeWindowed(100), L))));
+
         // the Processor API
         add("process_punctuate", () -> build(b -> {
             b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("last"), S, L));

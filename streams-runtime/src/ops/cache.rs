@@ -1,7 +1,8 @@
 //! The record cache of aggregations (Kafka's `statestore.cache.max.bytes`): updates of the
 //! same key (of the same window, for windowed aggregations) between two commits are
 //! coalesced, and each dirty key is forwarded once at the commit (or when the cache is full),
-//! in the order keys first became dirty, with its latest value — kept here, as Kafka's cache
+//! in the order of their latest updates (Kafka's `NamedCache.put` moves a key it updates to
+//! the end of its dirty keys), with its latest value — kept here, as Kafka's cache
 //! keeps its entry, so a window that closed and expired since still gets its last update
 //! out. With a capacity of 0 every update is forwarded at once (the test driver, which
 //! commits after every record, behaves the same either way).
@@ -24,7 +25,11 @@ pub(crate) trait Flush: Send {
 pub(crate) struct Emitter<K, A> {
     next: Box<dyn Processor<K, Change<A>>>,
     capacity: usize,
-    order: Vec<K>,
+    /// Dirty keys, each with the number of the update that put it here; a key updated again
+    /// is here again with a later number, and its earlier places are skipped at the flush.
+    order: Vec<(u64, K)>,
+    /// The number of the next update.
+    updates: u64,
     /// Per dirty key: the coalesced change (`old`: the value last forwarded; `new`: the
     /// latest), the latest update's timestamp and headers, and whether the key had a value
     /// when the cache last flushed.
@@ -40,6 +45,8 @@ pub(crate) struct Emitter<K, A> {
 pub(crate) type ForwardIf<K> = Box<dyn FnMut(&K, bool, bool) -> bool + Send>;
 
 struct Pending<A> {
+    /// The number of its latest update: its place in the order of the flush.
+    update: u64,
     change: Change<A>,
     timestamp: i64,
     headers: Headers,
@@ -52,6 +59,7 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
             next,
             capacity,
             order: Vec::new(),
+            updates: 0,
             dirty: FxHashMap::default(),
             after_flush: None,
             forward_if: None,
@@ -90,19 +98,28 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
             return;
         }
         let Record { key, value: change, timestamp, headers } = record;
+        let update = self.updates;
+        self.updates += 1;
         match self.dirty.get_mut(&key) {
             Some(entry) => {
                 entry.change.new = change.new;
                 // The cache entry keeps the context of its latest update.
                 entry.timestamp = timestamp;
                 entry.headers = headers;
+                entry.update = update;
+                self.order.push((update, key));
+                // Places left behind by keys updated again: dropped once they are half.
+                if self.order.len() > 2 * self.dirty.len() + 16 {
+                    let dirty = &self.dirty;
+                    self.order.retain(|(update, key)| dirty.get(key).is_some_and(|e| e.update == *update));
+                }
             }
             None => {
-                self.order.push(key.clone());
-                self.dirty.insert(key, Pending { change, timestamp, headers, existed });
+                self.order.push((update, key.clone()));
+                self.dirty.insert(key, Pending { update, change, timestamp, headers, existed });
             }
         }
-        if self.order.len() >= self.capacity {
+        if self.dirty.len() >= self.capacity {
             self.flush(ctx);
         }
     }
@@ -110,8 +127,11 @@ impl<K: StoreKey, A: Data> Emitter<K, A> {
 
 impl<K: StoreKey, A: Data> Flush for Emitter<K, A> {
     fn flush(&mut self, ctx: &mut Context<'_>) {
-        for key in std::mem::take(&mut self.order) {
-            let Some(Pending { change, timestamp, headers, existed }) = self.dirty.remove(&key) else {
+        for (update, key) in std::mem::take(&mut self.order) {
+            if self.dirty.get(&key).is_none_or(|e| e.update != update) {
+                continue;
+            }
+            let Some(Pending { change, timestamp, headers, existed, .. }) = self.dirty.remove(&key) else {
                 continue;
             };
             let forward = match &mut self.forward_if {
