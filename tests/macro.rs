@@ -437,3 +437,42 @@ fn the_user_s_variables_are_not_captured_by_the_expansion() {
     let out = driver.output::<String, i64>("out").read_key_values();
     assert_eq!(out, vec![("b".to_string(), 1120)]);
 }
+
+/// `aggregate_merging` after `pre_aggregated`: the macro writes the builder's call, and the
+/// driver's table is the plain `aggregate`'s.
+#[test]
+fn a_pre_aggregated_merging_aggregate_is_the_plain_aggregates_table() {
+    let merged = topology! {
+        stream::<(), String>("lines")
+            |> flat_map_values(|l| l.split(' ').map(String::from).collect::<Vec<_>>())
+            |> select_key(|_, w| w.clone())
+            |> group_by_key
+            |> pre_aggregated
+            |> aggregate_merging(|| 0i64, |_, w, n| n + w.len() as i64, |_, a, b| a + b)
+            |> to_stream
+            |> to("letters");
+    };
+    let plain = topology! {
+        stream::<(), String>("lines")
+            |> flat_map_values(|l| l.split(' ').map(String::from).collect::<Vec<_>>())
+            |> select_key(|_, w| w.clone())
+            |> group_by_key
+            |> aggregate(|| 0i64, |_, w, n| n + w.len() as i64)
+            |> to_stream
+            |> to("letters");
+    };
+    assert!(merged.describe().to_string().contains("-combine"), "{}", merged.describe());
+    let table = |topology| {
+        let driver = TestDriver::new(topology);
+        let input = driver.input::<(), String>("lines");
+        for (i, line) in ["ab c ab", "c dddd", "ab"].into_iter().enumerate() {
+            input.pipe((), line.to_string(), i as i64);
+        }
+        let mut last = std::collections::BTreeMap::new();
+        last.extend(driver.output::<String, i64>("letters").read_key_values());
+        last
+    };
+    let expected = [("ab", 6), ("c", 2), ("dddd", 4)].map(|(w, n)| (w.to_string(), n));
+    assert_eq!(table(merged), expected.clone().into_iter().collect());
+    assert_eq!(table(plain), expected.into_iter().collect());
+}

@@ -303,6 +303,48 @@ fn committed_repartition_records_are_deleted() {
     assert_eq!(kept("kept", "3600000"), (9_000, 9_000));
 }
 
+/// `aggregate_merging` pre-aggregated ends with the table `aggregate` gives, through one
+/// partial per word, task and commit; the merge function is what joins the partials.
+#[test]
+fn pre_aggregated_aggregate_merges_partials_into_the_same_table() {
+    let lines: Vec<String> = (0..3_000).map(|i| format!("w{} ww{} common", i % 97, i % 13)).collect();
+    let run = |app: &str, pre: bool| {
+        let cluster = MemoryCluster::with_auto_create(Some(2));
+        cluster.create_topic(wordcount::INPUT, 2).unwrap();
+        load(&cluster, &lines.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+        let b = StreamsBuilder::new();
+        let grouped = b
+            .stream::<(), String>(wordcount::INPUT)
+            .flat_map_values(|line| wordcount::words(&line))
+            .select_key(|_, word| word.clone())
+            .group_by_key();
+        let grouped = if pre { grouped.pre_aggregated() } else { grouped };
+        // Letters per word, and a merge that adds partial sums.
+        grouped
+            .aggregate_merging(|| 0i64, |_, word, n| n + word.len() as i64, |_, a, b| a + b)
+            .to_stream()
+            .to("letters");
+        let mut config = StreamsConfig::new(app);
+        config.set("repartition.purge.interval.ms", "3600000");
+        let streams = KafkaStreams::new(b.build(), config, Arc::new(cluster.clone()));
+        tokio::runtime::Runtime::new().unwrap().block_on(streams.run(RunMode::UntilDrained)).unwrap();
+        let mut table = BTreeMap::new();
+        for r in cluster.records_in_order("letters") {
+            let n = i64::from_be_bytes(r.value.as_deref().unwrap().try_into().unwrap());
+            table.insert(String::from_utf8(r.key.unwrap()).unwrap(), n);
+        }
+        let repartition = format!("{app}-KSTREAM-AGGREGATE-STATE-STORE-0000000003-repartition");
+        (table, cluster.records_in_order(&repartition).len())
+    };
+    let (plain, plain_records) = run("plain", false);
+    let (merged, partials) = run("merged", true);
+    assert_eq!(plain.len(), 97 + 13 + 1);
+    assert_eq!(plain["common"], 3_000 * 6);
+    assert_eq!(merged, plain);
+    assert_eq!(plain_records, 9_000);
+    assert!(partials <= 2 * 111, "{partials} partials");
+}
+
 /// Pre-aggregation (opt-in) ends with the same counts, through far fewer repartition
 /// records: one partial count per word, task and commit. Every node, store and topic keeps
 /// the name Kafka gives it; one node is added before the repartition.

@@ -310,6 +310,14 @@ pub(crate) const STAGES: &[StageSpec] = &[
             "aggregate",
         )
     },
+    // `aggregate` with a merger of partial aggregates, for `pre_aggregated`.
+    stage(
+        "aggregate_merging",
+        &[Grouped],
+        Table,
+        &[Fn("an initializer `|| -> aggregate`"), ADDER, Fn("a merger `|key, aggregate, partial| -> aggregate`")],
+        "aggregate_merging",
+    ),
     StageSpec {
         args_for: &[(Cogrouped, &[ArgKind::GroupedStream, ADDER])],
         ..stage("cogroup", &[Grouped, Cogrouped], Cogrouped, &[ADDER], "cogroup")

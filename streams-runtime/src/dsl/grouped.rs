@@ -33,7 +33,8 @@ impl<K, V, S> KGroupedStream<K, V, S> {
     }
 
     /// Pre-aggregates before the repartition topic (opt-in; Kafka Streams has no such
-    /// thing): when the key changed, `count` and `reduce` first fold each key's records into
+    /// thing): when the key changed, `count`, `reduce` and
+    /// [`aggregate_merging`](Self::aggregate_merging) first fold each key's records into
     /// one partial aggregate per task, held until the task commits (or until it holds as many
     /// keys as the record cache would), and send those partials through the repartition
     /// topic, where the aggregation merges them. The final table is the same, each update
@@ -294,6 +295,37 @@ impl<K, V, S> KGroupedStream<K, V, S> {
     {
         let aggregator: Aggregator<K, V, A> = Arc::new(move |k, v, agg| add(k, v, agg.unwrap_or_else(&init)));
         self.aggregate_with("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-", aggregator)
+    }
+
+    /// [`aggregate`](Self::aggregate) with a function that merges two aggregates of a key,
+    /// for [`pre_aggregated`](Self::pre_aggregated): each task folds a key's values into a
+    /// partial aggregate started from `init()`, and the aggregation merges each partial into
+    /// the key's aggregate with `merge(&key, aggregate, partial)` (a key's first partial is
+    /// merged into `init()`). The table is the one `aggregate` gives when merging a partial
+    /// gives what folding its values in one by one would, with `init()` changing nothing:
+    /// a sum, a count, a maximum, a set (Spark's `aggregateByKey`). Without
+    /// `pre_aggregated`, or when the key did not change, `merge` is not used. Kafka Streams
+    /// has no such operation.
+    pub fn aggregate_merging<A, I, F, M>(self, init: I, add: F, merge: M) -> KTable<K, A, NeverDeletes>
+    where
+        K: DefaultCodec + StoreKey,
+        V: DefaultCodec,
+        S: StageOf<K, V>,
+        A: DefaultCodec,
+        I: Fn() -> A + Send + Sync + 'static,
+        F: Fn(&K, V, A) -> A + Send + Sync + 'static,
+        M: Fn(&K, A, A) -> A + Send + Sync + 'static,
+    {
+        if !(self.pre_aggregated && self.stream.repartition_required()) {
+            return self.aggregate(init, add);
+        }
+        let init = Arc::new(init);
+        let start = init.clone();
+        let fold: crate::ops::combine::Fold<K, V, A> =
+            Arc::new(move |k, v, acc| add(k, v, acc.unwrap_or_else(|| start())));
+        let merge: Aggregator<K, A, A> =
+            Arc::new(move |k, partial, agg| merge(k, agg.unwrap_or_else(|| init()), partial));
+        self.combined("KSTREAM-AGGREGATE-STATE-STORE-", "KSTREAM-AGGREGATE-", fold, merge)
     }
 }
 
