@@ -12,11 +12,13 @@
 //! `docs/side-by-side.md` and `docs/side-by-side.svg`.
 //!
 //! `scripts/kafka-broker.sh run cargo bench -p examples --bench side_by_side -- [--mb 10]
-//! [--runs 3] [--trades 1000000] [--only NAME] [--compression lz4|zstd|gzip|snappy]`
+//! [--runs 3] [--trades 1000000] [--only NAME] [--compression lz4|zstd|gzip|snappy] [--off-cpu DIR]`
 //!
 //! `--compression` sets both sides' producers' `compression.type` (every topic they write:
 //! repartition, changelog, output); such a run prints its table without writing `docs/`, as
-//! does a run with `--only`.
+//! does a run with `--only`, or with `--off-cpu DIR`: ours then runs under
+//! `perf sched record -g` (data in `DIR/<app>.data`; `scripts/off-cpu.py` sums where each
+//! thread slept).
 #![allow(missing_docs)]
 
 use std::collections::HashMap;
@@ -238,7 +240,9 @@ impl Broker {
 /// `/usr/bin/time -v` around `program args`, its report written to `report`.
 fn timed(program: &Path, args: &[String], report: &Path, env: &[(&str, &str)]) -> Child {
     let mut c = Command::new("/usr/bin/time");
-    c.arg("-v").arg("-o").arg(report).arg(program).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    // The program's own stderr (its logs) next to the report.
+    let log = std::fs::File::create(report.with_extension("log")).expect("a log file");
+    c.arg("-v").arg("-o").arg(report).arg(program).args(args).stdout(Stdio::piped()).stderr(log);
     for (k, v) in env {
         c.env(k, v);
     }
@@ -282,6 +286,8 @@ struct Bench {
     reports: PathBuf,
     /// The producers' `compression.type` on both sides (`none` by default).
     compression: String,
+    /// `--off-cpu DIR`: ours runs under `perf sched record`, its data in `DIR`.
+    off_cpu: Option<PathBuf>,
 }
 
 impl Bench {
@@ -310,7 +316,24 @@ impl Bench {
                 let exe = std::env::current_exe().unwrap();
                 let mut a = vec!["--child".to_string()];
                 a.extend(args);
-                timed(&exe, &a, &report, &[("RUST_LOG", "warn"), ("BENCH_COMPRESSION", &self.compression)])
+                // Warnings, and where each stream thread's time went (logged as it stops).
+                let env = [
+                    ("RUST_LOG", "warn,streams_runtime::metrics=info"),
+                    ("BENCH_COMPRESSION", &self.compression),
+                ];
+                match &self.off_cpu {
+                    // Under `perf sched record -g`: where each thread went to sleep, and for how
+                    // long (`perf sched timehist -g`). Its time and CPU include perf's work.
+                    Some(dir) => {
+                        let data = dir.join(format!("{app}.data"));
+                        let mut p = vec!["sched".to_string(), "record".into(), "-g".into(), "-o".into()];
+                        p.push(data.display().to_string());
+                        p.push(exe.display().to_string());
+                        p.extend(a);
+                        timed(Path::new("perf"), &p, &report, &env)
+                    }
+                    None => timed(&exe, &a, &report, &env),
+                }
             }
             Side::KafkaStreams => {
                 let classpath = format!("{0}/target/bench:{0}/target/lib/*", self.reference.display());
@@ -346,6 +369,13 @@ impl Bench {
             }
         }
         let first = first.join().unwrap().unwrap_or_else(|| panic!("{app}: no first-processed-ms"));
+        if side == Side::Ours {
+            let log = std::fs::read_to_string(report.with_extension("log")).unwrap_or_default();
+            for line in log.lines().filter(|l| l.contains("stream thread time spent")) {
+                let fields: Vec<&str> = line.split_whitespace().filter(|w| w.contains("_s=")).collect();
+                println!("  {app}: stream thread time {}", fields.join(" "));
+            }
+        }
         let last = self.broker.last_append(outputs_of(work.topology));
         let (cpu, rss_mb) = usage(&report);
         Measured { seconds: (last - first) as f64 / 1e3, cpu, rss_mb, load }
@@ -357,6 +387,11 @@ fn child(args: &[String]) {
     let [topology, bootstrap, app, threads, guarantee] = args else {
         panic!("--child TOPOLOGY BOOTSTRAP APP THREADS GUARANTEE")
     };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
     let mut config = StreamsConfig::new(app);
     config
         .set("bootstrap.servers", bootstrap)
@@ -476,6 +511,7 @@ fn main() {
         tag: format!("{}", now_ms() % 100_000_000),
         reports,
         compression: compression.clone(),
+        off_cpu: flag("--off-cpu").map(PathBuf::from),
     };
     let works: Vec<Work> = WORKS
         .iter()
@@ -570,7 +606,7 @@ fn main() {
         bars.push((work.name.to_string(), [ks_s / ours_s, ours_cpu / ks_cpu, ours_rss / ks_rss]));
     }
     println!("\n{table}");
-    if only.is_some() || compression != "none" {
+    if only.is_some() || compression != "none" || bench.off_cpu.is_some() {
         println!("(compression.type {compression}; not written to docs/: a partial or non-default run)");
         return;
     }

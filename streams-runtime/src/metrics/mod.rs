@@ -257,6 +257,9 @@ struct ThreadSensors {
     process_ratio: Sampled,
     commit_ratio: Sampled,
     punctuate_ratio: Sampled,
+    /// The whole time spent polling, processing (punctuation left out), punctuating and
+    /// committing since the thread started.
+    totals: [Duration; 4],
 }
 
 /// Where one turn of a stream thread's loop spent its time.
@@ -300,6 +303,7 @@ impl ThreadMetrics {
                 process_ratio: s(),
                 commit_ratio: s(),
                 punctuate_ratio: s(),
+                totals: [Duration::ZERO; 4],
             }),
         }
     }
@@ -333,6 +337,25 @@ impl ThreadMetrics {
         s.process_ratio.record(process.as_secs_f64() / took, now);
         s.punctuate_ratio.record(turn.punctuate.as_secs_f64() / took, now);
         s.commit_ratio.record(turn.commit.unwrap_or_default().as_secs_f64() / took, now);
+        for (total, spent) in
+            s.totals.iter_mut().zip([turn.poll, process, turn.punctuate, turn.commit.unwrap_or_default()])
+        {
+            *total += spent;
+        }
+    }
+
+    /// Logs where the thread's time went since it started (at `info`, when it stops): where
+    /// it waits for the broker (polling, committing) and where it works.
+    pub(crate) fn log_time_spent(&self) {
+        let [poll, process, punctuate, commit] = self.sensors().totals.map(|d| d.as_secs_f64());
+        tracing::info!(
+            thread = %self.thread_id,
+            poll_s = format!("{poll:.3}"),
+            process_s = format!("{process:.3}"),
+            punctuate_s = format!("{punctuate:.3}"),
+            commit_s = format!("{commit:.3}"),
+            "stream thread time spent"
+        );
     }
 
     /// A sample of the consumer's largest lag over its partitions.
@@ -435,6 +458,13 @@ impl ThreadMetrics {
             s.punctuate_ratio.avg(now),
         );
         put("thread-start-time", "The time that the thread was started", self.started_ms as f64);
+        // KIP-761: time blocked on Kafka; here the loop's polls and commits (a commit's flush
+        // of the producer included).
+        put(
+            "blocked-time-ns-total",
+            "The total time the thread spent blocked on kafka in nanoseconds",
+            (s.totals[0] + s.totals[3]).as_nanos() as f64,
+        );
         // The thread's consumer's (Kafka's `FetchMetricsManager`), under its client id.
         out.push(Metric {
             name: MetricName {

@@ -177,6 +177,7 @@ impl ThreadCommon {
         }
         self.idle.store(true, Ordering::SeqCst);
         self.metrics.alive.store(false, Ordering::SeqCst);
+        self.metrics.log_time_spent();
     }
 
     /// Asks every instance of the application to stop (see `control.rs`).
