@@ -322,8 +322,9 @@ impl Bench {
                     ("BENCH_COMPRESSION", &self.compression),
                 ];
                 match &self.off_cpu {
-                    // Under `perf sched record -g`: where each thread went to sleep, and for how
-                    // long (`perf sched timehist -g`). Its time and CPU include perf's work.
+                    // Under `perf sched record -g` (machine-wide, the broker included): where each
+                    // thread went to sleep, and for how long (`scripts/off-cpu.py`). Its time and
+                    // CPU include perf's work.
                     Some(dir) => {
                         let data = dir.join(format!("{app}.data"));
                         let mut p = vec!["sched".to_string(), "record".into(), "-g".into(), "-o".into()];
