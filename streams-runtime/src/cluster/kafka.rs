@@ -150,6 +150,11 @@ impl KafkaClients {
             ("partitioner", "murmur2_random"),
             ("linger.ms", "5"),
             ("acks", "all"),
+            // The Java producer's default since Kafka 3.0 (KIP-679), which Kafka Streams keeps
+            // at-least-once; librdkafka's is off. Without it, a batch retried after a broker
+            // restart can land after a later one: a count's older value becomes the last one
+            // of its key, on the output and on the changelog a restore reads.
+            ("enable.idempotence", "true"),
         ];
         defaults.extend_from_slice(extra);
         let inner = BaseProducer::from_config_and_context(

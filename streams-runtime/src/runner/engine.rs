@@ -295,6 +295,37 @@ impl<B: Backend> Worker<B> {
         }
     }
 
+    /// The tasks reading any of `lost` closed dirty (Kafka's `TaskManager.handleLostAll`, and
+    /// its handling of a `CommitFailedException` on revocation): the group went on without
+    /// this member, so another may have processed them since; their state is dropped (a
+    /// persistent store's checkpoint too) and rebuilt from the changelogs if they come back,
+    /// rather than resumed where this member left them.
+    pub(super) fn lose(&mut self, lost: &BTreeSet<(String, u32)>) {
+        let mut closing = reading_any(&self.tasks, lost);
+        closing.extend(reading_any(&self.suspended, lost));
+        let mut stores = self.common.shared.stores.lock().unwrap_or_else(|p| p.into_inner());
+        for key in &closing {
+            tracing::info!(
+                thread = self.thread(),
+                subtopology = key.0,
+                partition = key.1,
+                "closing a lost task dirty"
+            );
+            self.tasks.remove(key);
+            self.suspended.remove(key);
+            stores.remove(key);
+            if let Some(dir) = &self.common.state {
+                dir.take_checkpoint(*key, true);
+            }
+        }
+        drop(stores);
+        self.common.metrics.tasks_closed(closing.len());
+        for key in reading_any(&self.restoring, lost) {
+            self.restoring.remove(&key);
+            self.restorer.cancel(key);
+        }
+    }
+
     /// Every task closed dirty: nothing is committed, their state is dropped.
     pub(super) fn close_dirty(&mut self) {
         self.common.metrics.tasks_closed(self.tasks.len() + self.suspended.len() + self.restoring.len());

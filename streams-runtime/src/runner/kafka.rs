@@ -685,14 +685,39 @@ impl ConsumerContext for RebalanceHandler {
                 return;
             }
             w.common.set_rebalancing(true);
+            let revoked: BTreeSet<(String, u32)> = partitions(tpl).into_iter().collect();
+            // Lost, not revoked: the group went on without this member (its session expired
+            // while the broker was away). Nothing can be committed, and another member may
+            // have processed these partitions since.
+            if consumer.assignment_lost() && !w.common.exactly_once {
+                tracing::warn!(
+                    thread = self.thread,
+                    partitions = tpl.count(),
+                    "partitions lost; closing their tasks"
+                );
+                w.lose(&revoked);
+                return;
+            }
             tracing::info!(thread = self.thread, partitions = tpl.count(), "partitions revoked; committing");
             // Every task commits; eager (`range`): every partition is revoked; cooperative
             // (`group.protocol = consumer`): only those moving, the other tasks go on.
-            if let Err(e) = w.commit_with(|w, positions| commit(&w.producer, consumer, positions).map(|_| ()))
-            {
+            let mut refused = false;
+            let committed = w
+                .commit_with(|w, positions| commit(&w.producer, consumer, positions).map(|ok| refused = !ok));
+            if let Err(e) = committed {
                 w.error.get_or_insert(e);
             }
-            w.revoke(&partitions(tpl).into_iter().collect::<BTreeSet<_>>());
+            // The group refused the offsets (`UnknownMemberId`: it went on without this member):
+            // as lost (Kafka's `TaskMigratedException` on a failed commit).
+            if refused {
+                tracing::warn!(
+                    thread = self.thread,
+                    "offsets refused on revocation; closing the revoked tasks"
+                );
+                w.lose(&revoked);
+                return;
+            }
+            w.revoke(&revoked);
         }
     }
 
