@@ -34,6 +34,13 @@ impl ValueTransformerWithKey<String, i64> for Tagging {
     }
 }
 
+/// A value's key `r<v mod 3>`, then `all`, then the first again: one record updating a key
+/// twice with another in between.
+fn repeated_key(v: i64) -> Vec<(String, i64)> {
+    let r = format!("r{}", v.rem_euclid(3));
+    vec![(r.clone(), v), ("all".to_string(), v), (r, v)]
+}
+
 /// How an output key's bytes read, for messages.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Keys {
@@ -837,26 +844,14 @@ fn builder_cases() -> Vec<Case> {
         // in the order of the latest updates.
         case!("flat_map_repeated_key_count", LONGS, Plain, Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")
-            .flat_map(|_, v| match v {
-                None => vec![],
-                Some(v) => {
-                    let r = format!("r{}", v.rem_euclid(3));
-                    vec![(r.clone(), v), ("all".to_string(), v), (r, v)]
-                }
-            })
+            .flat_map(|_, v| v.map_or_else(Vec::new, repeated_key))
             .group_by_key()
             .count()
             .to_stream()
             .to("out")),
         case!("flat_map_repeated_key_windowed_count", LONGS, TimeWindowed(100), Long, |b| b
             .stream::<Option<String>, Option<i64>>("in")
-            .flat_map(|_, v| match v {
-                None => vec![],
-                Some(v) => {
-                    let r = format!("r{}", v.rem_euclid(3));
-                    vec![(r.clone(), v), ("all".to_string(), v), (r, v)]
-                }
-            })
+            .flat_map(|_, v| v.map_or_else(Vec::new, repeated_key))
             .group_by_key()
             .window(TimeWindows::of(ms(100)))
             .count()
