@@ -8,7 +8,9 @@
 //! offsets and restores its stores from their changelogs while the other tasks run (its
 //! partitions paused meanwhile), then starts at those offsets; on revocation every task
 //! commits (caches flushed, changelogs and output acknowledged, then offsets) and the revoked
-//! ones are suspended, resumed without a restore if the next assignment gives them back. The
+//! ones are suspended, resumed without a restore if the next assignment gives them back. Lost
+//! partitions (the group went on without this member, or refused its offsets) close their
+//! tasks dirty, rebuilt from the changelogs if they come back (Kafka's `handleLostAll`). The
 //! classic protocol revokes everything (eager); with `consumer.group.protocol=consumer`
 //! (KIP-848) revocations are incremental and the tasks that stay go on where they are. A
 //! thread that cannot rebuild its tasks recreates its clients.
