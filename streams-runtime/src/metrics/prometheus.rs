@@ -7,7 +7,8 @@
 //! gauge of 1 named `..._info` with its text in the label `value`; a text of several lines
 //! (`topology-description`) is left out. Prometheus keeps the suffix `_count` for summaries
 //! and histograms, so a gauge whose name ends in it (`active-buffer-count`) gets `_value`
-//! appended.
+//! appended; and counts time in seconds, so a nanosecond total (`blocked-time-ns-total`) is
+//! `..._blocked_time_seconds_total`, in seconds.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -59,7 +60,12 @@ pub fn render(metrics: &[Metric]) -> String {
             MetricValue::Number(n) => {
                 let kind = if m.name.name.ends_with("-total") { "counter" } else { "gauge" };
                 let base = if base.ends_with("_count") { format!("{base}_value") } else { base };
-                (base, kind, number(*n))
+                // Prometheus counts time in seconds and refuses abbreviated units: a
+                // nanosecond total (`blocked-time-ns-total`) becomes `..._seconds_total`.
+                match base.strip_suffix("_ns_total") {
+                    Some(stem) => (format!("{stem}_seconds_total"), kind, number(n / 1e9)),
+                    None => (base, kind, number(*n)),
+                }
             }
             // The topology's description: a label is no place for a page of text.
             MetricValue::Text(text) if text.contains('\n') => continue,
@@ -212,6 +218,25 @@ mod tests {
              # TYPE kafka_streams_stream_thread_metrics_process_total counter\n\
              kafka_streams_stream_thread_metrics_process_total{thread_id=\"t-1\"} 3\n\
              kafka_streams_stream_thread_metrics_process_total{thread_id=\"t-\\\"2\\\"\"} 4\n"
+        );
+    }
+
+    #[test]
+    fn a_nanosecond_total_is_counted_in_seconds() {
+        let text = render(&[metric(
+            "stream-thread-metrics",
+            "blocked-time-ns-total",
+            &[("thread-id", "t-1")],
+            MetricValue::Number(2.5e9),
+        )]);
+        assert!(
+            text.ends_with(
+                "kafka_streams_stream_thread_metrics_blocked_time_seconds_total{thread_id=\"t-1\"} 2.5\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE kafka_streams_stream_thread_metrics_blocked_time_seconds_total counter")
         );
     }
 
